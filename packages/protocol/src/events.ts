@@ -1,0 +1,47 @@
+/**
+ * socket.io event maps, declared once and imported by the coordinator and by both apps.
+ * Payloads arrive as `unknown` on the receiving side and are checked with the schemas.
+ */
+import type { ErrorReply, Reply } from './errors.ts';
+import type {
+  DashboardSubscribe,
+  Heartbeat,
+  JoinAccepted,
+  JoinRequest,
+  NodeInfo,
+  PeerInfo,
+  SelfTestReport,
+} from './schemas.ts';
+
+export type Ack<T extends object = object> = (reply: Reply<T>) => void;
+
+export interface VolunteerClientToServer {
+  join: (request: JoinRequest, ack: Ack<JoinAccepted>) => void;
+  heartbeat: (heartbeat: Heartbeat, ack: Ack<{ serverTime: number }>) => void;
+  selfTest: (report: SelfTestReport, ack: Ack) => void;
+}
+
+export interface VolunteerServerToClient {
+  /** The live membership, sent after join and whenever it changes. */
+  peers: (peers: readonly PeerInfo[]) => void;
+  /** A fatal problem with this connection, sent before the server disconnects it. */
+  fatal: (error: ErrorReply) => void;
+}
+
+export interface DashboardClientToServer {
+  subscribe: (request: DashboardSubscribe, ack: Ack<{ nodes: readonly NodeInfo[]; serverTime: number }>) => void;
+}
+
+export interface DashboardServerToClient {
+  nodeUpdate: (node: NodeInfo) => void;
+}
+
+export type InterServerEvents = Record<string, never>;
+
+export interface VolunteerSocketData {
+  nodeId?: string;
+}
+
+export interface DashboardSocketData {
+  subscribed?: boolean;
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, encodeFp32Frame, frameValues, FRAME_CODECS, type DecodedFrame, type FrameError } from './frame.ts';
+import { crc32 } from './crc32.ts';
+
+function randomVector(n: number, seed = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 0x100000000) * 2 - 1;
+  }
+  return out;
+}
+
+const input = { jobId: 'job-1', senderId: 'vABCDEF12', round: 7, values: randomVector(1001) };
+
+function expectError(result: DecodedFrame | FrameError, code: FrameError['code']): void {
+  expect(result.ok).toBe(false);
+  if (!result.ok) expect(result.code).toBe(code);
+}
+
+/** Rewrites a header field and re-seals the checksum, so only the field under test is wrong. */
+function reseal(frame: Uint8Array, edit: (view: DataView) => void): Uint8Array {
+  const copy = frame.slice();
+  const view = new DataView(copy.buffer);
+  edit(view);
+  const sum = crc32(new Uint8Array([...copy.subarray(0, 20), ...copy.subarray(24)]));
+  view.setUint32(20, sum, true);
+  return copy;
+}
+
+describe('crc32', () => {
+  it('matches the standard check value', () => {
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+});
+
+describe('parameter frame', () => {
+  it('round-trips header and values bit for bit', () => {
+    const frame = encodeFp32Frame(input);
+    const decoded = decodeFrame(frame);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    expect(decoded.header).toMatchObject({
+      codec: 'fp32',
+      jobId: 'job-1',
+      senderId: 'vABCDEF12',
+      round: 7,
+      elementCount: 1001,
+      payloadBytes: 4004,
+    });
+    expect(Array.from(frameValues(decoded))).toEqual(Array.from(input.values));
+  });
+
+  it('keeps non-finite values and empty vectors intact', () => {
+    const values = new Float32Array([NaN, Infinity, -Infinity, -0, 1e-45]);
+    const decoded = decodeFrame(encodeFp32Frame({ ...input, values }));
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok) expect(Array.from(frameValues(decoded))).toEqual(Array.from(values));
+    const empty = decodeFrame(encodeFp32Frame({ ...input, values: new Float32Array(0) }));
+    expect(empty.ok && empty.header.elementCount).toBe(0);
+  });
+
+  it('decodes from an unaligned view by copying', () => {
+    const frame = encodeFp32Frame(input);
+    const shifted = new Uint8Array(frame.length + 1);
+    shifted.set(frame, 1);
+    const decoded = decodeFrame(shifted.subarray(1));
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok) expect(Array.from(frameValues(decoded))).toEqual(Array.from(input.values));
+  });
+
+  it('rejects truncated frames at every cut point of the header and in the payload', () => {
+    const frame = encodeFp32Frame(input);
+    for (const cut of [0, 1, 8, 31, 40, 48, frame.length - 1]) {
+      expectError(decodeFrame(frame.subarray(0, cut)), 'FRAME_TRUNCATED');
+    }
+  });
+
+  it('rejects frames over the size limit before reading them', () => {
+    const frame = encodeFp32Frame(input);
+    expectError(decodeFrame(frame, { maxBytes: frame.length - 1 }), 'FRAME_TOO_LARGE');
+    // A short frame whose header claims a huge payload is also refused as too large.
+    const claimsHuge = reseal(frame, (v) => {
+      v.setUint32(12, 0x3fffffff, true);
+      v.setUint32(16, 0xfffffffc, true);
+    });
+    expectError(decodeFrame(claimsHuge, { maxBytes: 1 << 20 }), 'FRAME_TOO_LARGE');
+  });
+
+  it('rejects wrong magic, version, codec and reserved fields with typed errors', () => {
+    const frame = encodeFp32Frame(input);
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint32(0, 0xdeadbeef, true))), 'FRAME_BAD_MAGIC');
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint16(4, 99, true))), 'FRAME_BAD_VERSION');
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint8(6, 200))), 'FRAME_UNSUPPORTED_CODEC');
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint8(6, FRAME_CODECS.topK))), 'FRAME_UNSUPPORTED_CODEC');
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint8(7, 1))), 'FRAME_BAD_HEADER');
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint8(24, 0))), 'FRAME_BAD_HEADER');
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint8(32, 0x20))), 'FRAME_BAD_HEADER');
+  });
+
+  it('rejects length fields that disagree', () => {
+    const frame = encodeFp32Frame(input);
+    expectError(decodeFrame(reseal(frame, (v) => v.setUint32(16, 4000, true))), 'FRAME_LENGTH_MISMATCH');
+    const padded = new Uint8Array(frame.length + 4);
+    padded.set(frame);
+    expectError(decodeFrame(padded), 'FRAME_LENGTH_MISMATCH');
+  });
+
+  it('detects a flipped bit anywhere as a bad checksum', () => {
+    const frame = encodeFp32Frame(input);
+    for (const at of [9, frame.length - 1, 100, 2000]) {
+      const corrupt = frame.slice();
+      corrupt[at] = (corrupt[at] as number) ^ 0x10;
+      const result = decodeFrame(corrupt);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(['FRAME_BAD_CHECKSUM', 'FRAME_TOO_LARGE', 'FRAME_TRUNCATED']).toContain(result.code);
+    }
+    const payloadFlip = frame.slice();
+    payloadFlip[frame.length - 3] = (payloadFlip[frame.length - 3] as number) ^ 1;
+    expectError(decodeFrame(payloadFlip), 'FRAME_BAD_CHECKSUM');
+  });
+
+  it('never throws on random garbage', () => {
+    let s = 42;
+    for (let trial = 0; trial < 500; trial++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      const bytes = new Uint8Array(s % 300);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (s >>> (i % 24)) & 0xff;
+      if (trial % 2 === 0 && bytes.length >= 4) new DataView(bytes.buffer).setUint32(0, 0x46575354, true);
+      expect(() => decodeFrame(bytes)).not.toThrow();
+      expect(decodeFrame(bytes).ok).toBe(false);
+    }
+    expect(decodeFrame('nope' as unknown as Uint8Array).ok).toBe(false);
+  });
+
+  it('refuses to encode ids that the decoder would reject', () => {
+    expect(() => encodeFp32Frame({ ...input, jobId: 'has space' })).toThrow(RangeError);
+    expect(() => encodeFp32Frame({ ...input, senderId: '' })).toThrow(RangeError);
+    expect(() => encodeFp32Frame({ ...input, round: -1 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { capabilitiesSchema, heartbeatSchema, joinRequestSchema, parsePayload, selfTestReportSchema } from './schemas.ts';
+import { PROTOCOL_VERSION } from './version.ts';
+
+export const validCapabilities = {
+  backend: 'webgpu',
+  adapter: {
+    vendor: 'google',
+    architecture: 'swiftshader',
+    device: '',
+    description: '',
+    isFallbackAdapter: false,
+    limits: { maxStorageBufferBindingSize: 134217728 },
+  },
+  fallbackReason: null,
+  userAgent: 'test',
+} as const;
+
+describe('payload schemas', () => {
+  it('accepts a well-formed join', () => {
+    const result = parsePayload(joinRequestSchema, { protocolVersion: PROTOCOL_VERSION, capabilities: validCapabilities });
+    expect(result.ok).toBe(true);
+  });
+
+  it('names the offending field in the message', () => {
+    const result = parsePayload(joinRequestSchema, {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: { ...validCapabilities, backend: 'tpu' },
+    });
+    expect(result).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    if (!result.ok) expect(result.message).toMatch(/^capabilities\.backend: backend must be one of/);
+  });
+
+  it('rejects wrong types, missing fields, unknown fields and oversized strings', () => {
+    const cases: unknown[] = [
+      null,
+      42,
+      'join',
+      { protocolVersion: '1', capabilities: validCapabilities },
+      { protocolVersion: PROTOCOL_VERSION },
+      { protocolVersion: PROTOCOL_VERSION, capabilities: validCapabilities, extra: 1 },
+      { protocolVersion: PROTOCOL_VERSION, capabilities: { ...validCapabilities, userAgent: 'x'.repeat(10_000) } },
+      { protocolVersion: PROTOCOL_VERSION, capabilities: validCapabilities, resume: { nodeId: 'a b', secret: 'x' } },
+    ];
+    for (const c of cases) expect(parsePayload(joinRequestSchema, c).ok).toBe(false);
+  });
+
+  it('rejects non-finite numbers in heartbeats and self-test reports', () => {
+    expect(parsePayload(heartbeatSchema, { state: 'idle', uptimeS: Infinity }).ok).toBe(false);
+    expect(parsePayload(heartbeatSchema, { state: 'idle', uptimeS: -1 }).ok).toBe(false);
+    expect(parsePayload(heartbeatSchema, { state: 'idle', uptimeS: 3 }).ok).toBe(true);
+    const report = { kernel: 'mix', passed: true, path: 'webgpu', elements: 10, maxAbsError: 0, durationMs: 1, error: null };
+    expect(parsePayload(selfTestReportSchema, report).ok).toBe(true);
+    expect(parsePayload(selfTestReportSchema, { ...report, durationMs: NaN }).ok).toBe(false);
+  });
+
+  it('caps the number of adapter limits', () => {
+    const limits = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, i]));
+    const caps = { ...validCapabilities, adapter: { ...validCapabilities.adapter, limits } };
+    expect(capabilitiesSchema.safeParse(caps).success).toBe(false);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * zod schemas for every socket.io payload. Types say what a well-behaved peer sends; these
+ * schemas are what the receiving side actually checks, so every boundary calls `parsePayload`.
+ */
+import { z } from 'zod';
+import { errorReply, type ErrorReply } from './errors.ts';
+
+const shortText = (what: string, max = 256) =>
+  z.string({ error: `${what} must be a string` }).max(max, { error: `${what} is longer than ${max} characters` });
+
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export const backendSchema = z.enum(BACKENDS, { error: `backend must be one of ${BACKENDS.join(', ')}` });
+export type Backend = z.infer<typeof backendSchema>;
+
+/** Node ids double as PeerJS ids, so they use PeerJS's id alphabet. */
+export const nodeIdSchema = z
+  .string({ error: 'node id must be a string' })
+  .regex(/^[A-Za-z0-9]{4,64}$/, { error: 'node id must be 4–64 letters or digits' });
+
+const limitValue = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const adapterInfoSchema = z.strictObject({
+  vendor: shortText('adapter vendor'),
+  architecture: shortText('adapter architecture'),
+  device: shortText('adapter device'),
+  description: shortText('adapter description'),
+  isFallbackAdapter: z.boolean({ error: 'isFallbackAdapter must be a boolean' }),
+  limits: z.record(z.string().max(64), limitValue).refine((r) => Object.keys(r).length <= 64, {
+    error: 'at most 64 adapter limits',
+  }),
+});
+export type AdapterInfo = z.infer<typeof adapterInfoSchema>;
+
+export const capabilitiesSchema = z.strictObject({
+  backend: backendSchema,
+  /** null when the browser has no WebGPU adapter. */
+  adapter: adapterInfoSchema.nullable(),
+  /** Why the preferred backend was not used, when it was not. */
+  fallbackReason: shortText('fallbackReason', 512).nullable(),
+  userAgent: shortText('userAgent', 512),
+});
+export type Capabilities = z.infer<typeof capabilitiesSchema>;
+
+export const joinRequestSchema = z.strictObject({
+  protocolVersion: z.number({ error: 'protocolVersion must be a number' }).int(),
+  capabilities: capabilitiesSchema,
+  /** Present when a tab reconnects: it resumes its identity if the secret matches. */
+  resume: z
+    .strictObject({
+      nodeId: nodeIdSchema,
+      secret: z.string().regex(/^[a-f0-9]{32}$/, { error: 'resume secret must be 32 hex digits' }),
+    })
+    .optional(),
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export const iceServerSchema = z.strictObject({
+  urls: z.union([z.string().max(512), z.array(z.string().max(512)).max(8)]),
+  username: z.string().max(256).optional(),
+  credential: z.string().max(256).optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
+export interface JoinAccepted {
+  readonly nodeId: string;
+  readonly secret: string;
+  readonly resumed: boolean;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly peerjs: { readonly path: string; readonly key: string };
+  readonly iceServers: readonly IceServer[];
+}
+
+export const VOLUNTEER_STATES = ['idle', 'working', 'paused'] as const;
+export const heartbeatSchema = z.strictObject({
+  state: z.enum(VOLUNTEER_STATES, { error: `state must be one of ${VOLUNTEER_STATES.join(', ')}` }),
+  /** Seconds the volunteer has contributed in this session. */
+  uptimeS: z.number().finite().nonnegative().max(1e9),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const selfTestReportSchema = z.strictObject({
+  kernel: z.literal('mix', { error: 'kernel must be "mix"' }),
+  passed: z.boolean({ error: 'passed must be a boolean' }),
+  /** 'webgpu' when the WGSL kernel ran, 'reference' when only the TypeScript reference could. */
+  path: z.enum(['webgpu', 'reference']),
+  elements: z.number().int().positive().max(1e9),
+  maxAbsError: z.number().nonnegative().nullable(),
+  durationMs: z.number().finite().nonnegative().max(1e7),
+  error: shortText('error', 1024).nullable(),
+});
+export type SelfTestReport = z.infer<typeof selfTestReportSchema>;
+
+export const dashboardSubscribeSchema = z.strictObject({
+  protocolVersion: z.number({ error: 'protocolVersion must be a number' }).int(),
+});
+export type DashboardSubscribe = z.infer<typeof dashboardSubscribeSchema>;
+
+export const NODE_STATUSES = ['active', 'gone'] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+/** What dashboards see of a volunteer. Times are epoch milliseconds from the coordinator's clock. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly status: NodeStatus;
+  readonly state: Heartbeat['state'];
+  readonly capabilities: Capabilities;
+  readonly selfTest: SelfTestReport | null;
+  readonly joinedAt: number;
+  readonly lastSeenAt: number;
+  readonly connected: boolean;
+}
+
+export interface PeerInfo {
+  readonly nodeId: string;
+  readonly backend: Backend;
+}
+
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | ErrorReply;
+
+/** Validates an untrusted payload; the first problem becomes a readable message with its path. */
+export function parsePayload<T>(schema: z.ZodType<T>, data: unknown): ParseResult<T> {
+  const result = schema.safeParse(data);
+  if (result.success) return { ok: true, value: result.data };
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return errorReply('BAD_REQUEST', `${where}${issue?.message ?? 'invalid payload'}`);
+}
