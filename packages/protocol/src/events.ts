@@ -39,7 +39,7 @@ export interface DashboardServerToClient {
 export type InterServerEvents = Record<string, never>;
 
 export interface VolunteerSocketData {
-  nodeId?: string;
+  nodeId?: string | undefined;
 }
 
 export interface DashboardSocketData {

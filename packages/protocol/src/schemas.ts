@@ -67,7 +67,8 @@ export interface JoinAccepted {
   readonly resumed: boolean;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
-  readonly peerjs: { readonly path: string; readonly key: string };
+  /** PeerJS signalling; the token proves to the PeerJS server that this tab owns its node id. */
+  readonly peerjs: { readonly path: string; readonly key: string; readonly token: string };
   readonly iceServers: readonly IceServer[];
 }
 

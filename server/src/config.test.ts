@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG, resolveConfig } from './config.ts';
+
+describe('config', () => {
+  it('defaults to port 8080 and ./data', () => {
+    const config = resolveConfig([], {});
+    expect(config.port).toBe(8080);
+    expect(config.dataDir).toBe(DEFAULT_CONFIG.dataDir);
+  });
+
+  it('reads PORT and TABSWARM_DATA_DIR, and flags win over them', () => {
+    const env = { PORT: '9000', TABSWARM_DATA_DIR: '/tmp/from-env' };
+    expect(resolveConfig([], env)).toMatchObject({ port: 9000, dataDir: '/tmp/from-env' });
+    expect(resolveConfig(['--port', '9100', '--data-dir=/tmp/from-flag'], env)).toMatchObject({
+      port: 9100,
+      dataDir: '/tmp/from-flag',
+    });
+  });
+
+  it('explains bad values', () => {
+    expect(() => resolveConfig(['--port', 'eighty'], {})).toThrow(/port must be an integer/);
+    expect(() => resolveConfig(['--bogus', '1'], {})).toThrow(ConfigError);
+    expect(() => resolveConfig(['--port'], {})).toThrow(/needs a value/);
+    expect(() => resolveConfig([], { TABSWARM_ICE_SERVERS: '{' })).toThrow(/JSON array/);
+    expect(() => resolveConfig(['--heartbeat-interval-ms', '5000', '--heartbeat-timeout-ms', '4000'], {})).toThrow(
+      /longer than/,
+    );
+  });
+
+  it('parses ICE servers', () => {
+    const ice = '[{"urls":"stun:stun.example.org:3478"}]';
+    expect(resolveConfig(['--ice-servers', ice], {}).iceServers).toEqual([{ urls: 'stun:stun.example.org:3478' }]);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The coordinator's configuration: defaults, merged once from environment and command-line
+ * flags, then passed down read-only. Nothing below main reads process.env.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IceServer } from '@tabswarm/protocol';
+
+export interface ServerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Built dashboard and volunteer pages; absent folders are reported on their routes. */
+  readonly dashboardDir: string;
+  readonly volunteerDir: string;
+  readonly heartbeatIntervalMs: number;
+  /** A volunteer not heard from for this long is marked gone. */
+  readonly heartbeatTimeoutMs: number;
+  readonly iceServers: readonly IceServer[];
+  /** Largest socket.io message accepted; bigger ones close that client's connection. */
+  readonly maxMessageBytes: number;
+  readonly logLevel: string;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  port: 8080,
+  host: '0.0.0.0',
+  dataDir: path.join(repoRoot, 'data'),
+  dashboardDir: path.join(repoRoot, 'apps', 'dashboard', 'dist'),
+  volunteerDir: path.join(repoRoot, 'apps', 'volunteer', 'dist'),
+  heartbeatIntervalMs: 2_000,
+  heartbeatTimeoutMs: 10_000,
+  iceServers: [],
+  maxMessageBytes: 256 * 1024,
+  logLevel: 'info',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Flag names and the environment variables they override, in precedence order flag > env > default. */
+const OPTIONS = {
+  port: { flag: '--port', env: 'PORT' },
+  host: { flag: '--host', env: 'HOST' },
+  dataDir: { flag: '--data-dir', env: 'TABSWARM_DATA_DIR' },
+  heartbeatIntervalMs: { flag: '--heartbeat-interval-ms', env: 'TABSWARM_HEARTBEAT_INTERVAL_MS' },
+  heartbeatTimeoutMs: { flag: '--heartbeat-timeout-ms', env: 'TABSWARM_HEARTBEAT_TIMEOUT_MS' },
+  iceServers: { flag: '--ice-servers', env: 'TABSWARM_ICE_SERVERS' },
+  logLevel: { flag: '--log-level', env: 'LOG_LEVEL' },
+} as const;
+
+export const CONFIG_HELP = `Options (flag, or environment variable):
+  --port N                   PORT                             HTTP port (default 8080; 0 picks a free one)
+  --host ADDR                HOST                             address to bind (default 0.0.0.0)
+  --data-dir DIR             TABSWARM_DATA_DIR                SQLite store and files (default ./data)
+  --heartbeat-interval-ms N  TABSWARM_HEARTBEAT_INTERVAL_MS   how often volunteers heartbeat (default 2000)
+  --heartbeat-timeout-ms N   TABSWARM_HEARTBEAT_TIMEOUT_MS    silence before a volunteer is gone (default 10000)
+  --ice-servers JSON         TABSWARM_ICE_SERVERS             STUN/TURN servers for WebRTC, as a JSON array
+  --log-level LEVEL          LOG_LEVEL                        pino level (default info)`;
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (!known.has(name)) throw new ConfigError(`unknown option ${name}\n${CONFIG_HELP}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
+    out.set(name, value);
+  }
+  return out;
+}
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
+function iceServers(raw: string): IceServer[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ice servers must be a JSON array like [{"urls":"stun:stun.example.org"}]');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'object' && s !== null && 'urls' in s)) {
+    throw new ConfigError('ice servers must be a JSON array of objects with "urls"');
+  }
+  return parsed as IceServer[];
+}
+
+/** Builds the config from flags and environment. Throws ConfigError with a readable message. */
+export function resolveConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  base: ServerConfig = DEFAULT_CONFIG,
+): ServerConfig {
+  const flags = parseFlags(argv);
+  const pick = (key: keyof typeof OPTIONS): string | undefined => {
+    const value = flags.get(OPTIONS[key].flag) ?? env[OPTIONS[key].env];
+    return value === '' ? undefined : value;
+  };
+  const port = pick('port');
+  const host = pick('host');
+  const dataDir = pick('dataDir');
+  const interval = pick('heartbeatIntervalMs');
+  const timeout = pick('heartbeatTimeoutMs');
+  const ice = pick('iceServers');
+  const logLevel = pick('logLevel');
+  const config: ServerConfig = {
+    ...base,
+    ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
+    ...(host !== undefined && { host }),
+    ...(dataDir !== undefined && { dataDir: path.resolve(dataDir) }),
+    ...(interval !== undefined && { heartbeatIntervalMs: integer('heartbeat interval', interval, 100, 600_000) }),
+    ...(timeout !== undefined && { heartbeatTimeoutMs: integer('heartbeat timeout', timeout, 200, 3_600_000) }),
+    ...(ice !== undefined && { iceServers: iceServers(ice) }),
+    ...(logLevel !== undefined && { logLevel }),
+  };
+  if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
+    throw new ConfigError('heartbeat timeout must be longer than the heartbeat interval');
+  }
+  return config;
+}

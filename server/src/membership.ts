@@ -1,0 +1,160 @@
+/**
+ * Who is in the swarm: volunteers join with their capabilities, heartbeat, and are marked gone
+ * when they fall silent for longer than the timeout. State is mirrored to the store on every
+ * change, and every change is announced to listeners (dashboards, peer lists).
+ */
+import crypto from 'node:crypto';
+import type { Capabilities, Heartbeat, NodeInfo, PeerInfo, SelfTestReport } from '@tabswarm/protocol';
+import { ProtocolError } from '@tabswarm/protocol';
+import type { Store, StoredNode } from './store/store.ts';
+
+export type Clock = () => number;
+
+export interface JoinResult {
+  readonly node: NodeInfo;
+  readonly secret: string;
+  readonly resumed: boolean;
+}
+
+type Listener = (node: NodeInfo) => void;
+
+const hashSecret = (secret: string): string => crypto.createHash('sha256').update(secret).digest('hex');
+
+function secretMatches(secret: string, hash: string): boolean {
+  const a = Buffer.from(hashSecret(secret), 'hex');
+  const b = Buffer.from(hash, 'hex');
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+const publicView = ({ secretHash: _secret, ...node }: StoredNode): NodeInfo => node;
+
+export class Membership {
+  private readonly nodes = new Map<string, StoredNode>();
+  private readonly listeners = new Set<Listener>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly timeoutMs: number,
+    private readonly now: Clock = Date.now,
+  ) {
+    store.markAllDisconnected();
+    for (const node of store.listNodes()) this.nodes.set(node.id, node);
+  }
+
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  join(capabilities: Capabilities, resume?: { nodeId: string; secret: string }): JoinResult {
+    const now = this.now();
+    if (resume) {
+      const existing = this.nodes.get(resume.nodeId);
+      if (!existing || !secretMatches(resume.secret, existing.secretHash)) {
+        throw new ProtocolError('UNKNOWN_NODE', 'cannot resume: unknown node id or wrong secret');
+      }
+      const node = this.update({ ...existing, capabilities, status: 'active', lastSeenAt: now, connected: true });
+      return { node, secret: resume.secret, resumed: true };
+    }
+    const id = `v${crypto.randomBytes(8).toString('hex')}`;
+    const secret = crypto.randomBytes(16).toString('hex');
+    const node = this.update({
+      id,
+      secretHash: hashSecret(secret),
+      status: 'active',
+      state: 'idle',
+      capabilities,
+      selfTest: null,
+      joinedAt: now,
+      lastSeenAt: now,
+      connected: true,
+    });
+    return { node, secret, resumed: false };
+  }
+
+  heartbeat(nodeId: string, heartbeat: Heartbeat): NodeInfo {
+    const node = this.require(nodeId);
+    return this.update({ ...node, state: heartbeat.state, status: 'active', lastSeenAt: this.now() });
+  }
+
+  recordSelfTest(nodeId: string, report: SelfTestReport): NodeInfo {
+    const node = this.require(nodeId);
+    return this.update({ ...node, selfTest: report, lastSeenAt: this.now() });
+  }
+
+  /** The socket closed. The node stays active until the heartbeat timeout, so a blip can resume. */
+  disconnected(nodeId: string): void {
+    const node = this.nodes.get(nodeId);
+    if (node?.connected) this.update({ ...node, connected: false });
+  }
+
+  /** Marks silent nodes gone; returns them. Called on a timer and by tests with a fake clock. */
+  sweep(): NodeInfo[] {
+    const cutoff = this.now() - this.timeoutMs;
+    const gone: NodeInfo[] = [];
+    for (const node of this.nodes.values()) {
+      if (node.status === 'active' && node.lastSeenAt < cutoff) {
+        gone.push(this.update({ ...node, status: 'gone', connected: false }));
+      }
+    }
+    return gone;
+  }
+
+  get(nodeId: string): NodeInfo | undefined {
+    const node = this.nodes.get(nodeId);
+    return node && publicView(node);
+  }
+
+  list(): NodeInfo[] {
+    return [...this.nodes.values()].map(publicView);
+  }
+
+  activePeers(): PeerInfo[] {
+    return [...this.nodes.values()]
+      .filter((n) => n.status === 'active')
+      .map((n) => ({ nodeId: n.id, backend: n.capabilities.backend }))
+      .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
+  }
+
+  /**
+   * The PeerJS token for a node, derived from its stored secret hash so it survives restarts
+   * and cannot be computed by anyone who does not hold the node's join reply.
+   */
+  peerToken(nodeId: string): string {
+    const node = this.require(nodeId);
+    return crypto.createHmac('sha256', node.secretHash).update(`peerjs:${node.id}`).digest('hex').slice(0, 32);
+  }
+
+  /** Only active members may register with the PeerJS server, each with its own id. */
+  verifyPeerToken(nodeId: string, token: string): boolean {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.status !== 'active') return false;
+    const expected = Buffer.from(this.peerToken(nodeId));
+    const given = Buffer.from(token);
+    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
+  }
+
+  isActive(nodeId: string): boolean {
+    return this.nodes.get(nodeId)?.status === 'active';
+  }
+
+  activeCount(): number {
+    let n = 0;
+    for (const node of this.nodes.values()) if (node.status === 'active') n++;
+    return n;
+  }
+
+  private require(nodeId: string): StoredNode {
+    const node = this.nodes.get(nodeId);
+    if (!node) throw new ProtocolError('UNKNOWN_NODE', `unknown node ${nodeId}`);
+    return node;
+  }
+
+  private update(node: StoredNode): NodeInfo {
+    this.store.saveNode(node);
+    this.nodes.set(node.id, node);
+    const view = publicView(node);
+    for (const listener of this.listeners) listener(view);
+    return view;
+  }
+}

@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { PEERJS_KEY } from '@tabswarm/protocol';
+import { PEERJS_WS_PATH } from './peer-signalling.ts';
+import { connected, joinVolunteer, request, startServer, type RunningServer } from './test-support.ts';
+
+let running: RunningServer | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+function openPeerSocket(url: string, id: string, token: string): Promise<{ status: 'message'; data: string } | { status: 'rejected'; code: number }> {
+  const wsUrl = `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${id}&token=${token}&version=1.5.5`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl);
+    ws.once('message', (data: Buffer) => {
+      resolve({ status: 'message', data: data.toString() });
+      ws.close();
+    });
+    ws.once('unexpected-response', (_req, res) => resolve({ status: 'rejected', code: res.statusCode ?? 0 }));
+    ws.once('error', reject);
+  });
+}
+
+describe('one HTTP port for socket.io and PeerJS', () => {
+  it('serves socket.io over websocket and PeerJS signalling side by side', async () => {
+    running = await startServer();
+    const volunteer = running.volunteer();
+    await connected(volunteer);
+    expect(volunteer.io.engine.transport.name).toBe('websocket');
+    const accepted = await joinVolunteer(volunteer);
+
+    const peer = await openPeerSocket(running.url, accepted.nodeId, accepted.peerjs.token);
+    expect(peer.status).toBe('message');
+    if (peer.status === 'message') expect(JSON.parse(peer.data)).toMatchObject({ type: 'OPEN' });
+
+    // socket.io still works after the PeerJS upgrade on the same port.
+    expect(await request(volunteer, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({ ok: true });
+  });
+
+  it('refuses PeerJS registration without the node token, and for unknown ids', async () => {
+    running = await startServer();
+    const volunteer = running.volunteer();
+    const accepted = await joinVolunteer(volunteer);
+    expect(await openPeerSocket(running.url, accepted.nodeId, 'f'.repeat(32))).toEqual({ status: 'rejected', code: 403 });
+    expect(await openPeerSocket(running.url, 'vunknown0000', accepted.peerjs.token)).toEqual({
+      status: 'rejected',
+      code: 403,
+    });
+  });
+
+  it('closes upgrades for paths nobody owns', async () => {
+    running = await startServer();
+    const ws = new WebSocket(`${running.url.replace('http', 'ws')}/elsewhere`);
+    const outcome = await new Promise<string>((resolve) => {
+      ws.once('open', () => resolve('open'));
+      ws.once('error', () => resolve('error'));
+    });
+    expect(outcome).toBe('error');
+  });
+
+  it('answers /healthz and exposes volunteer and socket-event metrics', async () => {
+    running = await startServer();
+    const volunteer = running.volunteer();
+    await joinVolunteer(volunteer);
+    await request(volunteer, 'heartbeat', { state: 'bogus' });
+
+    const health = (await (await fetch(`${running.url}/healthz`)).json()) as { ok: boolean; volunteersActive: number };
+    expect(health).toEqual({ ok: true, volunteersActive: 1 });
+
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tabswarm_volunteers_connected 1$/m);
+    expect(metrics).toMatch(/^tabswarm_volunteers_active 1$/m);
+    expect(metrics).toMatch(/^tabswarm_socket_events_total\{namespace="volunteer",event="join",outcome="ok"\} 1$/m);
+    expect(metrics).toMatch(
+      /^tabswarm_socket_events_total\{namespace="volunteer",event="heartbeat",outcome="BAD_REQUEST"\} 1$/m,
+    );
+  });
+
+  it('says the pages are not built instead of failing silently', async () => {
+    running = await startServer({ dashboardDir: '/nonexistent', volunteerDir: '/nonexistent' });
+    const res = await fetch(`${running.url}/volunteer/`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/not built/);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * The one module that talks to SQLite. Everything durable goes through here so that a server
+ * database can replace the embedded one without touching the rest of the coordinator.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Capabilities, Heartbeat, NodeInfo, NodeStatus, SelfTestReport } from '@tabswarm/protocol';
+import { loadMigrations, migrate, MIGRATIONS_DIR } from './migrations.ts';
+
+export interface StoredNode extends NodeInfo {
+  readonly secretHash: string;
+}
+
+interface NodeRow {
+  id: string;
+  secret_hash: string;
+  status: NodeStatus;
+  state: Heartbeat['state'];
+  capabilities: string;
+  self_test: string | null;
+  joined_at: number;
+  last_seen_at: number;
+  connected: number;
+}
+
+const fromRow = (r: NodeRow): StoredNode => ({
+  id: r.id,
+  secretHash: r.secret_hash,
+  status: r.status,
+  state: r.state,
+  capabilities: JSON.parse(r.capabilities) as Capabilities,
+  selfTest: r.self_test === null ? null : (JSON.parse(r.self_test) as SelfTestReport),
+  joinedAt: r.joined_at,
+  lastSeenAt: r.last_seen_at,
+  connected: r.connected === 1,
+});
+
+export interface Store {
+  readonly path: string;
+  saveNode(node: StoredNode): void;
+  getNode(id: string): StoredNode | undefined;
+  listNodes(): StoredNode[];
+  /** Marks every node disconnected: after a restart no socket is open yet. */
+  markAllDisconnected(): number;
+  integrityCheck(): string;
+  close(): void;
+}
+
+export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DIR): Store {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'tabswarm.sqlite');
+  const db = new BetterSqlite3(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, loadMigrations(migrationsDir));
+
+  const upsert = db.prepare(`INSERT INTO nodes
+      (id, secret_hash, status, state, capabilities, self_test, joined_at, last_seen_at, connected)
+    VALUES (@id, @secret_hash, @status, @state, @capabilities, @self_test, @joined_at, @last_seen_at, @connected)
+    ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, status = excluded.status,
+      state = excluded.state, capabilities = excluded.capabilities, self_test = excluded.self_test,
+      joined_at = excluded.joined_at, last_seen_at = excluded.last_seen_at, connected = excluded.connected`);
+  const byId = db.prepare('SELECT * FROM nodes WHERE id = ?');
+  const all = db.prepare('SELECT * FROM nodes ORDER BY joined_at, id');
+  const disconnectAll = db.prepare('UPDATE nodes SET connected = 0 WHERE connected = 1');
+
+  return {
+    path: file,
+    saveNode(node) {
+      upsert.run({
+        id: node.id,
+        secret_hash: node.secretHash,
+        status: node.status,
+        state: node.state,
+        capabilities: JSON.stringify(node.capabilities),
+        self_test: node.selfTest === null ? null : JSON.stringify(node.selfTest),
+        joined_at: node.joinedAt,
+        last_seen_at: node.lastSeenAt,
+        connected: node.connected ? 1 : 0,
+      });
+    },
+    getNode(id) {
+      const row = byId.get(id) as NodeRow | undefined;
+      return row && fromRow(row);
+    },
+    listNodes() {
+      return (all.all() as NodeRow[]).map(fromRow);
+    },
+    markAllDisconnected() {
+      return disconnectAll.run().changes;
+    },
+    integrityCheck() {
+      return String(db.pragma('integrity_check', { simple: true }));
+    },
+    close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/** Helpers for server tests: a real server on port 0 in a temporary data directory, and clients. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { io, type Socket } from 'socket.io-client';
+import {
+  NAMESPACES,
+  PROTOCOL_VERSION,
+  type Capabilities,
+  type DashboardClientToServer,
+  type DashboardServerToClient,
+  type JoinAccepted,
+  type Reply,
+  type VolunteerClientToServer,
+  type VolunteerServerToClient,
+} from '@tabswarm/protocol';
+import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
+import { createServer, type TabswarmServer } from './create-server.ts';
+
+export type VolunteerClient = Socket<VolunteerServerToClient, VolunteerClientToServer>;
+export type DashboardClient = Socket<DashboardServerToClient, DashboardClientToServer>;
+
+export const capabilities: Capabilities = {
+  backend: 'webgpu',
+  adapter: {
+    vendor: 'google',
+    architecture: 'swiftshader',
+    device: '',
+    description: 'test adapter',
+    isFallbackAdapter: false,
+    limits: { maxStorageBufferBindingSize: 134217728 },
+  },
+  fallbackReason: null,
+  userAgent: 'vitest',
+};
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-test-'));
+}
+
+export interface RunningServer {
+  readonly server: TabswarmServer;
+  readonly url: string;
+  readonly clients: Socket[];
+  volunteer(auth?: object): VolunteerClient;
+  dashboard(auth?: object): DashboardClient;
+  close(): Promise<void>;
+}
+
+export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
+  const config: ServerConfig = {
+    ...DEFAULT_CONFIG,
+    dataDir: tempDir(),
+    host: '127.0.0.1',
+    heartbeatIntervalMs: 100,
+    heartbeatTimeoutMs: 600,
+    ...overrides,
+  };
+  const server = createServer(config, { log: pino({ level: 'silent' }) });
+  const url = await server.listen(0);
+  const clients: Socket[] = [];
+  const connect = <T extends Socket>(nsp: string, auth: object): T => {
+    const socket = io(`${url}${nsp}`, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
+    clients.push(socket);
+    return socket as T;
+  };
+  return {
+    server,
+    url,
+    clients,
+    volunteer: (auth = { protocolVersion: PROTOCOL_VERSION }) => connect<VolunteerClient>(NAMESPACES.volunteer, auth),
+    dashboard: (auth = { protocolVersion: PROTOCOL_VERSION }) => connect<DashboardClient>(NAMESPACES.dashboard, auth),
+    async close() {
+      for (const c of clients) c.disconnect();
+      await server.close();
+    },
+  };
+}
+
+/** Emits an event with an ack and a timeout; resolves with the ack's reply. Sends anything, typed or not. */
+export function request<R extends object = object>(socket: Socket, event: string, ...args: unknown[]): Promise<Reply<R>> {
+  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<Reply<R>>;
+}
+
+export async function joinVolunteer(socket: VolunteerClient): Promise<JoinAccepted> {
+  const reply = await request<JoinAccepted>(socket, 'join', { protocolVersion: PROTOCOL_VERSION, capabilities });
+  if (!reply.ok) throw new Error(`join failed: ${reply.code} ${reply.message}`);
+  return reply;
+}
+
+export function connected(socket: Socket): Promise<void> {
+  if (socket.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+}

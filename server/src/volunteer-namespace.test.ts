@@ -1,0 +1,167 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PROTOCOL_VERSION, type NodeInfo, type PeerInfo } from '@tabswarm/protocol';
+import {
+  capabilities,
+  connected,
+  joinVolunteer,
+  request,
+  startServer,
+  type RunningServer,
+} from './test-support.ts';
+
+let running: RunningServer | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+const selfTest = { kernel: 'mix', passed: true, path: 'webgpu', elements: 257, maxAbsError: 0, durationMs: 3, error: null };
+
+describe('volunteer namespace', () => {
+  it('joins, heartbeats, records the self-test and streams every change to dashboards', async () => {
+    running = await startServer();
+    const dashboard = running.dashboard();
+    const snapshot = await request<{ nodes: NodeInfo[] }>(dashboard, 'subscribe', { protocolVersion: PROTOCOL_VERSION });
+    expect(snapshot).toMatchObject({ ok: true, nodes: [] });
+    const updates: NodeInfo[] = [];
+    dashboard.on('nodeUpdate', (node) => updates.push(node));
+
+    const volunteer = running.volunteer();
+    const peerLists: PeerInfo[][] = [];
+    volunteer.on('peers', (peers) => peerLists.push([...peers]));
+    const accepted = await joinVolunteer(volunteer);
+    expect(accepted).toMatchObject({ resumed: false, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 });
+    expect(accepted.nodeId).toMatch(/^v[0-9a-f]{16}$/);
+
+    expect(await request(volunteer, 'heartbeat', { state: 'working', uptimeS: 2 })).toMatchObject({ ok: true });
+    expect(await request(volunteer, 'selfTest', selfTest)).toEqual({ ok: true });
+
+    await vi.waitFor(() => {
+      const last = updates.at(-1);
+      expect(last).toMatchObject({ id: accepted.nodeId, status: 'active', state: 'working', selfTest: { passed: true } });
+    });
+    await vi.waitFor(() => expect(peerLists.at(-1)).toEqual([{ nodeId: accepted.nodeId, backend: 'webgpu' }]));
+    expect(running.server.store.getNode(accepted.nodeId)?.selfTest?.passed).toBe(true);
+  });
+
+  it('marks a silent volunteer gone after the heartbeat timeout and tells dashboards and peers', async () => {
+    running = await startServer();
+    const dashboard = running.dashboard();
+    await request(dashboard, 'subscribe', { protocolVersion: PROTOCOL_VERSION });
+    const statuses = new Map<string, string>();
+    dashboard.on('nodeUpdate', (node) => statuses.set(node.id, node.status));
+
+    const stays = running.volunteer();
+    const leaves = running.volunteer();
+    const a = await joinVolunteer(stays);
+    const b = await joinVolunteer(leaves);
+    const beat = setInterval(() => stays.emit('heartbeat', { state: 'idle', uptimeS: 1 }, () => undefined), 100);
+    try {
+      let lastPeers: readonly PeerInfo[] = [];
+      stays.on('peers', (p) => (lastPeers = p));
+      leaves.disconnect();
+      await vi.waitFor(() => expect(statuses.get(b.nodeId)).toBe('gone'), { timeout: 3000 });
+      expect(statuses.get(a.nodeId) ?? 'active').toBe('active');
+      await vi.waitFor(() => expect(lastPeers.map((p) => p.nodeId)).toEqual([a.nodeId]));
+      expect(running.server.store.getNode(b.nodeId)?.status).toBe('gone');
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
+  it('resumes a node id with its secret and refuses a wrong secret', async () => {
+    running = await startServer();
+    const first = running.volunteer();
+    const accepted = await joinVolunteer(first);
+    first.disconnect();
+
+    const thief = running.volunteer();
+    const refused = await request(thief, 'join', {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities,
+      resume: { nodeId: accepted.nodeId, secret: '0'.repeat(32) },
+    });
+    expect(refused).toMatchObject({ ok: false, code: 'UNKNOWN_NODE' });
+
+    const again = running.volunteer();
+    const resumed = await request(again, 'join', {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities,
+      resume: { nodeId: accepted.nodeId, secret: accepted.secret },
+    });
+    expect(resumed).toMatchObject({ ok: true, nodeId: accepted.nodeId, resumed: true });
+    expect(running.server.membership.list()).toHaveLength(1);
+  });
+
+  it('refuses a connection that speaks another protocol version', async () => {
+    running = await startServer();
+    const old = running.volunteer({ protocolVersion: PROTOCOL_VERSION + 1 });
+    await expect(connected(old)).rejects.toThrow(/^VERSION_MISMATCH/);
+    const none = running.dashboard({});
+    await expect(connected(none)).rejects.toThrow(/^VERSION_MISMATCH/);
+  });
+
+  it('answers malformed payloads with an error code, changes nothing, and keeps others connected', async () => {
+    running = await startServer();
+    const good = running.volunteer();
+    const accepted = await joinVolunteer(good);
+    const before = JSON.stringify(running.server.membership.list());
+
+    const bad = running.volunteer();
+    await connected(bad);
+    // Before joining, valid heartbeats are refused too.
+    expect(await request(bad, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({ ok: false, code: 'NOT_JOINED' });
+    const malformed: [string, unknown][] = [
+      ['join', undefined],
+      ['join', 'hello'],
+      ['join', { protocolVersion: PROTOCOL_VERSION }],
+      ['join', { protocolVersion: 'one', capabilities }],
+      ['join', { protocolVersion: PROTOCOL_VERSION, capabilities: { ...capabilities, backend: 7 } }],
+      ['join', { protocolVersion: PROTOCOL_VERSION, capabilities: { ...capabilities, userAgent: 'u'.repeat(100_000) } }],
+      ['join', { protocolVersion: PROTOCOL_VERSION, capabilities, admin: true }],
+      ['heartbeat', { state: 'idle', uptimeS: 'NaN' }],
+      ['selfTest', { ...selfTest, kernel: 'rm -rf' }],
+    ];
+    for (const [event, payload] of malformed) {
+      const reply = await request(bad, event, payload);
+      expect(reply.ok, `${event} ${JSON.stringify(payload)?.slice(0, 80)}`).toBe(false);
+      if (!reply.ok) {
+        expect(['BAD_REQUEST', 'NOT_JOINED']).toContain(reply.code);
+        expect(reply.message.length).toBeGreaterThan(0);
+      }
+    }
+    expect(await request(bad, 'join', { protocolVersion: PROTOCOL_VERSION + 5, capabilities })).toMatchObject({
+      ok: false,
+      code: 'VERSION_MISMATCH',
+    });
+    // Events without an ack callback and unknown events are ignored without crashing anything.
+    const untyped = bad as unknown as { emit(event: string, ...args: unknown[]): void };
+    untyped.emit('join', { nonsense: true });
+    untyped.emit('dropTables', 1, 2, 3);
+
+    expect(JSON.stringify(running.server.membership.list())).toBe(before);
+    expect(running.server.store.listNodes()).toHaveLength(1);
+    expect(bad.connected).toBe(true);
+    expect(await request(good, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({ ok: true });
+    expect(running.server.membership.get(accepted.nodeId)?.status).toBe('active');
+
+    // A second join on the same connection is refused.
+    expect(await request(good, 'join', { protocolVersion: PROTOCOL_VERSION, capabilities })).toMatchObject({
+      ok: false,
+      code: 'ALREADY_JOINED',
+    });
+  });
+
+  it('drops only the sender of a message over the size limit', async () => {
+    running = await startServer({ maxMessageBytes: 16 * 1024 });
+    const good = running.volunteer();
+    await joinVolunteer(good);
+    const flood = running.volunteer();
+    await connected(flood);
+    const gone = new Promise<string>((resolve) => flood.once('disconnect', (reason) => resolve(reason)));
+    (flood as unknown as { emit(event: string, payload: unknown): void }).emit('join', { blob: 'x'.repeat(64 * 1024) });
+    expect(await gone).toMatch(/transport close|transport error/);
+    expect(good.connected).toBe(true);
+    expect(await request(good, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({ ok: true });
+  });
+});

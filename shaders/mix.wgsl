@@ -1,0 +1,77 @@
+// mix.wgsl: weighted sum of up to 8 parameter vectors (consensus averaging).
+//
+//   out[i] = w0*x0[i] + w1*x1[i] + ... + w(K-1)*x(K-1)[i]      K in 1..8, summed left to right
+//
+// Bindings (group 0)
+//   @binding(0)  params  uniform                Params (48 bytes, bound with a dynamic offset)
+//   @binding(1)  acc     storage, read_write    array<f32>  holds x0 on entry and out on exit
+//   @binding(2)  x1      storage, read          array<f32>
+//   ...
+//   @binding(8)  x7      storage, read          array<f32>  slots k >= K: any small dummy buffer
+// Overrides
+//   WORKGROUP_SIZE: u32 = 256                   1-D workgroups of this many invocations
+// Entry point
+//   main: one invocation per element, on a 2-D grid of workgroups
+//
+// Why x0 shares the output binding: inside one dispatch WebGPU forbids using a buffer both as
+// read-only storage and as writable storage, so "out aliased to x0" could not be bound as two
+// bindings; and the default maxStorageBuffersPerShaderStage is 8, so out + 8 inputs would not
+// fit anyway. The host copies x0 into out first when the caller did not ask for in-place.
+//
+// Why a 2-D grid: a dispatch may have at most maxComputeWorkgroupsPerDimension (>= 65,535)
+// workgroups per dimension, so long vectors spread over y. The linear index below is
+// y * (groups in x * WORKGROUP_SIZE) + x; the host keeps x * y * WORKGROUP_SIZE far below 2^32.
+// Why `base` and `count`: the host binds a chunk of each buffer (bindings are capped at
+// maxStorageBufferBindingSize) and may need several dispatches per chunk; each dispatch covers
+// elements [base, base + count) of the bound chunk and must not touch the next dispatch's range,
+// because with acc read-modify-write a second pass over an element would mix it twice.
+//
+// Precision: each product and each sum is rounded to f32; a driver may fuse a multiply and add
+// (fma), so callers compare with a tolerance relative to sum_k |w_k * x_k[i]|.
+
+struct Params {
+  base: u32,               // first element of this dispatch, relative to the bound chunk
+  count: u32,              // elements this dispatch covers
+  k: u32,                  // number of input vectors, 1..8
+  _pad: u32,
+  w: array<vec4<f32>, 2>,  // weights w0..w7; vec4 because uniform arrays need a 16-byte stride
+}
+
+override WORKGROUP_SIZE: u32 = 256;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> acc: array<f32>;
+@group(0) @binding(2) var<storage, read> x1: array<f32>;
+@group(0) @binding(3) var<storage, read> x2: array<f32>;
+@group(0) @binding(4) var<storage, read> x3: array<f32>;
+@group(0) @binding(5) var<storage, read> x4: array<f32>;
+@group(0) @binding(6) var<storage, read> x5: array<f32>;
+@group(0) @binding(7) var<storage, read> x6: array<f32>;
+@group(0) @binding(8) var<storage, read> x7: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(
+  @builtin(global_invocation_id) gid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+) {
+  let local = gid.y * (groups.x * WORKGROUP_SIZE) + gid.x;
+  // The grid is rounded up to whole workgroups (and to a rectangle in 2-D): drop the excess.
+  if (local >= params.count) {
+    return;
+  }
+  let i = params.base + local;
+  let k = params.k;
+  let wa = params.w[0];
+  let wb = params.w[1];
+
+  // Unrolled because bindings cannot be indexed; k is uniform, so the branches do not diverge.
+  var s = wa.x * acc[i];
+  if (k > 1u) { s = s + wa.y * x1[i]; }
+  if (k > 2u) { s = s + wa.z * x2[i]; }
+  if (k > 3u) { s = s + wa.w * x3[i]; }
+  if (k > 4u) { s = s + wb.x * x4[i]; }
+  if (k > 5u) { s = s + wb.y * x5[i]; }
+  if (k > 6u) { s = s + wb.z * x6[i]; }
+  if (k > 7u) { s = s + wb.w * x7[i]; }
+  acc[i] = s;
+}
