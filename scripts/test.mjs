@@ -1,0 +1,66 @@
+// `npm test`: install what is missing (Chromium included), then lint, typecheck, unit, browser
+// and end-to-end tests. Every step runs even if an earlier one failed, so one run shows every
+// problem; the exit code is non-zero when any step failed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, ensureBuilt, ensureChromium, ensureDependencies, log, run } from './setup.mjs';
+
+const REPORTS = path.join(ROOT, '.reports');
+
+ensureDependencies();
+ensureChromium();
+fs.rmSync(REPORTS, { recursive: true, force: true });
+fs.mkdirSync(REPORTS, { recursive: true });
+
+const vitest = (project) => [
+  'npx',
+  ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(REPORTS, `${project}.json`)}`],
+];
+const steps = [
+  { name: 'lint', cmd: ['npx', ['eslint', '.', '--max-warnings=0']] },
+  { name: 'format', cmd: ['npx', ['prettier', '--check', '.', '--log-level', 'warn']] },
+  { name: 'typecheck', cmd: ['npx', ['tsc', '-b']] },
+  { name: 'unit', cmd: vitest('unit'), report: 'unit.json' },
+  { name: 'browser', cmd: vitest('browser'), report: 'browser.json' },
+  { name: 'build', run: () => (ensureBuilt({ force: true }), 0) },
+  { name: 'e2e', cmd: ['npx', ['playwright', 'test']], report: 'e2e.json' },
+];
+
+function countTests(file) {
+  const full = path.join(REPORTS, file);
+  if (!fs.existsSync(full)) return null;
+  const report = JSON.parse(fs.readFileSync(full, 'utf8'));
+  if (report.stats) {
+    // Playwright: flaky tests passed on retry but still count as passed here, and are shown.
+    const { expected = 0, unexpected = 0, flaky = 0, skipped = 0 } = report.stats;
+    return { passed: expected + flaky, failed: unexpected, skipped };
+  }
+  return { passed: report.numPassedTests ?? 0, failed: report.numFailedTests ?? 0, skipped: report.numPendingTests ?? 0 };
+}
+
+const results = [];
+for (const step of steps) {
+  log(`── ${step.name} ──`);
+  const started = Date.now();
+  const status = step.run ? step.run() : run(step.cmd[0], step.cmd[1]);
+  results.push({ ...step, status, seconds: (Date.now() - started) / 1000, counts: step.report ? countTests(step.report) : null });
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+console.log('\nstep        result   time     tests');
+for (const r of results) {
+  const tests = r.counts ? `${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped` : '';
+  console.log(`${r.name.padEnd(11)} ${(r.status === 0 ? 'ok' : 'FAILED').padEnd(8)} ${`${r.seconds.toFixed(0)}s`.padEnd(8)} ${tests}`);
+  if (r.counts) {
+    passed += r.counts.passed;
+    failed += r.counts.failed;
+    skipped += r.counts.skipped;
+  }
+}
+const failedSteps = results.filter((r) => r.status !== 0);
+// A failed step with no failed test (a lint error, a crash) still counts as a failure.
+if (failedSteps.length > 0 && failed === 0) failed = failedSteps.length;
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failedSteps.length > 0 ? 1 : 0);
