@@ -22,13 +22,15 @@ describe('config', () => {
     expect(() => resolveConfig(['--bogus', '1'], {})).toThrow(ConfigError);
     expect(() => resolveConfig(['--port'], {})).toThrow(/needs a value/);
     expect(() => resolveConfig([], { TABSWARM_ICE_SERVERS: '{' })).toThrow(/JSON array/);
-    expect(() => resolveConfig(['--heartbeat-interval-ms', '5000', '--heartbeat-timeout-ms', '4000'], {})).toThrow(
-      /longer than/,
-    );
+    expect(() =>
+      resolveConfig(['--heartbeat-interval-ms', '5000', '--heartbeat-timeout-ms', '4000'], {}),
+    ).toThrow(/longer than/);
   });
 
   it('parses ICE servers', () => {
     const ice = '[{"urls":"stun:stun.example.org:3478"}]';
-    expect(resolveConfig(['--ice-servers', ice], {}).iceServers).toEqual([{ urls: 'stun:stun.example.org:3478' }]);
+    expect(resolveConfig(['--ice-servers', ice], {}).iceServers).toEqual([
+      { urls: 'stun:stun.example.org:3478' },
+    ]);
   });
 });

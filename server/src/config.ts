@@ -66,7 +66,9 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     if (!known.has(name)) throw new ConfigError(`unknown option ${name}\n${CONFIG_HELP}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
@@ -77,7 +79,8 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
 
 function integer(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -117,8 +120,12 @@ export function resolveConfig(
     ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
     ...(host !== undefined && { host }),
     ...(dataDir !== undefined && { dataDir: path.resolve(dataDir) }),
-    ...(interval !== undefined && { heartbeatIntervalMs: integer('heartbeat interval', interval, 100, 600_000) }),
-    ...(timeout !== undefined && { heartbeatTimeoutMs: integer('heartbeat timeout', timeout, 200, 3_600_000) }),
+    ...(interval !== undefined && {
+      heartbeatIntervalMs: integer('heartbeat interval', interval, 100, 600_000),
+    }),
+    ...(timeout !== undefined && {
+      heartbeatTimeoutMs: integer('heartbeat timeout', timeout, 200, 3_600_000),
+    }),
     ...(ice !== undefined && { iceServers: iceServers(ice) }),
     ...(logLevel !== undefined && { logLevel }),
   };

@@ -60,7 +60,12 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   });
 
   const ctx = (namespace: string) => ({ namespace, metrics, log });
-  attachVolunteerNamespace(io.of(NAMESPACES.volunteer) as VolunteerNamespace, membership, config, ctx('volunteer'));
+  attachVolunteerNamespace(
+    io.of(NAMESPACES.volunteer) as VolunteerNamespace,
+    membership,
+    config,
+    ctx('volunteer'),
+  );
   attachDashboardNamespace(io.of(NAMESPACES.dashboard) as DashboardNamespace, membership, ctx('dashboard'));
 
   const sweepEvery = Math.max(50, Math.min(1000, Math.floor(config.heartbeatTimeoutMs / 4)));
@@ -78,7 +83,8 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
         httpServer.listen(port, host, () => {
           httpServer.off('error', reject);
           sweeper = setInterval(() => {
-            for (const node of membership.sweep()) log.info({ nodeId: node.id }, 'volunteer gone (heartbeat timeout)');
+            for (const node of membership.sweep())
+              log.info({ nodeId: node.id }, 'volunteer gone (heartbeat timeout)');
           }, sweepEvery);
           const address = httpServer.address() as AddressInfo;
           const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;

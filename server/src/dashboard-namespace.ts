@@ -22,7 +22,11 @@ export type DashboardNamespace = Namespace<
 
 const SUBSCRIBERS_ROOM = 'subscribers';
 
-export function attachDashboardNamespace(nsp: DashboardNamespace, membership: Membership, ctx: HandlerContext): void {
+export function attachDashboardNamespace(
+  nsp: DashboardNamespace,
+  membership: Membership,
+  ctx: HandlerContext,
+): void {
   membership.onChange((node) => nsp.to(SUBSCRIBERS_ROOM).emit('nodeUpdate', node));
   nsp.use(checkProtocolVersion);
   nsp.on('connection', (socket) => {

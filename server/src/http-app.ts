@@ -6,7 +6,11 @@ import type { ServerConfig } from './config.ts';
 import type { Membership } from './membership.ts';
 import type { ServerMetrics } from './metrics.ts';
 
-export function createHttpApp(config: ServerConfig, membership: Membership, metrics: ServerMetrics): express.Express {
+export function createHttpApp(
+  config: ServerConfig,
+  membership: Membership,
+  metrics: ServerMetrics,
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -34,7 +38,10 @@ function servePage(app: express.Express, mount: string, dir: string, name: strin
       mount,
       express.static(dir, {
         setHeaders(res, file) {
-          res.setHeader('Cache-Control', file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+          res.setHeader(
+            'Cache-Control',
+            file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+          );
         },
       }),
     );
@@ -44,6 +51,8 @@ function servePage(app: express.Express, mount: string, dir: string, name: strin
     res
       .status(503)
       .type('text/plain')
-      .send(`The ${name} page is not built. Run "npm start" (or "npm run build") from the repository root.\n`);
+      .send(
+        `The ${name} page is not built. Run "npm start" (or "npm run build") from the repository root.\n`,
+      );
   });
 }

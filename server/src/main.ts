@@ -38,7 +38,9 @@ main().catch((err: unknown) => {
     process.exit(2);
   }
   if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE') {
-    console.error(`tabswarm: the port is already in use (${err.message}). Set PORT or --port to another one.`);
+    console.error(
+      `tabswarm: the port is already in use (${err.message}). Set PORT or --port to another one.`,
+    );
     process.exit(2);
   }
   console.error(err);

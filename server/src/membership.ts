@@ -53,7 +53,13 @@ export class Membership {
       if (!existing || !secretMatches(resume.secret, existing.secretHash)) {
         throw new ProtocolError('UNKNOWN_NODE', 'cannot resume: unknown node id or wrong secret');
       }
-      const node = this.update({ ...existing, capabilities, status: 'active', lastSeenAt: now, connected: true });
+      const node = this.update({
+        ...existing,
+        capabilities,
+        status: 'active',
+        lastSeenAt: now,
+        connected: true,
+      });
       return { node, secret: resume.secret, resumed: true };
     }
     const id = `v${crypto.randomBytes(8).toString('hex')}`;
@@ -122,7 +128,11 @@ export class Membership {
    */
   peerToken(nodeId: string): string {
     const node = this.require(nodeId);
-    return crypto.createHmac('sha256', node.secretHash).update(`peerjs:${node.id}`).digest('hex').slice(0, 32);
+    return crypto
+      .createHmac('sha256', node.secretHash)
+      .update(`peerjs:${node.id}`)
+      .digest('hex')
+      .slice(0, 32);
   }
 
   /** Only active members may register with the PeerJS server, each with its own id. */

@@ -10,7 +10,11 @@ afterEach(async () => {
   running = undefined;
 });
 
-function openPeerSocket(url: string, id: string, token: string): Promise<{ status: 'message'; data: string } | { status: 'rejected'; code: number }> {
+function openPeerSocket(
+  url: string,
+  id: string,
+  token: string,
+): Promise<{ status: 'message'; data: string } | { status: 'rejected'; code: number }> {
   const wsUrl = `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${id}&token=${token}&version=1.5.5`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl);
@@ -43,7 +47,10 @@ describe('one HTTP port for socket.io and PeerJS', () => {
     running = await startServer();
     const volunteer = running.volunteer();
     const accepted = await joinVolunteer(volunteer);
-    expect(await openPeerSocket(running.url, accepted.nodeId, 'f'.repeat(32))).toEqual({ status: 'rejected', code: 403 });
+    expect(await openPeerSocket(running.url, accepted.nodeId, 'f'.repeat(32))).toEqual({
+      status: 'rejected',
+      code: 403,
+    });
     expect(await openPeerSocket(running.url, 'vunknown0000', accepted.peerjs.token)).toEqual({
       status: 'rejected',
       code: 403,
@@ -66,13 +73,18 @@ describe('one HTTP port for socket.io and PeerJS', () => {
     await joinVolunteer(volunteer);
     await request(volunteer, 'heartbeat', { state: 'bogus' });
 
-    const health = (await (await fetch(`${running.url}/healthz`)).json()) as { ok: boolean; volunteersActive: number };
+    const health = (await (await fetch(`${running.url}/healthz`)).json()) as {
+      ok: boolean;
+      volunteersActive: number;
+    };
     expect(health).toEqual({ ok: true, volunteersActive: 1 });
 
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     expect(metrics).toMatch(/^tabswarm_volunteers_connected 1$/m);
     expect(metrics).toMatch(/^tabswarm_volunteers_active 1$/m);
-    expect(metrics).toMatch(/^tabswarm_socket_events_total\{namespace="volunteer",event="join",outcome="ok"\} 1$/m);
+    expect(metrics).toMatch(
+      /^tabswarm_socket_events_total\{namespace="volunteer",event="join",outcome="ok"\} 1$/m,
+    );
     expect(metrics).toMatch(
       /^tabswarm_socket_events_total\{namespace="volunteer",event="heartbeat",outcome="BAD_REQUEST"\} 1$/m,
     );

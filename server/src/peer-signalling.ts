@@ -35,7 +35,11 @@ export function createPeerSignalling(
     allow_discovery: false,
     concurrent_limit: 5000,
     createWebSocketServer: (options) => {
-      wss = new WebSocketServer({ noServer: true, path: options.path ?? PEERJS_WS_PATH, maxPayload: 64 * 1024 });
+      wss = new WebSocketServer({
+        noServer: true,
+        path: options.path ?? PEERJS_WS_PATH,
+        maxPayload: 64 * 1024,
+      });
       return wss;
     },
   });

@@ -61,7 +61,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const url = await server.listen(0);
   const clients: Socket[] = [];
   const connect = <T extends Socket>(nsp: string, auth: object): T => {
-    const socket = io(`${url}${nsp}`, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
+    const socket = io(`${url}${nsp}`, {
+      transports: ['websocket'],
+      auth,
+      reconnection: false,
+      forceNew: true,
+    });
     clients.push(socket);
     return socket as T;
   };
@@ -69,8 +74,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     server,
     url,
     clients,
-    volunteer: (auth = { protocolVersion: PROTOCOL_VERSION }) => connect<VolunteerClient>(NAMESPACES.volunteer, auth),
-    dashboard: (auth = { protocolVersion: PROTOCOL_VERSION }) => connect<DashboardClient>(NAMESPACES.dashboard, auth),
+    volunteer: (auth = { protocolVersion: PROTOCOL_VERSION }) =>
+      connect<VolunteerClient>(NAMESPACES.volunteer, auth),
+    dashboard: (auth = { protocolVersion: PROTOCOL_VERSION }) =>
+      connect<DashboardClient>(NAMESPACES.dashboard, auth),
     async close() {
       for (const c of clients) c.disconnect();
       await server.close();
@@ -79,12 +86,19 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
 }
 
 /** Emits an event with an ack and a timeout; resolves with the ack's reply. Sends anything, typed or not. */
-export function request<R extends object = object>(socket: Socket, event: string, ...args: unknown[]): Promise<Reply<R>> {
+export function request<R extends object = object>(
+  socket: Socket,
+  event: string,
+  ...args: unknown[]
+): Promise<Reply<R>> {
   return socket.timeout(5000).emitWithAck(event, ...args) as Promise<Reply<R>>;
 }
 
 export async function joinVolunteer(socket: VolunteerClient): Promise<JoinAccepted> {
-  const reply = await request<JoinAccepted>(socket, 'join', { protocolVersion: PROTOCOL_VERSION, capabilities });
+  const reply = await request<JoinAccepted>(socket, 'join', {
+    protocolVersion: PROTOCOL_VERSION,
+    capabilities,
+  });
   if (!reply.ok) throw new Error(`join failed: ${reply.code} ${reply.message}`);
   return reply;
 }

@@ -4,7 +4,8 @@ import { PROTOCOL_VERSION } from '@tabswarm/protocol';
 
 export function checkProtocolVersion(socket: Socket, next: (err?: Error) => void): void {
   const auth: unknown = socket.handshake.auth;
-  const version = typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>).protocolVersion : undefined;
+  const version =
+    typeof auth === 'object' && auth !== null ? (auth as Record<string, unknown>).protocolVersion : undefined;
   if (version === PROTOCOL_VERSION) {
     next();
     return;

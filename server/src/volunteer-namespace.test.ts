@@ -15,13 +15,23 @@ afterEach(async () => {
   running = undefined;
 });
 
-const selfTest = { kernel: 'mix', passed: true, path: 'webgpu', elements: 257, maxAbsError: 0, durationMs: 3, error: null };
+const selfTest = {
+  kernel: 'mix',
+  passed: true,
+  path: 'webgpu',
+  elements: 257,
+  maxAbsError: 0,
+  durationMs: 3,
+  error: null,
+};
 
 describe('volunteer namespace', () => {
   it('joins, heartbeats, records the self-test and streams every change to dashboards', async () => {
     running = await startServer();
     const dashboard = running.dashboard();
-    const snapshot = await request<{ nodes: NodeInfo[] }>(dashboard, 'subscribe', { protocolVersion: PROTOCOL_VERSION });
+    const snapshot = await request<{ nodes: NodeInfo[] }>(dashboard, 'subscribe', {
+      protocolVersion: PROTOCOL_VERSION,
+    });
     expect(snapshot).toMatchObject({ ok: true, nodes: [] });
     const updates: NodeInfo[] = [];
     dashboard.on('nodeUpdate', (node) => updates.push(node));
@@ -33,14 +43,23 @@ describe('volunteer namespace', () => {
     expect(accepted).toMatchObject({ resumed: false, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 });
     expect(accepted.nodeId).toMatch(/^v[0-9a-f]{16}$/);
 
-    expect(await request(volunteer, 'heartbeat', { state: 'working', uptimeS: 2 })).toMatchObject({ ok: true });
+    expect(await request(volunteer, 'heartbeat', { state: 'working', uptimeS: 2 })).toMatchObject({
+      ok: true,
+    });
     expect(await request(volunteer, 'selfTest', selfTest)).toEqual({ ok: true });
 
     await vi.waitFor(() => {
       const last = updates.at(-1);
-      expect(last).toMatchObject({ id: accepted.nodeId, status: 'active', state: 'working', selfTest: { passed: true } });
+      expect(last).toMatchObject({
+        id: accepted.nodeId,
+        status: 'active',
+        state: 'working',
+        selfTest: { passed: true },
+      });
     });
-    await vi.waitFor(() => expect(peerLists.at(-1)).toEqual([{ nodeId: accepted.nodeId, backend: 'webgpu' }]));
+    await vi.waitFor(() =>
+      expect(peerLists.at(-1)).toEqual([{ nodeId: accepted.nodeId, backend: 'webgpu' }]),
+    );
     expect(running.server.store.getNode(accepted.nodeId)?.selfTest?.passed).toBe(true);
   });
 
@@ -55,7 +74,10 @@ describe('volunteer namespace', () => {
     const leaves = running.volunteer();
     const a = await joinVolunteer(stays);
     const b = await joinVolunteer(leaves);
-    const beat = setInterval(() => stays.emit('heartbeat', { state: 'idle', uptimeS: 1 }, () => undefined), 100);
+    const beat = setInterval(
+      () => stays.emit('heartbeat', { state: 'idle', uptimeS: 1 }, () => undefined),
+      100,
+    );
     try {
       let lastPeers: readonly PeerInfo[] = [];
       stays.on('peers', (p) => (lastPeers = p));
@@ -110,14 +132,23 @@ describe('volunteer namespace', () => {
     const bad = running.volunteer();
     await connected(bad);
     // Before joining, valid heartbeats are refused too.
-    expect(await request(bad, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({ ok: false, code: 'NOT_JOINED' });
+    expect(await request(bad, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({
+      ok: false,
+      code: 'NOT_JOINED',
+    });
     const malformed: [string, unknown][] = [
       ['join', undefined],
       ['join', 'hello'],
       ['join', { protocolVersion: PROTOCOL_VERSION }],
       ['join', { protocolVersion: 'one', capabilities }],
       ['join', { protocolVersion: PROTOCOL_VERSION, capabilities: { ...capabilities, backend: 7 } }],
-      ['join', { protocolVersion: PROTOCOL_VERSION, capabilities: { ...capabilities, userAgent: 'u'.repeat(100_000) } }],
+      [
+        'join',
+        {
+          protocolVersion: PROTOCOL_VERSION,
+          capabilities: { ...capabilities, userAgent: 'u'.repeat(100_000) },
+        },
+      ],
       ['join', { protocolVersion: PROTOCOL_VERSION, capabilities, admin: true }],
       ['heartbeat', { state: 'idle', uptimeS: 'NaN' }],
       ['selfTest', { ...selfTest, kernel: 'rm -rf' }],
@@ -130,10 +161,12 @@ describe('volunteer namespace', () => {
         expect(reply.message.length).toBeGreaterThan(0);
       }
     }
-    expect(await request(bad, 'join', { protocolVersion: PROTOCOL_VERSION + 5, capabilities })).toMatchObject({
-      ok: false,
-      code: 'VERSION_MISMATCH',
-    });
+    expect(await request(bad, 'join', { protocolVersion: PROTOCOL_VERSION + 5, capabilities })).toMatchObject(
+      {
+        ok: false,
+        code: 'VERSION_MISMATCH',
+      },
+    );
     // Events without an ack callback and unknown events are ignored without crashing anything.
     const untyped = bad as unknown as { emit(event: string, ...args: unknown[]): void };
     untyped.emit('join', { nonsense: true });
@@ -159,7 +192,9 @@ describe('volunteer namespace', () => {
     const flood = running.volunteer();
     await connected(flood);
     const gone = new Promise<string>((resolve) => flood.once('disconnect', (reason) => resolve(reason)));
-    (flood as unknown as { emit(event: string, payload: unknown): void }).emit('join', { blob: 'x'.repeat(64 * 1024) });
+    (flood as unknown as { emit(event: string, payload: unknown): void }).emit('join', {
+      blob: 'x'.repeat(64 * 1024),
+    });
     expect(await gone).toMatch(/transport close|transport error/);
     expect(good.connected).toBe(true);
     expect(await request(good, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({ ok: true });

@@ -25,7 +25,12 @@ export type VolunteerNamespace = Namespace<
   InterServerEvents,
   VolunteerSocketData
 >;
-type VolunteerSocket = Socket<VolunteerClientToServer, VolunteerServerToClient, InterServerEvents, VolunteerSocketData>;
+type VolunteerSocket = Socket<
+  VolunteerClientToServer,
+  VolunteerServerToClient,
+  InterServerEvents,
+  VolunteerSocketData
+>;
 
 const MEMBERS_ROOM = 'members';
 
@@ -63,16 +68,24 @@ export function attachVolunteerNamespace(
     socket.on(
       'join',
       guarded(ctx, 'join', joinRequestSchema, (request): JoinAccepted => {
-        if (socket.data.nodeId !== undefined) throw new ProtocolError('ALREADY_JOINED', 'this connection has joined already');
+        if (socket.data.nodeId !== undefined)
+          throw new ProtocolError('ALREADY_JOINED', 'this connection has joined already');
         if (request.protocolVersion !== PROTOCOL_VERSION) {
-          throw new ProtocolError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}, client ${request.protocolVersion}`);
+          throw new ProtocolError(
+            'VERSION_MISMATCH',
+            `server speaks protocol ${PROTOCOL_VERSION}, client ${request.protocolVersion}`,
+          );
         }
         const { node, secret, resumed } = membership.join(request.capabilities, request.resume);
         const previous = socketsByNode.get(node.id);
         if (previous && previous !== socket) {
           // The same tab came back on a new connection; the old one is stale.
           previous.data.nodeId = undefined;
-          previous.emit('fatal', { ok: false, code: 'ALREADY_JOINED', message: 'this node resumed on another connection' });
+          previous.emit('fatal', {
+            ok: false,
+            code: 'ALREADY_JOINED',
+            message: 'this node resumed on another connection',
+          });
           previous.disconnect(true);
         }
         socket.data.nodeId = node.id;

@@ -111,7 +111,11 @@ export function* splitFrame(
   maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
 ): Generator<Uint8Array, void, undefined> {
   if (!isU32(transferId)) throw new RangeError('transfer id must be a u32');
-  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= CHUNK_HEADER_BYTES || maxMessageBytes > MAX_MESSAGE_BYTES_LIMIT) {
+  if (
+    !Number.isInteger(maxMessageBytes) ||
+    maxMessageBytes <= CHUNK_HEADER_BYTES ||
+    maxMessageBytes > MAX_MESSAGE_BYTES_LIMIT
+  ) {
     throw new RangeError(`message size must be in (${CHUNK_HEADER_BYTES}, ${MAX_MESSAGE_BYTES_LIMIT}]`);
   }
   if (frame.length === 0 || frame.length > 0xffffffff) throw new RangeError('frame must be 1 byte to 4 GiB');
@@ -175,20 +179,34 @@ export function decodeMessage(data: unknown): WireMessage | WireError {
   const bytes = asBytes(data);
   if (bytes === null) return wireError('CHUNK_MALFORMED', null, 'message must be binary');
   if (bytes.length < CHUNK_HEADER_BYTES) {
-    return wireError('CHUNK_TRUNCATED', null, `message is ${bytes.length} bytes; the header alone is ${CHUNK_HEADER_BYTES}`);
+    return wireError(
+      'CHUNK_TRUNCATED',
+      null,
+      `message is ${bytes.length} bytes; the header alone is ${CHUNK_HEADER_BYTES}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== CHUNK_MAGIC) return wireError('CHUNK_MALFORMED', null, 'not a tabswarm chunk (bad magic)');
+  if (view.getUint32(0, true) !== CHUNK_MAGIC)
+    return wireError('CHUNK_MALFORMED', null, 'not a tabswarm chunk (bad magic)');
   const version = view.getUint8(4);
   if (version !== CHUNK_WIRE_VERSION) {
-    return wireError('CHUNK_MALFORMED', null, `chunk wire version ${version}; this build speaks ${CHUNK_WIRE_VERSION}`);
+    return wireError(
+      'CHUNK_MALFORMED',
+      null,
+      `chunk wire version ${version}; this build speaks ${CHUNK_WIRE_VERSION}`,
+    );
   }
-  if (view.getUint16(6, true) !== CHUNK_HEADER_BYTES) return wireError('CHUNK_MALFORMED', null, 'unexpected chunk header length');
+  if (view.getUint16(6, true) !== CHUNK_HEADER_BYTES)
+    return wireError('CHUNK_MALFORMED', null, 'unexpected chunk header length');
   const kind = view.getUint8(5);
   const transferId = view.getUint32(8, true);
 
   if (kind === KIND_ACK) {
-    if (bytes.length !== CHUNK_HEADER_BYTES || view.getUint16(14, true) !== 0 || view.getUint32(28, true) !== 0) {
+    if (
+      bytes.length !== CHUNK_HEADER_BYTES ||
+      view.getUint16(14, true) !== 0 ||
+      view.getUint32(28, true) !== 0
+    ) {
       return wireError('CHUNK_MALFORMED', transferId, 'malformed acknowledgement');
     }
     const status = view.getUint16(12, true);
@@ -207,7 +225,8 @@ export function decodeMessage(data: unknown): WireMessage | WireError {
   const count = view.getUint32(16, true);
   const totalBytes = view.getUint32(20, true);
   const stride = view.getUint32(24, true);
-  if (view.getUint32(28, true) !== 0) return wireError('CHUNK_MALFORMED', transferId, 'reserved chunk field must be zero');
+  if (view.getUint32(28, true) !== 0)
+    return wireError('CHUNK_MALFORMED', transferId, 'reserved chunk field must be zero');
   if (totalBytes === 0 || stride === 0 || count !== Math.ceil(totalBytes / stride) || index >= count) {
     return wireError(
       'CHUNK_MALFORMED',
@@ -218,10 +237,18 @@ export function decodeMessage(data: unknown): WireMessage | WireError {
   const payload = bytes.subarray(CHUNK_HEADER_BYTES);
   const expected = expectedChunkBytes(index, totalBytes, stride);
   if (payload.length < expected) {
-    return wireError('CHUNK_TRUNCATED', transferId, `chunk ${index} carries ${payload.length} bytes; expected ${expected}`);
+    return wireError(
+      'CHUNK_TRUNCATED',
+      transferId,
+      `chunk ${index} carries ${payload.length} bytes; expected ${expected}`,
+    );
   }
   if (payload.length > expected) {
-    return wireError('CHUNK_TOO_LARGE', transferId, `chunk ${index} carries ${payload.length} bytes; expected ${expected}`);
+    return wireError(
+      'CHUNK_TOO_LARGE',
+      transferId,
+      `chunk ${index} carries ${payload.length} bytes; expected ${expected}`,
+    );
   }
   return { kind: 'chunk', transferId, index, count, totalBytes, stride, payload };
 }

@@ -82,7 +82,7 @@ class MemoryLink implements MessageLink {
   close(): void {
     if (!this.#open) return;
     this.#closeLocal();
-    this.#other?.#closeLocal();
+    if (this.#other !== null) this.#other.#closeLocal();
   }
 
   #closeLocal(): void {
@@ -108,7 +108,7 @@ class MemoryLink implements MessageLink {
       this.#buffered -= message.length;
       budget -= message.length;
       const delivered = this.#options.tamper ? this.#options.tamper(message, this.#localId) : message;
-      if (delivered !== null) this.#other?.#deliver(delivered);
+      if (delivered !== null && this.#other !== null) this.#other.#deliver(delivered);
     }
     for (const waiter of [...this.#drainWaiters]) waiter();
     if (this.#queue.length > 0) this.#schedulePump();

@@ -5,7 +5,12 @@
  * transfer held.
  */
 import { decodeFrame, type DecodedFrame } from '@tabswarm/protocol';
-import { CHUNK_HEADER_BYTES, MAX_MESSAGE_BYTES_LIMIT, type ChunkMessage, type ReceiveErrorCode } from './chunk-codec.ts';
+import {
+  CHUNK_HEADER_BYTES,
+  MAX_MESSAGE_BYTES_LIMIT,
+  type ChunkMessage,
+  type ReceiveErrorCode,
+} from './chunk-codec.ts';
 
 export interface ReassemblerOptions {
   /** Bytes one peer's unfinished transfers may hold at once. */
@@ -108,13 +113,19 @@ export class Reassembler {
     };
     const o = this.#options;
     if (chunk.stride > o.maxChunkBytes || chunk.payload.length > o.maxChunkBytes) {
-      return fail('CHUNK_TOO_LARGE', `chunk stride ${chunk.stride} exceeds the limit of ${o.maxChunkBytes} bytes`);
+      return fail(
+        'CHUNK_TOO_LARGE',
+        `chunk stride ${chunk.stride} exceeds the limit of ${o.maxChunkBytes} bytes`,
+      );
     }
 
     let transfer = peer.transfers.get(transferId);
     if (transfer === undefined) {
       if (chunk.totalBytes > o.maxTransferBytes) {
-        return fail('TRANSFER_TOO_LARGE', `transfer of ${chunk.totalBytes} bytes exceeds the limit of ${o.maxTransferBytes}`);
+        return fail(
+          'TRANSFER_TOO_LARGE',
+          `transfer of ${chunk.totalBytes} bytes exceeds the limit of ${o.maxTransferBytes}`,
+        );
       }
       if (peer.heldBytes + chunk.totalBytes > o.maxBytesPerPeer) {
         return fail(
@@ -188,6 +199,17 @@ export class Reassembler {
       }
     }
     return expired;
+  }
+
+  /**
+   * Drops one transfer because the link reported it broken (a malformed chunk). Returns false if
+   * it was already closed, so the caller reports each transfer at most once.
+   */
+  abort(peerId: string, transferId: number): boolean {
+    const peer = this.#peer(peerId);
+    if (peer.closedSet.has(transferId)) return false;
+    this.#close(peer, transferId);
+    return true;
   }
 
   /** Forgets a peer entirely (its connection closed): frees its partial transfers without reporting. */

@@ -40,7 +40,13 @@ export function crc32Update(crc: number, bytes: Uint8Array): number {
   const n = bytes.length;
   const end8 = n - (n % 8);
   while (i < end8) {
-    const a = (c ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24))) >>> 0;
+    const a =
+      (c ^
+        ((bytes[i] as number) |
+          ((bytes[i + 1] as number) << 8) |
+          ((bytes[i + 2] as number) << 16) |
+          ((bytes[i + 3] as number) << 24))) >>>
+      0;
     c =
       (t7[a & 0xff] as number) ^
       (t6[(a >>> 8) & 0xff] as number) ^

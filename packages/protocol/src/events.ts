@@ -29,7 +29,10 @@ export interface VolunteerServerToClient {
 }
 
 export interface DashboardClientToServer {
-  subscribe: (request: DashboardSubscribe, ack: Ack<{ nodes: readonly NodeInfo[]; serverTime: number }>) => void;
+  subscribe: (
+    request: DashboardSubscribe,
+    ack: Ack<{ nodes: readonly NodeInfo[]; serverTime: number }>,
+  ) => void;
 }
 
 export interface DashboardServerToClient {

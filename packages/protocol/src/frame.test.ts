@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFp32Frame, frameValues, FRAME_CODECS, type DecodedFrame, type FrameError } from './frame.ts';
+import {
+  decodeFrame,
+  encodeFp32Frame,
+  frameValues,
+  FRAME_CODECS,
+  type DecodedFrame,
+  type FrameError,
+} from './frame.ts';
 import { crc32 } from './crc32.ts';
 
 function randomVector(n: number, seed = 1): Float32Array {
@@ -94,7 +101,10 @@ describe('parameter frame', () => {
     expectError(decodeFrame(reseal(frame, (v) => v.setUint32(0, 0xdeadbeef, true))), 'FRAME_BAD_MAGIC');
     expectError(decodeFrame(reseal(frame, (v) => v.setUint16(4, 99, true))), 'FRAME_BAD_VERSION');
     expectError(decodeFrame(reseal(frame, (v) => v.setUint8(6, 200))), 'FRAME_UNSUPPORTED_CODEC');
-    expectError(decodeFrame(reseal(frame, (v) => v.setUint8(6, FRAME_CODECS.topK))), 'FRAME_UNSUPPORTED_CODEC');
+    expectError(
+      decodeFrame(reseal(frame, (v) => v.setUint8(6, FRAME_CODECS.topK))),
+      'FRAME_UNSUPPORTED_CODEC',
+    );
     expectError(decodeFrame(reseal(frame, (v) => v.setUint8(7, 1))), 'FRAME_BAD_HEADER');
     expectError(decodeFrame(reseal(frame, (v) => v.setUint8(24, 0))), 'FRAME_BAD_HEADER');
     expectError(decodeFrame(reseal(frame, (v) => v.setUint8(32, 0x20))), 'FRAME_BAD_HEADER');
@@ -115,7 +125,8 @@ describe('parameter frame', () => {
       corrupt[at] = (corrupt[at] as number) ^ 0x10;
       const result = decodeFrame(corrupt);
       expect(result.ok).toBe(false);
-      if (!result.ok) expect(['FRAME_BAD_CHECKSUM', 'FRAME_TOO_LARGE', 'FRAME_TRUNCATED']).toContain(result.code);
+      if (!result.ok)
+        expect(['FRAME_BAD_CHECKSUM', 'FRAME_TOO_LARGE', 'FRAME_TRUNCATED']).toContain(result.code);
     }
     const payloadFlip = frame.slice();
     payloadFlip[frame.length - 3] = (payloadFlip[frame.length - 3] as number) ^ 1;

@@ -141,10 +141,14 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
     return fail('FRAME_TOO_LARGE', `frame is ${frame.length} bytes; the limit is ${maxBytes}`);
   }
   if (frame.length < FIXED_HEADER_BYTES) {
-    return fail('FRAME_TRUNCATED', `frame is ${frame.length} bytes; the header alone is ${FIXED_HEADER_BYTES}`);
+    return fail(
+      'FRAME_TRUNCATED',
+      `frame is ${frame.length} bytes; the header alone is ${FIXED_HEADER_BYTES}`,
+    );
   }
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (view.getUint32(0, true) !== FRAME_MAGIC) return fail('FRAME_BAD_MAGIC', 'not a tabswarm frame (bad magic)');
+  if (view.getUint32(0, true) !== FRAME_MAGIC)
+    return fail('FRAME_BAD_MAGIC', 'not a tabswarm frame (bad magic)');
   const version = view.getUint16(4, true);
   if (version !== FRAME_VERSION) {
     return fail('FRAME_BAD_VERSION', `frame version ${version}; this build speaks version ${FRAME_VERSION}`);
@@ -164,14 +168,22 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
   const jobIdLength = view.getUint8(24);
   const senderIdLength = view.getUint8(25);
   const headerBytes = view.getUint16(26, true);
-  if (jobIdLength === 0 || jobIdLength > MAX_ID_BYTES || senderIdLength === 0 || senderIdLength > MAX_ID_BYTES) {
+  if (
+    jobIdLength === 0 ||
+    jobIdLength > MAX_ID_BYTES ||
+    senderIdLength === 0 ||
+    senderIdLength > MAX_ID_BYTES
+  ) {
     return fail('FRAME_BAD_HEADER', 'job and sender ids must be 1–64 bytes');
   }
   if (headerBytes !== headerBytesFor(jobIdLength, senderIdLength)) {
     return fail('FRAME_BAD_HEADER', `header length ${headerBytes} does not match its ids`);
   }
   if (payloadBytes !== elementCount * 4) {
-    return fail('FRAME_LENGTH_MISMATCH', `fp32 payload of ${elementCount} elements must be ${elementCount * 4} bytes, header says ${payloadBytes}`);
+    return fail(
+      'FRAME_LENGTH_MISMATCH',
+      `fp32 payload of ${elementCount} elements must be ${elementCount * 4} bytes, header says ${payloadBytes}`,
+    );
   }
   const expected = headerBytes + payloadBytes;
   if (expected > maxBytes) {
@@ -190,7 +202,8 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
   if (jobId === null || senderId === null) {
     return fail('FRAME_BAD_HEADER', 'job and sender ids must be letters, digits, - or _');
   }
-  if (checksumOf(frame) !== checksum) return fail('FRAME_BAD_CHECKSUM', 'frame checksum does not match its contents');
+  if (checksumOf(frame) !== checksum)
+    return fail('FRAME_BAD_CHECKSUM', 'frame checksum does not match its contents');
   return {
     ok: true,
     header: { version, codec, jobId, senderId, round, elementCount, payloadBytes, checksum },

@@ -4,3 +4,4 @@ export * from './schemas.ts';
 export * from './events.ts';
 export * from './frame.ts';
 export { crc32, crc32Update } from './crc32.ts';
+export * from './job-spec.ts';

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { capabilitiesSchema, heartbeatSchema, joinRequestSchema, parsePayload, selfTestReportSchema } from './schemas.ts';
+import {
+  capabilitiesSchema,
+  heartbeatSchema,
+  joinRequestSchema,
+  parsePayload,
+  selfTestReportSchema,
+} from './schemas.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
 export const validCapabilities = {
@@ -18,7 +24,10 @@ export const validCapabilities = {
 
 describe('payload schemas', () => {
   it('accepts a well-formed join', () => {
-    const result = parsePayload(joinRequestSchema, { protocolVersion: PROTOCOL_VERSION, capabilities: validCapabilities });
+    const result = parsePayload(joinRequestSchema, {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: validCapabilities,
+    });
     expect(result.ok).toBe(true);
   });
 
@@ -39,8 +48,15 @@ describe('payload schemas', () => {
       { protocolVersion: '1', capabilities: validCapabilities },
       { protocolVersion: PROTOCOL_VERSION },
       { protocolVersion: PROTOCOL_VERSION, capabilities: validCapabilities, extra: 1 },
-      { protocolVersion: PROTOCOL_VERSION, capabilities: { ...validCapabilities, userAgent: 'x'.repeat(10_000) } },
-      { protocolVersion: PROTOCOL_VERSION, capabilities: validCapabilities, resume: { nodeId: 'a b', secret: 'x' } },
+      {
+        protocolVersion: PROTOCOL_VERSION,
+        capabilities: { ...validCapabilities, userAgent: 'x'.repeat(10_000) },
+      },
+      {
+        protocolVersion: PROTOCOL_VERSION,
+        capabilities: validCapabilities,
+        resume: { nodeId: 'a b', secret: 'x' },
+      },
     ];
     for (const c of cases) expect(parsePayload(joinRequestSchema, c).ok).toBe(false);
   });
@@ -49,7 +65,15 @@ describe('payload schemas', () => {
     expect(parsePayload(heartbeatSchema, { state: 'idle', uptimeS: Infinity }).ok).toBe(false);
     expect(parsePayload(heartbeatSchema, { state: 'idle', uptimeS: -1 }).ok).toBe(false);
     expect(parsePayload(heartbeatSchema, { state: 'idle', uptimeS: 3 }).ok).toBe(true);
-    const report = { kernel: 'mix', passed: true, path: 'webgpu', elements: 10, maxAbsError: 0, durationMs: 1, error: null };
+    const report = {
+      kernel: 'mix',
+      passed: true,
+      path: 'webgpu',
+      elements: 10,
+      maxAbsError: 0,
+      durationMs: 1,
+      error: null,
+    };
     expect(parsePayload(selfTestReportSchema, report).ok).toBe(true);
     expect(parsePayload(selfTestReportSchema, { ...report, durationMs: NaN }).ok).toBe(false);
   });

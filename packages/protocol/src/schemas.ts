@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { errorReply, type ErrorReply } from './errors.ts';
 
 const shortText = (what: string, max = 256) =>
-  z.string({ error: `${what} must be a string` }).max(max, { error: `${what} is longer than ${max} characters` });
+  z
+    .string({ error: `${what} must be a string` })
+    .max(max, { error: `${what} is longer than ${max} characters` });
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export const backendSchema = z.enum(BACKENDS, { error: `backend must be one of ${BACKENDS.join(', ')}` });

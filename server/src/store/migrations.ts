@@ -7,7 +7,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
+export const MIGRATIONS_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'migrations',
+);
 
 export interface Migration {
   readonly version: number;
@@ -22,11 +27,16 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
     .map((file) => {
       const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
       if (!match) throw new Error(`migration file ${file} must be named NNN_name.sql`);
-      return { version: Number(match[1]), name: match[2] as string, sql: fs.readFileSync(path.join(dir, file), 'utf8') };
+      return {
+        version: Number(match[1]),
+        name: match[2] as string,
+        sql: fs.readFileSync(path.join(dir, file), 'utf8'),
+      };
     })
     .sort((a, b) => a.version - b.version);
   migrations.forEach((m, i) => {
-    if (i > 0 && m.version === migrations[i - 1]?.version) throw new Error(`two migrations have version ${m.version}`);
+    if (i > 0 && m.version === migrations[i - 1]?.version)
+      throw new Error(`two migrations have version ${m.version}`);
   });
   return migrations;
 }
@@ -36,7 +46,9 @@ export function migrate(db: Database, migrations: readonly Migration[]): number[
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
   const applied = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+      (r) => r.version,
+    ),
   );
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const done: number[] = [];

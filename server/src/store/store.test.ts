@@ -33,7 +33,10 @@ describe('store', () => {
 
   it('rolls back a failing migration entirely', () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, '001_bad.sql'), 'CREATE TABLE t (x INTEGER); INSERT INTO nope VALUES (1);');
+    fs.writeFileSync(
+      path.join(dir, '001_bad.sql'),
+      'CREATE TABLE t (x INTEGER); INSERT INTO nope VALUES (1);',
+    );
     const db = new BetterSqlite3(':memory:');
     expect(() => migrate(db, loadMigrations(dir))).toThrow();
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeUndefined();

@@ -1,0 +1,133 @@
+/**
+ * The dashboard's live link to the coordinator: socket.io on /dashboard with exponential
+ * reconnection; subscribes on every (re)connect and relays the snapshot and each node update.
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  NAMESPACES,
+  NODE_STATUSES,
+  PROTOCOL_VERSION,
+  type DashboardClientToServer,
+  type DashboardServerToClient,
+  type NodeInfo,
+} from '@tabswarm/protocol';
+import type { ConnectionState } from './store.ts';
+
+type DashboardSocket = Socket<DashboardServerToClient, DashboardClientToServer>;
+
+export interface DashboardCallbacks {
+  onState(state: ConnectionState, detail: string | null): void;
+  /** The full node list, after every successful subscribe; `clockOffsetMs` is server minus local time. */
+  onSnapshot(nodes: NodeInfo[], clockOffsetMs: number): void;
+  onNode(node: NodeInfo): void;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** A light shape check: the coordinator is trusted, but a malformed update must not break the page. */
+export function isNodeInfo(value: unknown): value is NodeInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const caps = v.capabilities as Record<string, unknown> | null | undefined;
+  return (
+    typeof v.id === 'string' &&
+    (NODE_STATUSES as readonly unknown[]).includes(v.status) &&
+    typeof v.lastSeenAt === 'number' &&
+    typeof v.joinedAt === 'number' &&
+    typeof caps === 'object' &&
+    caps !== null &&
+    typeof caps.backend === 'string'
+  );
+}
+
+export class DashboardConnection {
+  readonly #socket: DashboardSocket;
+  readonly #callbacks: DashboardCallbacks;
+  #stopped = false;
+  #everConnected = false;
+
+  constructor(callbacks: DashboardCallbacks, url = '') {
+    this.#callbacks = callbacks;
+    this.#socket = io(`${url}${NAMESPACES.dashboard}`, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      auth: { protocolVersion: PROTOCOL_VERSION },
+      autoConnect: false,
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 10_000,
+      randomizationFactor: 0.5,
+      timeout: REQUEST_TIMEOUT_MS,
+    });
+    this.#wire();
+  }
+
+  start(): void {
+    this.#callbacks.onState('connecting', null);
+    this.#socket.connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#socket.removeAllListeners();
+    this.#socket.io.removeAllListeners();
+    this.#socket.disconnect();
+    this.#callbacks.onState('disconnected', null);
+  }
+
+  #wire(): void {
+    const socket = this.#socket;
+    const callbacks = this.#callbacks;
+    socket.on('connect', () => {
+      this.#everConnected = true;
+      this.#subscribe();
+    });
+    socket.on('disconnect', (reason) => {
+      if (this.#stopped) return;
+      callbacks.onState('reconnecting', reason);
+      // socket.io does not reconnect after a server-side disconnect; come back after a pause.
+      if (reason === 'io server disconnect') {
+        setTimeout(() => {
+          if (!this.#stopped) socket.connect();
+        }, 2_000);
+      }
+    });
+    socket.on('connect_error', (error) => {
+      if (this.#stopped) return;
+      if (error.message.startsWith('VERSION_MISMATCH') || !socket.active) {
+        callbacks.onState('error', error.message);
+        return;
+      }
+      callbacks.onState(this.#everConnected ? 'reconnecting' : 'connecting', error.message);
+    });
+    socket.io.on('reconnect_attempt', (attempt) => {
+      if (!this.#stopped) callbacks.onState('reconnecting', `attempt ${attempt}`);
+    });
+    socket.on('nodeUpdate', (node: unknown) => {
+      if (isNodeInfo(node)) callbacks.onNode(node);
+    });
+  }
+
+  #subscribe(): void {
+    const sentAt = Date.now();
+    this.#socket
+      .timeout(REQUEST_TIMEOUT_MS)
+      .emit('subscribe', { protocolVersion: PROTOCOL_VERSION }, (error, reply) => {
+        if (this.#stopped || !this.#socket.connected) return;
+        if (error) {
+          this.#callbacks.onState('reconnecting', 'subscribe timed out');
+          this.#socket.disconnect().connect();
+          return;
+        }
+        if (!reply.ok) {
+          this.#callbacks.onState('error', `${reply.code}: ${reply.message}`);
+          return;
+        }
+        const nodes = Array.isArray(reply.nodes) ? reply.nodes.filter(isNodeInfo) : [];
+        const offset =
+          typeof reply.serverTime === 'number' ? reply.serverTime - (sentAt + Date.now()) / 2 : 0;
+        this.#callbacks.onState('connected', null);
+        this.#callbacks.onSnapshot(nodes, offset);
+      });
+  }
+}

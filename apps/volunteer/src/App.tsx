@@ -1,0 +1,167 @@
+/** The volunteer page: consent (Start / Stop), what this tab is, and how it is doing. */
+import type { VolunteerSession } from './session.ts';
+import { useStoreState, type VolunteerState, type VolunteerStore } from './store.ts';
+import { useNow } from './use-now.ts';
+
+type Props = {
+  readonly session: VolunteerSession;
+  readonly store: VolunteerStore;
+};
+
+function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+function adapterLabel(state: VolunteerState): string {
+  const a = state.adapter;
+  if (a === null) return state.webgpuReason ?? 'not detected yet';
+  const name =
+    [a.vendor, a.architecture, a.device].filter((part) => part !== '').join(' / ') || 'unnamed adapter';
+  return a.isFallbackAdapter ? `${name} (fallback adapter)` : name;
+}
+
+function Uptime({ startedAt }: { readonly startedAt: number | null }) {
+  const now = useNow(1000);
+  return (
+    <span data-testid="uptime">{startedAt === null ? '—' : formatDuration((now - startedAt) / 1000)}</span>
+  );
+}
+
+export function App({ session, store }: Props) {
+  const state = useStoreState(store);
+  const report = state.selfTestReport;
+  return (
+    <main className="page">
+      <header className="page-header">
+        <h1>tabswarm volunteer</h1>
+        <p className="lede">
+          Lend this tab&apos;s GPU to a shared training job. Nothing runs and no connection is made until you
+          press Start; Stop ends everything at once.
+        </p>
+        <div className="actions">
+          <button
+            type="button"
+            className="button primary"
+            data-testid="start-button"
+            disabled={state.running}
+            onClick={() => void session.start()}
+          >
+            Start
+          </button>
+          <button
+            type="button"
+            className="button"
+            data-testid="stop-button"
+            disabled={!state.running}
+            onClick={() => session.stop()}
+          >
+            Stop
+          </button>
+          <span className="step">{state.step}</span>
+        </div>
+      </header>
+
+      <section className="card">
+        <h2>Status</h2>
+        <dl className="facts">
+          <dt>Coordinator</dt>
+          <dd>
+            <span className={`badge state-${state.connection}`} data-testid="connection-state">
+              {state.connection}
+            </span>
+            {state.connectionDetail !== null && (
+              <span className="detail" data-testid="connection-detail">
+                {state.connectionDetail}
+              </span>
+            )}
+          </dd>
+          <dt>Node id</dt>
+          <dd className="mono" data-testid="node-id">
+            {state.nodeId ?? ''}
+          </dd>
+          <dt>Backend</dt>
+          <dd>
+            <span className="mono" data-testid="backend">
+              {state.backend ?? ''}
+            </span>
+            {state.fallbackReason !== null && (
+              <span className="detail">fell back: {state.fallbackReason}</span>
+            )}
+          </dd>
+          <dt>Adapter</dt>
+          <dd data-testid="adapter">{adapterLabel(state)}</dd>
+          <dt>Self-test</dt>
+          <dd>
+            <span className={`badge selftest-${state.selfTest}`} data-testid="self-test">
+              {state.selfTest}
+            </span>
+            {report !== null && (
+              <span className="detail">
+                mix kernel on {report.path}, {report.elements.toLocaleString()} elements,{' '}
+                {report.durationMs.toFixed(0)} ms
+                {report.maxAbsError !== null && `, max error ${report.maxAbsError.toExponential(2)}`}
+                {report.error !== null && ` — ${report.error}`}
+              </span>
+            )}
+          </dd>
+          <dt>Peers</dt>
+          <dd>
+            <span data-testid="peer-count">{state.peers.length}</span>
+            <span className="detail">
+              peer network: <span data-testid="peer-server">{state.peerServer}</span>
+              {state.peerServerDetail !== null && ` (${state.peerServerDetail})`}
+            </span>
+          </dd>
+          <dt>Uptime</dt>
+          <dd>
+            <Uptime startedAt={state.startedAt} />
+          </dd>
+        </dl>
+      </section>
+
+      {state.adapter !== null && (
+        <section className="card">
+          <h2>GPU limits</h2>
+          <dl className="facts compact">
+            {Object.entries(state.adapter.limits).map(([name, value]) => (
+              <div key={name} className="fact-row">
+                <dt>{name}</dt>
+                <dd className="mono">{value.toLocaleString()}</dd>
+              </div>
+            ))}
+          </dl>
+        </section>
+      )}
+
+      {state.receivedFrames.length > 0 && (
+        <section className="card">
+          <h2>Frames received</h2>
+          <table className="table">
+            <thead>
+              <tr>
+                <th>From</th>
+                <th>Elements</th>
+                <th>Checksum</th>
+                <th>Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {state.receivedFrames.map((r, i) => (
+                <tr key={i} data-testid="received-frame">
+                  <td className="mono">{r.from}</td>
+                  <td>{r.elementCount.toLocaleString()}</td>
+                  <td className="mono">{r.checksum.toString(16).padStart(8, '0')}</td>
+                  <td>{r.ok ? 'verified' : r.error}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+    </main>
+  );
+}

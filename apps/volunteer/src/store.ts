@@ -1,0 +1,85 @@
+/** The volunteer page's state: one immutable snapshot, replaced on change, read by React and the test API. */
+import { useSyncExternalStore } from 'react';
+import type { AdapterInfo, Backend, PeerInfo, SelfTestReport } from '@tabswarm/protocol';
+import type {
+  ConnectionState,
+  PeerServerState,
+  ReceivedFrameRecord,
+  SelfTestStatus,
+} from './test-api-types.ts';
+
+export interface VolunteerState {
+  /** Between Start and Stop. */
+  readonly running: boolean;
+  /** What the session is doing right now, for people. */
+  readonly step: string;
+  readonly connection: ConnectionState;
+  /** "attempt 3", an error message, or null. */
+  readonly connectionDetail: string | null;
+  readonly nodeId: string | null;
+  readonly backend: Backend | null;
+  readonly fallbackReason: string | null;
+  readonly adapter: AdapterInfo | null;
+  /** Why there is no WebGPU adapter, when there is none. */
+  readonly webgpuReason: string | null;
+  readonly selfTest: SelfTestStatus;
+  readonly selfTestReport: SelfTestReport | null;
+  readonly peers: readonly PeerInfo[];
+  readonly peerServer: PeerServerState;
+  readonly peerServerDetail: string | null;
+  readonly startedAt: number | null;
+  readonly receivedFrames: readonly ReceivedFrameRecord[];
+}
+
+export const INITIAL_STATE: VolunteerState = {
+  running: false,
+  step: 'Not started',
+  connection: 'disconnected',
+  connectionDetail: null,
+  nodeId: null,
+  backend: null,
+  fallbackReason: null,
+  adapter: null,
+  webgpuReason: null,
+  selfTest: 'pending',
+  selfTestReport: null,
+  peers: [],
+  peerServer: 'off',
+  peerServerDetail: null,
+  startedAt: null,
+  receivedFrames: [],
+};
+
+/** Plain functions rather than methods, so they can be handed to React unbound. */
+export interface Store<T> {
+  readonly get: () => T;
+  readonly update: (change: Partial<T> | ((state: T) => Partial<T>)) => void;
+  readonly subscribe: (listener: () => void) => () => void;
+}
+
+export function createStore<T extends object>(initial: T): Store<T> {
+  let state = initial;
+  const listeners = new Set<() => void>();
+  return {
+    get: () => state,
+    update: (change) => {
+      const patch = typeof change === 'function' ? change(state) : change;
+      state = { ...state, ...patch };
+      for (const listener of [...listeners]) listener();
+    },
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export type VolunteerStore = Store<VolunteerState>;
+
+export function createVolunteerStore(): VolunteerStore {
+  return createStore(INITIAL_STATE);
+}
+
+export function useStoreState<T extends object>(store: Store<T>): T {
+  return useSyncExternalStore(store.subscribe, store.get);
+}

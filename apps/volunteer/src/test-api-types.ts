@@ -1,0 +1,61 @@
+/**
+ * The typed test API the volunteer page exposes on `window.tabswarmTest`. Kept free of app
+ * imports so Playwright specs can `import type` it and get a typed `window.tabswarmTest`.
+ */
+import type { Backend, PeerInfo } from '@tabswarm/protocol';
+
+export const CONNECTION_STATES = [
+  'connecting',
+  'connected',
+  'reconnecting',
+  'disconnected',
+  'error',
+] as const;
+export type ConnectionState = (typeof CONNECTION_STATES)[number];
+
+export type SelfTestStatus = 'pending' | 'passed' | 'failed';
+
+export interface TabswarmTestState {
+  readonly connection: ConnectionState;
+  readonly nodeId: string | null;
+  readonly backend: Backend | null;
+  readonly selfTest: SelfTestStatus;
+  readonly peers: PeerInfo[];
+  /** This tab's link to the PeerJS signalling server; frames can be exchanged once it is 'open'. */
+  readonly peerServer: PeerServerState;
+}
+
+export type PeerServerState = 'off' | 'connecting' | 'open' | 'error';
+
+export interface SendFrameResult {
+  /** True once the receiver acknowledged that it decoded the frame and its checksum matched. */
+  readonly ok: boolean;
+  /** Size of the encoded frame. */
+  readonly bytes: number;
+  /** The checksum the receiver echoed (0 when it did not acknowledge). */
+  readonly checksum: number;
+  readonly error?: string;
+}
+
+export interface ReceivedFrameRecord {
+  /** Node id of the sender. */
+  readonly from: string;
+  readonly elementCount: number;
+  readonly checksum: number;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+export interface TabswarmTestApi {
+  getState(): TabswarmTestState;
+  /** Sends a random fp32 frame of `elements` values to `peerId` and waits for its acknowledgement. */
+  sendFrame(peerId: string, elements: number): Promise<SendFrameResult>;
+  receivedFrames(): ReceivedFrameRecord[];
+}
+
+declare global {
+  interface Window {
+    /** Installed by the volunteer page's entry module before it renders, so always present there. */
+    tabswarmTest: TabswarmTestApi;
+  }
+}

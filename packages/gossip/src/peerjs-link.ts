@@ -1,0 +1,152 @@
+/**
+ * PeerJS glue: adapts a DataConnection (opened with raw serialization, reliable) to MessageLink,
+ * using the RTCDataChannel's bufferedAmount and `bufferedamountlow` event for back-pressure, and
+ * dials a peer with a typed outcome instead of PeerJS's scattered error events.
+ */
+import type { DataConnection, Peer, PeerError } from 'peerjs';
+import type { MessageLink } from './link.ts';
+
+/** How every frame connection is opened: bytes as they are, ordered and reliable. */
+export const FRAME_CONNECTION_OPTIONS = { serialization: 'raw', reliable: true } as const;
+
+/** How often a drain wait re-checks, in case a `bufferedamountlow` event is missed. */
+const DRAIN_POLL_MS = 100;
+
+function channelOf(connection: DataConnection): RTCDataChannel | null {
+  // PeerJS sets dataChannel to null when it closes, although its type says otherwise.
+  const channel: RTCDataChannel | null | undefined = connection.dataChannel;
+  return channel ?? null;
+}
+
+/** A MessageLink over an open PeerJS DataConnection created with FRAME_CONNECTION_OPTIONS. */
+export function dataConnectionLink(connection: DataConnection): MessageLink {
+  return {
+    peerId: connection.peer,
+    get open() {
+      return connection.open && channelOf(connection)?.readyState === 'open';
+    },
+    get bufferedAmount() {
+      return channelOf(connection)?.bufferedAmount ?? 0;
+    },
+    send(message) {
+      if (!connection.open) throw new Error(`connection to ${connection.peer} is not open`);
+      // Raw serialization hands the bytes straight to RTCDataChannel.send.
+      void connection.send(message);
+    },
+    waitForDrain(lowWaterBytes, timeoutMs) {
+      const channel = channelOf(connection);
+      if (channel === null || !connection.open) return Promise.resolve(false);
+      if (channel.bufferedAmount <= lowWaterBytes) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const finish = (drained: boolean): void => {
+          clearTimeout(timer);
+          clearInterval(poll);
+          channel.removeEventListener('bufferedamountlow', onLow);
+          connection.off('close', onClose);
+          resolve(drained);
+        };
+        const onLow = (): void => finish(true);
+        const onClose = (): void => finish(false);
+        const timer = setTimeout(() => finish(false), timeoutMs);
+        const poll = setInterval(() => {
+          if (!connection.open) finish(false);
+          else if (channel.bufferedAmount <= lowWaterBytes) finish(true);
+        }, DRAIN_POLL_MS);
+        channel.bufferedAmountLowThreshold = lowWaterBytes;
+        channel.addEventListener('bufferedamountlow', onLow);
+        connection.on('close', onClose);
+      });
+    },
+    onMessage(handler) {
+      const listener = (data: unknown): void => handler(data);
+      connection.on('data', listener);
+      return () => {
+        connection.off('data', listener);
+      };
+    },
+    onClose(handler) {
+      const listener = (): void => handler();
+      connection.on('close', listener);
+      return () => {
+        connection.off('close', listener);
+      };
+    },
+    close() {
+      connection.close();
+    },
+  };
+}
+
+export type DialOutcome =
+  | { readonly ok: true; readonly connection: DataConnection }
+  | {
+      readonly ok: false;
+      readonly code: 'PEER_UNAVAILABLE' | 'DIAL_TIMEOUT' | 'DIAL_FAILED';
+      readonly message: string;
+    };
+
+/** Opens a frame connection to `remoteId` and waits until its data channel is open. */
+export function dialPeer(peer: Peer, remoteId: string, timeoutMs = 15_000): Promise<DialOutcome> {
+  if (peer.destroyed || peer.disconnected) {
+    return Promise.resolve({
+      ok: false,
+      code: 'DIAL_FAILED',
+      message: 'this node is not connected to the signalling server',
+    });
+  }
+  const connection = peer.connect(remoteId, { ...FRAME_CONNECTION_OPTIONS }) as DataConnection | undefined;
+  if (connection === undefined) {
+    return Promise.resolve({
+      ok: false,
+      code: 'DIAL_FAILED',
+      message: `could not start a connection to ${remoteId}`,
+    });
+  }
+  return new Promise<DialOutcome>((resolve) => {
+    let settled = false;
+    const finish = (outcome: DialOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      connection.off('open', onOpen);
+      connection.off('error', onError);
+      connection.off('close', onClose);
+      peer.off('error', onPeerError);
+      if (!outcome.ok) connection.close();
+      resolve(outcome);
+    };
+    const onOpen = (): void => finish({ ok: true, connection });
+    const onError = (error: PeerError<string>): void =>
+      finish({
+        ok: false,
+        code: 'DIAL_FAILED',
+        message: `connection to ${remoteId} failed: ${error.message}`,
+      });
+    const onClose = (): void =>
+      finish({ ok: false, code: 'DIAL_FAILED', message: `connection to ${remoteId} closed while opening` });
+    // PeerJS reports an unknown id on the Peer, not on the connection; match it by the id in the message.
+    const onPeerError = (error: PeerError<string>): void => {
+      if (error.type === 'peer-unavailable' && error.message.includes(remoteId)) {
+        finish({
+          ok: false,
+          code: 'PEER_UNAVAILABLE',
+          message: `peer ${remoteId} is not connected to the signalling server`,
+        });
+      }
+    };
+    const timer = setTimeout(
+      () =>
+        finish({
+          ok: false,
+          code: 'DIAL_TIMEOUT',
+          message: `connection to ${remoteId} did not open within ${timeoutMs} ms`,
+        }),
+      timeoutMs,
+    );
+    connection.on('open', onOpen);
+    connection.on('error', onError);
+    connection.on('close', onClose);
+    peer.on('error', onPeerError);
+    if (connection.open) onOpen();
+  });
+}

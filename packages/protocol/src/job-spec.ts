@@ -1,0 +1,154 @@
+/**
+ * The job spec: what an operator submits. Every field has a default, so `{ name: 'x' }` is a
+ * complete job, and every rule has a message a person can act on. Shared by the coordinator,
+ * the dashboard form and the trainer.
+ */
+import { z } from 'zod';
+
+export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn'] as const;
+export type ModelPreset = (typeof MODEL_PRESETS)[number];
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
+export const AVERAGING_MODES = ['gossip', 'fedavg'] as const;
+export const GOSSIP_SCHEDULES = ['exponential', 'random'] as const;
+export const CODECS = ['fp32', 'fp16', 'int8', 'topk'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** A TF.js layers topology (model.json's modelTopology) is capped so a spec stays a small document. */
+export const MAX_TOPOLOGY_BYTES = 256 * 1024;
+
+const int = (what: string, min: number, max: number) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int({ error: `${what} must be a whole number` })
+    .min(min, { error: `${what} must be at least ${min}` })
+    .max(max, { error: `${what} must be at most ${max}` });
+
+const num = (what: string, min: number, max: number, { exclusiveMin = false } = {}) => {
+  const base = z
+    .number({ error: `${what} must be a number` })
+    .refine(Number.isFinite, { error: `${what} must be finite` });
+  return base
+    .refine((v) => (exclusiveMin ? v > min : v >= min), {
+      error: exclusiveMin ? `${what} must be greater than ${min}` : `${what} must be at least ${min}`,
+    })
+    .refine((v) => v <= max, { error: `${what} must be at most ${max}` });
+};
+
+export const modelSpecSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      kind: z.literal('preset'),
+      preset: z.enum(MODEL_PRESETS, { error: `preset must be one of ${MODEL_PRESETS.join(', ')}` }),
+    }),
+    z.strictObject({
+      kind: z.literal('topology'),
+      /** The `modelTopology` of a TF.js layers model.json (a Sequential or functional model). */
+      topology: z
+        .record(z.string(), z.unknown(), {
+          error: 'topology must be a JSON object (model.json modelTopology)',
+        })
+        .refine((t) => JSON.stringify(t).length <= MAX_TOPOLOGY_BYTES, {
+          error: `topology must be at most ${MAX_TOPOLOGY_BYTES / 1024} KiB of JSON`,
+        })
+        .refine(
+          (t) => typeof t.class_name === 'string' && typeof t.config === 'object' && t.config !== null,
+          {
+            error: 'topology needs "class_name" and "config", as in a TF.js model.json modelTopology',
+          },
+        ),
+    }),
+  ],
+  { error: 'model.kind must be "preset" or "topology"' },
+);
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+export const optimizerSpecSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('sgd') }),
+    z.strictObject({
+      type: z.literal('momentum'),
+      momentum: num('momentum', 0, 1, { exclusiveMin: false }).default(0.9),
+      nesterov: z.boolean({ error: 'nesterov must be true or false' }).default(false),
+    }),
+    z.strictObject({
+      type: z.literal('adam'),
+      beta1: num('beta1', 0, 0.999999).default(0.9),
+      beta2: num('beta2', 0, 0.99999999).default(0.999),
+      epsilon: num('epsilon', 0, 1, { exclusiveMin: true }).default(1e-7),
+    }),
+  ],
+  { error: `optimizer.type must be one of ${OPTIMIZERS.join(', ')}` },
+);
+export type OptimizerSpec = z.infer<typeof optimizerSpecSchema>;
+
+export const trainingSpecSchema = z.strictObject({
+  optimizer: optimizerSpecSchema.default({ type: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
+  learningRate: num('learning rate', 0, 10, { exclusiveMin: true }).default(0.001),
+  batchSize: int('batch size', 1, 4096).default(32),
+  /** Optimizer steps a volunteer runs on one shard (H); a shard holds batchSize × localSteps samples. */
+  localSteps: int('local steps', 1, 10_000).default(10),
+  epochs: int('epochs', 1, 1000).default(2),
+  /** Stop early once a checkpoint evaluates at or above this test accuracy (0–1). */
+  targetAccuracy: num('target accuracy', 0, 1, { exclusiveMin: true }).optional(),
+  seed: int('seed', 0, 2 ** 31 - 1).default(1),
+});
+export type TrainingSpec = z.infer<typeof trainingSpecSchema>;
+
+export const averagingSpecSchema = z.strictObject({
+  mode: z
+    .enum(AVERAGING_MODES, { error: `averaging mode must be one of ${AVERAGING_MODES.join(', ')}` })
+    .default('gossip'),
+  schedule: z
+    .enum(GOSSIP_SCHEDULES, { error: `schedule must be one of ${GOSSIP_SCHEDULES.join(', ')}` })
+    .default('exponential'),
+  codec: z.enum(CODECS, { error: `codec must be one of ${CODECS.join(', ')}` }).default('fp32'),
+  /** Fraction of entries a top-k exchange sends. */
+  topkFraction: num('top-k fraction', 0, 1, { exclusiveMin: true }).default(0.01),
+  /** A gossip partner that does not answer within this is skipped. */
+  exchangeTimeoutMs: int('exchange timeout (ms)', 100, 600_000).default(5_000),
+  /** fedavg: how long the coordinator waits for a round's uploads. */
+  roundDeadlineMs: int('round deadline (ms)', 1_000, 3_600_000).default(30_000),
+  /** fedavg: fraction of active volunteers whose uploads make a round. */
+  quorum: num('quorum', 0, 1, { exclusiveMin: true }).default(0.5),
+  /** A received model whose norm differs from one's own by more than this factor is rejected. */
+  maxNormRatio: num('max norm ratio', 1, 1e6).default(10),
+});
+export type AveragingSpec = z.infer<typeof averagingSpecSchema>;
+
+export const checkpointSpecSchema = z.strictObject({
+  /** A checkpoint is taken after this many completed shards (and always at the end). */
+  everyShards: int('checkpoint interval (shards)', 1, 1_000_000).default(20),
+  /** How many volunteers contribute parameters to one checkpoint. */
+  contributors: int('checkpoint contributors', 1, 64).default(3),
+  /** How long the coordinator waits for the contributors' uploads. */
+  uploadTimeoutMs: int('checkpoint upload timeout (ms)', 1_000, 600_000).default(30_000),
+  /** A contribution whose norm differs from the previous checkpoint's by more than this factor is rejected. */
+  maxNormRatio: num('checkpoint max norm ratio', 1, 1e6).default(10),
+});
+export type CheckpointSpec = z.infer<typeof checkpointSpecSchema>;
+
+export const jobSpecSchema = z.strictObject({
+  name: z
+    .string({ error: 'name must be text' })
+    .trim()
+    .min(1, { error: 'name must not be empty' })
+    .max(100, { error: 'name must be at most 100 characters' }),
+  model: modelSpecSchema.default({ kind: 'preset', preset: 'mnist-mlp' }),
+  /** "mnist" (built in) or the id of an uploaded dataset. */
+  dataset: z
+    .string({ error: 'dataset must be text' })
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { error: 'dataset must be "mnist" or an uploaded dataset id' })
+    .default('mnist'),
+  training: trainingSpecSchema.default(() => trainingSpecSchema.parse({})),
+  averaging: averagingSpecSchema.default(() => averagingSpecSchema.parse({})),
+  checkpoint: checkpointSpecSchema.default(() => checkpointSpecSchema.parse({})),
+  /** Share of volunteers relative to other running jobs (fair share by weight). */
+  priority: int('priority', 1, 100).default(10),
+});
+/** What a client sends: any field may be left out. */
+export type JobSpecInput = z.input<typeof jobSpecSchema>;
+/** The spec with every default filled in, as stored. */
+export type JobSpec = z.output<typeof jobSpecSchema>;
