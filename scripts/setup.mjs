@@ -54,7 +54,8 @@ export function ensureChromium() {
   log('installing Chromium from Debian (apt-get install chromium)…');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (run('apt-get', ['update', '-qq'], { env }) !== 0) fail('apt-get update failed');
-  if (run('apt-get', ['install', '-y', '-qq', 'chromium'], { env }) !== 0) fail('apt-get install chromium failed');
+  if (run('apt-get', ['install', '-y', '-qq', 'chromium'], { env }) !== 0)
+    fail('apt-get install chromium failed');
   if (!fs.existsSync(CHROMIUM)) fail(`apt-get installed chromium but ${CHROMIUM} is still missing`);
 }
 
@@ -71,7 +72,9 @@ function newestMtime(dir) {
 
 /** Builds the dashboard and volunteer pages when their output is missing or older than a source. */
 export function ensureBuilt({ force = false } = {}) {
-  const outputs = ['apps/dashboard/dist/index.html', 'apps/volunteer/dist/index.html'].map((p) => path.join(ROOT, p));
+  const outputs = ['apps/dashboard/dist/index.html', 'apps/volunteer/dist/index.html'].map((p) =>
+    path.join(ROOT, p),
+  );
   const built = Math.min(...outputs.map((p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0)));
   const sources = Math.max(...['apps', 'packages', 'shaders'].map((d) => newestMtime(path.join(ROOT, d))));
   if (!force && built > 0 && built >= sources) return;

@@ -14,7 +14,15 @@ fs.mkdirSync(REPORTS, { recursive: true });
 
 const vitest = (project) => [
   'npx',
-  ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(REPORTS, `${project}.json`)}`],
+  [
+    'vitest',
+    'run',
+    '--project',
+    project,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${path.join(REPORTS, `${project}.json`)}`,
+  ],
 ];
 const steps = [
   { name: 'lint', cmd: ['npx', ['eslint', '.', '--max-warnings=0']] },
@@ -35,7 +43,11 @@ function countTests(file) {
     const { expected = 0, unexpected = 0, flaky = 0, skipped = 0 } = report.stats;
     return { passed: expected + flaky, failed: unexpected, skipped };
   }
-  return { passed: report.numPassedTests ?? 0, failed: report.numFailedTests ?? 0, skipped: report.numPendingTests ?? 0 };
+  return {
+    passed: report.numPassedTests ?? 0,
+    failed: report.numFailedTests ?? 0,
+    skipped: report.numPendingTests ?? 0,
+  };
 }
 
 const results = [];
@@ -43,7 +55,12 @@ for (const step of steps) {
   log(`── ${step.name} ──`);
   const started = Date.now();
   const status = step.run ? step.run() : run(step.cmd[0], step.cmd[1]);
-  results.push({ ...step, status, seconds: (Date.now() - started) / 1000, counts: step.report ? countTests(step.report) : null });
+  results.push({
+    ...step,
+    status,
+    seconds: (Date.now() - started) / 1000,
+    counts: step.report ? countTests(step.report) : null,
+  });
 }
 
 let passed = 0;
@@ -51,8 +68,12 @@ let failed = 0;
 let skipped = 0;
 console.log('\nstep        result   time     tests');
 for (const r of results) {
-  const tests = r.counts ? `${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped` : '';
-  console.log(`${r.name.padEnd(11)} ${(r.status === 0 ? 'ok' : 'FAILED').padEnd(8)} ${`${r.seconds.toFixed(0)}s`.padEnd(8)} ${tests}`);
+  const tests = r.counts
+    ? `${r.counts.passed} passed, ${r.counts.failed} failed, ${r.counts.skipped} skipped`
+    : '';
+  console.log(
+    `${r.name.padEnd(11)} ${(r.status === 0 ? 'ok' : 'FAILED').padEnd(8)} ${`${r.seconds.toFixed(0)}s`.padEnd(8)} ${tests}`,
+  );
   if (r.counts) {
     passed += r.counts.passed;
     failed += r.counts.failed;
