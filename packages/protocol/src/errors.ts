@@ -7,6 +7,10 @@ export const ERROR_CODES = [
   'NOT_JOINED',
   'ALREADY_JOINED',
   'UNKNOWN_NODE',
+  'UNKNOWN_JOB',
+  'UNKNOWN_LEASE',
+  'NOT_YOUR_LEASE',
+  'NO_WORK',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

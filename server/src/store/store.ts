@@ -38,6 +38,8 @@ const fromRow = (r: NodeRow): StoredNode => ({
 
 export interface Store {
   readonly path: string;
+  /** For the repositories in this folder only; nothing outside server/src/store touches SQL. */
+  readonly db: BetterSqlite3.Database;
   saveNode(node: StoredNode): void;
   getNode(id: string): StoredNode | undefined;
   listNodes(): StoredNode[];
@@ -69,6 +71,7 @@ export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DI
 
   return {
     path: file,
+    db,
     saveNode(node) {
       upsert.run({
         id: node.id,

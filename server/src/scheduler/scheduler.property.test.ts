@@ -1,0 +1,158 @@
+/**
+ * Property test: 1,000 random interleavings of join / leave / lease / complete / duplicate /
+ * expire / pause / crash-restart against a real SQLite store, checking after every step that
+ * every shard is done at most once, no shard has two non-speculative leases, and nothing
+ * acknowledged is lost; then a reliable volunteer drains the job and every shard of every
+ * epoch is accounted done exactly once.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { mulberry32 } from './shuffle.ts';
+import { schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
+import type { LeaseRecord } from './types.ts';
+
+const RUNS = 1_000;
+const STEPS = 40;
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+interface ShardRow {
+  epoch: number;
+  shard: number;
+  state: string;
+}
+
+function checkInvariants(f: SchedulerFixture, jobId: string, acked: ReadonlyMap<string, boolean>): void {
+  const db = f.store.db;
+  const shards = db
+    .prepare('SELECT epoch, shard, state FROM shards WHERE job_id = ?')
+    .all(jobId) as ShardRow[];
+  const leases = db.prepare('SELECT * FROM leases WHERE job_id = ?').all(jobId) as {
+    id: string;
+    epoch: number;
+    shard: number;
+    state: string;
+    speculative: number;
+    counted: number;
+  }[];
+  const byShard = new Map<string, typeof leases>();
+  for (const l of leases) {
+    const key = `${l.epoch}:${l.shard}`;
+    byShard.set(key, [...(byShard.get(key) ?? []), l]);
+  }
+  let done = 0;
+  for (const s of shards) {
+    const mine = byShard.get(`${s.epoch}:${s.shard}`) ?? [];
+    const active = mine.filter((l) => l.state === 'active');
+    const counted = mine.filter((l) => l.counted === 1);
+    // Done exactly once: a done shard has exactly one counted lease; others have none.
+    expect(counted.length, `shard ${s.epoch}:${s.shard} counted`).toBe(s.state === 'done' ? 1 : 0);
+    // Never two volunteers on one shard except as a speculative copy.
+    expect(active.filter((l) => l.speculative === 0).length).toBeLessThanOrEqual(1);
+    expect(active.length).toBeLessThanOrEqual(2);
+    expect(s.state).toBe(s.state === 'done' ? 'done' : active.length > 0 ? 'leased' : 'pending');
+    if (s.state === 'done') {
+      expect(active).toHaveLength(0);
+      done++;
+    }
+  }
+  const job = f.scheduler.getJob(jobId);
+  expect(job?.shardsDone).toBe(done);
+  // Nothing acknowledged is lost, across restarts.
+  for (const [leaseId, counted] of acked) {
+    const lease = f.scheduler.getLease(leaseId);
+    expect(lease?.state, `acked lease ${leaseId}`).toBe('completed');
+    if (counted) expect(lease?.counted).toBe(true);
+  }
+}
+
+function runOnce(seed: number): void {
+  const random = mulberry32(seed);
+  const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)];
+  const f = schedulerFixture();
+  dirs.push(f.dir);
+  const epochs = 1 + Math.floor(random() * 3);
+  const trainSize = 10 + Math.floor(random() * 50);
+  const job = f.scheduler.createJob(
+    spec({ training: { batchSize: 10, localSteps: 1, epochs, seed } }),
+    trainSize,
+  );
+  const live = new Set<string>(['n0']);
+  const held: LeaseRecord[] = [];
+  const acked = new Map<string, boolean>();
+  let nextNode = 1;
+  const complete = (lease: LeaseRecord): void => {
+    const outcome = f.scheduler.completeLease(lease.id, lease.nodeId, {
+      loss: 1,
+      samples: 10,
+      durationMs: 5,
+    });
+    acked.set(lease.id, acked.get(lease.id) === true || outcome.kind === 'counted');
+  };
+
+  for (let step = 0; step < STEPS; step++) {
+    const r = random();
+    if (r < 0.1) {
+      live.add(`n${nextNode++}`);
+    } else if (r < 0.16) {
+      const node = pick([...live]);
+      if (node !== undefined) {
+        live.delete(node);
+        f.scheduler.releaseNode(node);
+      }
+    } else if (r < 0.45) {
+      const node = pick([...live]);
+      const grant = node === undefined ? null : f.scheduler.requestLease(node, random() * 100);
+      if (grant) held.push(grant);
+    } else if (r < 0.7) {
+      const lease = held.splice(Math.floor(random() * held.length), 1)[0];
+      if (lease) complete(lease);
+    } else if (r < 0.75) {
+      const again = pick([...acked.keys()]);
+      const lease = again === undefined ? undefined : f.scheduler.getLease(again);
+      if (lease) complete(lease);
+    } else if (r < 0.88) {
+      f.advance(Math.floor(random() * 4_000));
+      f.scheduler.expireOverdue();
+    } else if (r < 0.92) {
+      const status = f.scheduler.getJob(job.id)?.status;
+      if (status === 'running' || status === 'queued') f.scheduler.pause(job.id);
+      else if (status === 'paused') f.scheduler.resume(job.id);
+    } else {
+      f.restart();
+    }
+    checkInvariants(f, job.id, acked);
+  }
+
+  // Drain: resume if paused, then one reliable volunteer finishes everything.
+  if (f.scheduler.getJob(job.id)?.status === 'paused') f.scheduler.resume(job.id);
+  for (let guard = 0; guard < 1_000; guard++) {
+    f.advance(20_000); // outlive every outstanding lease
+    f.scheduler.expireOverdue();
+    const grant = f.scheduler.requestLease('finisher');
+    if (!grant) break;
+    complete(grant);
+  }
+  checkInvariants(f, job.id, acked);
+  const final = f.scheduler.getJob(job.id);
+  const shardCount = Math.ceil(trainSize / 10);
+  expect(final).toMatchObject({ status: 'completed', shardsDone: epochs * shardCount, epochsOpened: epochs });
+  const perEpochShard = f.store.db
+    .prepare(`SELECT epoch, shard, SUM(counted) AS n FROM leases WHERE job_id = ? GROUP BY epoch, shard`)
+    .all(job.id) as { n: number }[];
+  expect(perEpochShard).toHaveLength(epochs * shardCount);
+  expect(perEpochShard.every((row) => row.n === 1)).toBe(true);
+  f.store.close();
+}
+
+describe('scheduler invariants under random interleavings', () => {
+  it(`hold for ${RUNS} random runs of ${STEPS} steps`, { timeout: 300_000 }, () => {
+    for (let seed = 1; seed <= RUNS; seed++) {
+      try {
+        runOnce(seed);
+      } catch (error) {
+        throw new Error(`seed ${seed}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  });
+});

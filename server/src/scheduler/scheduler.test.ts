@@ -1,0 +1,193 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { result, schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
+import type { SchedulerEvent } from './types.ts';
+import { shardOrder } from './shuffle.ts';
+
+let f: SchedulerFixture;
+afterEach(() => f.store.close());
+
+function must<T>(value: T | null | undefined): T {
+  expect(value).toBeTruthy();
+  return value as T;
+}
+
+function record(): SchedulerEvent[] {
+  const events: SchedulerEvent[] = [];
+  f.scheduler.onEvent((e) => events.push(e));
+  return events;
+}
+
+describe('scheduler', () => {
+  it('splits the training set into shards of batch × local steps and leases them in a seeded order', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(
+      spec({ training: { batchSize: 8, localSteps: 2, epochs: 1, seed: 7 } }),
+      100,
+    );
+    expect(job).toMatchObject({ status: 'queued', shardSize: 16, shardCount: 7 });
+    const grants = Array.from({ length: 7 }, (_, i) => must(f.scheduler.requestLease(`n${i}`)));
+    expect(grants.map((g) => g.shard)).toEqual(shardOrder(7, 7, 0));
+    const short = must(grants.find((g) => g.shard === 6));
+    expect([short.start, short.end]).toEqual([96, 100]);
+    expect(must(f.scheduler.getJob(job.id)).status).toBe('running');
+  });
+
+  it('derives the deadline from throughput, with a floor and a cap', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec({ training: { batchSize: 100, localSteps: 1, epochs: 3 } }), 1000);
+    const now = f.clock.now;
+    expect(must(f.scheduler.requestLease('fast', 1e6)).deadline).toBe(now + 1_000); // floor
+    expect(must(f.scheduler.requestLease('mid', 100)).deadline).toBe(now + 3_000); // 3 × 100 samples / 100 per s
+    expect(must(f.scheduler.requestLease('slow', 0.01)).deadline).toBe(now + 10_000); // cap
+  });
+
+  it('expires an overdue lease and re-issues its shard as a re-issue', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec(), 20);
+    const events = record();
+    const first = must(f.scheduler.requestLease('a'));
+    f.advance(999);
+    expect(f.scheduler.expireOverdue()).toEqual([]);
+    f.advance(2);
+    expect(f.scheduler.expireOverdue().map((l) => l.id)).toEqual([first.id]);
+    expect(events.filter((e) => e.type === 'expired')).toHaveLength(1);
+    const second = must(f.scheduler.requestLease('b'));
+    const third = must(f.scheduler.requestLease('c'));
+    const again = [second, third].find((g) => g.shard === first.shard);
+    expect(again).toMatchObject({ reissue: true, speculative: false });
+  });
+
+  it('extends deadlines on heartbeats, but never past the maximum lifetime', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec(), 10);
+    const lease = must(f.scheduler.requestLease('a'));
+    for (let i = 0; i < 30; i++) {
+      f.advance(900);
+      f.scheduler.extendLeases('a');
+      if (f.scheduler.expireOverdue().length > 0) break;
+    }
+    const ended = must(f.scheduler.getLease(lease.id));
+    expect(ended.state).toBe('expired');
+    expect(f.clock.now - lease.issuedAt).toBeGreaterThanOrEqual(20_000);
+    expect(f.clock.now - lease.issuedAt).toBeLessThan(21_000);
+  });
+
+  it('counts a completion once, recognises duplicates, and records a late completion without counting it', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 20);
+    const a = must(f.scheduler.requestLease('a'));
+    f.advance(1_001);
+    f.scheduler.expireOverdue();
+    const b = must(f.scheduler.requestLease('b'));
+    const reissued = b.shard === a.shard ? b : must(f.scheduler.requestLease('b'));
+    expect(reissued.shard).toBe(a.shard);
+
+    expect(f.scheduler.completeLease(reissued.id, 'b', result).kind).toBe('counted');
+    expect(f.scheduler.completeLease(reissued.id, 'b', result).kind).toBe('duplicate');
+    // The original, expired lease finishes after all: recorded, never counted twice.
+    const late = f.scheduler.completeLease(a.id, 'a', result);
+    expect(late).toMatchObject({ kind: 'late', lease: { counted: false, state: 'completed' } });
+    expect(must(f.scheduler.getJob(job.id)).shardsDone).toBe(1);
+  });
+
+  it('counts a late completion of an expired lease when nobody else finished the shard first', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 10);
+    const a = must(f.scheduler.requestLease('a'));
+    f.advance(1_001);
+    f.scheduler.expireOverdue();
+    const b = must(f.scheduler.requestLease('b'));
+    const outcome = f.scheduler.completeLease(a.id, 'a', result);
+    expect(outcome.kind).toBe('counted');
+    if (outcome.kind === 'counted') expect(outcome.cancelled.map((l) => l.id)).toEqual([b.id]);
+    expect(must(f.scheduler.getLease(b.id)).state).toBe('cancelled');
+    expect(f.scheduler.completeLease(b.id, 'b', result).kind).toBe('late');
+    expect(must(f.scheduler.getJob(job.id))).toMatchObject({ shardsDone: 1, status: 'completed' });
+  });
+
+  it('refuses completions of unknown leases and of leases held by someone else', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec(), 10);
+    const a = must(f.scheduler.requestLease('a'));
+    expect(() => f.scheduler.completeLease('lease-nope', 'a', result)).toThrow(/unknown lease/);
+    expect(() => f.scheduler.completeLease(a.id, 'mallory', result)).toThrow(/another volunteer/);
+    expect(must(f.scheduler.getLease(a.id)).state).toBe('active');
+  });
+
+  it('gives idle volunteers speculative copies of stragglers at the end; first completion wins', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 20); // two shards, one epoch
+    const events = record();
+    const slow = must(f.scheduler.requestLease('slow', 0.01)); // deadline at the cap: 10 s
+    const fast = must(f.scheduler.requestLease('fast'));
+    f.scheduler.completeLease(fast.id, 'fast', result);
+    // The queue is dry, but the slow lease is young: no copy yet.
+    expect(f.scheduler.requestLease('fast')).toBeNull();
+    f.advance(5_000);
+    const copy = must(f.scheduler.requestLease('fast'));
+    expect(copy).toMatchObject({ shard: slow.shard, speculative: true });
+    // The slow volunteer may not copy its own shard, and a third gets nothing: one copy at most.
+    expect(f.scheduler.requestLease('slow')).toBeNull();
+    expect(f.scheduler.requestLease('third')).toBeNull();
+    const won = f.scheduler.completeLease(copy.id, 'fast', result);
+    expect(won.kind).toBe('counted');
+    expect(must(f.scheduler.getLease(slow.id)).state).toBe('cancelled');
+    expect(events.some((e) => e.type === 'cancelled' && e.lease.id === slow.id)).toBe(true);
+    expect(f.scheduler.completeLease(slow.id, 'slow', result).kind).toBe('late');
+    expect(must(f.scheduler.getJob(job.id))).toMatchObject({ status: 'completed', shardsDone: 2 });
+  });
+
+  it('opens the next epoch for idle volunteers instead of waiting at an epoch boundary', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec({ training: { batchSize: 10, localSteps: 1, epochs: 2 } }), 10);
+    const e0 = must(f.scheduler.requestLease('a'));
+    const e1 = must(f.scheduler.requestLease('b'));
+    expect([e0.epoch, e1.epoch]).toEqual([0, 1]);
+  });
+
+  it('pauses and resumes: no new leases while paused, outstanding ones still count', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 30);
+    const a = must(f.scheduler.requestLease('a'));
+    expect(f.scheduler.pause(job.id).status).toBe('paused');
+    expect(f.scheduler.requestLease('b')).toBeNull();
+    expect(f.scheduler.completeLease(a.id, 'a', result).kind).toBe('counted');
+    expect(() => f.scheduler.pause(job.id)).toThrow(/cannot become paused/);
+    expect(f.scheduler.resume(job.id).status).toBe('running');
+    expect(f.scheduler.requestLease('b')).not.toBeNull();
+  });
+
+  it('cancels a job: its leases are cancelled and later completions are not counted', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 30);
+    const a = must(f.scheduler.requestLease('a'));
+    expect(f.scheduler.cancel(job.id).status).toBe('cancelled');
+    expect(must(f.scheduler.getLease(a.id)).state).toBe('cancelled');
+    expect(f.scheduler.completeLease(a.id, 'a', result).kind).toBe('late');
+    expect(f.scheduler.requestLease('a')).toBeNull();
+    expect(() => f.scheduler.resume(job.id)).toThrow(/cannot become/);
+    expect(() => f.scheduler.cancel(job.id)).toThrow(/already cancelled/);
+  });
+
+  it('shares volunteers between running jobs by priority', () => {
+    f = schedulerFixture();
+    const big = f.scheduler.createJob(spec({ name: 'big', priority: 30 }), 1000);
+    const small = f.scheduler.createJob(spec({ name: 'small', priority: 10 }), 1000);
+    const grants = Array.from({ length: 40 }, (_, i) => must(f.scheduler.requestLease(`n${i}`)));
+    expect(grants.filter((g) => g.jobId === big.id)).toHaveLength(30);
+    expect(grants.filter((g) => g.jobId === small.id)).toHaveLength(10);
+  });
+
+  it('re-queues the leases of a volunteer that left, and leases outstanding at a crash', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec(), 40);
+    must(f.scheduler.requestLease('a'));
+    must(f.scheduler.requestLease('a'));
+    const kept = must(f.scheduler.requestLease('b'));
+    expect(f.scheduler.releaseNode('a')).toHaveLength(2);
+    expect(f.scheduler.activeLeases().map((l) => l.id)).toEqual([kept.id]);
+    f.restart();
+    expect(f.scheduler.activeLeases()).toEqual([]);
+    expect(f.store.integrityCheck()).toBe('ok');
+  });
+});

@@ -1,0 +1,555 @@
+/**
+ * Shards and leases, BOINC-style: every epoch's shards are handed out in a seeded order, each
+ * lease has a deadline, expiry or loss of the volunteer puts the shard back, completions are
+ * idempotent by lease id and the first completion of a shard is the only one counted. SQLite is
+ * the source of truth and every operation is one transaction, so a crash at any point leaves a
+ * consistent state; completions are committed with synchronous=FULL before they are acknowledged.
+ */
+import crypto from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { ProtocolError, type JobSpec, type JobStatus } from '@tabswarm/protocol';
+import type { Clock } from '../membership.ts';
+import { shardOrder } from './shuffle.ts';
+import {
+  DEFAULT_LEASE_TIMING,
+  type CompletionOutcome,
+  type CompletionResult,
+  type JobRecord,
+  type LeaseGrant,
+  type LeaseRecord,
+  type LeaseTiming,
+  type SchedulerEvent,
+} from './types.ts';
+
+interface JobRow {
+  id: string;
+  name: string;
+  spec: string;
+  status: JobStatus;
+  status_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  train_size: number;
+  shard_size: number;
+  shard_count: number;
+  epochs_opened: number;
+  shards_done: number;
+  samples_done: number;
+}
+
+interface LeaseRow {
+  id: string;
+  job_id: string;
+  epoch: number;
+  shard: number;
+  node_id: string;
+  issued_at: number;
+  deadline: number;
+  speculative: number;
+  state: LeaseRecord['state'];
+  counted: number;
+}
+
+const toJob = (r: JobRow): JobRecord => ({
+  id: r.id,
+  name: r.name,
+  spec: JSON.parse(r.spec) as JobSpec,
+  status: r.status,
+  statusReason: r.status_reason,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  trainSize: r.train_size,
+  shardSize: r.shard_size,
+  shardCount: r.shard_count,
+  epochsOpened: r.epochs_opened,
+  shardsDone: r.shards_done,
+  samplesDone: r.samples_done,
+});
+
+const toLease = (r: LeaseRow): LeaseRecord => ({
+  id: r.id,
+  jobId: r.job_id,
+  epoch: r.epoch,
+  shard: r.shard,
+  nodeId: r.node_id,
+  issuedAt: r.issued_at,
+  deadline: r.deadline,
+  speculative: r.speculative === 1,
+  state: r.state,
+  counted: r.counted === 1,
+});
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL.has(status);
+}
+
+type Listener = (event: SchedulerEvent) => void;
+
+export class Scheduler {
+  private readonly listeners = new Set<Listener>();
+  private readonly sql;
+
+  constructor(
+    private readonly db: Database,
+    private readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING,
+    private readonly now: Clock = Date.now,
+  ) {
+    this.sql = {
+      insertJob:
+        db.prepare(`INSERT INTO jobs (id, name, spec, status, created_at, updated_at, train_size, shard_size, shard_count)
+        VALUES (@id, @name, @spec, 'queued', @now, @now, @train_size, @shard_size, @shard_count)`),
+      job: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      jobs: db.prepare('SELECT * FROM jobs ORDER BY created_at, id'),
+      leasableJobs: db.prepare(
+        `SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
+      ),
+      setStatus: db.prepare(`UPDATE jobs SET status = @status, status_reason = @reason, updated_at = @now,
+        started_at = COALESCE(started_at, CASE WHEN @status = 'running' THEN @now END),
+        finished_at = CASE WHEN @status IN ('completed', 'failed', 'cancelled') THEN @now ELSE finished_at END
+        WHERE id = @id`),
+      openEpoch: db.prepare('UPDATE jobs SET epochs_opened = epochs_opened + 1, updated_at = ? WHERE id = ?'),
+      insertShard: db.prepare(
+        `INSERT INTO shards (job_id, epoch, shard, position, state) VALUES (?, ?, ?, ?, 'pending')`,
+      ),
+      nextPending:
+        db.prepare(`SELECT epoch, shard, reissues FROM shards WHERE job_id = ? AND state = 'pending'
+        ORDER BY epoch, position LIMIT 1`),
+      // The slowest outstanding shard: leased by someone else long enough to look like a straggler
+      // (a fraction of its deadline window), oldest lease first, no copy yet.
+      speculativeCandidate: db.prepare(`SELECT s.epoch, s.shard FROM shards s
+        JOIN leases l ON l.job_id = s.job_id AND l.epoch = s.epoch AND l.shard = s.shard AND l.state = 'active'
+        WHERE s.job_id = @job AND s.state = 'leased'
+        GROUP BY s.epoch, s.shard
+        HAVING COUNT(*) = 1 AND SUM(l.node_id = @node) = 0
+          AND MAX((@now - l.issued_at) >= (l.deadline - l.issued_at) * @fraction) = 1
+        ORDER BY MIN(l.issued_at), s.epoch, s.position LIMIT 1`),
+      openShards: db.prepare(`SELECT COUNT(*) AS n FROM shards WHERE job_id = ? AND state != 'done'`),
+      setShard: db.prepare(
+        'UPDATE shards SET state = @state WHERE job_id = @job AND epoch = @epoch AND shard = @shard',
+      ),
+      markReissue: db.prepare(
+        'UPDATE shards SET reissues = reissues + 1 WHERE job_id = ? AND epoch = ? AND shard = ?',
+      ),
+      shardState: db.prepare('SELECT state FROM shards WHERE job_id = ? AND epoch = ? AND shard = ?'),
+      markDone: db.prepare(`UPDATE shards SET state = 'done', done_by = @lease, done_at = @now
+        WHERE job_id = @job AND epoch = @epoch AND shard = @shard AND state != 'done'`),
+      countDone:
+        db.prepare(`UPDATE jobs SET shards_done = shards_done + 1, samples_done = samples_done + @samples,
+        updated_at = @now WHERE id = @job`),
+      insertLease:
+        db.prepare(`INSERT INTO leases (id, job_id, epoch, shard, node_id, issued_at, deadline, speculative, state)
+        VALUES (@id, @job, @epoch, @shard, @node, @now, @deadline, @speculative, 'active')`),
+      lease: db.prepare('SELECT * FROM leases WHERE id = ?'),
+      activeOnShard: db.prepare(
+        `SELECT * FROM leases WHERE job_id = ? AND epoch = ? AND shard = ? AND state = 'active'`,
+      ),
+      activeForNode: db.prepare(`SELECT * FROM leases WHERE node_id = ? AND state = 'active'`),
+      activeForJob: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND state = 'active'`),
+      allActive: db.prepare(`SELECT * FROM leases WHERE state = 'active'`),
+      overdue: db.prepare(`SELECT * FROM leases WHERE state = 'active' AND deadline < ?`),
+      activeCounts: db.prepare(
+        `SELECT job_id, COUNT(*) AS n FROM leases WHERE state = 'active' GROUP BY job_id`,
+      ),
+      endLease: db.prepare('UPDATE leases SET state = @state WHERE id = @id'),
+      completeLease:
+        db.prepare(`UPDATE leases SET state = 'completed', counted = @counted, completed_at = @now,
+        loss = @loss, samples = @samples, duration_ms = @duration WHERE id = @id`),
+      extend: db.prepare(`UPDATE leases SET deadline = MIN(MAX(deadline, @until), issued_at + @max)
+        WHERE node_id = @node AND state = 'active'`),
+    };
+  }
+
+  onEvent(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ── jobs ──────────────────────────────────────────────────────────────────
+
+  createJob(spec: JobSpec, trainSize: number): JobRecord {
+    if (!Number.isInteger(trainSize) || trainSize <= 0)
+      throw new RangeError('the dataset has no training samples');
+    const shardSize = Math.min(trainSize, spec.training.batchSize * spec.training.localSteps);
+    const id = `job-${crypto.randomBytes(6).toString('hex')}`;
+    this.sql.insertJob.run({
+      id,
+      name: spec.name,
+      spec: JSON.stringify(spec),
+      now: this.now(),
+      train_size: trainSize,
+      shard_size: shardSize,
+      shard_count: Math.ceil(trainSize / shardSize),
+    });
+    const job = this.requireJob(id);
+    this.emit({ type: 'job', job });
+    return job;
+  }
+
+  getJob(id: string): JobRecord | undefined {
+    const row = this.sql.job.get(id) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  listJobs(): JobRecord[] {
+    return (this.sql.jobs.all() as JobRow[]).map(toJob);
+  }
+
+  pause(id: string): JobRecord {
+    return this.transition(id, ['queued', 'running'], 'paused', null);
+  }
+
+  resume(id: string): JobRecord {
+    const job = this.requireJob(id);
+    return this.transition(id, ['paused'], job.startedAt === null ? 'queued' : 'running', null);
+  }
+
+  cancel(id: string, reason = 'cancelled by the operator'): JobRecord {
+    return this.finish(id, 'cancelled', reason);
+  }
+
+  fail(id: string, reason: string): JobRecord {
+    return this.finish(id, 'failed', reason);
+  }
+
+  /** Ends a job early, e.g. when a checkpoint reached the target accuracy. */
+  complete(id: string, reason: string): JobRecord {
+    return this.finish(id, 'completed', reason);
+  }
+
+  // ── leases ────────────────────────────────────────────────────────────────
+
+  /**
+   * The next piece of work for a volunteer, across running jobs by weighted fair share (active
+   * leases per unit of priority, fewest first), or null when there is none.
+   */
+  requestLease(nodeId: string, samplesPerSec?: number): LeaseGrant | null {
+    const events: SchedulerEvent[] = [];
+    const grant = this.db.transaction(() => {
+      const active = new Map(
+        (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
+      );
+      const jobs = (this.sql.leasableJobs.all() as JobRow[])
+        .map(toJob)
+        .sort(
+          (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
+        );
+      for (const job of jobs) {
+        const lease = this.leaseFrom(job, nodeId, samplesPerSec, events);
+        if (lease) return lease;
+      }
+      return null;
+    })();
+    this.emitAll(events);
+    return grant;
+  }
+
+  /** Records a completion. Idempotent by lease id; only the first completion of a shard counts. */
+  completeLease(leaseId: string, nodeId: string, result: CompletionResult): CompletionOutcome {
+    const events: SchedulerEvent[] = [];
+    this.db.pragma('synchronous = FULL');
+    try {
+      const outcome = this.db.transaction((): CompletionOutcome => {
+        const lease = this.requireLease(leaseId, nodeId);
+        if (lease.state === 'completed') return { kind: 'duplicate', lease };
+        const now = this.now();
+        const job = this.requireJob(lease.jobId);
+        const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
+          { state: string } | undefined;
+        const counts = !isTerminal(job.status) && shard !== undefined && shard.state !== 'done';
+        this.sql.completeLease.run({
+          id: lease.id,
+          counted: counts ? 1 : 0,
+          now,
+          loss: result.loss,
+          samples: result.samples,
+          duration: Math.round(result.durationMs),
+        });
+        const recorded = { ...lease, state: 'completed' as const, counted: counts };
+        events.push({
+          type: 'completed',
+          lease: recorded,
+          counted: counts,
+          samples: result.samples,
+          loss: result.loss,
+        });
+        if (!counts) return { kind: 'late', lease: recorded };
+
+        this.sql.markDone.run({
+          lease: lease.id,
+          now,
+          job: lease.jobId,
+          epoch: lease.epoch,
+          shard: lease.shard,
+        });
+        this.sql.countDone.run({ samples: result.samples, now, job: lease.jobId });
+        // First completion wins: any other copy of this shard is cancelled.
+        const cancelled: LeaseRecord[] = [];
+        for (const row of this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]) {
+          this.sql.endLease.run({ id: row.id, state: 'cancelled' });
+          const other = { ...toLease(row), state: 'cancelled' as const };
+          cancelled.push(other);
+          events.push({
+            type: 'cancelled',
+            lease: other,
+            reason: 'another copy of this shard finished first',
+          });
+        }
+        let updated = this.requireJob(lease.jobId);
+        if (updated.status === 'queued') updated = this.setStatus(updated.id, 'running', null, events);
+        if (this.allDone(updated))
+          updated = this.setStatus(updated.id, 'completed', 'all epochs done', events);
+        return { kind: 'counted', lease: recorded, job: updated, cancelled };
+      })();
+      this.emitAll(events);
+      return outcome;
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /** The volunteer gives a lease back (e.g. its shard failed to download): the shard is re-queued. */
+  releaseLease(leaseId: string, nodeId: string): LeaseRecord {
+    const events: SchedulerEvent[] = [];
+    const released = this.db.transaction(() => {
+      const lease = this.requireLease(leaseId, nodeId);
+      if (lease.state !== 'active') return lease;
+      return this.endActive(lease, 'released', events);
+    })();
+    this.emitAll(events);
+    return released;
+  }
+
+  /** A volunteer left or was marked gone: every lease it held goes back to the queue. */
+  releaseNode(nodeId: string): LeaseRecord[] {
+    const events: SchedulerEvent[] = [];
+    const released = this.db.transaction(() =>
+      (this.sql.activeForNode.all(nodeId) as LeaseRow[]).map((row) =>
+        this.endActive(toLease(row), 'released', events),
+      ),
+    )();
+    this.emitAll(events);
+    return released;
+  }
+
+  /** Heartbeats push a volunteer's deadlines out, up to the lease's maximum lifetime. */
+  extendLeases(nodeId: string): void {
+    this.sql.extend.run({
+      until: this.now() + this.timing.floorMs,
+      max: this.timing.maxLifetimeMs,
+      node: nodeId,
+    });
+  }
+
+  /** Expires overdue leases and re-queues their shards. Called on a timer. */
+  expireOverdue(): LeaseRecord[] {
+    const events: SchedulerEvent[] = [];
+    const expired = this.db.transaction(() =>
+      (this.sql.overdue.all(this.now()) as LeaseRow[]).map((row) =>
+        this.endActive(toLease(row), 'expired', events),
+      ),
+    )();
+    this.emitAll(events);
+    return expired;
+  }
+
+  /** At start: leases outstanding at a crash cannot be trusted to finish; re-queue them. */
+  recover(): number {
+    const events: SchedulerEvent[] = [];
+    const n = this.db.transaction(
+      () =>
+        (this.sql.allActive.all() as LeaseRow[]).map((row) =>
+          this.endActive(toLease(row), 'released', events),
+        ).length,
+    )();
+    return n;
+  }
+
+  getLease(id: string): LeaseRecord | undefined {
+    const row = this.sql.lease.get(id) as LeaseRow | undefined;
+    return row && toLease(row);
+  }
+
+  activeLeases(jobId?: string): LeaseRecord[] {
+    const rows = (
+      jobId === undefined ? this.sql.allActive.all() : this.sql.activeForJob.all(jobId)
+    ) as LeaseRow[];
+    return rows.map(toLease);
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────────
+
+  private leaseFrom(
+    job: JobRecord,
+    nodeId: string,
+    samplesPerSec: number | undefined,
+    events: SchedulerEvent[],
+  ): LeaseGrant | null {
+    if (job.epochsOpened === 0) this.openEpoch(job, 0);
+    let pending = this.sql.nextPending.get(job.id) as
+      { epoch: number; shard: number; reissues: number } | undefined;
+    let speculative = false;
+    if (!pending) {
+      const candidate = this.sql.speculativeCandidate.get({
+        job: job.id,
+        node: nodeId,
+        now: this.now(),
+        fraction: this.timing.speculateAfter,
+      }) as { epoch: number; shard: number } | undefined;
+      if (candidate) {
+        pending = { ...candidate, reissues: 0 };
+        speculative = true;
+      } else {
+        const current = this.requireJob(job.id);
+        if (current.epochsOpened >= job.spec.training.epochs) return null;
+        this.openEpoch(current, current.epochsOpened);
+        pending = this.sql.nextPending.get(job.id) as typeof pending;
+        if (!pending) return null;
+      }
+    }
+    const now = this.now();
+    const start = pending.shard * job.shardSize;
+    const end = Math.min(job.trainSize, start + job.shardSize);
+    const sps =
+      samplesPerSec !== undefined && samplesPerSec > 0 ? samplesPerSec : this.timing.defaultSamplesPerSec;
+    const expected = (this.timing.slack * (end - start) * 1000) / sps;
+    const deadline = now + Math.round(Math.min(this.timing.capMs, Math.max(this.timing.floorMs, expected)));
+    const id = `lease-${crypto.randomBytes(8).toString('hex')}`;
+    this.sql.insertLease.run({
+      id,
+      job: job.id,
+      epoch: pending.epoch,
+      shard: pending.shard,
+      node: nodeId,
+      now,
+      deadline,
+      speculative: speculative ? 1 : 0,
+    });
+    this.sql.setShard.run({ state: 'leased', job: job.id, epoch: pending.epoch, shard: pending.shard });
+    if (job.status === 'queued') this.setStatus(job.id, 'running', null, events);
+    const grant: LeaseGrant = {
+      id,
+      jobId: job.id,
+      epoch: pending.epoch,
+      shard: pending.shard,
+      nodeId,
+      issuedAt: now,
+      deadline,
+      speculative,
+      state: 'active',
+      counted: false,
+      start,
+      end,
+      reissue: !speculative && pending.reissues > 0,
+    };
+    events.push({ type: 'issued', lease: grant });
+    return grant;
+  }
+
+  private openEpoch(job: JobRecord, epoch: number): void {
+    const order = shardOrder(job.shardCount, job.spec.training.seed, epoch);
+    order.forEach((shard, position) => this.sql.insertShard.run(job.id, epoch, shard, position));
+    this.sql.openEpoch.run(this.now(), job.id);
+  }
+
+  private endActive(
+    lease: LeaseRecord,
+    state: 'expired' | 'released',
+    events: SchedulerEvent[],
+  ): LeaseRecord {
+    this.sql.endLease.run({ id: lease.id, state });
+    const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
+      { state: string } | undefined;
+    const others = (this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]).length;
+    if (shard?.state === 'leased' && others === 0) {
+      this.sql.setShard.run({ state: 'pending', job: lease.jobId, epoch: lease.epoch, shard: lease.shard });
+      this.sql.markReissue.run(lease.jobId, lease.epoch, lease.shard);
+    }
+    const ended = { ...lease, state };
+    events.push(state === 'expired' ? { type: 'expired', lease: ended } : { type: 'released', lease: ended });
+    return ended;
+  }
+
+  private allDone(job: JobRecord): boolean {
+    if (job.epochsOpened < job.spec.training.epochs) return false;
+    return (this.sql.openShards.get(job.id) as { n: number }).n === 0;
+  }
+
+  private transition(
+    id: string,
+    from: readonly JobStatus[],
+    to: JobStatus,
+    reason: string | null,
+  ): JobRecord {
+    const events: SchedulerEvent[] = [];
+    const job = this.db.transaction(() => {
+      const current = this.requireJob(id);
+      if (!from.includes(current.status)) {
+        throw new ProtocolError('BAD_REQUEST', `job ${id} is ${current.status}; it cannot become ${to}`);
+      }
+      return this.setStatus(id, to, reason, events);
+    })();
+    this.emitAll(events);
+    return job;
+  }
+
+  private finish(id: string, to: 'completed' | 'failed' | 'cancelled', reason: string): JobRecord {
+    const events: SchedulerEvent[] = [];
+    const job = this.db.transaction(() => {
+      const current = this.requireJob(id);
+      if (isTerminal(current.status)) {
+        throw new ProtocolError('BAD_REQUEST', `job ${id} is already ${current.status}`);
+      }
+      for (const row of this.sql.activeForJob.all(id) as LeaseRow[]) {
+        this.sql.endLease.run({ id: row.id, state: 'cancelled' });
+        events.push({
+          type: 'cancelled',
+          lease: { ...toLease(row), state: 'cancelled' },
+          reason: `job ${to}`,
+        });
+      }
+      return this.setStatus(id, to, reason, events);
+    })();
+    this.emitAll(events);
+    return job;
+  }
+
+  private setStatus(
+    id: string,
+    status: JobStatus,
+    reason: string | null,
+    events: SchedulerEvent[],
+  ): JobRecord {
+    this.sql.setStatus.run({ id, status, reason, now: this.now() });
+    const job = this.requireJob(id);
+    events.push({ type: 'job', job });
+    return job;
+  }
+
+  private requireJob(id: string): JobRecord {
+    const job = this.getJob(id);
+    if (!job) throw new ProtocolError('UNKNOWN_JOB', `unknown job ${id}`);
+    return job;
+  }
+
+  private requireLease(id: string, nodeId: string): LeaseRecord {
+    const lease = this.getLease(id);
+    if (!lease) throw new ProtocolError('UNKNOWN_LEASE', `unknown lease ${id}`);
+    if (lease.nodeId !== nodeId)
+      throw new ProtocolError('NOT_YOUR_LEASE', `lease ${id} belongs to another volunteer`);
+    return lease;
+  }
+
+  private emit(event: SchedulerEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private emitAll(events: readonly SchedulerEvent[]): void {
+    for (const event of events) this.emit(event);
+  }
+}

@@ -1,0 +1,55 @@
+/** A scheduler on a fresh SQLite store with a fake clock, for tests. */
+import { jobSpecSchema, type JobSpecInput } from '@tabswarm/protocol';
+import { openStore, type Store } from '../store/store.ts';
+import { tempDir } from '../test-support.ts';
+import { Scheduler } from './scheduler.ts';
+import { DEFAULT_LEASE_TIMING, type LeaseTiming } from './types.ts';
+
+export interface SchedulerFixture {
+  readonly dir: string;
+  store: Store;
+  scheduler: Scheduler;
+  clock: { now: number };
+  advance(ms: number): void;
+  /** Closes the store and opens it again: what a coordinator crash and restart leaves behind. */
+  restart(): void;
+}
+
+export const TEST_TIMING: LeaseTiming = {
+  ...DEFAULT_LEASE_TIMING,
+  floorMs: 1_000,
+  capMs: 10_000,
+  maxLifetimeMs: 20_000,
+};
+
+export function schedulerFixture(timing: LeaseTiming = TEST_TIMING): SchedulerFixture {
+  const dir = tempDir();
+  const clock = { now: 1_000_000 };
+  const store = openStore(dir);
+  const fixture: SchedulerFixture = {
+    dir,
+    store,
+    scheduler: new Scheduler(store.db, timing, () => clock.now),
+    clock,
+    advance(ms) {
+      clock.now += ms;
+    },
+    restart() {
+      fixture.store.close();
+      fixture.store = openStore(dir);
+      fixture.scheduler = new Scheduler(fixture.store.db, timing, () => clock.now);
+      fixture.scheduler.recover();
+    },
+  };
+  return fixture;
+}
+
+export function spec(input: Partial<JobSpecInput> = {}) {
+  return jobSpecSchema.parse({
+    name: 'test',
+    training: { batchSize: 10, localSteps: 1, epochs: 1 },
+    ...input,
+  });
+}
+
+export const result = { loss: 0.5, samples: 10, durationMs: 100 };

@@ -1,0 +1,102 @@
+/** What the scheduler hands out and records. Times are epoch milliseconds from the injected clock. */
+import type { JobSpec, JobStatus } from '@tabswarm/protocol';
+
+export interface JobRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly spec: JobSpec;
+  readonly status: JobStatus;
+  readonly statusReason: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly trainSize: number;
+  readonly shardSize: number;
+  readonly shardCount: number;
+  readonly epochsOpened: number;
+  readonly shardsDone: number;
+  readonly samplesDone: number;
+}
+
+export type LeaseState = 'active' | 'completed' | 'expired' | 'released' | 'cancelled';
+
+export interface LeaseRecord {
+  readonly id: string;
+  readonly jobId: string;
+  readonly epoch: number;
+  readonly shard: number;
+  readonly nodeId: string;
+  readonly issuedAt: number;
+  readonly deadline: number;
+  readonly speculative: boolean;
+  readonly state: LeaseState;
+  readonly counted: boolean;
+}
+
+export interface LeaseGrant extends LeaseRecord {
+  /** Sample index range [start, end) of the dataset's training split. */
+  readonly start: number;
+  readonly end: number;
+  /** True when this shard had been leased before and the earlier lease expired or was released. */
+  readonly reissue: boolean;
+}
+
+export interface CompletionResult {
+  readonly loss: number;
+  readonly samples: number;
+  readonly durationMs: number;
+}
+
+export type CompletionOutcome =
+  | {
+      readonly kind: 'counted';
+      readonly lease: LeaseRecord;
+      readonly job: JobRecord;
+      readonly cancelled: readonly LeaseRecord[];
+    }
+  /** Recorded, not counted: the shard was already done (a late or losing speculative copy) or the job ended. */
+  | { readonly kind: 'late'; readonly lease: LeaseRecord }
+  /** The same completion again: recognised and ignored. */
+  | { readonly kind: 'duplicate'; readonly lease: LeaseRecord };
+
+export type SchedulerEvent =
+  | { readonly type: 'issued'; readonly lease: LeaseGrant }
+  | {
+      readonly type: 'completed';
+      readonly lease: LeaseRecord;
+      readonly counted: boolean;
+      readonly samples: number;
+      readonly loss: number;
+    }
+  | { readonly type: 'expired'; readonly lease: LeaseRecord }
+  | { readonly type: 'released'; readonly lease: LeaseRecord }
+  | { readonly type: 'cancelled'; readonly lease: LeaseRecord; readonly reason: string }
+  | { readonly type: 'job'; readonly job: JobRecord };
+
+export interface LeaseTiming {
+  /** Shortest deadline, whatever the throughput. */
+  readonly floorMs: number;
+  /** Longest deadline at issue. */
+  readonly capMs: number;
+  /** A lease never lives longer than this, however often heartbeats extend it. */
+  readonly maxLifetimeMs: number;
+  /** Deadline = slack × expected time from the volunteer's measured throughput. */
+  readonly slack: number;
+  /** Throughput assumed for a volunteer that has not measured one yet. */
+  readonly defaultSamplesPerSec: number;
+  /**
+   * When the queue is dry, a shard gets a speculative copy once its lease has run for this
+   * fraction of its deadline window: a straggler, not merely the last shard handed out.
+   */
+  readonly speculateAfter: number;
+}
+
+export const DEFAULT_LEASE_TIMING: LeaseTiming = {
+  floorMs: 30_000,
+  capMs: 10 * 60_000,
+  maxLifetimeMs: 30 * 60_000,
+  slack: 3,
+  defaultSamplesPerSec: 50,
+  speculateAfter: 0.5,
+};
