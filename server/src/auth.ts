@@ -43,13 +43,11 @@ export function requireOperator(token: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const given = bearer(req);
     if (given === undefined) {
-      res
-        .status(401)
-        .json({
-          ok: false,
-          code: 'UNAUTHORIZED',
-          message: 'this request needs the operator token (Authorization: Bearer …)',
-        });
+      res.status(401).json({
+        ok: false,
+        code: 'UNAUTHORIZED',
+        message: 'this request needs the operator token (Authorization: Bearer …)',
+      });
       return;
     }
     if (!tokenMatches(token, given)) {

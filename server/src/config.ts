@@ -20,6 +20,10 @@ export interface ServerConfig {
   /** Largest socket.io message accepted; bigger ones close that client's connection. */
   readonly maxMessageBytes: number;
   readonly logLevel: string;
+  /** The operator token; when absent, one is generated into the data directory on first start. */
+  readonly operatorToken: string | undefined;
+  /** How often overdue leases are expired. */
+  readonly leaseSweepMs: number;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,6 +39,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   iceServers: [],
   maxMessageBytes: 256 * 1024,
   logLevel: 'info',
+  operatorToken: undefined,
+  leaseSweepMs: 1_000,
 };
 
 export class ConfigError extends Error {
@@ -50,6 +56,7 @@ const OPTIONS = {
   heartbeatTimeoutMs: { flag: '--heartbeat-timeout-ms', env: 'TABSWARM_HEARTBEAT_TIMEOUT_MS' },
   iceServers: { flag: '--ice-servers', env: 'TABSWARM_ICE_SERVERS' },
   logLevel: { flag: '--log-level', env: 'LOG_LEVEL' },
+  operatorToken: { flag: '--operator-token', env: 'TABSWARM_OPERATOR_TOKEN' },
 } as const;
 
 export const CONFIG_HELP = `Options (flag, or environment variable):
@@ -59,7 +66,8 @@ export const CONFIG_HELP = `Options (flag, or environment variable):
   --heartbeat-interval-ms N  TABSWARM_HEARTBEAT_INTERVAL_MS   how often volunteers heartbeat (default 2000)
   --heartbeat-timeout-ms N   TABSWARM_HEARTBEAT_TIMEOUT_MS    silence before a volunteer is gone (default 10000)
   --ice-servers JSON         TABSWARM_ICE_SERVERS             STUN/TURN servers for WebRTC, as a JSON array
-  --log-level LEVEL          LOG_LEVEL                        pino level (default info)`;
+  --log-level LEVEL          LOG_LEVEL                        pino level (default info)
+  --operator-token TOKEN     TABSWARM_OPERATOR_TOKEN          token for writes (default: generated into the data dir)`;
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));
@@ -97,6 +105,13 @@ function iceServers(raw: string): IceServer[] {
   return parsed as IceServer[];
 }
 
+function token(raw: string): string {
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) {
+    throw new ConfigError('operator token must be 16–256 printable characters without spaces');
+  }
+  return raw;
+}
+
 /** Builds the config from flags and environment. Throws ConfigError with a readable message. */
 export function resolveConfig(
   argv: readonly string[],
@@ -115,6 +130,7 @@ export function resolveConfig(
   const timeout = pick('heartbeatTimeoutMs');
   const ice = pick('iceServers');
   const logLevel = pick('logLevel');
+  const operatorToken = pick('operatorToken');
   const config: ServerConfig = {
     ...base,
     ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
@@ -128,6 +144,7 @@ export function resolveConfig(
     }),
     ...(ice !== undefined && { iceServers: iceServers(ice) }),
     ...(logLevel !== undefined && { logLevel }),
+    ...(operatorToken !== undefined && { operatorToken: token(operatorToken) }),
   };
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
     throw new ConfigError('heartbeat timeout must be longer than the heartbeat interval');

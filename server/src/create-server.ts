@@ -7,7 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { Server as SocketServer } from 'socket.io';
 import { NAMESPACES, PEERJS_PATH } from '@tabswarm/protocol';
 import type { ServerConfig } from './config.ts';
+import { loadOperatorToken } from './auth.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
+import { DatasetRegistry, datasetRoutes } from './datasets/index.ts';
+import { JobService, type DatasetLookup } from './jobs/job-service.ts';
+import { jobRoutes } from './jobs/routes.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import { DEFAULT_LEASE_TIMING, type LeaseTiming } from './scheduler/types.ts';
 import { createHttpApp } from './http-app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Membership, type Clock } from './membership.ts';
@@ -22,6 +28,10 @@ export interface TabswarmServer {
   readonly membership: Membership;
   readonly metrics: ServerMetrics;
   readonly log: Logger;
+  readonly jobs: JobService;
+  readonly operatorToken: string;
+  /** True when this start generated the operator token (main prints it once). */
+  readonly operatorTokenCreated: boolean;
   /** Starts listening; resolves with the base URL (http://host:port). */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -30,6 +40,7 @@ export interface TabswarmServer {
 export interface ServerDeps {
   readonly log?: Logger;
   readonly clock?: Clock;
+  readonly leaseTiming?: LeaseTiming;
 }
 
 export function createServer(config: ServerConfig, deps: ServerDeps = {}): TabswarmServer {
@@ -40,9 +51,36 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   const metrics = createMetrics();
   const membership = new Membership(store, config.heartbeatTimeoutMs, deps.clock);
   metrics.volunteersActive.set(membership.activeCount());
+  const operator = loadOperatorToken(config.dataDir, config.operatorToken);
+
+  const scheduler = new Scheduler(store.db, deps.leaseTiming ?? DEFAULT_LEASE_TIMING, deps.clock);
+  const requeued = scheduler.recover();
+  if (requeued > 0) log.info({ requeued }, 're-queued leases outstanding at the last shutdown');
+  const datasets = new DatasetRegistry(config.dataDir, { log });
+  const datasetLookup: DatasetLookup = {
+    async resolve(id) {
+      const manifest = id === 'mnist' ? await datasets.ensureBuiltin('mnist') : datasets.get(id);
+      return manifest && { id: manifest.id, trainSize: manifest.trainSize };
+    },
+  };
+  const jobs = new JobService(scheduler, datasetLookup, metrics, log);
+  // A volunteer marked gone gives its shards back (a disconnect already did, unless it never closed).
+  membership.onChange((node) => {
+    if (node.status === 'gone') scheduler.releaseNode(node.id);
+  });
 
   const httpServer = http.createServer();
-  const app = createHttpApp(config, membership, metrics);
+  const logError = (err: unknown): void => log.error({ err }, 'request failed');
+  const app = createHttpApp(
+    config,
+    membership,
+    metrics,
+    [
+      ['/api/jobs', jobRoutes(jobs, operator.token, logError)],
+      ['/api/datasets', datasetRoutes(datasets, operator.token, {}, log)],
+    ],
+    log,
+  );
   const peers = createPeerSignalling(httpServer, (id, token) => membership.verifyPeerToken(id, token), log);
   app.use(PEERJS_PATH, peers.app);
   httpServer.on('request', app);
@@ -60,16 +98,28 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   });
 
   const ctx = (namespace: string) => ({ namespace, metrics, log });
-  attachVolunteerNamespace(
+  const volunteers = attachVolunteerNamespace(
     io.of(NAMESPACES.volunteer) as VolunteerNamespace,
     membership,
+    jobs,
     config,
     ctx('volunteer'),
   );
-  attachDashboardNamespace(io.of(NAMESPACES.dashboard) as DashboardNamespace, membership, ctx('dashboard'));
+  const dashboards = attachDashboardNamespace(
+    io.of(NAMESPACES.dashboard) as DashboardNamespace,
+    membership,
+    jobs,
+    ctx('dashboard'),
+  );
+  jobs.setNotifier({
+    leaseCancelled: (nodeId, leaseId, reason) =>
+      volunteers.send(nodeId, 'leaseCancelled', { leaseId, reason }),
+    jobChanged: (job) => dashboards.jobChanged(job),
+  });
 
   const sweepEvery = Math.max(50, Math.min(1000, Math.floor(config.heartbeatTimeoutMs / 4)));
   let sweeper: NodeJS.Timeout | undefined;
+  let leaseSweeper: NodeJS.Timeout | undefined;
 
   return {
     config,
@@ -77,6 +127,9 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     membership,
     metrics,
     log,
+    jobs,
+    operatorToken: operator.token,
+    operatorTokenCreated: operator.created,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -86,6 +139,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
             for (const node of membership.sweep())
               log.info({ nodeId: node.id }, 'volunteer gone (heartbeat timeout)');
           }, sweepEvery);
+          leaseSweeper = setInterval(() => scheduler.expireOverdue(), config.leaseSweepMs);
           const address = httpServer.address() as AddressInfo;
           const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
           resolve(`http://${shownHost}:${address.port}`);
@@ -94,6 +148,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     },
     async close() {
       if (sweeper) clearInterval(sweeper);
+      if (leaseSweeper) clearInterval(leaseSweeper);
       peers.close();
       await io.close();
       httpServer.closeAllConnections();

@@ -1,4 +1,4 @@
-/** The /dashboard socket.io namespace: a snapshot on subscribe, then every membership change. */
+/** The /dashboard socket.io namespace: a snapshot on subscribe, then every node and job change. */
 import type { Namespace } from 'socket.io';
 import {
   dashboardSubscribeSchema,
@@ -8,7 +8,9 @@ import {
   type DashboardServerToClient,
   type DashboardSocketData,
   type InterServerEvents,
+  type JobInfo,
 } from '@tabswarm/protocol';
+import type { JobService } from './jobs/job-service.ts';
 import type { Membership } from './membership.ts';
 import { guarded, type HandlerContext } from './socket-handler.ts';
 import { checkProtocolVersion } from './version-check.ts';
@@ -22,11 +24,16 @@ export type DashboardNamespace = Namespace<
 
 const SUBSCRIBERS_ROOM = 'subscribers';
 
+export interface DashboardChannel {
+  jobChanged(job: JobInfo): void;
+}
+
 export function attachDashboardNamespace(
   nsp: DashboardNamespace,
   membership: Membership,
+  jobs: JobService,
   ctx: HandlerContext,
-): void {
+): DashboardChannel {
   membership.onChange((node) => nsp.to(SUBSCRIBERS_ROOM).emit('nodeUpdate', node));
   nsp.use(checkProtocolVersion);
   nsp.on('connection', (socket) => {
@@ -39,9 +46,14 @@ export function attachDashboardNamespace(
         }
         socket.data.subscribed = true;
         void socket.join(SUBSCRIBERS_ROOM);
-        return { nodes: membership.list(), serverTime: Date.now() };
+        return { nodes: membership.list(), jobs: jobs.list(), serverTime: Date.now() };
       }),
     );
     socket.on('disconnect', () => ctx.metrics.dashboardsConnected.dec());
   });
+  return {
+    jobChanged(job) {
+      nsp.to(SUBSCRIBERS_ROOM).emit('jobUpdate', job);
+    },
+  };
 }

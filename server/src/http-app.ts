@@ -1,8 +1,10 @@
-/** The HTTP routes: health, metrics, the node list, and the two built pages. */
+/** The HTTP app: health, metrics, the node list, the API routers, the two built pages, JSON errors. */
 import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import type { ServerConfig } from './config.ts';
+import { sendError } from './http-errors.ts';
+import type { Logger } from './logger.ts';
 import type { Membership } from './membership.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -10,6 +12,8 @@ export function createHttpApp(
   config: ServerConfig,
   membership: Membership,
   metrics: ServerMetrics,
+  api: readonly (readonly [string, express.Router])[],
+  log: Logger,
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -26,9 +30,33 @@ export function createHttpApp(
     res.json({ nodes: membership.list(), serverTime: Date.now() });
   });
 
+  for (const [mount, router] of api) app.use(mount, router);
+  app.use('/api', (_req, res) => sendError(res, 'NOT_FOUND', 'no such API endpoint'));
+
   servePage(app, '/volunteer', config.volunteerDir, 'volunteer');
   servePage(app, '/', config.dashboardDir, 'dashboard');
+  app.use(jsonErrors(log));
   return app;
+}
+
+/** Body-parser and other middleware errors as JSON with the right status, never an HTML stack. */
+function jsonErrors(log: Logger): express.ErrorRequestHandler {
+  return (err: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const type = typeof err === 'object' && err !== null && 'type' in err ? String(err.type) : '';
+    if (type === 'entity.too.large') sendError(res, 'PAYLOAD_TOO_LARGE', 'the request body is too large');
+    else if (type === 'entity.parse.failed')
+      sendError(res, 'BAD_REQUEST', 'the request body is not valid JSON');
+    else if (type.startsWith('encoding.') || type === 'charset.unsupported')
+      sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
+    else {
+      log.error({ err }, 'request failed');
+      sendError(res, 'INTERNAL', 'internal error');
+    }
+  };
 }
 
 function servePage(app: express.Express, mount: string, dir: string, name: string): void {

@@ -14,6 +14,10 @@ async function main(): Promise<void> {
   console.log(`\ntabswarm coordinator is running (data in ${config.dataDir})`);
   console.log(`  dashboard:       ${url}/`);
   console.log(`  volunteer page:  ${url}/volunteer/\n`);
+  if (server.operatorTokenCreated) {
+    console.log(`  operator token (shown once; also in ${config.dataDir}/operator-token):`);
+    console.log(`    ${server.operatorToken}\n`);
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,5 +1,5 @@
 /** Prometheus metrics on a registry per server instance, so tests can run several servers. */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -7,6 +7,12 @@ export interface ServerMetrics {
   readonly volunteersActive: Gauge;
   readonly dashboardsConnected: Gauge;
   readonly socketEvents: Counter<'namespace' | 'event' | 'outcome'>;
+  // Job metrics are labelled by job, never by volunteer: label sets stay bounded.
+  readonly leases: Counter<'job' | 'event'>;
+  readonly shardsDone: Counter<'job'>;
+  readonly samplesPerSecond: Gauge<'job'>;
+  readonly checkpointSeconds: Histogram<'job'>;
+  readonly validationRejections: Counter<'job' | 'reason'>;
 }
 
 export function createMetrics(): ServerMetrics {
@@ -33,6 +39,37 @@ export function createMetrics(): ServerMetrics {
       name: 'tabswarm_socket_events_total',
       help: 'socket.io events received, by namespace, event and outcome (ok or the error code)',
       labelNames: ['namespace', 'event', 'outcome'],
+      registers: [registry],
+    }),
+    leases: new Counter({
+      name: 'tabswarm_leases_total',
+      help: 'Lease events by job: issued, completed, expired, reissued, speculative, released, cancelled, late',
+      labelNames: ['job', 'event'],
+      registers: [registry],
+    }),
+    shardsDone: new Counter({
+      name: 'tabswarm_shards_done_total',
+      help: 'Shards counted done, by job',
+      labelNames: ['job'],
+      registers: [registry],
+    }),
+    samplesPerSecond: new Gauge({
+      name: 'tabswarm_samples_per_second',
+      help: 'Training samples per second over the last minute of counted completions, by job',
+      labelNames: ['job'],
+      registers: [registry],
+    }),
+    checkpointSeconds: new Histogram({
+      name: 'tabswarm_checkpoint_duration_seconds',
+      help: 'Time from a checkpoint request to its file written and evaluated, by job',
+      labelNames: ['job'],
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    validationRejections: new Counter({
+      name: 'tabswarm_validation_rejections_total',
+      help: 'Rejected lease completions and checkpoint uploads, by job and reason',
+      labelNames: ['job', 'reason'],
       registers: [registry],
     }),
   };

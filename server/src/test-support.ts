@@ -35,6 +35,38 @@ export const capabilities: Capabilities = {
   userAgent: 'vitest',
 };
 
+export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
+
+export interface ApiOptions {
+  readonly method?: string;
+  readonly body?: unknown;
+  /** The operator token by default; null sends none. */
+  readonly token?: string | null;
+  readonly contentType?: string;
+}
+
+/** Calls the REST API; returns the status and the parsed JSON body. */
+export async function api<T = Record<string, unknown>>(
+  url: string,
+  options: ApiOptions = {},
+): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = {};
+  const token = options.token === undefined ? OPERATOR_TOKEN : options.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    headers['content-type'] = options.contentType ?? 'application/json';
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  }
+  const res = await fetch(url, {
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(body !== undefined && { body }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-test-'));
 }
@@ -55,6 +87,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     host: '127.0.0.1',
     heartbeatIntervalMs: 100,
     heartbeatTimeoutMs: 600,
+    operatorToken: OPERATOR_TOKEN,
     ...overrides,
   };
   const server = createServer(config, { log: pino({ level: 'silent' }) });

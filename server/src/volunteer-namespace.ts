@@ -3,6 +3,9 @@ import type { Namespace, Socket } from 'socket.io';
 import {
   heartbeatSchema,
   joinRequestSchema,
+  leaseCompletionSchema,
+  leaseReleaseSchema,
+  leaseRequestSchema,
   PEERJS_KEY,
   PEERJS_PATH,
   PROTOCOL_VERSION,
@@ -15,6 +18,7 @@ import {
   type VolunteerSocketData,
 } from '@tabswarm/protocol';
 import type { ServerConfig } from './config.ts';
+import { NO_WORK_RETRY_MS, type JobService } from './jobs/job-service.ts';
 import type { Membership } from './membership.ts';
 import { guarded, type HandlerContext } from './socket-handler.ts';
 import { checkProtocolVersion } from './version-check.ts';
@@ -34,12 +38,22 @@ type VolunteerSocket = Socket<
 
 const MEMBERS_ROOM = 'members';
 
+/** Sends to one volunteer by node id, if it is connected. */
+export interface VolunteerChannel {
+  send<E extends keyof VolunteerServerToClient>(
+    nodeId: string,
+    event: E,
+    ...args: Parameters<VolunteerServerToClient[E]>
+  ): boolean;
+}
+
 export function attachVolunteerNamespace(
   nsp: VolunteerNamespace,
   membership: Membership,
+  jobs: JobService,
   config: ServerConfig,
   ctx: HandlerContext,
-): void {
+): VolunteerChannel {
   const socketsByNode = new Map<string, VolunteerSocket>();
   let lastPeers = '';
 
@@ -109,8 +123,33 @@ export function attachVolunteerNamespace(
     socket.on(
       'heartbeat',
       guarded(ctx, 'heartbeat', heartbeatSchema, (heartbeat) => {
-        membership.heartbeat(joined(), heartbeat);
+        const nodeId = joined();
+        membership.heartbeat(nodeId, heartbeat);
+        jobs.scheduler.extendLeases(nodeId);
         return { serverTime: Date.now() };
+      }),
+    );
+
+    socket.on(
+      'requestLease',
+      guarded(ctx, 'requestLease', leaseRequestSchema, (request) => {
+        const lease = jobs.lease(joined(), request.samplesPerSec);
+        return { lease, retryAfterMs: lease ? 0 : NO_WORK_RETRY_MS };
+      }),
+    );
+
+    socket.on(
+      'completeLease',
+      guarded(ctx, 'completeLease', leaseCompletionSchema, (completion) =>
+        jobs.complete(joined(), completion),
+      ),
+    );
+
+    socket.on(
+      'releaseLease',
+      guarded(ctx, 'releaseLease', leaseReleaseSchema, (release) => {
+        jobs.release(joined(), release.leaseId);
+        return {};
       }),
     );
 
@@ -128,9 +167,22 @@ export function attachVolunteerNamespace(
       ctx.metrics.volunteersConnected.dec();
       const nodeId = socket.data.nodeId;
       if (nodeId === undefined) return;
-      if (socketsByNode.get(nodeId) === socket) socketsByNode.delete(nodeId);
+      if (socketsByNode.get(nodeId) !== socket) return; // replaced by a resumed connection
+      socketsByNode.delete(nodeId);
       membership.disconnected(nodeId);
+      // Its shards go back to the queue now; if it resumes and finishes one anyway, the first
+      // completion of that shard still counts.
+      jobs.scheduler.releaseNode(nodeId);
       ctx.log.info({ nodeId, reason }, 'volunteer disconnected');
     });
   });
+
+  return {
+    send(nodeId, event, ...args) {
+      const socket = socketsByNode.get(nodeId);
+      if (!socket) return false;
+      socket.emit(event, ...args);
+      return true;
+    },
+  };
 }

@@ -4,6 +4,14 @@
  */
 import type { ErrorReply, Reply } from './errors.ts';
 import type {
+  CheckpointRequest,
+  JobInfo,
+  LeaseCompletion,
+  LeaseGrantInfo,
+  LeaseRelease,
+  LeaseRequest,
+} from './jobs.ts';
+import type {
   DashboardSubscribe,
   Heartbeat,
   JoinAccepted,
@@ -19,6 +27,15 @@ export interface VolunteerClientToServer {
   join: (request: JoinRequest, ack: Ack<JoinAccepted>) => void;
   heartbeat: (heartbeat: Heartbeat, ack: Ack<{ serverTime: number }>) => void;
   selfTest: (report: SelfTestReport, ack: Ack) => void;
+  /** Asks for a shard; `lease` is null when there is no work, with a hint when to ask again. */
+  requestLease: (
+    request: LeaseRequest,
+    ack: Ack<{ lease: LeaseGrantInfo | null; retryAfterMs: number }>,
+  ) => void;
+  /** Reports a shard done. Idempotent by lease id; acknowledged only once it is durable. */
+  completeLease: (completion: LeaseCompletion, ack: Ack<{ counted: boolean; duplicate: boolean }>) => void;
+  /** Gives a lease back (e.g. its shard could not be downloaded). */
+  releaseLease: (release: LeaseRelease, ack: Ack) => void;
 }
 
 export interface VolunteerServerToClient {
@@ -26,6 +43,10 @@ export interface VolunteerServerToClient {
   peers: (peers: readonly PeerInfo[]) => void;
   /** A fatal problem with this connection, sent before the server disconnects it. */
   fatal: (error: ErrorReply) => void;
+  /** Stop working on this lease: another copy finished first, or the job was paused or ended. */
+  leaseCancelled: (notice: { leaseId: string; reason: string }) => void;
+  /** Upload your current parameters for a checkpoint. */
+  checkpointRequest: (request: CheckpointRequest) => void;
 }
 
 export interface DashboardClientToServer {
@@ -37,6 +58,7 @@ export interface DashboardClientToServer {
 
 export interface DashboardServerToClient {
   nodeUpdate: (node: NodeInfo) => void;
+  jobUpdate: (job: JobInfo) => void;
 }
 
 export type InterServerEvents = Record<string, never>;

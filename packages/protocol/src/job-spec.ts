@@ -130,24 +130,32 @@ export const checkpointSpecSchema = z.strictObject({
 });
 export type CheckpointSpec = z.infer<typeof checkpointSpecSchema>;
 
-export const jobSpecSchema = z.strictObject({
-  name: z
-    .string({ error: 'name must be text' })
-    .trim()
-    .min(1, { error: 'name must not be empty' })
-    .max(100, { error: 'name must be at most 100 characters' }),
-  model: modelSpecSchema.default({ kind: 'preset', preset: 'mnist-mlp' }),
-  /** "mnist" (built in) or the id of an uploaded dataset. */
-  dataset: z
-    .string({ error: 'dataset must be text' })
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { error: 'dataset must be "mnist" or an uploaded dataset id' })
-    .default('mnist'),
-  training: trainingSpecSchema.default(() => trainingSpecSchema.parse({})),
-  averaging: averagingSpecSchema.default(() => averagingSpecSchema.parse({})),
-  checkpoint: checkpointSpecSchema.default(() => checkpointSpecSchema.parse({})),
-  /** Share of volunteers relative to other running jobs (fair share by weight). */
-  priority: int('priority', 1, 100).default(10),
-});
+/** A shard is what one shard download carries; the dataset API serves at most this many samples at once. */
+export const MAX_SHARD_SAMPLES = 65_536;
+
+export const jobSpecSchema = z
+  .strictObject({
+    name: z
+      .string({ error: 'name must be text' })
+      .trim()
+      .min(1, { error: 'name must not be empty' })
+      .max(100, { error: 'name must be at most 100 characters' }),
+    model: modelSpecSchema.default({ kind: 'preset', preset: 'mnist-mlp' }),
+    /** "mnist" (built in) or the id of an uploaded dataset. */
+    dataset: z
+      .string({ error: 'dataset must be text' })
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { error: 'dataset must be "mnist" or an uploaded dataset id' })
+      .default('mnist'),
+    training: trainingSpecSchema.default(() => trainingSpecSchema.parse({})),
+    averaging: averagingSpecSchema.default(() => averagingSpecSchema.parse({})),
+    checkpoint: checkpointSpecSchema.default(() => checkpointSpecSchema.parse({})),
+    /** Share of volunteers relative to other running jobs (fair share by weight). */
+    priority: int('priority', 1, 100).default(10),
+  })
+  .refine((spec) => spec.training.batchSize * spec.training.localSteps <= MAX_SHARD_SAMPLES, {
+    error: `a shard (batch size × local steps) must hold at most ${MAX_SHARD_SAMPLES} samples`,
+    path: ['training', 'localSteps'],
+  });
 /** What a client sends: any field may be left out. */
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 /** The spec with every default filled in, as stored. */

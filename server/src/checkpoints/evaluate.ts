@@ -1,0 +1,110 @@
+/**
+ * Test-set evaluation of a checkpoint in the coordinator's process: accuracy and sparse categorical
+ * cross-entropy, batched on tfjs's CPU backend, with every tensor it makes disposed.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { buildModel, setFlatWeights, type Topology } from './model-factory.ts';
+
+export interface TestSet {
+  /** n samples of featureShape, normalised as the trainer sees them, end to end. */
+  readonly x: Float32Array;
+  /** Class index per sample. */
+  readonly y: Int32Array;
+  readonly n: number;
+  readonly featureShape: readonly number[];
+}
+
+export interface EvaluationOptions {
+  /** Samples per forward pass: bounds the memory one evaluation holds at once. */
+  readonly batchSize?: number;
+}
+
+export interface Evaluation {
+  /** Fraction of samples whose most probable class is the label, in [0, 1]. */
+  readonly accuracy: number;
+  /** Mean cross-entropy, clipped as tfjs's own loss clips (ε = 1e-7). */
+  readonly loss: number;
+  readonly durationMs: number;
+}
+
+export const DEFAULT_EVAL_BATCH_SIZE = 256;
+/** tfjs's epsilon: its sparseCategoricalCrossentropy clips probabilities to [ε, 1 − ε]. */
+const EPSILON = 1e-7;
+
+function checkTestSet(set: TestSet): number {
+  const sampleSize = set.featureShape.reduce((a, b) => a * b, 1);
+  if (!Number.isInteger(set.n) || set.n < 1) throw new RangeError(`test set must have samples, n = ${set.n}`);
+  if (set.x.length !== set.n * sampleSize) {
+    throw new RangeError(
+      `test set x holds ${set.x.length} values, ${set.n} samples need ${set.n * sampleSize}`,
+    );
+  }
+  if (set.y.length !== set.n)
+    throw new RangeError(`test set y holds ${set.y.length} labels for ${set.n} samples`);
+  return sampleSize;
+}
+
+/** Whether the model ends in a softmax (probabilities) rather than a linear layer (logits). */
+function outputsProbabilities(model: tf.LayersModel): boolean {
+  const last = model.layers.at(-1);
+  return last !== undefined && (last.getConfig() as { activation?: unknown }).activation === 'softmax';
+}
+
+/**
+ * Evaluates a flat parameter vector with a topology on a labelled test set. A model ending in a
+ * linear layer is treated as emitting logits (softmax is applied first). Throws a RangeError when
+ * the vector does not fit the topology, a label is out of range, or the test set is inconsistent.
+ */
+export async function evaluateParameters(
+  topology: Topology,
+  flat: Float32Array,
+  testSet: TestSet,
+  options: EvaluationOptions = {},
+): Promise<Evaluation> {
+  const started = performance.now();
+  const sampleSize = checkTestSet(testSet);
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_EVAL_BATCH_SIZE));
+  const model = await buildModel(topology);
+  try {
+    setFlatWeights(model, flat);
+    const probabilities = outputsProbabilities(model);
+    const numClasses = (model.outputs[0] as tf.SymbolicTensor).shape.at(-1) ?? 0;
+    for (const label of testSet.y) {
+      if (label < 0 || label >= numClasses) {
+        throw new RangeError(`label ${label} is outside the model's ${numClasses} classes`);
+      }
+    }
+    let correct = 0;
+    let lossSum = 0;
+    for (let start = 0; start < testSet.n; start += batchSize) {
+      const end = Math.min(testSet.n, start + batchSize);
+      const sums = tf.tidy(() => {
+        const x = tf.tensor(
+          testSet.x.subarray(start * sampleSize, end * sampleSize),
+          [end - start, ...testSet.featureShape],
+          'float32',
+        );
+        const labels = tf.tensor1d(testSet.y.subarray(start, end), 'int32');
+        const output = model.predict(x, { batchSize: end - start }) as tf.Tensor2D;
+        const p = probabilities ? output : tf.softmax(output);
+        const hits = tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), labels), 'float32'));
+        const picked = tf.sum(tf.mul(p, tf.oneHot(labels, numClasses)), -1);
+        const nll = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON))));
+        return tf.stack([hits, nll]);
+      });
+      const [batchCorrect = 0, batchLoss = 0] = sums.dataSync();
+      sums.dispose();
+      correct += batchCorrect;
+      lossSum += batchLoss;
+      // The CPU backend computes synchronously: let sockets and heartbeats through between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return {
+      accuracy: correct / testSet.n,
+      loss: lossSum / testSet.n,
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    model.dispose();
+  }
+}

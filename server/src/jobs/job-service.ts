@@ -1,0 +1,209 @@
+/**
+ * Jobs as the rest of the coordinator sees them: creation from an untrusted spec, lifecycle
+ * controls, leases for volunteers, and the wire view (JobInfo) that dashboards and the REST API
+ * show. The scheduler underneath owns the durable state; this layer adds datasets, metrics and
+ * notifications.
+ */
+import {
+  jobSpecSchema,
+  parsePayload,
+  ProtocolError,
+  type CheckpointSummary,
+  type JobInfo,
+  type LeaseCompletion,
+  type LeaseGrantInfo,
+} from '@tabswarm/protocol';
+import type { Logger } from '../logger.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
+import type { JobRecord, LeaseGrant, SchedulerEvent } from '../scheduler/types.ts';
+import { ThroughputWindow } from './throughput.ts';
+
+/** What jobs need to know of a dataset. */
+export interface DatasetLookup {
+  /** Resolves (preparing a built-in dataset on first use) or returns undefined for an unknown id. */
+  resolve(id: string): Promise<{ readonly id: string; readonly trainSize: number } | undefined>;
+}
+
+export interface JobNotifier {
+  leaseCancelled(nodeId: string, leaseId: string, reason: string): void;
+  jobChanged(job: JobInfo): void;
+}
+
+/** How long a volunteer with no work waits before asking again. */
+export const NO_WORK_RETRY_MS = 2_000;
+
+export class JobService {
+  private readonly throughput = new ThroughputWindow();
+  private notifier: JobNotifier | undefined;
+  private latestCheckpoint: (jobId: string) => CheckpointSummary | null = () => null;
+
+  constructor(
+    readonly scheduler: Scheduler,
+    private readonly datasets: DatasetLookup,
+    private readonly metrics: ServerMetrics,
+    private readonly log: Logger,
+  ) {
+    scheduler.onEvent((event) => this.onSchedulerEvent(event));
+  }
+
+  setNotifier(notifier: JobNotifier): void {
+    this.notifier = notifier;
+  }
+
+  setCheckpointSource(latest: (jobId: string) => CheckpointSummary | null): void {
+    this.latestCheckpoint = latest;
+  }
+
+  async create(input: unknown): Promise<JobInfo> {
+    const parsed = parsePayload(jobSpecSchema, input);
+    if (!parsed.ok) throw new ProtocolError('BAD_REQUEST', parsed.message);
+    const spec = parsed.value;
+    const dataset = await this.datasets.resolve(spec.dataset);
+    if (!dataset)
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `dataset: no dataset "${spec.dataset}"; upload it first or use "mnist"`,
+      );
+    const job = this.scheduler.createJob(spec, dataset.trainSize);
+    this.log.info({ jobId: job.id, name: job.name, shards: job.shardCount }, 'job created');
+    return this.info(job);
+  }
+
+  list(): JobInfo[] {
+    return this.scheduler.listJobs().map((job) => this.info(job));
+  }
+
+  get(id: string): JobInfo {
+    const job = this.scheduler.getJob(id);
+    if (!job) throw new ProtocolError('UNKNOWN_JOB', `no job ${id}`);
+    return this.info(job);
+  }
+
+  pause(id: string): JobInfo {
+    this.get(id);
+    return this.info(this.scheduler.pause(id));
+  }
+
+  resume(id: string): JobInfo {
+    this.get(id);
+    return this.info(this.scheduler.resume(id));
+  }
+
+  cancel(id: string): JobInfo {
+    this.get(id);
+    return this.info(this.scheduler.cancel(id));
+  }
+
+  lease(nodeId: string, samplesPerSec: number | undefined): LeaseGrantInfo | null {
+    const grant = this.scheduler.requestLease(nodeId, samplesPerSec);
+    return grant && this.grantInfo(grant);
+  }
+
+  complete(nodeId: string, completion: LeaseCompletion): { counted: boolean; duplicate: boolean } {
+    const lease = this.scheduler.getLease(completion.leaseId);
+    if (lease) {
+      const job = this.scheduler.getJob(lease.jobId);
+      // A shard is trained once through: more samples than it holds is a bug or a lie.
+      const expected = job ? Math.min(job.shardSize, job.trainSize - lease.shard * job.shardSize) : 0;
+      if (completion.samples > expected) {
+        this.metrics.validationRejections.inc({ job: lease.jobId, reason: 'samples' });
+        throw new ProtocolError(
+          'BAD_REQUEST',
+          `samples: ${completion.samples} is more than the shard's ${expected}`,
+        );
+      }
+    }
+    const outcome = this.scheduler.completeLease(completion.leaseId, nodeId, completion);
+    return { counted: outcome.kind === 'counted', duplicate: outcome.kind === 'duplicate' };
+  }
+
+  release(nodeId: string, leaseId: string): void {
+    this.scheduler.releaseLease(leaseId, nodeId);
+  }
+
+  info(job: JobRecord): JobInfo {
+    return {
+      id: job.id,
+      name: job.name,
+      spec: job.spec,
+      status: job.status,
+      statusReason: job.statusReason,
+      createdAt: job.createdAt,
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+      trainSize: job.trainSize,
+      shardSize: job.shardSize,
+      shardCount: job.shardCount,
+      totalShards: job.shardCount * job.spec.training.epochs,
+      epochsOpened: job.epochsOpened,
+      shardsDone: job.shardsDone,
+      samplesDone: job.samplesDone,
+      activeLeases: isTerminal(job.status) ? 0 : this.scheduler.activeLeases(job.id).length,
+      latestCheckpoint: this.latestCheckpoint(job.id),
+    };
+  }
+
+  samplesPerSecond(jobId: string): number {
+    return this.throughput.rate(jobId);
+  }
+
+  private grantInfo(grant: LeaseGrant): LeaseGrantInfo {
+    const job = this.scheduler.getJob(grant.jobId);
+    const datasetId = job?.spec.dataset ?? 'mnist';
+    return {
+      leaseId: grant.id,
+      jobId: grant.jobId,
+      datasetId,
+      epoch: grant.epoch,
+      shard: grant.shard,
+      start: grant.start,
+      end: grant.end,
+      deadline: grant.deadline,
+      speculative: grant.speculative,
+      samplesUrl: `/api/datasets/${datasetId}/samples?split=train&start=${grant.start}&end=${grant.end}`,
+    };
+  }
+
+  private onSchedulerEvent(event: SchedulerEvent): void {
+    const m = this.metrics;
+    switch (event.type) {
+      case 'issued':
+        m.leases.inc({ job: event.lease.jobId, event: 'issued' });
+        if (event.lease.speculative) m.leases.inc({ job: event.lease.jobId, event: 'speculative' });
+        if (event.lease.reissue) m.leases.inc({ job: event.lease.jobId, event: 'reissued' });
+        break;
+      case 'completed':
+        m.leases.inc({ job: event.lease.jobId, event: event.counted ? 'completed' : 'late' });
+        if (event.counted) {
+          m.shardsDone.inc({ job: event.lease.jobId });
+          this.throughput.record(event.lease.jobId, event.samples);
+          m.samplesPerSecond.set({ job: event.lease.jobId }, this.throughput.rate(event.lease.jobId));
+          this.changed(event.lease.jobId);
+        }
+        break;
+      case 'expired':
+        m.leases.inc({ job: event.lease.jobId, event: 'expired' });
+        this.log.info(
+          { jobId: event.lease.jobId, leaseId: event.lease.id, nodeId: event.lease.nodeId },
+          'lease expired',
+        );
+        break;
+      case 'released':
+        m.leases.inc({ job: event.lease.jobId, event: 'released' });
+        break;
+      case 'cancelled':
+        m.leases.inc({ job: event.lease.jobId, event: 'cancelled' });
+        this.notifier?.leaseCancelled(event.lease.nodeId, event.lease.id, event.reason);
+        break;
+      case 'job':
+        this.notifier?.jobChanged(this.info(event.job));
+        break;
+    }
+  }
+
+  private changed(jobId: string): void {
+    const job = this.scheduler.getJob(jobId);
+    if (job) this.notifier?.jobChanged(this.info(job));
+  }
+}
