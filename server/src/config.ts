@@ -24,6 +24,8 @@ export interface ServerConfig {
   readonly operatorToken: string | undefined;
   /** How often overdue leases are expired. */
   readonly leaseSweepMs: number;
+  /** Largest dataset upload accepted, in bytes. */
+  readonly datasetMaxUploadBytes: number;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,6 +43,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
   operatorToken: undefined,
   leaseSweepMs: 1_000,
+  datasetMaxUploadBytes: 256 * 1024 * 1024,
 };
 
 export class ConfigError extends Error {
@@ -57,6 +60,7 @@ const OPTIONS = {
   iceServers: { flag: '--ice-servers', env: 'TABSWARM_ICE_SERVERS' },
   logLevel: { flag: '--log-level', env: 'LOG_LEVEL' },
   operatorToken: { flag: '--operator-token', env: 'TABSWARM_OPERATOR_TOKEN' },
+  datasetMaxUploadMb: { flag: '--dataset-max-upload-mb', env: 'TABSWARM_DATASET_MAX_UPLOAD_MB' },
 } as const;
 
 export const CONFIG_HELP = `Options (flag, or environment variable):
@@ -67,7 +71,8 @@ export const CONFIG_HELP = `Options (flag, or environment variable):
   --heartbeat-timeout-ms N   TABSWARM_HEARTBEAT_TIMEOUT_MS    silence before a volunteer is gone (default 10000)
   --ice-servers JSON         TABSWARM_ICE_SERVERS             STUN/TURN servers for WebRTC, as a JSON array
   --log-level LEVEL          LOG_LEVEL                        pino level (default info)
-  --operator-token TOKEN     TABSWARM_OPERATOR_TOKEN          token for writes (default: generated into the data dir)`;
+  --operator-token TOKEN     TABSWARM_OPERATOR_TOKEN          token for writes (default: generated into the data dir)
+  --dataset-max-upload-mb N  TABSWARM_DATASET_MAX_UPLOAD_MB   largest dataset upload in MiB (default 256)`;
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));
@@ -131,6 +136,7 @@ export function resolveConfig(
   const ice = pick('iceServers');
   const logLevel = pick('logLevel');
   const operatorToken = pick('operatorToken');
+  const maxUpload = pick('datasetMaxUploadMb');
   const config: ServerConfig = {
     ...base,
     ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
@@ -145,6 +151,9 @@ export function resolveConfig(
     ...(ice !== undefined && { iceServers: iceServers(ice) }),
     ...(logLevel !== undefined && { logLevel }),
     ...(operatorToken !== undefined && { operatorToken: token(operatorToken) }),
+    ...(maxUpload !== undefined && {
+      datasetMaxUploadBytes: integer('dataset upload limit (MiB)', maxUpload, 1, 16_384) * 1024 * 1024,
+    }),
   };
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
     throw new ConfigError('heartbeat timeout must be longer than the heartbeat interval');

@@ -10,7 +10,10 @@ import type { ServerConfig } from './config.ts';
 import { loadOperatorToken } from './auth.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
 import { DatasetRegistry, datasetRoutes } from './datasets/index.ts';
+import { Checkpointing } from './jobs/checkpointing.ts';
+import { checkpointRoutes } from './jobs/checkpoint-routes.ts';
 import { JobService, type DatasetLookup } from './jobs/job-service.ts';
+import { createCheckpointRepository } from './store/checkpoint-repository.ts';
 import { jobRoutes } from './jobs/routes.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from './scheduler/types.ts';
@@ -29,6 +32,7 @@ export interface TabswarmServer {
   readonly metrics: ServerMetrics;
   readonly log: Logger;
   readonly jobs: JobService;
+  checkpoints(): Checkpointing;
   readonly operatorToken: string;
   /** True when this start generated the operator token (main prints it once). */
   readonly operatorTokenCreated: boolean;
@@ -59,11 +63,56 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   const datasets = new DatasetRegistry(config.dataDir, { log });
   const datasetLookup: DatasetLookup = {
     async resolve(id) {
-      const manifest = id === 'mnist' ? await datasets.ensureBuiltin('mnist') : datasets.get(id);
-      return manifest && { id: manifest.id, trainSize: manifest.trainSize };
+      const manifest = await datasets.resolve(id);
+      return (
+        manifest && {
+          id: manifest.id,
+          trainSize: manifest.trainSize,
+          featureShape: manifest.featureShape,
+          numClasses: manifest.numClasses,
+        }
+      );
     },
   };
   const jobs = new JobService(scheduler, datasetLookup, metrics, log);
+  const testSets = new Map<string, ReturnType<DatasetRegistry['readSamples']>>();
+  const checkpoints = new Checkpointing({
+    dataDir: config.dataDir,
+    repo: createCheckpointRepository(store.db),
+    scheduler,
+    metrics,
+    log,
+    datasetShape: (id) => datasets.get(id),
+    testSet: (id) => {
+      let set = testSets.get(id);
+      if (!set) {
+        const manifest = datasets.get(id);
+        if (!manifest) throw new Error(`dataset ${id} is missing`);
+        set = datasets.readSamples(id, 'test', 0, manifest.testSize);
+        testSets.set(id, set);
+      }
+      return set;
+    },
+    pickContributors: (preferred, limit) => {
+      const live = (id: string) => {
+        const node = membership.get(id);
+        return node?.status === 'active' && node.connected;
+      };
+      const chosen = preferred.filter(live);
+      return chosen.slice(0, limit);
+    },
+    sendRequest: (nodeId, request, jobId) =>
+      volunteers.send(nodeId, 'checkpointRequest', {
+        jobId,
+        requestId: request.requestId,
+        uploadUrl: `/api/jobs/${jobId}/checkpoint-uploads/${request.requestId}`,
+        token: request.token,
+        deadline: request.deadline,
+      }),
+    onCheckpoint: (jobId) => jobs.changed(jobId),
+    ...(deps.clock && { now: deps.clock }),
+  });
+  jobs.attachCheckpoints(checkpoints);
   // A volunteer marked gone gives its shards back (a disconnect already did, unless it never closed).
   membership.onChange((node) => {
     if (node.status === 'gone') scheduler.releaseNode(node.id);
@@ -77,7 +126,11 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     metrics,
     [
       ['/api/jobs', jobRoutes(jobs, operator.token, logError)],
-      ['/api/datasets', datasetRoutes(datasets, operator.token, {}, log)],
+      ['/api/jobs/:jobId', checkpointRoutes(jobs, checkpoints, logError)],
+      [
+        '/api/datasets',
+        datasetRoutes(datasets, operator.token, { maxUploadBytes: config.datasetMaxUploadBytes }, log),
+      ],
     ],
     log,
   );
@@ -130,7 +183,9 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     jobs,
     operatorToken: operator.token,
     operatorTokenCreated: operator.created,
-    listen(port = config.port, host = config.host) {
+    checkpoints: () => checkpoints,
+    async listen(port = config.port, host = config.host) {
+      await checkpoints.recover();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
@@ -149,6 +204,8 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     async close() {
       if (sweeper) clearInterval(sweeper);
       if (leaseSweeper) clearInterval(leaseSweeper);
+      checkpoints.close();
+      await checkpoints.idle();
       peers.close();
       await io.close();
       httpServer.closeAllConnections();

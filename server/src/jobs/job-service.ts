@@ -8,7 +8,6 @@ import {
   jobSpecSchema,
   parsePayload,
   ProtocolError,
-  type CheckpointSummary,
   type JobInfo,
   type LeaseCompletion,
   type LeaseGrantInfo,
@@ -17,12 +16,20 @@ import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, LeaseGrant, SchedulerEvent } from '../scheduler/types.ts';
+import type { Checkpointing } from './checkpointing.ts';
 import { ThroughputWindow } from './throughput.ts';
 
 /** What jobs need to know of a dataset. */
 export interface DatasetLookup {
   /** Resolves (preparing a built-in dataset on first use) or returns undefined for an unknown id. */
-  resolve(id: string): Promise<{ readonly id: string; readonly trainSize: number } | undefined>;
+  resolve(id: string): Promise<DatasetInfo | undefined>;
+}
+
+export interface DatasetInfo {
+  readonly id: string;
+  readonly trainSize: number;
+  readonly featureShape: readonly number[];
+  readonly numClasses: number;
 }
 
 export interface JobNotifier {
@@ -36,7 +43,7 @@ export const NO_WORK_RETRY_MS = 2_000;
 export class JobService {
   private readonly throughput = new ThroughputWindow();
   private notifier: JobNotifier | undefined;
-  private latestCheckpoint: (jobId: string) => CheckpointSummary | null = () => null;
+  private checkpoints: Checkpointing | undefined;
 
   constructor(
     readonly scheduler: Scheduler,
@@ -51,8 +58,8 @@ export class JobService {
     this.notifier = notifier;
   }
 
-  setCheckpointSource(latest: (jobId: string) => CheckpointSummary | null): void {
-    this.latestCheckpoint = latest;
+  attachCheckpoints(checkpoints: Checkpointing): void {
+    this.checkpoints = checkpoints;
   }
 
   async create(input: unknown): Promise<JobInfo> {
@@ -65,7 +72,9 @@ export class JobService {
         'BAD_REQUEST',
         `dataset: no dataset "${spec.dataset}"; upload it first or use "mnist"`,
       );
+    const model = await this.checkpoints?.describeModel(spec, dataset);
     const job = this.scheduler.createJob(spec, dataset.trainSize);
+    if (model) await this.checkpoints?.initialize(job, model);
     this.log.info({ jobId: job.id, name: job.name, shards: job.shardCount }, 'job created');
     return this.info(job);
   }
@@ -140,7 +149,8 @@ export class JobService {
       shardsDone: job.shardsDone,
       samplesDone: job.samplesDone,
       activeLeases: isTerminal(job.status) ? 0 : this.scheduler.activeLeases(job.id).length,
-      latestCheckpoint: this.latestCheckpoint(job.id),
+      parameterCount: this.checkpoints?.parameterCount(job.id) ?? null,
+      latestCheckpoint: this.checkpoints?.latest(job.id) ?? null,
     };
   }
 
@@ -179,7 +189,11 @@ export class JobService {
           m.shardsDone.inc({ job: event.lease.jobId });
           this.throughput.record(event.lease.jobId, event.samples);
           m.samplesPerSecond.set({ job: event.lease.jobId }, this.throughput.rate(event.lease.jobId));
-          this.changed(event.lease.jobId);
+          const job = this.scheduler.getJob(event.lease.jobId);
+          if (job) {
+            this.notifier?.jobChanged(this.info(job));
+            this.checkpoints?.maybeRequest(job);
+          }
         }
         break;
       case 'expired':
@@ -202,7 +216,8 @@ export class JobService {
     }
   }
 
-  private changed(jobId: string): void {
+  /** Tells dashboards about a job whose checkpoints changed. */
+  changed(jobId: string): void {
     const job = this.scheduler.getJob(jobId);
     if (job) this.notifier?.jobChanged(this.info(job));
   }

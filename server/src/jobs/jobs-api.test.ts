@@ -13,6 +13,7 @@ const smallJob = { name: 'digits', training: { batchSize: 100, localSteps: 10, e
 async function createJob(url: string, spec: unknown = smallJob): Promise<JobInfo> {
   const res = await api<{ job: JobInfo }>(`${url}/api/jobs`, { body: spec });
   expect(res.status).toBe(201);
+  await running?.server.checkpoints().idle(); // checkpoint 0's evaluation runs in the background
   return res.body.job;
 }
 

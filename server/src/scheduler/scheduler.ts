@@ -160,6 +160,10 @@ export class Scheduler {
       completeLease:
         db.prepare(`UPDATE leases SET state = 'completed', counted = @counted, completed_at = @now,
         loss = @loss, samples = @samples, duration_ms = @duration WHERE id = @id`),
+      recentWorkers: db.prepare(`SELECT node_id FROM leases WHERE job_id = ? AND state = 'completed'
+        GROUP BY node_id ORDER BY MAX(completed_at) DESC LIMIT ?`),
+      completions: db.prepare(`SELECT completed_at AS t, loss, samples, counted, node_id AS nodeId FROM leases
+        WHERE job_id = ? AND state = 'completed' ORDER BY completed_at, id`),
       extend: db.prepare(`UPDATE leases SET deadline = MIN(MAX(deadline, @until), issued_at + @max)
         WHERE node_id = @node AND state = 'active'`),
     };
@@ -368,6 +372,24 @@ export class Scheduler {
         ).length,
     )();
     return n;
+  }
+
+  /** Volunteers that completed work for the job, most recent first: they hold its model. */
+  recentWorkers(jobId: string, limit: number): string[] {
+    return (this.sql.recentWorkers.all(jobId, limit) as { node_id: string }[]).map((r) => r.node_id);
+  }
+
+  /** Every recorded completion of the job, oldest first: the training-loss series. */
+  completions(
+    jobId: string,
+  ): { t: number; loss: number; samples: number; counted: number; nodeId: string }[] {
+    return this.sql.completions.all(jobId) as {
+      t: number;
+      loss: number;
+      samples: number;
+      counted: number;
+      nodeId: string;
+    }[];
   }
 
   getLease(id: string): LeaseRecord | undefined {

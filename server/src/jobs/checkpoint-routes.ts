@@ -1,0 +1,164 @@
+/**
+ * REST routes for a job's checkpoints and metrics: uploads from invited volunteers, the list,
+ * the latest parameters (where late joiners start), downloads as a frame or as a TF.js model,
+ * and the accuracy / loss series.
+ */
+import express, { type Request, type Response } from 'express';
+import { ProtocolError } from '@tabswarm/protocol';
+import { sendError } from '../http-errors.ts';
+import type { Checkpointing } from './checkpointing.ts';
+import type { JobService } from './job-service.ts';
+import { replyWithError } from './routes.ts';
+
+const SEQ = /^(0|[1-9][0-9]{0,8})$/;
+const REQUEST_ID = /^[0-9a-f]{16}$/;
+
+function bearer(req: Request): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+}
+
+export function checkpointRoutes(
+  jobs: JobService,
+  checkpoints: Checkpointing,
+  onError: (err: unknown) => void,
+): express.Router {
+  const router = express.Router({ mergeParams: true });
+  const jobId = (req: Request): string => req.params.jobId as string;
+  const handle = (fn: (req: Request, res: Response) => unknown) => async (req: Request, res: Response) => {
+    try {
+      jobs.get(jobId(req)); // 404 for unknown jobs before anything else
+      await fn(req, res);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) onError(error);
+      replyWithError(res, error);
+    }
+  };
+  const seqOf = (req: Request, res: Response): number | null => {
+    const raw = req.params.seq as string;
+    if (!SEQ.test(raw)) {
+      sendError(res, 'NOT_FOUND', `no checkpoint ${raw.slice(0, 32)}`);
+      return null;
+    }
+    return Number(raw);
+  };
+
+  router.post(
+    '/checkpoint-uploads/:requestId',
+    handle(async (req, res) => {
+      const requestId = req.params.requestId as string;
+      if (!REQUEST_ID.test(requestId)) {
+        sendError(res, 'NOT_FOUND', 'no such checkpoint round');
+        return;
+      }
+      const job = jobs.get(jobId(req));
+      const limit = (job.parameterCount ?? 0) * 4 + 1024;
+      if (!req.is('application/octet-stream')) {
+        sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'upload the parameter frame as application/octet-stream');
+        return;
+      }
+      const body = await readBody(req, limit);
+      if (body === null) {
+        sendError(res, 'PAYLOAD_TOO_LARGE', `a parameter frame for this job is at most ${limit} bytes`);
+        return;
+      }
+      try {
+        const outcome = checkpoints.upload(job.id, requestId, bearer(req), body);
+        if (outcome.accepted) res.json({ ok: true, accepted: true });
+        else res.status(422).json({ ok: false, code: outcome.reason, message: outcome.message });
+      } catch (error) {
+        if (error instanceof ProtocolError && error.code === 'NOT_YOUR_LEASE')
+          sendError(res, 'FORBIDDEN', error.message);
+        else if (error instanceof ProtocolError && error.code === 'UNKNOWN_JOB')
+          sendError(res, 'NOT_FOUND', error.message);
+        else throw error;
+      }
+    }),
+  );
+
+  router.get(
+    '/checkpoints',
+    handle((req, res) => res.json({ checkpoints: checkpoints.list(jobId(req)) })),
+  );
+
+  router.get(
+    '/parameters',
+    handle(async (req, res) => {
+      const latest = await checkpoints.latestFrame(jobId(req));
+      if (!latest) {
+        sendError(res, 'NOT_FOUND', 'this job has no readable checkpoint yet');
+        return;
+      }
+      res
+        .set('X-Checkpoint-Seq', String(latest.seq))
+        .type('application/octet-stream')
+        .send(Buffer.from(latest.frame));
+    }),
+  );
+
+  router.get(
+    '/checkpoints/:seq/model.json',
+    handle(async (req, res) => {
+      const seq = seqOf(req, res);
+      if (seq === null) return;
+      const exported = await checkpoints.export(jobId(req), seq);
+      if (!exported) {
+        sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
+        return;
+      }
+      res.set('Content-Disposition', `attachment; filename="model.json"`).json(exported.modelJson);
+    }),
+  );
+
+  router.get(
+    '/checkpoints/:seq/weights.bin',
+    handle(async (req, res) => {
+      const seq = seqOf(req, res);
+      if (seq === null) return;
+      const exported = await checkpoints.export(jobId(req), seq);
+      if (!exported) {
+        sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
+        return;
+      }
+      res.type('application/octet-stream').send(Buffer.from(exported.weightsBin));
+    }),
+  );
+
+  router.get(
+    '/metrics',
+    handle((req, res) => {
+      const id = jobId(req);
+      res.json({
+        checkpoints: checkpoints.list(id),
+        training: jobs.scheduler.completions(id),
+        samplesPerSecond: jobs.samplesPerSecond(id),
+      });
+    }),
+  );
+
+  return router;
+}
+
+/** Reads a raw body up to `limit` bytes; null when it is longer (the rest is drained, not kept). */
+async function readBody(req: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = Number(req.get('content-length') ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) tooLarge = true;
+    if (!tooLarge) chunks.push(chunk);
+  }
+  if (tooLarge) return null;
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    body.set(c, offset);
+    offset += c.length;
+  }
+  return body;
+}

@@ -1,0 +1,414 @@
+/**
+ * Checkpoint rounds: after every `everyShards` counted shards (and when a job ends) the
+ * coordinator asks k volunteers that trained the job for their parameters, validates each upload,
+ * averages the accepted ones, writes the file atomically, records it, and evaluates it on the test
+ * set. Checkpoint 0 is the seeded initial model, written when the job is created, so every
+ * volunteer and a restarted coordinator always have a model to start from.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import {
+  decodeFrame,
+  encodeFp32Frame,
+  frameValues,
+  ProtocolError,
+  type CheckpointSummary,
+  type JobSpec,
+  type ParamLayout,
+} from '@tabswarm/protocol';
+import { averageContributions, l2Norm, validateContribution } from '../checkpoints/aggregate.ts';
+import {
+  cleanupAllTempFiles,
+  readCheckpointFile,
+  writeCheckpointFile,
+} from '../checkpoints/checkpoint-files.ts';
+import { evaluateParameters, type TestSet } from '../checkpoints/evaluate.ts';
+import { exportModel, type ExportedModel } from '../checkpoints/export.ts';
+import { loadLatestCheckpoint } from '../checkpoints/latest-checkpoint.ts';
+import {
+  buildModel,
+  initialParameters,
+  layoutOf,
+  modelMismatch,
+  topologyFor,
+  type DatasetShape,
+  type Topology,
+} from '../checkpoints/model-factory.ts';
+import type { Logger } from '../logger.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import type {
+  CheckpointRecord,
+  CheckpointRepository,
+  RejectedContributor,
+} from '../store/checkpoint-repository.ts';
+import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
+import type { JobRecord } from '../scheduler/types.ts';
+
+export interface JobModel {
+  readonly topology: Topology;
+  readonly layout: ParamLayout;
+}
+
+export interface CheckpointDeps {
+  readonly dataDir: string;
+  readonly repo: CheckpointRepository;
+  readonly scheduler: Scheduler;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** Dataset shape and test split, by dataset id. */
+  readonly datasetShape: (datasetId: string) => DatasetShape | undefined;
+  readonly testSet: (datasetId: string) => TestSet;
+  /** Connected, active volunteers among these node ids (in the given order), at most `limit`. */
+  readonly pickContributors: (preferred: readonly string[], limit: number) => string[];
+  readonly sendRequest: (
+    nodeId: string,
+    request: { requestId: string; token: string; deadline: number },
+    jobId: string,
+  ) => boolean;
+  readonly onCheckpoint: (jobId: string) => void;
+  readonly now?: () => number;
+}
+
+interface Round {
+  readonly requestId: string;
+  readonly jobId: string;
+  readonly seq: number;
+  readonly startedAt: number;
+  readonly shardsDone: number;
+  readonly tokens: Map<string, string>;
+  readonly accepted: Map<string, { values: Float32Array; norm: number }>;
+  readonly rejected: RejectedContributor[];
+  timer: NodeJS.Timeout | undefined;
+  finishing: boolean;
+}
+
+export type UploadOutcome =
+  | { readonly accepted: true }
+  | { readonly accepted: false; readonly reason: string; readonly message: string };
+
+export class Checkpointing {
+  private readonly models = new Map<string, JobModel>();
+  private readonly rounds = new Map<string, Round>();
+  /** Jobs that asked for a checkpoint while one was in flight. */
+  private readonly wanted = new Set<string>();
+  /** Evaluations run one at a time: they are CPU-bound and share the event loop. */
+  private evaluations: Promise<void> = Promise.resolve();
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly deps: CheckpointDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Checks that the spec's model fits the dataset and returns its layout; throws a readable error. */
+  async describeModel(spec: JobSpec, dataset: DatasetShape): Promise<JobModel> {
+    let topology: Topology;
+    try {
+      topology = topologyFor(spec.model, dataset);
+    } catch (error) {
+      throw new ProtocolError('BAD_REQUEST', `model: ${(error as Error).message}`);
+    }
+    let model;
+    try {
+      model = await buildModel(topology);
+    } catch (error) {
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `model.topology: TensorFlow.js cannot build it: ${(error as Error).message}`,
+      );
+    }
+    try {
+      const mismatch = modelMismatch(model, dataset);
+      if (mismatch !== null) throw new ProtocolError('BAD_REQUEST', `model: ${mismatch}`);
+      return { topology, layout: layoutOf(model) };
+    } finally {
+      model.dispose();
+    }
+  }
+
+  parameterCount(jobId: string): number | null {
+    return this.models.get(jobId)?.layout.total ?? null;
+  }
+
+  /** Writes checkpoint 0, the seeded initial model, and evaluates it as the baseline. */
+  async initialize(job: JobRecord, model: JobModel): Promise<void> {
+    this.models.set(job.id, model);
+    if (this.deps.repo.latest(job.id)) return;
+    const shape = this.shapeOf(job);
+    const values = await initialParameters(job.spec.model, shape, job.spec.training.seed);
+    await this.persist(job, 0, 0, values, { accepted: [], rejected: [] });
+  }
+
+  /** At start: clear temp files, load each job's model, and write checkpoint 0 where a crash lost it. */
+  async recover(): Promise<void> {
+    const removed = await cleanupAllTempFiles(this.deps.dataDir);
+    if (removed.length > 0)
+      this.deps.log.info({ removed: removed.length }, 'removed checkpoint temp files from a crash');
+    for (const job of this.deps.scheduler.listJobs()) {
+      const shape = this.deps.datasetShape(job.spec.dataset);
+      if (!shape) {
+        if (!isTerminal(job.status))
+          this.deps.scheduler.fail(job.id, `dataset ${job.spec.dataset} is missing`);
+        continue;
+      }
+      const model = await this.describeModel(job.spec, shape);
+      this.models.set(job.id, model);
+      const { latest, skipped } = await loadLatestCheckpoint(this.deps.repo, this.deps.dataDir, job.id);
+      for (const s of skipped)
+        this.deps.log.warn({ jobId: job.id, ...s }, 'checkpoint skipped: its file does not verify');
+      if (!latest) await this.initialize(job, model);
+    }
+  }
+
+  /** Called after every counted shard: starts a round when the interval is reached or the job ended. */
+  maybeRequest(job: JobRecord): void {
+    const interval = job.spec.checkpoint.everyShards;
+    const ended = job.status === 'completed';
+    if (ended || (job.shardsDone > 0 && job.shardsDone % interval === 0)) this.request(job.id);
+  }
+
+  request(jobId: string): string | null {
+    if (this.closed) return null;
+    if (this.rounds.has(jobId)) {
+      this.wanted.add(jobId);
+      return null;
+    }
+    const job = this.deps.scheduler.getJob(jobId);
+    const model = this.models.get(jobId);
+    if (!job || !model) return null;
+    const contributors = this.deps.pickContributors(
+      this.deps.scheduler.recentWorkers(jobId, 64),
+      job.spec.checkpoint.contributors,
+    );
+    if (contributors.length === 0) {
+      this.deps.log.info({ jobId }, 'checkpoint skipped: no volunteer that trained this job is connected');
+      return null;
+    }
+    const round: Round = {
+      requestId: crypto.randomBytes(8).toString('hex'),
+      jobId,
+      seq: this.deps.repo.nextSeq(jobId),
+      startedAt: this.now(),
+      shardsDone: job.shardsDone,
+      tokens: new Map(),
+      accepted: new Map(),
+      rejected: [],
+      timer: undefined,
+      finishing: false,
+    };
+    const deadline = round.startedAt + job.spec.checkpoint.uploadTimeoutMs;
+    for (const nodeId of contributors) {
+      const token = crypto.randomBytes(16).toString('hex');
+      round.tokens.set(nodeId, token);
+      this.deps.sendRequest(nodeId, { requestId: round.requestId, token, deadline }, jobId);
+    }
+    round.timer = setTimeout(() => void this.finish(round), job.spec.checkpoint.uploadTimeoutMs);
+    this.rounds.set(jobId, round);
+    this.deps.log.info({ jobId, seq: round.seq, contributors }, 'checkpoint requested');
+    return round.requestId;
+  }
+
+  /** An upload for a round: authenticated by its per-volunteer token, validated, never trusted. */
+  upload(jobId: string, requestId: string, token: string | undefined, body: Uint8Array): UploadOutcome {
+    const round = this.rounds.get(jobId);
+    if (!round || round.requestId !== requestId || round.finishing) {
+      throw new ProtocolError('UNKNOWN_JOB', 'no checkpoint round with this id is open for the job');
+    }
+    const nodeId = [...round.tokens].find(([, t]) => token !== undefined && safeEqual(t, token))?.[0];
+    if (nodeId === undefined)
+      throw new ProtocolError('NOT_YOUR_LEASE', 'this upload token is not valid for the round');
+    if (round.accepted.has(nodeId) || round.rejected.some((r) => r.nodeId === nodeId)) {
+      throw new ProtocolError('BAD_REQUEST', 'this volunteer already uploaded for the round');
+    }
+    const model = this.models.get(jobId) as JobModel;
+    const reject = (reason: string, message: string): UploadOutcome => {
+      round.rejected.push({ nodeId, reason, message });
+      this.deps.metrics.validationRejections.inc({
+        job: jobId,
+        reason: `checkpoint_${reason.toLowerCase()}`,
+      });
+      this.deps.log.warn({ jobId, nodeId, reason, message }, 'checkpoint upload rejected');
+      this.finishIfComplete(round);
+      return { accepted: false, reason, message };
+    };
+    const frame = decodeFrame(body, { maxBytes: model.layout.total * 4 + 1024 });
+    if (!frame.ok) return reject(frame.code, frame.message);
+    if (frame.header.jobId !== jobId) return reject('WRONG_JOB', `frame is for job ${frame.header.jobId}`);
+    if (frame.header.senderId !== nodeId)
+      return reject('WRONG_SENDER', 'frame sender is not the invited volunteer');
+    const values = frameValues(frame).slice();
+    const previous = this.deps.repo.latest(jobId);
+    const check = validateContribution(values, {
+      expectedLength: model.layout.total,
+      previousNorm: previous?.norm ?? null,
+      maxNormRatio: this.deps.scheduler.getJob(jobId)?.spec.checkpoint.maxNormRatio ?? 10,
+    });
+    if (!check.ok) return reject(check.reason, check.message);
+    round.accepted.set(nodeId, { values, norm: check.norm });
+    this.finishIfComplete(round);
+    return { accepted: true };
+  }
+
+  latest(jobId: string): CheckpointSummary | null {
+    const record = this.deps.repo.latest(jobId);
+    return record ? summary(record) : null;
+  }
+
+  list(jobId: string): CheckpointSummary[] {
+    return this.deps.repo.list(jobId).map(summary);
+  }
+
+  record(jobId: string, seq: number): CheckpointRecord | undefined {
+    return this.deps.repo.get(jobId, seq);
+  }
+
+  /** The newest checkpoint whose file verifies: what a late joiner or restarted volunteer starts from. */
+  async latestFrame(jobId: string): Promise<{ seq: number; frame: Uint8Array } | null> {
+    const { latest } = await loadLatestCheckpoint(this.deps.repo, this.deps.dataDir, jobId);
+    if (!latest) return null;
+    const file = path.resolve(this.deps.dataDir, latest.record.file);
+    const read = await readCheckpointFile(file, { jobId });
+    return read.ok ? { seq: latest.record.seq, frame: read.frame } : null;
+  }
+
+  async export(jobId: string, seq: number): Promise<ExportedModel | null> {
+    const model = this.models.get(jobId);
+    const record = this.deps.repo.get(jobId, seq);
+    if (!model || !record) return null;
+    const read = await readCheckpointFile(path.resolve(this.deps.dataDir, record.file), { jobId });
+    if (!read.ok) return null;
+    return exportModel(model.topology, model.layout, read.values);
+  }
+
+  /** Waits for queued evaluations (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.evaluations;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const round of this.rounds.values()) clearTimeout(round.timer);
+    this.rounds.clear();
+  }
+
+  private finishIfComplete(round: Round): void {
+    if (round.accepted.size + round.rejected.length >= round.tokens.size) void this.finish(round);
+  }
+
+  private async finish(round: Round): Promise<void> {
+    // The round stays registered until its file is recorded, so a request meanwhile waits for it
+    // (and cannot take the same sequence number).
+    if (this.rounds.get(round.jobId) !== round || round.finishing) return;
+    round.finishing = true;
+    clearTimeout(round.timer);
+    try {
+      const job = this.deps.scheduler.getJob(round.jobId);
+      if (!job || this.closed) return;
+      for (const nodeId of round.tokens.keys()) {
+        if (!round.accepted.has(nodeId) && !round.rejected.some((r) => r.nodeId === nodeId)) {
+          round.rejected.push({ nodeId, reason: 'TIMEOUT', message: 'no upload before the deadline' });
+        }
+      }
+      if (round.accepted.size === 0) {
+        this.deps.log.warn(
+          { jobId: round.jobId, rejected: round.rejected },
+          'checkpoint failed: no upload was accepted',
+        );
+        return;
+      }
+      const accepted = [...round.accepted];
+      const values = averageContributions(accepted.map(([, c]) => ({ values: c.values, weight: 1 })));
+      await this.persist(job, round.seq, round.shardsDone, values, {
+        accepted: accepted.map(([nodeId, c]) => ({ nodeId, norm: c.norm, weight: 1 })),
+        rejected: round.rejected,
+      });
+      this.deps.metrics.checkpointSeconds.observe(
+        { job: round.jobId },
+        (this.now() - round.startedAt) / 1000,
+      );
+    } catch (error) {
+      this.deps.log.error({ err: error, jobId: round.jobId }, 'checkpoint failed');
+    } finally {
+      this.rounds.delete(round.jobId);
+      if (this.wanted.delete(round.jobId)) this.request(round.jobId);
+    }
+  }
+
+  /** Write (atomic), record, then queue the evaluation: the file is durable before anything refers to it. */
+  private async persist(
+    job: JobRecord,
+    seq: number,
+    shardsDone: number,
+    values: Float32Array,
+    contributors: { accepted: CheckpointRecord['contributors']['accepted']; rejected: RejectedContributor[] },
+  ): Promise<void> {
+    const frame = encodeFp32Frame({ jobId: job.id, senderId: 'coordinator', round: seq, values });
+    const written = await writeCheckpointFile(this.deps.dataDir, job.id, seq, frame);
+    this.deps.repo.insert({
+      jobId: job.id,
+      seq,
+      round: seq,
+      shardsDone,
+      createdAt: this.now(),
+      file: written.relativePath,
+      bytes: written.bytes,
+      checksum: written.checksum,
+      elementCount: written.elementCount,
+      contributors,
+      norm: l2Norm(values),
+    });
+    this.deps.log.info(
+      { jobId: job.id, seq, contributors: contributors.accepted.length },
+      'checkpoint written',
+    );
+    this.deps.onCheckpoint(job.id);
+    this.evaluations = this.evaluations.then(() => this.evaluate(job, seq, values));
+  }
+
+  private async evaluate(job: JobRecord, seq: number, values: Float32Array): Promise<void> {
+    const model = this.models.get(job.id);
+    if (!model || this.closed) return;
+    try {
+      const result = await evaluateParameters(model.topology, values, this.deps.testSet(job.spec.dataset));
+      this.deps.repo.setEvaluation(job.id, seq, { ...result, evaluatedAt: this.now() });
+      this.deps.log.info(
+        { jobId: job.id, seq, accuracy: result.accuracy, loss: result.loss },
+        'checkpoint evaluated',
+      );
+      const current = this.deps.scheduler.getJob(job.id);
+      const target = job.spec.training.targetAccuracy;
+      if (current && !isTerminal(current.status) && target !== undefined && result.accuracy >= target) {
+        this.deps.scheduler.complete(
+          job.id,
+          `target accuracy ${target} reached (${result.accuracy.toFixed(4)})`,
+        );
+      }
+    } catch (error) {
+      this.deps.repo.setEvaluationFailed(job.id, seq, (error as Error).message, this.now());
+      this.deps.log.error({ err: error, jobId: job.id, seq }, 'checkpoint evaluation failed');
+    }
+    this.deps.onCheckpoint(job.id);
+  }
+
+  private shapeOf(job: JobRecord): DatasetShape {
+    const shape = this.deps.datasetShape(job.spec.dataset);
+    if (!shape) throw new ProtocolError('BAD_REQUEST', `dataset ${job.spec.dataset} is missing`);
+    return shape;
+  }
+}
+
+function summary(record: CheckpointRecord): CheckpointSummary {
+  return {
+    seq: record.seq,
+    createdAt: record.createdAt,
+    shardsDone: record.shardsDone,
+    accuracy: record.accuracy,
+    loss: record.loss,
+  };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
