@@ -105,7 +105,16 @@ export class SimVolunteer {
     this.socket.disconnect();
   }
 
+  /** Never rejects: a failed upload (e.g. the coordinator died) is reported as status 0. */
   private async answer(request: CheckpointRequest): Promise<UploadResult> {
+    try {
+      return await this.upload(request);
+    } catch (error) {
+      return { status: 0, body: (error as Error).message };
+    }
+  }
+
+  private async upload(request: CheckpointRequest): Promise<UploadResult> {
     const latest = await fetch(`${this.url}/api/jobs/${request.jobId}/parameters`);
     const decoded = decodeFrame(new Uint8Array(await latest.arrayBuffer()));
     if (!decoded.ok) throw new Error(`latest parameters do not decode: ${decoded.message}`);
