@@ -8,6 +8,8 @@ import { Server as SocketServer } from 'socket.io';
 import { NAMESPACES, PEERJS_PATH } from '@tabswarm/protocol';
 import type { ServerConfig } from './config.ts';
 import { loadOperatorToken } from './auth.ts';
+import { EventLog } from './event-log.ts';
+import { eventRoutes } from './event-routes.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
 import { DatasetRegistry, datasetRoutes } from './datasets/index.ts';
 import { Checkpointing } from './jobs/checkpointing.ts';
@@ -32,6 +34,7 @@ export interface TabswarmServer {
   readonly metrics: ServerMetrics;
   readonly log: Logger;
   readonly jobs: JobService;
+  readonly events: EventLog;
   checkpoints(): Checkpointing;
   readonly operatorToken: string;
   /** True when this start generated the operator token (main prints it once). */
@@ -75,6 +78,30 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     },
   };
   const jobs = new JobService(scheduler, datasetLookup, metrics, log);
+  const events = new EventLog();
+  scheduler.onEvent((event) => {
+    if (event.type === 'expired') {
+      events.add(
+        'lease-expired',
+        `lease of shard ${event.lease.shard} (epoch ${event.lease.epoch}) expired`,
+        {
+          jobId: event.lease.jobId,
+          nodeId: event.lease.nodeId,
+          level: 'warn',
+        },
+      );
+    } else if (event.type === 'issued' && (event.lease.reissue || event.lease.speculative)) {
+      const kind = event.lease.speculative ? 'lease-speculative' : 'lease-reissued';
+      const what = event.lease.speculative ? 'speculative copy of' : 're-issued';
+      events.add(kind, `${what} shard ${event.lease.shard} (epoch ${event.lease.epoch})`, {
+        jobId: event.lease.jobId,
+        nodeId: event.lease.nodeId,
+      });
+    } else if (event.type === 'job') {
+      const reason = event.job.statusReason === null ? '' : `: ${event.job.statusReason}`;
+      events.add('job', `job "${event.job.name}" is ${event.job.status}${reason}`, { jobId: event.job.id });
+    }
+  });
   const testSets = new Map<string, ReturnType<DatasetRegistry['readSamples']>>();
   const checkpoints = new Checkpointing({
     dataDir: config.dataDir,
@@ -110,6 +137,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
         deadline: request.deadline,
       }),
     onCheckpoint: (jobId) => jobs.changed(jobId),
+    events,
     ...(deps.clock && { now: deps.clock }),
   });
   jobs.attachCheckpoints(checkpoints);
@@ -127,6 +155,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     [
       ['/api/jobs', jobRoutes(jobs, operator.token, logError)],
       ['/api/jobs/:jobId', checkpointRoutes(jobs, checkpoints, logError)],
+      ['/api/events', eventRoutes(events)],
       [
         '/api/datasets',
         datasetRoutes(datasets, operator.token, { maxUploadBytes: config.datasetMaxUploadBytes }, log),
@@ -155,6 +184,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     io.of(NAMESPACES.volunteer) as VolunteerNamespace,
     membership,
     jobs,
+    events,
     config,
     ctx('volunteer'),
   );
@@ -162,6 +192,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     io.of(NAMESPACES.dashboard) as DashboardNamespace,
     membership,
     jobs,
+    events,
     ctx('dashboard'),
   );
   jobs.setNotifier({
@@ -181,6 +212,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     metrics,
     log,
     jobs,
+    events,
     operatorToken: operator.token,
     operatorTokenCreated: operator.created,
     checkpoints: () => checkpoints,
@@ -191,8 +223,13 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
         httpServer.listen(port, host, () => {
           httpServer.off('error', reject);
           sweeper = setInterval(() => {
-            for (const node of membership.sweep())
+            for (const node of membership.sweep()) {
               log.info({ nodeId: node.id }, 'volunteer gone (heartbeat timeout)');
+              events.add('gone', 'marked gone: no heartbeat within the timeout', {
+                nodeId: node.id,
+                level: 'warn',
+              });
+            }
           }, sweepEvery);
           leaseSweeper = setInterval(() => scheduler.expireOverdue(), config.leaseSweepMs);
           const address = httpServer.address() as AddressInfo;

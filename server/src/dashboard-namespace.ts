@@ -10,6 +10,7 @@ import {
   type InterServerEvents,
   type JobInfo,
 } from '@tabswarm/protocol';
+import type { EventLog } from './event-log.ts';
 import type { JobService } from './jobs/job-service.ts';
 import type { Membership } from './membership.ts';
 import { guarded, type HandlerContext } from './socket-handler.ts';
@@ -32,9 +33,11 @@ export function attachDashboardNamespace(
   nsp: DashboardNamespace,
   membership: Membership,
   jobs: JobService,
+  events: EventLog,
   ctx: HandlerContext,
 ): DashboardChannel {
   membership.onChange((node) => nsp.to(SUBSCRIBERS_ROOM).emit('nodeUpdate', node));
+  events.onEvent((event) => nsp.to(SUBSCRIBERS_ROOM).emit('logEvent', event));
   nsp.use(checkProtocolVersion);
   nsp.on('connection', (socket) => {
     ctx.metrics.dashboardsConnected.inc();

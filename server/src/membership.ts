@@ -71,6 +71,7 @@ export class Membership {
       state: 'idle',
       capabilities,
       selfTest: null,
+      health: null,
       joinedAt: now,
       lastSeenAt: now,
       connected: true,
@@ -80,7 +81,13 @@ export class Membership {
 
   heartbeat(nodeId: string, heartbeat: Heartbeat): NodeInfo {
     const node = this.require(nodeId);
-    return this.update({ ...node, state: heartbeat.state, status: 'active', lastSeenAt: this.now() });
+    return this.update({
+      ...node,
+      state: heartbeat.state,
+      health: heartbeat.health ?? node.health,
+      status: 'active',
+      lastSeenAt: this.now(),
+    });
   }
 
   recordSelfTest(nodeId: string, report: SelfTestReport): NodeInfo {

@@ -18,6 +18,7 @@ import {
   type VolunteerSocketData,
 } from '@tabswarm/protocol';
 import type { ServerConfig } from './config.ts';
+import type { EventLog } from './event-log.ts';
 import { NO_WORK_RETRY_MS, type JobService } from './jobs/job-service.ts';
 import type { Membership } from './membership.ts';
 import { guarded, type HandlerContext } from './socket-handler.ts';
@@ -51,6 +52,7 @@ export function attachVolunteerNamespace(
   nsp: VolunteerNamespace,
   membership: Membership,
   jobs: JobService,
+  events: EventLog,
   config: ServerConfig,
   ctx: HandlerContext,
 ): VolunteerChannel {
@@ -106,6 +108,9 @@ export function attachVolunteerNamespace(
         socketsByNode.set(node.id, socket);
         void socket.join(MEMBERS_ROOM);
         ctx.log.info({ nodeId: node.id, resumed, backend: node.capabilities.backend }, 'volunteer joined');
+        events.add('join', `${resumed ? 'resumed' : 'joined'} on ${node.capabilities.backend}`, {
+          nodeId: node.id,
+        });
         // The joiner did not hear earlier peer broadcasts: send it the list once it has its id.
         setImmediate(() => socket.emit('peers', membership.activePeers()));
         return {
@@ -174,6 +179,7 @@ export function attachVolunteerNamespace(
       // completion of that shard still counts.
       jobs.scheduler.releaseNode(nodeId);
       ctx.log.info({ nodeId, reason }, 'volunteer disconnected');
+      events.add('leave', `disconnected (${reason})`, { nodeId });
     });
   });
 

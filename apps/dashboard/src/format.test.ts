@@ -9,6 +9,7 @@ function node(id: string, status: NodeInfo['status'], joinedAt: number): NodeInf
     state: 'idle',
     capabilities: { backend: 'webgpu', adapter: null, fallbackReason: null, userAgent: 'test' },
     selfTest: null,
+    health: null,
     joinedAt,
     lastSeenAt: joinedAt,
     connected: status === 'active',

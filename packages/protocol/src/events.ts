@@ -10,6 +10,7 @@ import type {
   LeaseGrantInfo,
   LeaseRelease,
   LeaseRequest,
+  LogEvent,
 } from './jobs.ts';
 import type {
   DashboardSubscribe,
@@ -59,6 +60,7 @@ export interface DashboardClientToServer {
 export interface DashboardServerToClient {
   nodeUpdate: (node: NodeInfo) => void;
   jobUpdate: (job: JobInfo) => void;
+  logEvent: (event: LogEvent) => void;
 }
 
 export type InterServerEvents = Record<string, never>;

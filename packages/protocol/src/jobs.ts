@@ -79,3 +79,28 @@ export interface CheckpointRequest {
   readonly token: string;
   readonly deadline: number;
 }
+
+export const EVENT_KINDS = [
+  'join',
+  'leave',
+  'gone',
+  'lease-expired',
+  'lease-reissued',
+  'lease-speculative',
+  'rejected-update',
+  'checkpoint',
+  'job',
+  'error',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** One line of the coordinator's event log, as dashboards show it. */
+export interface LogEvent {
+  readonly seq: number;
+  readonly at: number;
+  readonly kind: EventKind;
+  readonly level: 'info' | 'warn' | 'error';
+  readonly jobId: string | null;
+  readonly nodeId: string | null;
+  readonly message: string;
+}

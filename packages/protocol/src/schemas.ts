@@ -75,10 +75,40 @@ export interface JoinAccepted {
 }
 
 export const VOLUNTEER_STATES = ['idle', 'working', 'paused'] as const;
+
+const metric = (max = 1e12) => z.number().finite().nonnegative().max(max);
+
+/** What a training volunteer reports about itself in every heartbeat. */
+export const healthSchema = z.strictObject({
+  backend: backendSchema,
+  /** Training throughput, measured (calibration at join, then a moving average). */
+  samplesPerSec: metric(1e9),
+  stepTimeMs: metric(1e9),
+  /** tf.memory() of the worker. */
+  tensors: z.number().int().nonnegative().max(1e9),
+  gpuBytes: metric(),
+  lastLoss: z.number().finite().nonnegative().max(1e9).nullable(),
+  shardsDone: z.number().int().nonnegative().max(1e9),
+  lease: z
+    .strictObject({
+      leaseId: z.string().max(64),
+      jobId: z.string().max(64),
+      issuedAt: metric(1e15),
+      deadline: metric(1e15),
+      stepsDone: z.number().int().nonnegative().max(1e9),
+      steps: z.number().int().nonnegative().max(1e9),
+    })
+    .nullable(),
+  /** GPU duty-cycle limit the volunteer chose, 0–1. */
+  dutyCycle: z.number().finite().min(0).max(1),
+});
+export type Health = z.infer<typeof healthSchema>;
+
 export const heartbeatSchema = z.strictObject({
   state: z.enum(VOLUNTEER_STATES, { error: `state must be one of ${VOLUNTEER_STATES.join(', ')}` }),
   /** Seconds the volunteer has contributed in this session. */
   uptimeS: z.number().finite().nonnegative().max(1e9),
+  health: healthSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
@@ -100,6 +130,20 @@ export const dashboardSubscribeSchema = z.strictObject({
 export type DashboardSubscribe = z.infer<typeof dashboardSubscribeSchema>;
 
 export const NODE_STATUSES = ['active', 'gone'] as const;
+
+/**
+ * A lease is a straggler once it has run for this fraction of its deadline window: the
+ * scheduler gives such shards speculative copies, and the dashboard flags their volunteers.
+ */
+export const STRAGGLER_FRACTION = 0.5;
+
+export function isStraggler(
+  lease: { issuedAt: number; deadline: number },
+  now: number,
+  fraction = STRAGGLER_FRACTION,
+): boolean {
+  return now - lease.issuedAt >= (lease.deadline - lease.issuedAt) * fraction;
+}
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 /** What dashboards see of a volunteer. Times are epoch milliseconds from the coordinator's clock. */
@@ -109,6 +153,8 @@ export interface NodeInfo {
   readonly state: Heartbeat['state'];
   readonly capabilities: Capabilities;
   readonly selfTest: SelfTestReport | null;
+  /** From the latest heartbeat that carried it. */
+  readonly health: Health | null;
   readonly joinedAt: number;
   readonly lastSeenAt: number;
   readonly connected: boolean;

@@ -96,6 +96,23 @@ export function checkpointRoutes(
   );
 
   router.get(
+    '/checkpoints/:seq',
+    handle(async (req, res) => {
+      const seq = seqOf(req, res);
+      if (seq === null) return;
+      const frame = await checkpoints.frame(jobId(req), seq);
+      if (!frame) {
+        sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
+        return;
+      }
+      res
+        .set('Content-Disposition', `attachment; filename="${jobId(req)}-checkpoint-${seq}.tswf"`)
+        .type('application/octet-stream')
+        .send(Buffer.from(frame));
+    }),
+  );
+
+  router.get(
     '/checkpoints/:seq/model.json',
     handle(async (req, res) => {
       const seq = seqOf(req, res);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { encodeFp32Frame, type CheckpointSummary, type JobInfo } from '@tabswarm/protocol';
+import { decodeFrame, encodeFp32Frame, type CheckpointSummary, type JobInfo } from '@tabswarm/protocol';
 import { SimVolunteer } from '../sim/sim-volunteer.ts';
 import { api, startServer, type RunningServer } from '../test-support.ts';
 
@@ -151,6 +151,18 @@ describe('checkpoints', () => {
     tf.dispose([out]);
     model.dispose();
     expect((await fetch(`${r.url}/api/jobs/${job.id}/checkpoints/99/model.json`)).status).toBe(404);
+    const raw = await fetch(`${r.url}/api/jobs/${job.id}/checkpoints/0`);
+    expect(raw.status).toBe(200);
+    expect(decodeFrame(new Uint8Array(await raw.arrayBuffer())).ok).toBe(true);
+    for (const path of [
+      'checkpoints',
+      'parameters',
+      'metrics',
+      'checkpoints/0',
+      'checkpoints/0/model.json',
+    ]) {
+      expect((await fetch(`${r.url}/api/jobs/job-000000000000/${path}`)).status, path).toBe(404);
+    }
     expect((await fetch(`${r.url}/api/jobs/${job.id}/checkpoints/-1/weights.bin`)).status).toBe(404);
   });
 });

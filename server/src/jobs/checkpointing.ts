@@ -34,6 +34,7 @@ import {
   type DatasetShape,
   type Topology,
 } from '../checkpoints/model-factory.ts';
+import type { EventLog } from '../event-log.ts';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type {
@@ -66,6 +67,7 @@ export interface CheckpointDeps {
     jobId: string,
   ) => boolean;
   readonly onCheckpoint: (jobId: string) => void;
+  readonly events: EventLog;
   readonly now?: () => number;
 }
 
@@ -228,6 +230,11 @@ export class Checkpointing {
         reason: `checkpoint_${reason.toLowerCase()}`,
       });
       this.deps.log.warn({ jobId, nodeId, reason, message }, 'checkpoint upload rejected');
+      this.deps.events.add('rejected-update', `checkpoint upload rejected (${reason}): ${message}`, {
+        jobId,
+        nodeId,
+        level: 'warn',
+      });
       this.finishIfComplete(round);
       return { accepted: false, reason, message };
     };
@@ -269,6 +276,14 @@ export class Checkpointing {
     const file = path.resolve(this.deps.dataDir, latest.record.file);
     const read = await readCheckpointFile(file, { jobId });
     return read.ok ? { seq: latest.record.seq, frame: read.frame } : null;
+  }
+
+  /** A checkpoint as its verified parameter frame. */
+  async frame(jobId: string, seq: number): Promise<Uint8Array | null> {
+    const record = this.deps.repo.get(jobId, seq);
+    if (!record) return null;
+    const read = await readCheckpointFile(path.resolve(this.deps.dataDir, record.file), { jobId });
+    return read.ok ? read.frame : null;
   }
 
   async export(jobId: string, seq: number): Promise<ExportedModel | null> {
@@ -328,6 +343,10 @@ export class Checkpointing {
       );
     } catch (error) {
       this.deps.log.error({ err: error, jobId: round.jobId }, 'checkpoint failed');
+      this.deps.events.add('error', `checkpoint ${round.seq} failed: ${(error as Error).message}`, {
+        jobId: round.jobId,
+        level: 'error',
+      });
     } finally {
       this.rounds.delete(round.jobId);
       if (this.wanted.delete(round.jobId)) this.request(round.jobId);
@@ -386,6 +405,10 @@ export class Checkpointing {
     } catch (error) {
       this.deps.repo.setEvaluationFailed(job.id, seq, (error as Error).message, this.now());
       this.deps.log.error({ err: error, jobId: job.id, seq }, 'checkpoint evaluation failed');
+      this.deps.events.add('error', `checkpoint ${seq} evaluation failed: ${(error as Error).message}`, {
+        jobId: job.id,
+        level: 'error',
+      });
     }
     this.deps.onCheckpoint(job.id);
   }

@@ -1,5 +1,5 @@
 /** What the scheduler hands out and records. Times are epoch milliseconds from the injected clock. */
-import type { JobSpec, JobStatus } from '@tabswarm/protocol';
+import { STRAGGLER_FRACTION, type JobSpec, type JobStatus } from '@tabswarm/protocol';
 
 export interface JobRecord {
   readonly id: string;
@@ -98,5 +98,5 @@ export const DEFAULT_LEASE_TIMING: LeaseTiming = {
   maxLifetimeMs: 30 * 60_000,
   slack: 3,
   defaultSamplesPerSec: 50,
-  speculateAfter: 0.5,
+  speculateAfter: STRAGGLER_FRACTION,
 };

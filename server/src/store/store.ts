@@ -5,7 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Capabilities, Heartbeat, NodeInfo, NodeStatus, SelfTestReport } from '@tabswarm/protocol';
+import type {
+  Capabilities,
+  Health,
+  Heartbeat,
+  NodeInfo,
+  NodeStatus,
+  SelfTestReport,
+} from '@tabswarm/protocol';
 import { loadMigrations, migrate, MIGRATIONS_DIR } from './migrations.ts';
 
 export interface StoredNode extends NodeInfo {
@@ -19,6 +26,7 @@ interface NodeRow {
   state: Heartbeat['state'];
   capabilities: string;
   self_test: string | null;
+  health: string | null;
   joined_at: number;
   last_seen_at: number;
   connected: number;
@@ -31,6 +39,7 @@ const fromRow = (r: NodeRow): StoredNode => ({
   state: r.state,
   capabilities: JSON.parse(r.capabilities) as Capabilities,
   selfTest: r.self_test === null ? null : (JSON.parse(r.self_test) as SelfTestReport),
+  health: r.health === null ? null : (JSON.parse(r.health) as Health),
   joinedAt: r.joined_at,
   lastSeenAt: r.last_seen_at,
   connected: r.connected === 1,
@@ -60,10 +69,11 @@ export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DI
   migrate(db, loadMigrations(migrationsDir));
 
   const upsert = db.prepare(`INSERT INTO nodes
-      (id, secret_hash, status, state, capabilities, self_test, joined_at, last_seen_at, connected)
-    VALUES (@id, @secret_hash, @status, @state, @capabilities, @self_test, @joined_at, @last_seen_at, @connected)
+      (id, secret_hash, status, state, capabilities, self_test, health, joined_at, last_seen_at, connected)
+    VALUES (@id, @secret_hash, @status, @state, @capabilities, @self_test, @health, @joined_at, @last_seen_at, @connected)
     ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, status = excluded.status,
       state = excluded.state, capabilities = excluded.capabilities, self_test = excluded.self_test,
+      health = excluded.health,
       joined_at = excluded.joined_at, last_seen_at = excluded.last_seen_at, connected = excluded.connected`);
   const byId = db.prepare('SELECT * FROM nodes WHERE id = ?');
   const all = db.prepare('SELECT * FROM nodes ORDER BY joined_at, id');
@@ -80,6 +90,7 @@ export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DI
         state: node.state,
         capabilities: JSON.stringify(node.capabilities),
         self_test: node.selfTest === null ? null : JSON.stringify(node.selfTest),
+        health: node.health === null ? null : JSON.stringify(node.health),
         joined_at: node.joinedAt,
         last_seen_at: node.lastSeenAt,
         connected: node.connected ? 1 : 0,
