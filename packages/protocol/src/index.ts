@@ -7,3 +7,4 @@ export { crc32, crc32Update } from './crc32.ts';
 export * from './job-spec.ts';
 export * from './model-presets.ts';
 export * from './jobs.ts';
+export * from './shard.ts';

@@ -1,104 +1,21 @@
 /**
- * The shard a volunteer downloads: `GET /api/datasets/:id/samples?split=&start=&end=`.
- * Little-endian; the header is 40 bytes so x can be viewed in place as a Float32Array:
- *    0  u32 magic "TSSH"       4  u16 version (1)     6  u8 dtype (0 uint8, 1 float32)
- *    7  u8 label dtype (0 uint8, 1 uint16)             8  u32 count (samples)
- *   12  u32 features per sample                        16  u32 start (index of the first sample)
- *   20  u8 split (0 train, 1 test)   21..23 reserved (0)
- *   24  f64 normalization scale     32  f64 normalization offset   (x = raw · scale + offset)
- *   40  x: count × features raw values, then zero padding to a multiple of 4 bytes,
- *       then y: count labels.
- * A shard is a pure function of the dataset's bytes and the range, hence immutable and cacheable.
- *
- * decodeShard is what a client (the trainer) needs; it lives here until it moves to the protocol
- * package, where the trainer can import it.
+ * Shards on the coordinator's side: the format and the decoder live in @tabswarm/protocol (the
+ * trainer decodes them); this module allocates them in Node Buffers for the registry to fill.
  */
-import type { Dtype, LabelDtype, Normalization, Split } from './layout.ts';
+import { shardBytes, writeShardHeader, type ShardHeader } from '@tabswarm/protocol';
 
-export const SHARD_MAGIC = 0x48535354; // "TSSH" read as a little-endian u32
-export const SHARD_VERSION = 1;
-export const SHARD_HEADER_BYTES = 40;
-const DTYPE_CODES: Readonly<Record<Dtype, number>> = { uint8: 0, float32: 1 };
-const LABEL_CODES: Readonly<Record<LabelDtype, number>> = { uint8: 0, uint16: 1 };
-const SPLIT_CODES: Readonly<Record<Split, number>> = { train: 0, test: 1 };
-
-export interface ShardHeader {
-  readonly dtype: Dtype;
-  readonly labelDtype: LabelDtype;
-  readonly split: Split;
-  readonly start: number;
-  readonly count: number;
-  readonly featureCount: number;
-  readonly normalization: Normalization;
-}
-
-const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
-
-export function shardBytes(h: Pick<ShardHeader, 'dtype' | 'labelDtype' | 'count' | 'featureCount'>): number {
-  const x = h.count * h.featureCount * (h.dtype === 'uint8' ? 1 : 4);
-  return SHARD_HEADER_BYTES + pad4(x) + h.count * (h.labelDtype === 'uint8' ? 1 : 2);
-}
+export {
+  decodeShard,
+  SHARD_HEADER_BYTES,
+  SHARD_MAGIC,
+  SHARD_VERSION,
+  shardBytes,
+  type DecodedShard,
+  type ShardHeader,
+} from '@tabswarm/protocol';
 
 /** Allocates a shard with its header written; returns it and where x and y go. */
 export function allocateShard(h: ShardHeader): { shard: Buffer; xOffset: number; yOffset: number } {
   const shard = Buffer.alloc(shardBytes(h));
-  shard.writeUInt32LE(SHARD_MAGIC, 0);
-  shard.writeUInt16LE(SHARD_VERSION, 4);
-  shard.writeUInt8(DTYPE_CODES[h.dtype], 6);
-  shard.writeUInt8(LABEL_CODES[h.labelDtype], 7);
-  shard.writeUInt32LE(h.count, 8);
-  shard.writeUInt32LE(h.featureCount, 12);
-  shard.writeUInt32LE(h.start, 16);
-  shard.writeUInt8(SPLIT_CODES[h.split], 20);
-  shard.writeDoubleLE(h.normalization.scale, 24);
-  shard.writeDoubleLE(h.normalization.offset, 32);
-  const xBytes = h.count * h.featureCount * (h.dtype === 'uint8' ? 1 : 4);
-  return { shard, xOffset: SHARD_HEADER_BYTES, yOffset: SHARD_HEADER_BYTES + pad4(xBytes) };
-}
-
-export interface DecodedShard extends ShardHeader {
-  /** Normalised features, count × featureCount. */
-  readonly x: Float32Array;
-  readonly y: Int32Array;
-}
-
-function keyOf<K extends string>(codes: Readonly<Record<K, number>>, code: number, what: string): K {
-  const found = (Object.keys(codes) as K[]).find((k) => codes[k] === code);
-  if (found === undefined) throw new RangeError(`shard has an unknown ${what} code ${code}`);
-  return found;
-}
-
-/** Decodes and normalises a shard. Throws RangeError on anything malformed. */
-export function decodeShard(bytes: Uint8Array): DecodedShard {
-  if (bytes.length < SHARD_HEADER_BYTES) throw new RangeError('shard is shorter than its header');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== SHARD_MAGIC) throw new RangeError('not a tabswarm shard (bad magic)');
-  const version = view.getUint16(4, true);
-  if (version !== SHARD_VERSION) throw new RangeError(`shard version ${version} is not supported`);
-  const header: ShardHeader = {
-    dtype: keyOf(DTYPE_CODES, view.getUint8(6), 'dtype'),
-    labelDtype: keyOf(LABEL_CODES, view.getUint8(7), 'label dtype'),
-    count: view.getUint32(8, true),
-    featureCount: view.getUint32(12, true),
-    start: view.getUint32(16, true),
-    split: keyOf(SPLIT_CODES, view.getUint8(20), 'split'),
-    normalization: { scale: view.getFloat64(24, true), offset: view.getFloat64(32, true) },
-  };
-  if (bytes.length !== shardBytes(header)) {
-    throw new RangeError(`shard is ${bytes.length} bytes; its header describes ${shardBytes(header)}`);
-  }
-  const n = header.count * header.featureCount;
-  const { scale, offset } = header.normalization;
-  const x = new Float32Array(n);
-  if (header.dtype === 'uint8') {
-    for (let i = 0; i < n; i++) x[i] = (bytes[SHARD_HEADER_BYTES + i] as number) * scale + offset;
-  } else {
-    for (let i = 0; i < n; i++) x[i] = view.getFloat32(SHARD_HEADER_BYTES + i * 4, true) * scale + offset;
-  }
-  const yOffset = SHARD_HEADER_BYTES + pad4(n * (header.dtype === 'uint8' ? 1 : 4));
-  const y = new Int32Array(header.count);
-  for (let i = 0; i < header.count; i++) {
-    y[i] = header.labelDtype === 'uint8' ? view.getUint8(yOffset + i) : view.getUint16(yOffset + i * 2, true);
-  }
-  return { ...header, x, y };
+  return { shard, ...writeShardHeader(shard, h) };
 }
