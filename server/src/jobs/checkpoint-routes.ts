@@ -112,8 +112,8 @@ export function checkpointRoutes(
     }),
   );
 
-  router.get(
-    '/checkpoints/:seq/model.json',
+  // The TF.js export: model.json names weights.bin beside it, so tf.loadLayersModel(url) works.
+  const exportPart = (part: 'model.json' | 'weights.bin') =>
     handle(async (req, res) => {
       const seq = seqOf(req, res);
       if (seq === null) return;
@@ -122,23 +122,12 @@ export function checkpointRoutes(
         sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
         return;
       }
-      res.set('Content-Disposition', `attachment; filename="model.json"`).json(exported.modelJson);
-    }),
-  );
-
-  router.get(
-    '/checkpoints/:seq/weights.bin',
-    handle(async (req, res) => {
-      const seq = seqOf(req, res);
-      if (seq === null) return;
-      const exported = await checkpoints.export(jobId(req), seq);
-      if (!exported) {
-        sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
-        return;
-      }
-      res.type('application/octet-stream').send(Buffer.from(exported.weightsBin));
-    }),
-  );
+      if (part === 'model.json')
+        res.set('Content-Disposition', 'attachment; filename="model.json"').json(exported.modelJson);
+      else res.type('application/octet-stream').send(Buffer.from(exported.weightsBin));
+    });
+  router.get('/checkpoints/:seq/model.json', exportPart('model.json'));
+  router.get('/checkpoints/:seq/weights.bin', exportPart('weights.bin'));
 
   router.get(
     '/metrics',
