@@ -4,14 +4,16 @@
 //
 // Bindings (group 0)
 //   @binding(0)  params  uniform                Params (48 bytes, bound with a dynamic offset)
-//   @binding(1)  acc     storage, read_write    array<f32>  holds x0 on entry and out on exit
-//   @binding(2)  x1      storage, read          array<f32>
+//   @binding(1)  acc     storage, read_write    array<vec4<f32>>  holds x0 on entry and out on exit
+//   @binding(2)  x1      storage, read          array<vec4<f32>>
 //   ...
-//   @binding(8)  x7      storage, read          array<f32>  slots k >= K: any small dummy buffer
+//   @binding(8)  x7      storage, read          array<vec4<f32>>  slots k >= K: any small dummy buffer
 // Overrides
 //   WORKGROUP_SIZE: u32 = 256                   1-D workgroups of this many invocations
+//   K: u32 = 8                                  number of inputs, 1..8 (equals params.k)
 // Entry point
-//   main: one invocation per element, on a 2-D grid of workgroups
+//   main: one invocation per quad of four elements, on a 2-D grid of workgroups. The host runs
+//         a length's last 1..3 elements as one padded quad (see elementwise.ts).
 //
 // Why x0 shares the output binding: inside one dispatch WebGPU forbids using a buffer both as
 // read-only storage and as writable storage, so "out aliased to x0" could not be bound as two
@@ -23,31 +25,38 @@
 // y * (groups in x * WORKGROUP_SIZE) + x; the host keeps x * y * WORKGROUP_SIZE far below 2^32.
 // Why `base` and `count`: the host binds a chunk of each buffer (bindings are capped at
 // maxStorageBufferBindingSize) and may need several dispatches per chunk; each dispatch covers
-// elements [base, base + count) of the bound chunk and must not touch the next dispatch's range,
+// quads [base, base + count) of the bound chunk and must not touch the next dispatch's range,
 // because with acc read-modify-write a second pass over an element would mix it twice.
+// Why quads (vec4): one 128-bit load per invocation instead of four 32-bit ones; on a GPU
+// emulated on the CPU (SwiftShader) that is several times faster, and GPUs like it too.
+//
+// Why K is an override and not only a uniform: the terms beyond K then fold away when the pipeline
+// is created. With a uniform, a GPU emulated on the CPU (SwiftShader) runs every branch under a
+// mask and reads all eight bindings whatever K is.
 //
 // Precision: each product and each sum is rounded to f32; a driver may fuse a multiply and add
 // (fma), so callers compare with a tolerance relative to sum_k |w_k * x_k[i]|.
 
 struct Params {
-  base: u32,               // first element of this dispatch, relative to the bound chunk
-  count: u32,              // elements this dispatch covers
-  k: u32,                  // number of input vectors, 1..8
+  base: u32,               // first quad of this dispatch, relative to the bound chunk
+  count: u32,              // quads this dispatch covers
+  k: u32,                  // number of input vectors, 1..8 (the K override is what the code uses)
   _pad: u32,
   w: array<vec4<f32>, 2>,  // weights w0..w7; vec4 because uniform arrays need a 16-byte stride
 }
 
 override WORKGROUP_SIZE: u32 = 256;
+override K: u32 = 8;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> acc: array<f32>;
-@group(0) @binding(2) var<storage, read> x1: array<f32>;
-@group(0) @binding(3) var<storage, read> x2: array<f32>;
-@group(0) @binding(4) var<storage, read> x3: array<f32>;
-@group(0) @binding(5) var<storage, read> x4: array<f32>;
-@group(0) @binding(6) var<storage, read> x5: array<f32>;
-@group(0) @binding(7) var<storage, read> x6: array<f32>;
-@group(0) @binding(8) var<storage, read> x7: array<f32>;
+@group(0) @binding(1) var<storage, read_write> acc: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> x1: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> x2: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> x3: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> x5: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> x6: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> x7: array<vec4<f32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -60,18 +69,17 @@ fn main(
     return;
   }
   let i = params.base + local;
-  let k = params.k;
   let wa = params.w[0];
   let wb = params.w[1];
 
-  // Unrolled because bindings cannot be indexed; k is uniform, so the branches do not diverge.
+  // Unrolled because bindings cannot be indexed; K is a constant, so the branches fold away.
   var s = wa.x * acc[i];
-  if (k > 1u) { s = s + wa.y * x1[i]; }
-  if (k > 2u) { s = s + wa.z * x2[i]; }
-  if (k > 3u) { s = s + wa.w * x3[i]; }
-  if (k > 4u) { s = s + wb.x * x4[i]; }
-  if (k > 5u) { s = s + wb.y * x5[i]; }
-  if (k > 6u) { s = s + wb.z * x6[i]; }
-  if (k > 7u) { s = s + wb.w * x7[i]; }
+  if (K > 1u) { s = s + wa.y * x1[i]; }
+  if (K > 2u) { s = s + wa.z * x2[i]; }
+  if (K > 3u) { s = s + wa.w * x3[i]; }
+  if (K > 4u) { s = s + wb.x * x4[i]; }
+  if (K > 5u) { s = s + wb.y * x5[i]; }
+  if (K > 6u) { s = s + wb.z * x6[i]; }
+  if (K > 7u) { s = s + wb.w * x7[i]; }
   acc[i] = s;
 }

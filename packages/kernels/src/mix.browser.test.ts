@@ -199,9 +199,9 @@ describe.skipIf(!onWebGPU)('mix.wgsl on WebGPU', () => {
       expectMixMatches(gpu, { length: 33, k: 2, seed: 12, options: { workgroupSize: 32 } }),
     );
     const printed = info.mock.calls.map((args) => String(args[0]));
-    expect(printed.some((s) => s.includes('tabswarm.mix[WORKGROUP_SIZE=32]') && s.includes('@compute'))).toBe(
-      true,
-    );
+    expect(
+      printed.some((s) => s.includes('tabswarm.mix[K=2,WORKGROUP_SIZE=32]') && s.includes('@compute')),
+    ).toBe(true);
   });
 
   it('rejects bad arguments before touching the GPU', async () => {

@@ -1,0 +1,133 @@
+/**
+ * The common host side of the element-wise kernels (mix, optimizer steps, clip scaling). Their
+ * shaders see every vector as array<vec4<f32>> and count in quads of four elements: one 128-bit
+ * load per lane is much faster than four scalar ones where the GPU is emulated on a CPU, and no
+ * worse on GPUs. Bindings must be whole quads, so when a length is not a multiple of 4 the last
+ * 1 to 3 elements of each vector are copied into a padded temporary, the kernel runs once more on
+ * that single quad, and the written vectors get their tail copied back.
+ */
+import { getKernelPipeline } from './pipeline-cache.ts';
+import {
+  planOnDevice,
+  record,
+  resolveWorkgroupSize,
+  type KernelOptions,
+  type KernelRecorder,
+  type StorageKernelSpec,
+} from './kernel-runtime.ts';
+
+/** A vector starting at element `offset` (a multiple of 64) of `buffer`, bound per chunk. */
+export interface VectorBinding {
+  readonly buffer: GPUBuffer;
+  readonly offset?: number;
+}
+
+/** A vector (GPUBuffer: from element 0), or a fixed binding that is the same for every chunk. */
+export type ElementwiseBinding = GPUBuffer | VectorBinding | { readonly fixed: GPUBufferBinding };
+
+/** Params words the runner fills: quad base and quad count of the dispatch. */
+export type ParamsFill = (u32: Uint32Array, f32: Float32Array, at: number) => void;
+
+const QUAD_BYTES = 16;
+/** Each vector's tail sits at its own aligned offset of one temporary. */
+const TAIL_STRIDE = 256;
+
+/**
+ * Records `spec` over elements [0, length) of every vector binding. `fill(u32, f32, at)` writes
+ * the kernel's Params words from index at + 2 on (at and at + 1 are the quad base and count).
+ * Vectors need COPY_SRC, and written ones COPY_DST, when length is not a multiple of 4.
+ */
+export function recordElementwise(
+  rec: KernelRecorder,
+  spec: StorageKernelSpec,
+  constants: Readonly<Record<string, number>>,
+  bindings: readonly ElementwiseBinding[],
+  length: number,
+  options: KernelOptions,
+  fill: ParamsFill,
+): void {
+  if (length === 0) return;
+  const device = rec.device;
+  const workgroupSize = resolveWorkgroupSize(device, options.workgroupSize);
+  const kernel = getKernelPipeline(device, spec, { ...constants, WORKGROUP_SIZE: workgroupSize });
+  const quads = Math.floor(length / 4);
+  const tail = length - quads * 4;
+  const chunks = planOnDevice(device, quads, options, {
+    workgroupSize,
+    bytesPerElement: QUAD_BYTES,
+    alignElements: Math.ceil(device.limits.minStorageBufferOffsetAlignment / QUAD_BYTES),
+  });
+  const vector = (b: ElementwiseBinding): VectorBinding | null =>
+    'fixed' in b ? null : b instanceof GPUBuffer ? { buffer: b } : b;
+
+  for (const chunk of chunks) {
+    const bindGroup = rec.bindGroup(
+      kernel,
+      bindings.map((b) => {
+        const v = vector(b);
+        if (v === null) return (b as { fixed: GPUBufferBinding }).fixed;
+        return {
+          buffer: v.buffer,
+          offset: (v.offset ?? 0) * 4 + chunk.start * QUAD_BYTES,
+          size: chunk.length * QUAD_BYTES,
+        };
+      }),
+    );
+    for (const d of chunk.dispatches) {
+      const at = rec.params();
+      rec.u32[at] = d.base;
+      rec.u32[at + 1] = d.count;
+      fill(rec.u32, rec.f32, at);
+      rec.dispatch(kernel, bindGroup, d.x, d.y);
+    }
+  }
+
+  if (tail === 0) return;
+  // Read-only and writable bindings need separate temporaries: one buffer may not be both in a
+  // dispatch. Writable ones may share one at disjoint ranges.
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const padded = {
+    read: rec.temp(bindings.length * TAIL_STRIDE, usage, 'elementwise.tail'),
+    read_write: rec.temp(bindings.length * TAIL_STRIDE, usage, 'elementwise.tail'),
+  };
+  const tailBytes = tail * 4;
+  const from = (v: VectorBinding) => ((v.offset ?? 0) + quads * 4) * 4;
+  const tailBindings = bindings.map((b, i) => {
+    const v = vector(b);
+    if (v === null) return (b as { fixed: GPUBufferBinding }).fixed;
+    const temp = padded[spec.storage[i] ?? 'read'];
+    rec.copy(v.buffer, from(v), temp, i * TAIL_STRIDE, tailBytes);
+    return { buffer: temp, offset: i * TAIL_STRIDE, size: QUAD_BYTES };
+  });
+  const bindGroup = rec.bindGroup(kernel, tailBindings);
+  const at = rec.params();
+  rec.u32[at] = 0;
+  rec.u32[at + 1] = 1;
+  fill(rec.u32, rec.f32, at);
+  rec.dispatch(kernel, bindGroup, 1);
+  for (const [i, b] of bindings.entries()) {
+    const v = vector(b);
+    if (v !== null && spec.storage[i] === 'read_write') {
+      rec.copy(padded.read_write, i * TAIL_STRIDE, v.buffer, from(v), tailBytes);
+    }
+  }
+}
+
+/** recordElementwise in a recorder of its own, submitted before returning. */
+export function runElementwise(
+  device: GPUDevice,
+  spec: StorageKernelSpec,
+  bindings: readonly ElementwiseBinding[],
+  length: number,
+  options: KernelOptions,
+  fill: ParamsFill,
+): void {
+  if (length === 0) return;
+  record(device, spec.name, (rec) => recordElementwise(rec, spec, {}, bindings, length, options, fill));
+}
+
+/** Usage a vector of `length` elements needs: the tail copies want COPY_SRC, and COPY_DST if written. */
+export function vectorUsage(length: number, written: boolean): GPUBufferUsageFlags {
+  if (length % 4 === 0) return GPUBufferUsage.STORAGE;
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | (written ? GPUBufferUsage.COPY_DST : 0);
+}

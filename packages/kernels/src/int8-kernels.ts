@@ -1,0 +1,173 @@
+/**
+ * Host side of shaders/int8-quantize.wgsl and shaders/int8-dequantize.wgsl on GPUBuffers:
+ * block-wise int8 quantisation with an optional error-feedback residual, and its decoding.
+ */
+import int8DequantizeWgsl from '../../../shaders/int8-dequantize.wgsl?raw';
+import int8QuantizeWgsl from '../../../shaders/int8-quantize.wgsl?raw';
+import { checkBlockSize, INT8_DEFAULT_BLOCK_SIZE, int8Blocks, int8Words } from './int8-reference.ts';
+import {
+  checkBuffer,
+  checkDistinct,
+  checkLength,
+  dummyBuffer,
+  f32Alignment,
+  isCpuEmulated,
+  planOnDevice,
+  record,
+  resolveWorkgroupSize,
+  storageKernelSpec,
+  unitsPerWorkgroup,
+  type KernelOptions,
+} from './kernel-runtime.ts';
+import { lcm } from './plan.ts';
+import { getKernelPipeline } from './pipeline-cache.ts';
+
+const QUANTIZE_SPEC = storageKernelSpec('int8-quantize', int8QuantizeWgsl, [
+  'read',
+  'read_write',
+  'read_write',
+  'read_write',
+]);
+const DEQUANTIZE_SPEC = storageKernelSpec('int8-dequantize', int8DequantizeWgsl, [
+  'read',
+  'read',
+  'read_write',
+]);
+
+export interface Int8Options extends KernelOptions {
+  /** Elements per scale: a multiple of 4 up to 2048 (the shader's BLOCK_SIZE); default 256. */
+  readonly blockSize?: number;
+}
+
+export interface Int8QuantizeBuffers {
+  readonly x: GPUBuffer;
+  /** Error feedback: y = x + residual is quantised and residual becomes y − decoded. Or null. */
+  readonly residual: GPUBuffer | null;
+  /** ceil(length / 4) words of int8 (four per word, little-endian). */
+  readonly packed: GPUBuffer;
+  /** ceil(length / blockSize) f32 scales. */
+  readonly scales: GPUBuffer;
+}
+
+export interface Int8DequantizeBuffers {
+  readonly packed: GPUBuffer;
+  readonly scales: GPUBuffer;
+  readonly out: GPUBuffer;
+}
+
+export function int8QuantizeBuffers(
+  device: GPUDevice,
+  buffers: Int8QuantizeBuffers,
+  length: number,
+  options: Int8Options = {},
+): void {
+  const blockSize = options.blockSize ?? INT8_DEFAULT_BLOCK_SIZE;
+  checkBlockSize(blockSize);
+  checkLength(length, 'int8-quantize');
+  const { x, residual, packed, scales } = buffers;
+  checkDistinct({ x, residual, packed, scales });
+  const { STORAGE } = GPUBufferUsage;
+  checkBuffer(x, length * 4, STORAGE, 'int8-quantize x');
+  if (residual !== null) checkBuffer(residual, length * 4, STORAGE, 'int8-quantize residual');
+  checkBuffer(packed, int8Words(length) * 4, STORAGE, 'int8-quantize packed');
+  checkBuffer(scales, int8Blocks(length, blockSize) * 4, STORAGE, 'int8-quantize scales');
+  if (length === 0) return;
+
+  // No point in more invocations than words in a block. Where the GPU is emulated on the CPU,
+  // each barrier switches between the workgroup's invocations, so fewer of them is faster.
+  const workgroupSize = resolveWorkgroupSize(
+    device,
+    options.workgroupSize,
+    Math.min(isCpuEmulated(device) ? 16 : 64, 2 ** Math.ceil(Math.log2(blockSize / 4))),
+    true,
+  );
+  const blocksPerGroup = unitsPerWorkgroup(device, int8Blocks(length, blockSize), options);
+  const chunks = planOnDevice(device, length, options, {
+    workgroupSize,
+    elementsPerWorkgroup: blockSize * blocksPerGroup,
+    alignElements: alignment(device, blockSize),
+  });
+  const kernel = getKernelPipeline(device, QUANTIZE_SPEC, {
+    WORKGROUP_SIZE: workgroupSize,
+    BLOCK_SIZE: blockSize,
+  });
+  const unused = dummyBuffer(device, true);
+  record(device, 'int8-quantize', (rec) => {
+    for (const chunk of chunks) {
+      const floats = { offset: chunk.start * 4, size: chunk.length * 4 };
+      const bindGroup = rec.bindGroup(kernel, [
+        { buffer: x, ...floats },
+        residual === null ? { buffer: unused } : { buffer: residual, ...floats },
+        { buffer: packed, offset: chunk.start, size: int8Words(chunk.length) * 4 },
+        {
+          buffer: scales,
+          offset: (chunk.start / blockSize) * 4,
+          size: int8Blocks(chunk.length, blockSize) * 4,
+        },
+      ]);
+      for (const d of chunk.dispatches) {
+        const at = rec.params();
+        rec.u32[at] = d.base;
+        rec.u32[at + 1] = d.count;
+        rec.u32[at + 2] = residual === null ? 0 : 1;
+        rec.u32[at + 3] = blocksPerGroup;
+        rec.dispatch(kernel, bindGroup, d.x, d.y);
+      }
+    }
+  });
+}
+
+/** out[i] = q[i] · scales[i / blockSize] for i < length (blockSize as when quantising). */
+export function int8DequantizeBuffers(
+  device: GPUDevice,
+  buffers: Int8DequantizeBuffers,
+  length: number,
+  options: Int8Options = {},
+): void {
+  const blockSize = options.blockSize ?? INT8_DEFAULT_BLOCK_SIZE;
+  checkBlockSize(blockSize);
+  checkLength(length, 'int8-dequantize');
+  const { packed, scales, out } = buffers;
+  checkDistinct({ packed, scales, out });
+  const { STORAGE } = GPUBufferUsage;
+  checkBuffer(packed, int8Words(length) * 4, STORAGE, 'int8-dequantize packed');
+  checkBuffer(scales, int8Blocks(length, blockSize) * 4, STORAGE, 'int8-dequantize scales');
+  checkBuffer(out, length * 4, STORAGE, 'int8-dequantize out');
+  if (length === 0) return;
+
+  const workgroupSize = resolveWorkgroupSize(device, options.workgroupSize);
+  const chunks = planOnDevice(device, length, options, {
+    workgroupSize,
+    elementsPerWorkgroup: 4 * workgroupSize,
+    alignElements: alignment(device, blockSize),
+  });
+  const kernel = getKernelPipeline(device, DEQUANTIZE_SPEC, {
+    WORKGROUP_SIZE: workgroupSize,
+    BLOCK_SIZE: blockSize,
+  });
+  record(device, 'int8-dequantize', (rec) => {
+    for (const chunk of chunks) {
+      const bindGroup = rec.bindGroup(kernel, [
+        { buffer: packed, offset: chunk.start, size: int8Words(chunk.length) * 4 },
+        {
+          buffer: scales,
+          offset: (chunk.start / blockSize) * 4,
+          size: int8Blocks(chunk.length, blockSize) * 4,
+        },
+        { buffer: out, offset: chunk.start * 4, size: chunk.length * 4 },
+      ]);
+      for (const d of chunk.dispatches) {
+        const at = rec.params();
+        rec.u32[at] = d.base;
+        rec.u32[at + 1] = d.count;
+        rec.dispatch(kernel, bindGroup, d.x, d.y);
+      }
+    }
+  });
+}
+
+/** Chunk starts that align the f32, the int8 (1 byte) and the scale (1 per block) bindings. */
+function alignment(device: GPUDevice, blockSize: number): number {
+  const bytes = device.limits.minStorageBufferOffsetAlignment;
+  return lcm(f32Alignment(device), bytes, blockSize * f32Alignment(device));
+}
