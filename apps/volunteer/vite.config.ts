@@ -14,6 +14,8 @@ export default defineConfig({
       '/peerjs': { target: COORDINATOR, ws: true },
     },
   },
+  // The trainer's worker imports tfjs's WebGPU backend lazily: a module worker keeps that split.
+  worker: { format: 'es' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -1,6 +1,8 @@
-/** The volunteer page: consent (Start / Stop), what this tab is, and how it is doing. */
+/** The volunteer page: consent (Start / Stop), the work it will do, what this tab is, and how it is doing. */
+import { JobCard } from './JobCard.tsx';
 import type { VolunteerSession } from './session.ts';
 import { useStoreState, type VolunteerState, type VolunteerStore } from './store.ts';
+import { TrainingCard } from './TrainingCard.tsx';
 import { useNow } from './use-now.ts';
 
 type Props = {
@@ -39,8 +41,9 @@ export function App({ session, store }: Props) {
       <header className="page-header">
         <h1>tabswarm volunteer</h1>
         <p className="lede">
-          Lend this tab&apos;s GPU to a shared training job. Nothing runs and no connection is made until you
-          press Start; Stop ends everything at once.
+          Lend this tab&apos;s GPU to a shared training job: it trains the job&apos;s model on the shards the
+          coordinator hands out. Nothing runs and no connection is made until you press Start; Stop ends
+          everything at once.
         </p>
         <div className="actions">
           <button
@@ -64,6 +67,8 @@ export function App({ session, store }: Props) {
           <span className="step">{state.step}</span>
         </div>
       </header>
+
+      <JobCard state={state} />
 
       <section className="card">
         <h2>Status</h2>
@@ -122,6 +127,8 @@ export function App({ session, store }: Props) {
           </dd>
         </dl>
       </section>
+
+      <TrainingCard session={session} state={state} />
 
       {state.adapter !== null && (
         <section className="card">

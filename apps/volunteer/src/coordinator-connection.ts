@@ -1,7 +1,7 @@
 /**
  * The volunteer's control-plane link to the coordinator: socket.io on /volunteer with exponential
- * reconnection, join (resuming the same node id after a reconnect), heartbeats and the self-test
- * report. Reports its state through callbacks; knows nothing about React.
+ * reconnection, join (resuming the same node id after a reconnect), heartbeats, the self-test
+ * report and the lease calls. Reports its state through callbacks; knows nothing about React.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -11,6 +11,10 @@ import {
   type Heartbeat,
   type JoinAccepted,
   type JoinRequest,
+  type LeaseCompletion,
+  type LeaseGrantInfo,
+  type LeaseRelease,
+  type LeaseRequest,
   type PeerInfo,
   type Reply,
   type SelfTestReport,
@@ -27,6 +31,9 @@ export interface CoordinatorCallbacks {
   onJoined(accepted: JoinAccepted, first: boolean): void;
   onPeers(peers: PeerInfo[]): void;
   onServerTime?(offsetMs: number): void;
+  /** Untrusted payloads: the trainer validates them. */
+  onLeaseCancelled?(notice: unknown): void;
+  onCheckpointRequest?(request: unknown): void;
 }
 
 export interface CoordinatorOptions {
@@ -133,6 +140,33 @@ export class CoordinatorConnection {
     this.#socket.disconnect();
   }
 
+  /** Whether requests can be sent now: connected and joined. */
+  get ready(): boolean {
+    return this.#socket.connected && this.#accepted !== null && !this.#stopped;
+  }
+
+  /** Asks for a shard. Null when not joined or no answer came in time. */
+  requestLease(
+    request: LeaseRequest,
+  ): Promise<Reply<{ lease: LeaseGrantInfo | null; retryAfterMs: number }> | null> {
+    if (!this.ready) return Promise.resolve(null);
+    return ask((cb) => this.#socket.timeout(this.#timeoutMs).emit('requestLease', request, cb));
+  }
+
+  /** Reports a shard done (idempotent by lease id). Null when not joined or no answer came in time. */
+  completeLease(
+    completion: LeaseCompletion,
+  ): Promise<Reply<{ counted: boolean; duplicate: boolean }> | null> {
+    if (!this.ready) return Promise.resolve(null);
+    return ask((cb) => this.#socket.timeout(this.#timeoutMs).emit('completeLease', completion, cb));
+  }
+
+  /** Gives a lease back. Null when not joined or no answer came in time. */
+  releaseLease(release: LeaseRelease): Promise<Reply | null> {
+    if (!this.ready) return Promise.resolve(null);
+    return ask((cb) => this.#socket.timeout(this.#timeoutMs).emit('releaseLease', release, cb));
+  }
+
   /** Reports the self-test now, and again after any join that gets a fresh identity. */
   async sendSelfTest(report: SelfTestReport): Promise<void> {
     this.#selfTest = report;
@@ -181,6 +215,8 @@ export class CoordinatorConnection {
     socket.on('peers', (peers: unknown) => {
       if (isPeerList(peers)) callbacks.onPeers(peers.map((p) => ({ nodeId: p.nodeId, backend: p.backend })));
     });
+    socket.on('leaseCancelled', (notice: unknown) => callbacks.onLeaseCancelled?.(notice));
+    socket.on('checkpointRequest', (request: unknown) => callbacks.onCheckpointRequest?.(request));
     socket.on('fatal', (error: unknown) => {
       const message =
         typeof error === 'object' &&

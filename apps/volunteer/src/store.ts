@@ -1,6 +1,7 @@
 /** The volunteer page's state: one immutable snapshot, replaced on change, read by React and the test API. */
 import { useSyncExternalStore } from 'react';
 import type { AdapterInfo, Backend, PeerInfo, SelfTestReport } from '@tabswarm/protocol';
+import type { TrainerStatus } from '@tabswarm/trainer';
 import type {
   ConnectionState,
   PeerServerState,
@@ -29,6 +30,19 @@ export interface VolunteerState {
   readonly peerServerDetail: string | null;
   readonly startedAt: number | null;
   readonly receivedFrames: readonly ReceivedFrameRecord[];
+  /** The trainer's latest status; null before Start. */
+  readonly trainer: TrainerStatus | null;
+  /** Notable trainer events (released leases, restarts, checkpoints), newest last. */
+  readonly trainerLog: readonly TrainerLogLine[];
+  /** Volunteer settings; they survive Stop. */
+  readonly dutyCycle: number;
+  readonly pauseWhenHidden: boolean;
+}
+
+export interface TrainerLogLine {
+  readonly at: number;
+  readonly level: 'info' | 'warn';
+  readonly text: string;
 }
 
 export const INITIAL_STATE: VolunteerState = {
@@ -48,6 +62,10 @@ export const INITIAL_STATE: VolunteerState = {
   peerServerDetail: null,
   startedAt: null,
   receivedFrames: [],
+  trainer: null,
+  trainerLog: [],
+  dutyCycle: 1,
+  pauseWhenHidden: true,
 };
 
 /** Plain functions rather than methods, so they can be handed to React unbound. */

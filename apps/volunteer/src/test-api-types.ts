@@ -46,11 +46,39 @@ export interface ReceivedFrameRecord {
   readonly error?: string;
 }
 
+/** The trainer, as tests see it. */
+export interface TrainerTestState {
+  /** off, starting, loading, calibrating, idle, training, paused, restarting, stopped, failed. */
+  readonly phase: string;
+  /** The backend the trainer's worker runs on now (after a fallback, the fallback). */
+  readonly backend: Backend | null;
+  readonly fallbackReason: string | null;
+  readonly jobId: string | null;
+  readonly leaseId: string | null;
+  readonly shardsDone: number;
+  readonly lastLoss: number | null;
+  readonly samplesPerSec: number | null;
+  readonly stepTimeMs: number | null;
+  /** tf.memory().numTensors of the worker. */
+  readonly tensors: number;
+  readonly restarts: number;
+  readonly releasedLeases: number;
+  readonly checkpointsUploaded: number;
+  readonly dutyCycle: number;
+  readonly paused: boolean;
+}
+
 export interface TabswarmTestApi {
   getState(): TabswarmTestState;
   /** Sends a random fp32 frame of `elements` values to `peerId` and waits for its acknowledgement. */
   sendFrame(peerId: string, elements: number): Promise<SendFrameResult>;
   receivedFrames(): ReceivedFrameRecord[];
+  /** The trainer's state; null before Start. */
+  trainer(): TrainerTestState | null;
+  /** Destroys TensorFlow.js's GPUDevice in the trainer's worker; false when it does not run on WebGPU. */
+  simulateDeviceLoss(): Promise<boolean>;
+  /** Makes the trainer's worker die of an uncaught error. */
+  simulateWorkerCrash(): Promise<boolean>;
 }
 
 declare global {

@@ -18,6 +18,29 @@ export function createTestApi(session: VolunteerSession, store: VolunteerStore):
     },
     sendFrame: (peerId, elements) => session.sendFrame(peerId, elements),
     receivedFrames: () => store.get().receivedFrames.map((r) => ({ ...r })),
+    trainer() {
+      const t = session.trainer?.status ?? store.get().trainer;
+      if (t === null) return null;
+      return {
+        phase: t.phase,
+        backend: t.backend?.backend ?? null,
+        fallbackReason: t.backend?.fallbackReason ?? null,
+        jobId: t.job?.id ?? null,
+        leaseId: t.lease?.leaseId ?? null,
+        shardsDone: t.shardsDone,
+        lastLoss: t.lastLoss,
+        samplesPerSec: t.samplesPerSec,
+        stepTimeMs: t.stepTimeMs,
+        tensors: t.tensors,
+        restarts: t.restarts,
+        releasedLeases: t.releasedLeases,
+        checkpointsUploaded: t.checkpointsUploaded,
+        dutyCycle: t.dutyCycle,
+        paused: t.paused,
+      };
+    },
+    simulateDeviceLoss: () => session.trainer?.simulateFault('device-loss') ?? Promise.resolve(false),
+    simulateWorkerCrash: () => session.trainer?.simulateFault('crash') ?? Promise.resolve(false),
   };
 }
 

@@ -1,0 +1,124 @@
+/** Live training stats and the volunteer's controls: duty cycle and pausing while hidden. */
+import type { VolunteerSession } from './session.ts';
+import type { VolunteerState } from './store.ts';
+
+type Props = {
+  readonly session: VolunteerSession;
+  readonly state: VolunteerState;
+};
+
+const DUTY_OPTIONS = [
+  { value: 0.25, label: '25 %' },
+  { value: 0.5, label: '50 %' },
+  { value: 1, label: '100 %' },
+] as const;
+
+function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+const fixed = (value: number | null, digits: number): string =>
+  value === null ? '—' : value.toFixed(digits);
+
+export function TrainingCard({ session, state }: Props) {
+  const t = state.trainer;
+  const lease = t?.lease ?? null;
+  return (
+    <section className="card">
+      <h2>Training</h2>
+      <div className="controls">
+        <label>
+          GPU duty cycle{' '}
+          <select
+            data-testid="duty-cycle"
+            value={state.dutyCycle}
+            onChange={(e) => session.setDutyCycle(Number(e.target.value))}
+          >
+            {DUTY_OPTIONS.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            data-testid="pause-when-hidden"
+            checked={state.pauseWhenHidden}
+            onChange={(e) => session.setPauseWhenHidden(e.target.checked)}
+          />{' '}
+          Pause while this tab is hidden
+        </label>
+      </div>
+      <dl className="facts">
+        <dt>Trainer</dt>
+        <dd>
+          <span className={`badge phase-${t?.phase ?? 'off'}`} data-testid="trainer-phase">
+            {t?.phase ?? 'off'}
+          </span>
+          {t?.lastError != null && <span className="detail">{t.lastError}</span>}
+        </dd>
+        <dt>Backend</dt>
+        <dd>
+          <span className="mono" data-testid="trainer-backend">
+            {t?.backend?.backend ?? ''}
+          </span>
+          {t?.backend?.fallbackReason != null && (
+            <span className="detail" data-testid="trainer-fallback">
+              fell back: {t.backend.fallbackReason}
+            </span>
+          )}
+        </dd>
+        <dt>Shard</dt>
+        <dd data-testid="lease-progress">
+          {lease === null
+            ? '—'
+            : `shard ${lease.shard}, epoch ${lease.epoch + 1}: step ${lease.stepsDone} of ${lease.steps || '…'}`}
+        </dd>
+        <dt>Shards done</dt>
+        <dd data-testid="shards-done">{t?.shardsDone ?? 0}</dd>
+        <dt>Samples / s</dt>
+        <dd>
+          <span data-testid="samples-per-sec">{fixed(t?.samplesPerSec ?? null, 0)}</span>
+          <span className="detail">step {fixed(t?.stepTimeMs ?? null, 0)} ms</span>
+        </dd>
+        <dt>Training loss</dt>
+        <dd data-testid="last-loss">{fixed(t?.lastLoss ?? null, 4)}</dd>
+        <dt>Time contributed</dt>
+        <dd data-testid="time-contributed">{formatDuration(t?.contributedMs ?? 0)}</dd>
+        <dt>Memory</dt>
+        <dd>
+          <span>
+            <span data-testid="tensor-count">{t?.tensors ?? 0}</span> tensors
+          </span>
+          <span className="detail">{((t?.gpuBytes ?? 0) / 1048576).toFixed(1)} MiB on the GPU</span>
+        </dd>
+        <dt>Robustness</dt>
+        <dd>
+          <span>
+            <span data-testid="restarts">{t?.restarts ?? 0}</span> restarts,{' '}
+            <span data-testid="released-leases">{t?.releasedLeases ?? 0}</span> shards given back,{' '}
+            {t?.checkpointsUploaded ?? 0} checkpoint uploads
+          </span>
+        </dd>
+      </dl>
+      {state.trainerLog.length > 0 && (
+        <ul className="log" data-testid="trainer-log">
+          {state.trainerLog
+            .slice(-8)
+            .reverse()
+            .map((line, i) => (
+              <li key={`${line.at}-${i}`} className={`log-${line.level}`}>
+                <span className="mono detail">{new Date(line.at).toLocaleTimeString()}</span> {line.text}
+              </li>
+            ))}
+        </ul>
+      )}
+    </section>
+  );
+}

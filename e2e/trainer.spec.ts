@@ -1,0 +1,208 @@
+/**
+ * The volunteer trainer end to end: a real coordinator, a job created over REST, and a volunteer
+ * browser that trains it on leased shards in its Web Worker until the coordinator's checkpoint
+ * evaluation reaches the target accuracy — surviving a lost GPU device on the way. A browser
+ * without WebGPU trains on the fallback backend and says so.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
+import type { JobInfo, JobSpecInput, NodeInfo } from '@tabswarm/protocol';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
+import { startCoordinator, type Coordinator } from './coordinator.ts';
+import './volunteer-test-api.ts';
+
+let coordinator: Coordinator;
+let token: string;
+const browsers: Browser[] = [];
+
+test.beforeAll(async () => {
+  coordinator = await startCoordinator({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
+  token = fs.readFileSync(path.join(coordinator.dataDir, 'operator-token'), 'utf8').trim();
+});
+
+test.afterAll(async () => {
+  await Promise.allSettled(browsers.map((b) => b.close()));
+  await coordinator?.stop();
+});
+
+async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${coordinator.url}${url}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const createJob = async (spec: JobSpecInput): Promise<JobInfo> =>
+  (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
+const getJob = async (id: string): Promise<JobInfo> =>
+  (await api<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
+const nodes = async (): Promise<NodeInfo[]> => (await api<{ nodes: NodeInfo[] }>('GET', '/api/nodes')).nodes;
+
+async function openVolunteer(args: readonly string[]): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...args] });
+  browsers.push(browser);
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => console.log(`[volunteer page error] ${error.message}`));
+  await page.goto(`${coordinator.url}/volunteer/`);
+  return { browser, page };
+}
+
+const trainerState = (page: Page) => page.evaluate(() => window.tabswarmTest.trainer());
+
+test('a WebGPU volunteer trains mnist-mlp to 90 % test accuracy and survives a lost GPU device', async () => {
+  test.setTimeout(300_000);
+  const job = await createJob({
+    name: 'e2e mnist-mlp',
+    model: { kind: 'preset', preset: 'mnist-mlp' },
+    dataset: 'mnist',
+    training: {
+      optimizer: { type: 'adam' },
+      learningRate: 0.003,
+      batchSize: 64,
+      localSteps: 25,
+      // Room to spare: the job completes as soon as a checkpoint evaluates at the target.
+      epochs: 3,
+      targetAccuracy: 0.9,
+      seed: 1,
+    },
+    checkpoint: { everyShards: 2, contributors: 1 },
+  });
+
+  const { browser, page } = await openVolunteer(CHROMIUM_ARGS);
+  try {
+    // Before Start: the page says which job it will work on, for whom, and with which settings.
+    await expect(page.getByTestId('job-name')).toContainText('e2e mnist-mlp');
+    await expect(page.getByTestId('job-model')).toContainText('mnist-mlp');
+    await expect(page.getByTestId('job-settings')).toContainText('batch 64');
+    await expect(page.getByTestId('coordinator-host')).toHaveText(new URL(coordinator.url).host);
+    await expect(page.getByTestId('pause-when-hidden')).toBeChecked();
+
+    await page.getByTestId('start-button').click();
+    await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 90_000 });
+    await expect(page.getByTestId('trainer-backend')).toHaveText('webgpu', { timeout: 60_000 });
+    await expect(page.getByTestId('self-test')).toHaveText('passed', { timeout: 60_000 });
+
+    await expect
+      .poll(async () => (await trainerState(page))?.shardsDone ?? 0, { timeout: 120_000 })
+      .toBeGreaterThan(0);
+    const before = await trainerState(page);
+    console.log(`[trainer] after the first shard: ${JSON.stringify(before)}`);
+
+    // Every heartbeat carries the trainer's health.
+    await expect
+      .poll(async () => (await nodes()).find((n) => n.connected)?.health ?? null, { timeout: 15_000 })
+      .toMatchObject({ backend: 'webgpu', dutyCycle: 1 });
+    const health = (await nodes()).find((n) => n.connected)?.health;
+    expect(health?.samplesPerSec).toBeGreaterThan(0);
+    expect(health?.tensors).toBeGreaterThan(0);
+
+    // A lost GPU device: the lease in hand goes back, a new worker starts from the last parameters.
+    await expect
+      .poll(async () => (await trainerState(page))?.leaseId ?? null, { timeout: 60_000 })
+      .not.toBeNull();
+    expect(await page.evaluate(() => window.tabswarmTest.simulateDeviceLoss())).toBe(true);
+    await expect.poll(async () => (await trainerState(page))?.restarts, { timeout: 60_000 }).toBe(1);
+    await expect.poll(async () => (await trainerState(page))?.releasedLeases, { timeout: 30_000 }).toBe(1);
+    await expect(page.getByTestId('restarts')).toHaveText('1');
+    const shardsAtLoss = (await trainerState(page))?.shardsDone ?? 0;
+    await expect
+      .poll(async () => (await trainerState(page))?.shardsDone ?? 0, { timeout: 120_000 })
+      .toBeGreaterThan(shardsAtLoss);
+    expect((await trainerState(page))?.backend).toBe('webgpu');
+
+    // Trained until the coordinator's own evaluation of a checkpoint reaches the target.
+    let latest = await getJob(job.id);
+    await expect
+      .poll(
+        async () => {
+          latest = await getJob(job.id);
+          return latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= 0.9;
+        },
+        { timeout: 240_000, intervals: [2_000] },
+      )
+      .toBe(true);
+    const after = await trainerState(page);
+    console.log(
+      `[trainer] job ${latest.status} (${latest.statusReason ?? ''}): ${latest.shardsDone} shards, checkpoint ${latest.latestCheckpoint?.seq} accuracy ${latest.latestCheckpoint?.accuracy}; volunteer ${JSON.stringify(after)}`,
+    );
+    expect(after?.checkpointsUploaded).toBeGreaterThan(0);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('without WebGPU, a volunteer trains on the fallback backend and says so', async () => {
+  test.setTimeout(180_000);
+  const job = await createJob({
+    name: 'e2e fallback',
+    dataset: 'mnist',
+    training: {
+      optimizer: { type: 'momentum', momentum: 0.9 },
+      learningRate: 0.01,
+      batchSize: 32,
+      localSteps: 5,
+      epochs: 1,
+    },
+    checkpoint: { everyShards: 1000, contributors: 1 },
+  });
+  // The same Chromium, without --enable-unsafe-webgpu: navigator.gpu has no adapter.
+  const { browser, page } = await openVolunteer(CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu'));
+  try {
+    await page.getByTestId('start-button').click();
+    await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 90_000 });
+    await expect(page.getByTestId('trainer-backend')).toHaveText('webgl', { timeout: 60_000 });
+    await expect(page.getByTestId('backend')).toHaveText('webgl');
+    await expect(page.getByTestId('trainer-fallback')).toContainText(
+      'webgpu: requestAdapter() returned null',
+    );
+    await expect
+      .poll(async () => (await trainerState(page))?.shardsDone ?? 0, { timeout: 120_000 })
+      .toBeGreaterThanOrEqual(2);
+
+    // The heartbeat says so too, and the join did.
+    const node = (await nodes()).find((n) => n.connected);
+    expect(node?.capabilities.backend).toBe('webgl');
+    expect(node?.capabilities.fallbackReason).toContain('webgpu');
+    await expect
+      .poll(async () => (await nodes()).find((n) => n.connected)?.health?.backend, { timeout: 15_000 })
+      .toBe('webgl');
+    expect((await getJob(job.id)).shardsDone).toBeGreaterThanOrEqual(2);
+    console.log(`[fallback] ${JSON.stringify(await trainerState(page))}`);
+
+    // The volunteer's controls: a duty-cycle limit, and a pause while the tab is hidden.
+    await page.getByTestId('duty-cycle').selectOption('0.5');
+    await expect
+      .poll(async () => (await nodes()).find((n) => n.connected)?.health?.dutyCycle, { timeout: 15_000 })
+      .toBe(0.5);
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((h) => {
+        Object.defineProperty(document, 'visibilityState', {
+          configurable: true,
+          get: () => (h ? 'hidden' : 'visible'),
+        });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    await expect(page.getByTestId('trainer-phase')).toHaveText('paused');
+    await expect
+      .poll(async () => (await nodes()).find((n) => n.connected)?.state, { timeout: 15_000 })
+      .toBe('paused');
+    await setHidden(false);
+    await expect.poll(async () => (await trainerState(page))?.paused).toBe(false);
+    const shards = (await trainerState(page))?.shardsDone ?? 0;
+    await expect
+      .poll(async () => (await trainerState(page))?.shardsDone ?? 0, { timeout: 60_000 })
+      .toBeGreaterThan(shards);
+  } finally {
+    await api('POST', `/api/jobs/${job.id}/cancel`);
+    await browser.close();
+  }
+});

@@ -1,0 +1,109 @@
+/**
+ * The coordinator's HTTP API as the trainer uses it: jobs, dataset shapes, the latest parameters
+ * (where a volunteer starts) and checkpoint uploads. Works wherever fetch does (page, worker, Node).
+ */
+import { decodeFrame, frameValues, type CheckpointRequest, type JobInfo } from '@tabswarm/protocol';
+import { TrainerError, errorText } from './errors.ts';
+import type { DatasetShape } from './types.ts';
+import { parseDatasetShape, parseJobInfo } from './wire.ts';
+
+export interface CoordinatorApi {
+  listJobs(): Promise<JobInfo[]>;
+  getJob(jobId: string): Promise<JobInfo>;
+  getDataset(datasetId: string): Promise<DatasetShape & { name: string }>;
+  /** The latest checkpoint's flat parameters (checkpoint 0, the seeded model, always exists). */
+  getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }>;
+  uploadCheckpoint(request: CheckpointRequest, frame: Uint8Array): Promise<void>;
+}
+
+export class HttpCoordinatorApi implements CoordinatorApi {
+  readonly #base: URL;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(baseUrl: string, options: { fetch?: typeof fetch; timeoutMs?: number } = {}) {
+    this.#base = new URL(baseUrl);
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  async listJobs(): Promise<JobInfo[]> {
+    const body = await this.#json('/api/jobs');
+    const jobs = (body as { jobs?: unknown }).jobs;
+    if (!Array.isArray(jobs)) throw new TrainerError('HTTP_FAILED', 'GET /api/jobs: no job list');
+    return jobs.map(parseJobInfo).filter((j): j is JobInfo => j !== null);
+  }
+
+  async getJob(jobId: string): Promise<JobInfo> {
+    const body = await this.#json(`/api/jobs/${encodeURIComponent(jobId)}`);
+    const job = parseJobInfo((body as { job?: unknown }).job);
+    if (job === null || job.id !== jobId)
+      throw new TrainerError('HTTP_FAILED', `GET /api/jobs/${jobId}: not a job`);
+    return job;
+  }
+
+  async getDataset(datasetId: string): Promise<DatasetShape & { name: string }> {
+    const body = await this.#json(`/api/datasets/${encodeURIComponent(datasetId)}`);
+    const shape = parseDatasetShape((body as { dataset?: unknown }).dataset);
+    if (shape === null)
+      throw new TrainerError('HTTP_FAILED', `GET /api/datasets/${datasetId}: not a dataset`);
+    return shape;
+  }
+
+  async getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }> {
+    const path = `/api/jobs/${encodeURIComponent(jobId)}/parameters`;
+    const response = await this.#request(path);
+    const frame = decodeFrame(new Uint8Array(await response.arrayBuffer()));
+    if (!frame.ok) throw new TrainerError('PARAMETERS_INVALID', `${path}: ${frame.code}: ${frame.message}`);
+    if (frame.header.jobId !== jobId) {
+      throw new TrainerError('PARAMETERS_INVALID', `${path}: the frame is for job ${frame.header.jobId}`);
+    }
+    const seq = Number(response.headers.get('x-checkpoint-seq'));
+    return { values: frameValues(frame).slice(), seq: Number.isSafeInteger(seq) ? seq : null };
+  }
+
+  async uploadCheckpoint(request: CheckpointRequest, frame: Uint8Array): Promise<void> {
+    const body = frame.slice().buffer;
+    const response = await this.#request(request.uploadUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${request.token}`, 'content-type': 'application/octet-stream' },
+      body,
+    });
+    await response.body?.cancel().catch(() => undefined);
+  }
+
+  async #json(path: string): Promise<unknown> {
+    const response = await this.#request(path);
+    try {
+      return (await response.json()) as unknown;
+    } catch (error) {
+      throw new TrainerError('HTTP_FAILED', `${path}: ${errorText(error)}`);
+    }
+  }
+
+  async #request(path: string, init: RequestInit = {}): Promise<Response> {
+    const url = new URL(path, this.#base);
+    if (url.origin !== this.#base.origin)
+      throw new TrainerError('HTTP_FAILED', `${path} is not on the coordinator`);
+    let response: Response;
+    try {
+      response = await this.#fetch(url.href, { ...init, signal: AbortSignal.timeout(this.#timeoutMs) });
+    } catch (error) {
+      throw new TrainerError('HTTP_FAILED', `${init.method ?? 'GET'} ${path}: ${errorText(error)}`);
+    }
+    if (!response.ok) {
+      let detail = '';
+      try {
+        const body = (await response.json()) as { message?: unknown };
+        if (typeof body.message === 'string') detail = `: ${body.message.slice(0, 300)}`;
+      } catch {
+        // no JSON body
+      }
+      throw new TrainerError(
+        'HTTP_FAILED',
+        `${init.method ?? 'GET'} ${path}: HTTP ${response.status}${detail}`,
+      );
+    }
+    return response;
+  }
+}

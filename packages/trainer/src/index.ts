@@ -1,0 +1,48 @@
+/**
+ * @tabswarm/trainer: the volunteer runtime. A lease loop (VolunteerTrainer) that supervises a
+ * compute — TensorFlow.js with a flat parameter vector and the kernel library's optimizer steps —
+ * running in a Web Worker on the page (WorkerCompute) or in-process (LocalCompute).
+ */
+export * from './errors.ts';
+export type * from './types.ts';
+export { EventQueue } from './event-queue.ts';
+export { DUTY_CYCLES, MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
+export { planBatches, seededPermutation, seededRandom, shardSeed, type BatchPlan } from './shuffle.ts';
+export {
+  CacheStorageShardCache,
+  DEFAULT_SHARD_CACHE_BYTES,
+  MemoryShardCache,
+  type ShardCache,
+} from './shard-cache.ts';
+export { ShardSource, type LoadedShard, type ShardSourceOptions } from './shard-source.ts';
+export { HttpCoordinatorApi, type CoordinatorApi } from './coordinator-api.ts';
+export {
+  parseCheckpointRequest,
+  parseDatasetShape,
+  parseJobInfo,
+  parseLeaseCancelled,
+  parseLeaseGrant,
+} from './wire.ts';
+export {
+  VolunteerTrainer,
+  pickJob,
+  type AveragingHook,
+  type LeaseCoordinator,
+  type LeaseProgress,
+  type ShardParameters,
+  type TrainerEvent,
+  type TrainerPhase,
+  type TrainerStatus,
+  type VolunteerTrainerOptions,
+} from './volunteer-trainer.ts';
+export { WorkerCompute, createTrainerWorker } from './worker-client.ts';
+export type { MessageEndpoint, PageToWorker, WorkerCalls, WorkerToPage } from './worker-protocol.ts';
+// In-process compute (TensorFlow.js): what the worker runs, also usable directly (tests, Node).
+export { LocalCompute, type LocalComputeOptions } from './local-compute.ts';
+export { serveCompute } from './worker-host.ts';
+export { LocalTrainer, type ShardTensors, type StepResult } from './local-trainer.ts';
+export { FlatModel } from './flat-model.ts';
+export { createOptimizer, type FlatOptimizer } from './optimizers.ts';
+export { sparseCategoricalCrossentropy, trainingLoss } from './loss.ts';
+export { buildModel, layoutOf, modelMismatch, topologyFor } from './model.ts';
+export { describeAdapter, memoryStats, probeWebGpu, startBackend, watchDeviceLoss } from './backend.ts';

@@ -1,0 +1,339 @@
+/**
+ * The compute side of a volunteer in one JavaScript context: TensorFlow.js on the best backend, the
+ * loaded job's LocalTrainer, the shard source, and the controls (pause, duty cycle, cancel). It is
+ * what the Web Worker runs (behind worker-host.ts) and what tests run in-process.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getTfjsDevice, runMixSelfTest } from '@tabswarm/kernels';
+import type { SelfTestReport } from '@tabswarm/protocol';
+import { memoryStats, startBackend, watchDeviceLoss } from './backend.ts';
+import { TrainerError, asTrainerError, errorText } from './errors.ts';
+import { LocalTrainer } from './local-trainer.ts';
+import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
+import { CacheStorageShardCache, MemoryShardCache, type ShardCache } from './shard-cache.ts';
+import { ShardSource, type ShardSourceOptions } from './shard-source.ts';
+import { planBatches, shardSeed } from './shuffle.ts';
+import type {
+  BackendInfo,
+  Calibration,
+  ComputeFailure,
+  ComputePort,
+  ComputeStats,
+  FaultKind,
+  JobLoad,
+  JobLoaded,
+  ParameterSnapshot,
+  ShardOutcome,
+  ShardTask,
+  StartOptions,
+  StepProgress,
+} from './types.ts';
+
+export interface LocalComputeOptions {
+  /** Overrides for the shard source (tests: a fake fetch, no retries' sleeping). */
+  readonly shards?: Partial<Omit<ShardSourceOptions, 'baseUrl' | 'cache'>>;
+  /** The shard cache; by default Cache Storage where it exists, else memory. */
+  readonly cache?: ShardCache | null;
+  /** Backend selection, e.g. to pin 'cpu' in tests; by default the best one. */
+  readonly startBackend?: (options: Pick<StartOptions, 'avoidWebGpu'>) => Promise<BackendInfo>;
+}
+
+/** Runs exclusive work one call at a time (loading, calibrating, training, replacing parameters). */
+class Exclusive {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.#tail.then(task, task);
+    this.#tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export class LocalCompute implements ComputePort {
+  readonly failed: Promise<ComputeFailure>;
+  readonly #options: LocalComputeOptions;
+  readonly #exclusive = new Exclusive();
+  readonly #cancelled = new Set<string>();
+  readonly #stepTime = new MovingAverage(0.2);
+  #fail: (failure: ComputeFailure) => void = () => undefined;
+  #backend: BackendInfo | null = null;
+  #trainer: LocalTrainer | null = null;
+  #shards: ShardSource | null = null;
+  #paused = false;
+  #resumed: (() => void)[] = [];
+  #dutyCycle = 1;
+  #batchSize = 1;
+  #failure: ComputeFailure | null = null;
+  #active: { readonly leaseId: string; readonly abort: AbortController } | null = null;
+  #disposed = false;
+
+  constructor(options: LocalComputeOptions = {}) {
+    this.#options = options;
+    this.failed = new Promise((resolve) => {
+      this.#fail = (failure) => {
+        if (this.#failure !== null) return;
+        this.#failure = failure;
+        resolve(failure);
+      };
+    });
+  }
+
+  get backend(): BackendInfo | null {
+    return this.#backend;
+  }
+
+  async start(options: StartOptions): Promise<BackendInfo> {
+    if (this.#backend !== null) return this.#backend;
+    let info: BackendInfo;
+    try {
+      info = await (this.#options.startBackend ?? startBackend)(
+        options.avoidWebGpu === undefined ? {} : { avoidWebGpu: options.avoidWebGpu },
+      );
+    } catch (error) {
+      throw new TrainerError('BACKEND_UNAVAILABLE', errorText(error));
+    }
+    this.#backend = info;
+    if (info.backend === 'webgpu') watchDeviceLoss((message) => this.#fail({ code: 'DEVICE_LOST', message }));
+    const cache =
+      this.#options.cache !== undefined
+        ? this.#options.cache
+        : CacheStorageShardCache.available()
+          ? new CacheStorageShardCache(
+              options.shardCacheBytes === undefined ? {} : { maxBytes: options.shardCacheBytes },
+            )
+          : new MemoryShardCache(options.shardCacheBytes);
+    this.#shards = new ShardSource({ ...this.#options.shards, baseUrl: options.baseUrl, cache });
+    return info;
+  }
+
+  async selfTest(): Promise<SelfTestReport> {
+    this.#requireStarted();
+    return runMixSelfTest();
+  }
+
+  loadJob(job: JobLoad): Promise<JobLoaded> {
+    return this.#exclusive.run(async () => {
+      this.#requireStarted();
+      this.#trainer?.dispose();
+      this.#trainer = null;
+      this.#stepTime.reset();
+      this.#trainer = await LocalTrainer.create(job.jobId, job.spec, job.dataset, job.values);
+      this.#batchSize = job.spec.training.batchSize;
+      return { jobId: job.jobId, layout: this.#trainer.flat.layout };
+    });
+  }
+
+  calibrate(steps: number): Promise<Calibration> {
+    return this.#exclusive.run(async () => {
+      const result = await this.#requireTrainer().calibrate(steps);
+      this.#stepTime.reset();
+      this.#stepTime.add(result.stepTimeMs);
+      return result;
+    });
+  }
+
+  train(task: ShardTask, onStep?: (progress: StepProgress) => void): Promise<ShardOutcome> {
+    return this.#exclusive.run(() => this.#train(task, onStep));
+  }
+
+  cancel(leaseId: string): void {
+    this.#cancelled.add(leaseId);
+    if (this.#cancelled.size > 1000) this.#cancelled.delete(this.#cancelled.values().next().value as string);
+    if (this.#active?.leaseId === leaseId) this.#active.abort.abort();
+    this.#wake();
+  }
+
+  async parameters(): Promise<ParameterSnapshot | null> {
+    const trainer = this.#trainer;
+    if (trainer === null) return null;
+    return { jobId: trainer.jobId, values: await trainer.flat.read() };
+  }
+
+  setParameters(snapshot: ParameterSnapshot): Promise<void> {
+    return this.#exclusive.run(() => {
+      const trainer = this.#requireTrainer();
+      if (snapshot.jobId !== trainer.jobId) {
+        throw new TrainerError('NO_JOB', `job ${snapshot.jobId} is not loaded (${trainer.jobId} is)`);
+      }
+      trainer.flat.setValues(snapshot.values);
+      return Promise.resolve();
+    });
+  }
+
+  setPaused(paused: boolean): void {
+    this.#paused = paused;
+    if (!paused) this.#wake();
+  }
+
+  setDutyCycle(dutyCycle: number): void {
+    this.#dutyCycle = clampDutyCycle(dutyCycle);
+  }
+
+  stats(): Promise<ComputeStats> {
+    const step = this.#stepTime.value;
+    return Promise.resolve({
+      backend: this.#backend?.backend ?? null,
+      jobId: this.#trainer?.jobId ?? null,
+      ...(this.#backend === null ? { tensors: 0, bytes: 0, gpuBytes: 0 } : memoryStats()),
+      stepTimeMs: step,
+      samplesPerSec: step === null ? null : (this.#batchSize * 1000) / Math.max(step, 1e-3),
+    });
+  }
+
+  simulateFault(kind: FaultKind): Promise<boolean> {
+    if (kind === 'device-loss') {
+      const device = getTfjsDevice();
+      if (device === null) return Promise.resolve(false);
+      device.destroy();
+      return Promise.resolve(true);
+    }
+    // An uncaught error: in a worker, the page sees the worker's error event.
+    setTimeout(() => {
+      throw new Error('simulated trainer crash');
+    }, 0);
+    return Promise.resolve(true);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#active?.abort.abort();
+    this.#wake();
+    // After the call in progress, which stops at its next step.
+    void this.#exclusive.run(() => {
+      this.#trainer?.dispose();
+      this.#trainer = null;
+      return Promise.resolve();
+    });
+    this.#fail({ code: 'WORKER_CRASHED', message: 'the compute was disposed' });
+  }
+
+  async #train(task: ShardTask, onStep?: (progress: StepProgress) => void): Promise<ShardOutcome> {
+    const { lease } = task;
+    const leaseId = lease.leaseId;
+    const started = performance.now();
+    const trainer = this.#trainer;
+    if (trainer === null || trainer.jobId !== lease.jobId) {
+      const message = `job ${lease.jobId} is not loaded`;
+      return { ok: false, leaseId, code: 'NO_JOB', message };
+    }
+    const abort = new AbortController();
+    if (this.#cancelled.has(leaseId) || this.#disposed) abort.abort();
+    this.#active = { leaseId, abort };
+    try {
+      return await this.#trainShard(trainer, task, abort.signal, started, onStep);
+    } finally {
+      this.#active = null;
+    }
+  }
+
+  async #trainShard(
+    trainer: LocalTrainer,
+    { lease }: ShardTask,
+    signal: AbortSignal,
+    started: number,
+    onStep?: (progress: StepProgress) => void,
+  ): Promise<ShardOutcome> {
+    const leaseId = lease.leaseId;
+    const fail = (error: unknown): ShardOutcome => {
+      const failure = this.#failure;
+      const e = failure === null ? asTrainerError(error) : new TrainerError(failure.code, failure.message);
+      return { ok: false, leaseId, code: e.code, message: e.message };
+    };
+    const shards = this.#shards as ShardSource;
+    let loaded;
+    try {
+      loaded = await shards.load(lease.samplesUrl, signal);
+    } catch (error) {
+      return fail(error);
+    }
+    const { shard } = loaded;
+    if (shard.split !== 'train' || shard.start !== lease.start || shard.count !== lease.end - lease.start) {
+      return fail(
+        new TrainerError(
+          'SHARD_INVALID',
+          `shard holds ${shard.split} samples [${shard.start}, ${shard.start + shard.count}); the lease is train [${lease.start}, ${lease.end})`,
+        ),
+      );
+    }
+    const { training } = trainer.spec;
+    const plan = planBatches(
+      shard.count,
+      training.batchSize,
+      training.localSteps,
+      shardSeed(training.seed, lease.epoch, lease.shard),
+    );
+    let data;
+    try {
+      data = trainer.upload(shard);
+    } catch (error) {
+      return fail(error);
+    }
+    let lossSum = 0;
+    let steps = 0;
+    let stepTimeSum = 0;
+    try {
+      for await (const step of trainer.steps(data, plan)) {
+        if (!Number.isFinite(step.loss)) {
+          throw new TrainerError('DIVERGED', `the training loss became ${step.loss}`);
+        }
+        lossSum += step.loss;
+        stepTimeSum += step.stepTimeMs;
+        steps = step.step;
+        const average = this.#stepTime.add((step.stepTimeMs * this.#batchSize) / Math.max(1, step.samples));
+        onStep?.({
+          leaseId,
+          step: step.step,
+          steps: step.steps,
+          loss: step.loss,
+          stepTimeMs: step.stepTimeMs,
+          samplesPerSec: (this.#batchSize * 1000) / Math.max(average, 1e-3),
+          ...memoryStats(),
+        });
+        if (signal.aborted) break;
+        // Pacing, and a macrotask boundary even at 100 %: messages (cancel, parameters) get through.
+        await sleep(restAfterStep(step.stepTimeMs, this.#dutyCycle), signal);
+        await this.#whilePaused(signal);
+        if (signal.aborted) break;
+      }
+    } catch (error) {
+      return fail(error);
+    } finally {
+      tf.dispose([data.x, data.y]);
+    }
+    if (signal.aborted) {
+      return fail(new TrainerError('CANCELLED', `work on lease ${leaseId} was stopped`));
+    }
+    const stepTimeMs = stepTimeSum / Math.max(1, steps);
+    return {
+      ok: true,
+      leaseId,
+      loss: lossSum / Math.max(1, steps),
+      samples: plan.samples,
+      steps,
+      durationMs: performance.now() - started,
+      stepTimeMs,
+      samplesPerSec: (this.#batchSize * 1000) / Math.max(this.#stepTime.value ?? stepTimeMs, 1e-3),
+    };
+  }
+
+  async #whilePaused(signal: AbortSignal): Promise<void> {
+    while (this.#paused && !signal.aborted && !this.#disposed) {
+      await new Promise<void>((resolve) => this.#resumed.push(resolve));
+    }
+  }
+
+  #wake(): void {
+    const waiting = this.#resumed;
+    this.#resumed = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  #requireStarted(): void {
+    if (this.#backend === null) throw new TrainerError('BACKEND_UNAVAILABLE', 'start() the compute first');
+  }
+
+  #requireTrainer(): LocalTrainer {
+    if (this.#trainer === null) throw new TrainerError('NO_JOB', 'no job is loaded');
+    return this.#trainer;
+  }
+}

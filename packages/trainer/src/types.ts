@@ -1,0 +1,148 @@
+/**
+ * The trainer's compute port: what the lease loop asks of the thing that holds the model and the
+ * GPU. One implementation runs in-process (LocalCompute, used inside the Web Worker and in tests),
+ * the other proxies to a Web Worker (WorkerCompute); the loop cannot tell them apart.
+ */
+import type {
+  AdapterInfo,
+  Backend,
+  JobSpec,
+  LeaseGrantInfo,
+  ParamLayout,
+  SelfTestReport,
+} from '@tabswarm/protocol';
+import type { TrainerErrorCode } from './errors.ts';
+
+/** What a model needs to know about its dataset. */
+export interface DatasetShape {
+  /** One sample's feature shape, without the batch dimension. */
+  readonly featureShape: readonly number[];
+  readonly numClasses: number;
+}
+
+export interface BackendInfo {
+  readonly backend: Backend;
+  /** Why a better backend is not in use; null on WebGPU. */
+  readonly fallbackReason: string | null;
+  /** The WebGPU adapter, when there is one (also on a fallback after the device was lost). */
+  readonly adapter: AdapterInfo | null;
+}
+
+export interface StartOptions {
+  /** Origin that lease sample URLs are relative to. */
+  readonly baseUrl: string;
+  /** Skip WebGPU (e.g. after its device was lost repeatedly); the reason is reported. */
+  readonly avoidWebGpu?: string;
+  /** Size cap of the shard cache (Cache Storage), in bytes. */
+  readonly shardCacheBytes?: number;
+}
+
+export interface JobLoad {
+  readonly jobId: string;
+  readonly spec: JobSpec;
+  readonly dataset: DatasetShape;
+  /** The flat parameters to start from (the latest checkpoint, or the last local ones). */
+  readonly values: Float32Array;
+}
+
+export interface JobLoaded {
+  readonly jobId: string;
+  readonly layout: ParamLayout;
+}
+
+export interface Calibration {
+  readonly batchSize: number;
+  readonly steps: number;
+  /** Mean time of one full local step (forward, backward, optimizer), warm. */
+  readonly stepTimeMs: number;
+  /** batchSize / stepTime: the device's throughput at 100 % duty cycle. */
+  readonly samplesPerSec: number;
+}
+
+export interface ShardTask {
+  readonly lease: LeaseGrantInfo;
+}
+
+export interface MemoryStats {
+  readonly tensors: number;
+  readonly bytes: number;
+  /** Bytes held on the GPU by tfjs (0 on the CPU backend). */
+  readonly gpuBytes: number;
+}
+
+export interface StepProgress extends MemoryStats {
+  readonly leaseId: string;
+  readonly step: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly stepTimeMs: number;
+  /** Moving average of the device's throughput at 100 % duty cycle. */
+  readonly samplesPerSec: number;
+}
+
+export type ShardOutcome =
+  | {
+      readonly ok: true;
+      readonly leaseId: string;
+      /** Mean training loss over the shard's steps. */
+      readonly loss: number;
+      readonly samples: number;
+      readonly steps: number;
+      readonly durationMs: number;
+      readonly stepTimeMs: number;
+      readonly samplesPerSec: number;
+    }
+  | {
+      readonly ok: false;
+      readonly leaseId: string;
+      readonly code: TrainerErrorCode;
+      readonly message: string;
+    };
+
+export interface ParameterSnapshot {
+  readonly jobId: string;
+  readonly values: Float32Array;
+}
+
+export interface ComputeStats extends MemoryStats {
+  readonly backend: Backend | null;
+  readonly jobId: string | null;
+  readonly samplesPerSec: number | null;
+  readonly stepTimeMs: number | null;
+}
+
+export type FatalCode = 'DEVICE_LOST' | 'WORKER_CRASHED';
+
+export interface ComputeFailure {
+  readonly code: FatalCode;
+  readonly message: string;
+}
+
+export type FaultKind = 'device-loss' | 'crash';
+
+export interface ComputePort {
+  /** Starts TensorFlow.js on the best backend available. */
+  start(options: StartOptions): Promise<BackendInfo>;
+  /** The WGSL mix kernel against its reference (the coordinator's join self-test). */
+  selfTest(): Promise<SelfTestReport>;
+  /** Builds the job's model, loads `values` into it and resets the optimizer state. */
+  loadJob(job: JobLoad): Promise<JobLoaded>;
+  /** Times a few steps on random data; parameters and optimizer state are left as they were. */
+  calibrate(steps: number): Promise<Calibration>;
+  /** Trains the lease's shard: localSteps batches, then the outcome (never throws for shard problems). */
+  train(task: ShardTask, onStep?: (progress: StepProgress) => void): Promise<ShardOutcome>;
+  /** Stops work on a lease at the next step. */
+  cancel(leaseId: string): void;
+  /** A copy of the current flat parameters, or null when no job is loaded. */
+  parameters(): Promise<ParameterSnapshot | null>;
+  /** Replaces the flat parameters of the loaded job (e.g. with an average). */
+  setParameters(snapshot: ParameterSnapshot): Promise<void>;
+  setPaused(paused: boolean): void;
+  setDutyCycle(dutyCycle: number): void;
+  stats(): Promise<ComputeStats>;
+  /** Settles when the compute is gone for good: its GPU device was lost, its worker died, or it was disposed. */
+  readonly failed: Promise<ComputeFailure>;
+  /** Test hook: destroys the GPU device, or crashes the worker. True when it did something. */
+  simulateFault(kind: FaultKind): Promise<boolean>;
+  dispose(): void;
+}
