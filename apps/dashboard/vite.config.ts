@@ -1,5 +1,5 @@
-// The dashboard is served by the coordinator at /; in dev, Vite proxies the coordinator's
-// socket.io and PeerJS endpoints so the page can stay same-origin.
+// The dashboard is served by the coordinator at /; in dev, Vite proxies the coordinator's REST
+// API, socket.io and PeerJS endpoints so the page can stay same-origin.
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
@@ -10,6 +10,7 @@ export default defineConfig({
   plugins: [react()],
   server: {
     proxy: {
+      '/api': COORDINATOR,
       '/socket.io': { target: COORDINATOR, ws: true },
       '/peerjs': { target: COORDINATOR, ws: true },
     },

@@ -1,105 +1,159 @@
-/** The dashboard: the coordinator connection and a live table of volunteer nodes. */
-import type { NodeInfo } from '@tabswarm/protocol';
-import { adapterLabel, formatAge, selfTestLabel, sortNodes } from './format.ts';
-import { useStoreState, type DashboardStore } from './store.ts';
+/**
+ * The dashboard shell: header (navigation, coordinator connection, operator token), the
+ * read-only notice, and the page for the current hash route.
+ */
+import { useEffect, useRef } from 'react';
+import { EventLog } from './EventLog.tsx';
+import { JobPage } from './JobPage.tsx';
+import { JobsList } from './JobsList.tsx';
+import { NodeTable } from './NodeTable.tsx';
+import { parseRoute, replaceRoute, routeHref, useHash, type Route } from './routes.ts';
+import { useServices } from './services.ts';
+import { useStoreState } from './store.ts';
+import { SubmitJob } from './SubmitJob.tsx';
+import { canWrite } from './token.ts';
+import { TokenBar } from './TokenBar.tsx';
+import { Topology } from './Topology.tsx';
+import { ReadOnlyHint } from './ui.tsx';
 import { useNow } from './use-now.ts';
 
-type Props = {
-  readonly store: DashboardStore;
-};
+const NAV: readonly { readonly route: Route; readonly label: string }[] = [
+  { route: { page: 'overview' }, label: 'Overview' },
+  { route: { page: 'jobs' }, label: 'Jobs' },
+  { route: { page: 'submit' }, label: 'Submit a job' },
+  { route: { page: 'nodes' }, label: 'Nodes' },
+  { route: { page: 'events', kinds: [], jobId: null }, label: 'Events' },
+];
 
-type RowProps = {
-  readonly node: NodeInfo;
-  readonly serverNow: number;
-};
-
-function NodeRow({ node, serverNow }: RowProps) {
-  const selfTest = selfTestLabel(node);
-  const report = node.selfTest;
-  return (
-    <tr
-      data-testid="node-row"
-      data-node-id={node.id}
-      data-status={node.status}
-      data-backend={node.capabilities.backend}
-      className={node.status === 'gone' ? 'gone' : undefined}
-    >
-      <td className="mono">{node.id}</td>
-      <td>
-        <span className={`badge status-${node.status}`}>{node.status}</span>
-      </td>
-      <td>
-        <span className="mono">{node.capabilities.backend}</span>
-        {node.capabilities.fallbackReason !== null && (
-          <span className="detail" title={node.capabilities.fallbackReason}>
-            {' '}
-            (fallback)
-          </span>
-        )}
-      </td>
-      <td>{adapterLabel(node.capabilities.adapter)}</td>
-      <td>{node.state}</td>
-      <td>
-        <span className={`badge selftest-${selfTest}`} title={report?.error ?? undefined}>
-          {selfTest}
-        </span>
-        {report !== null && <span className="detail"> {report.path}</span>}
-      </td>
-      <td data-testid="last-seen">{formatAge(node.lastSeenAt, serverNow)}</td>
-    </tr>
-  );
-}
-
-export function App({ store }: Props) {
+export function App() {
+  const { store, tokens } = useServices();
   const state = useStoreState(store);
+  const token = useStoreState(tokens);
   const now = useNow(1000);
   const serverNow = now + state.clockOffsetMs;
-  const nodes = sortNodes(state.nodes.values());
-  const active = nodes.filter((n) => n.status === 'active').length;
+  const hash = useHash();
+  const route = parseRoute(hash);
+  const writable = canWrite(token);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const firstRoute = useRef(true);
+
+  const title =
+    route.page === 'job'
+      ? (state.jobs.get(route.jobId)?.name ?? route.jobId)
+      : route.page === 'overview'
+        ? 'Overview'
+        : route.page === 'jobs'
+          ? 'Jobs'
+          : route.page === 'submit'
+            ? 'Submit a job'
+            : route.page === 'nodes'
+              ? 'Nodes'
+              : route.page === 'events'
+                ? 'Events'
+                : 'Not found';
+
+  useEffect(() => {
+    document.title = `${title} · tabswarm`;
+  }, [title]);
+
+  // Moving between pages moves focus to the new page's heading, so keyboard and screen-reader
+  // users start there (not on the first load: the browser's own start is right then).
+  // Filters change the hash too, but stay on the page (and keep focus where it is).
+  const pageKey = route.page === 'job' ? `job/${route.jobId}` : route.page;
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    headingRef.current?.focus();
+  }, [pageKey]);
+
+  const current = route.page === 'job' ? 'jobs' : route.page;
   return (
-    <main className="page">
-      <header className="page-header">
-        <h1>tabswarm dashboard</h1>
-        <div className="actions">
-          <span>Coordinator</span>
-          <span className={`badge state-${state.connection}`} data-testid="dashboard-connection">
-            {state.connection}
-          </span>
-          {state.connectionDetail !== null && <span className="detail">{state.connectionDetail}</span>}
+    <>
+      <a
+        className="skip-link"
+        href="#content"
+        onClick={(e) => {
+          // The hash is the router: jump by focus, not by #content.
+          e.preventDefault();
+          headingRef.current?.focus();
+        }}
+      >
+        Skip to content
+      </a>
+      <header className="top">
+        <div className="top-inner">
+          <a className="brand" href={routeHref({ page: 'overview' })}>
+            tabswarm
+          </a>
+          <nav aria-label="Pages">
+            <ul>
+              {NAV.map((item) => (
+                <li key={item.label}>
+                  <a
+                    href={routeHref(item.route)}
+                    aria-current={item.route.page === current ? 'page' : undefined}
+                  >
+                    {item.label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <div className="connection">
+            <span className="detail">Coordinator</span>{' '}
+            <span className={`badge state-${state.connection}`} data-testid="dashboard-connection">
+              {state.connection}
+            </span>
+            {state.connectionDetail !== null && <span className="detail"> {state.connectionDetail}</span>}
+          </div>
+          <TokenBar />
         </div>
       </header>
-
-      <section className="card">
-        <h2>
-          Nodes{' '}
-          <span className="detail">
-            <span data-testid="active-count">{active}</span> active of{' '}
-            <span data-testid="node-count">{nodes.length}</span>
-          </span>
-        </h2>
-        {nodes.length === 0 ? (
-          <p className="empty">No volunteer has joined yet. Open the volunteer page and press Start.</p>
-        ) : (
-          <table className="table" data-testid="node-table">
-            <thead>
-              <tr>
-                <th>Node</th>
-                <th>Status</th>
-                <th>Backend</th>
-                <th>Adapter</th>
-                <th>State</th>
-                <th>Self-test</th>
-                <th>Last heartbeat</th>
-              </tr>
-            </thead>
-            <tbody>
-              {nodes.map((node) => (
-                <NodeRow key={node.id} node={node} serverNow={serverNow} />
-              ))}
-            </tbody>
-          </table>
+      <main className="page" id="content">
+        <h1 ref={headingRef} tabIndex={-1} data-testid="page-title">
+          {title}
+        </h1>
+        <ReadOnlyHint canWrite={writable} />
+        {route.page === 'overview' && (
+          <>
+            <JobsList jobs={state.jobs} marks={state.jobMarks} now={now} canWrite={writable} />
+            <NodeTable nodes={state.nodes} serverNow={serverNow} />
+          </>
         )}
-      </section>
-    </main>
+        {route.page === 'jobs' && (
+          <JobsList jobs={state.jobs} marks={state.jobMarks} now={now} canWrite={writable} />
+        )}
+        {route.page === 'job' && (
+          <JobPage key={route.jobId} jobId={route.jobId} canWrite={writable} serverNow={serverNow} />
+        )}
+        {route.page === 'submit' && <SubmitJob canWrite={writable} />}
+        {route.page === 'nodes' && (
+          <>
+            <NodeTable nodes={state.nodes} serverNow={serverNow} />
+            <Topology nodes={state.nodes} links={[]} serverNow={serverNow} />
+          </>
+        )}
+        {route.page === 'events' && (
+          <section className="card">
+            <EventLog
+              events={state.events}
+              jobs={state.jobs}
+              filter={{ kinds: route.kinds, jobId: route.jobId }}
+              onFilterChange={(filter) =>
+                replaceRoute({ page: 'events', kinds: filter.kinds, jobId: filter.jobId })
+              }
+            />
+          </section>
+        )}
+        {route.page === 'not-found' && (
+          <p className="empty">
+            Nothing at <code>{route.path}</code>.{' '}
+            <a href={routeHref({ page: 'overview' })}>Go to the overview</a>.
+          </p>
+        )}
+      </main>
+    </>
   );
 }

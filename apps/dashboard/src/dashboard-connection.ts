@@ -1,14 +1,19 @@
 /**
  * The dashboard's live link to the coordinator: socket.io on /dashboard with exponential
- * reconnection; subscribes on every (re)connect and relays the snapshot and each node update.
+ * reconnection; subscribes on every (re)connect and relays the snapshot and each node update,
+ * job update and log event.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
+  EVENT_KINDS,
+  JOB_STATUSES,
   NAMESPACES,
   NODE_STATUSES,
   PROTOCOL_VERSION,
   type DashboardClientToServer,
   type DashboardServerToClient,
+  type JobInfo,
+  type LogEvent,
   type NodeInfo,
 } from '@tabswarm/protocol';
 import type { ConnectionState } from './store.ts';
@@ -17,9 +22,14 @@ type DashboardSocket = Socket<DashboardServerToClient, DashboardClientToServer>;
 
 export interface DashboardCallbacks {
   onState(state: ConnectionState, detail: string | null): void;
-  /** The full node list, after every successful subscribe; `clockOffsetMs` is server minus local time. */
-  onSnapshot(nodes: NodeInfo[], clockOffsetMs: number): void;
+  /**
+   * The full node list (and job list, when the coordinator sends one), after every successful
+   * subscribe; `clockOffsetMs` is server minus local time.
+   */
+  onSnapshot(nodes: NodeInfo[], jobs: JobInfo[] | null, clockOffsetMs: number): void;
   onNode(node: NodeInfo): void;
+  onJob(job: JobInfo): void;
+  onEvent(event: LogEvent): void;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -37,6 +47,31 @@ export function isNodeInfo(value: unknown): value is NodeInfo {
     typeof caps === 'object' &&
     caps !== null &&
     typeof caps.backend === 'string'
+  );
+}
+
+export function isJobInfo(value: unknown): value is JobInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.id === 'string' &&
+    typeof v.name === 'string' &&
+    (JOB_STATUSES as readonly unknown[]).includes(v.status) &&
+    typeof v.shardsDone === 'number' &&
+    typeof v.totalShards === 'number' &&
+    typeof v.spec === 'object' &&
+    v.spec !== null
+  );
+}
+
+export function isLogEvent(value: unknown): value is LogEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.seq === 'number' &&
+    typeof v.at === 'number' &&
+    (EVENT_KINDS as readonly unknown[]).includes(v.kind) &&
+    typeof v.message === 'string'
   );
 }
 
@@ -106,6 +141,12 @@ export class DashboardConnection {
     socket.on('nodeUpdate', (node: unknown) => {
       if (isNodeInfo(node)) callbacks.onNode(node);
     });
+    socket.on('jobUpdate', (job: unknown) => {
+      if (isJobInfo(job)) callbacks.onJob(job);
+    });
+    socket.on('logEvent', (event: unknown) => {
+      if (isLogEvent(event)) callbacks.onEvent(event);
+    });
   }
 
   #subscribe(): void {
@@ -124,10 +165,13 @@ export class DashboardConnection {
           return;
         }
         const nodes = Array.isArray(reply.nodes) ? reply.nodes.filter(isNodeInfo) : [];
+        // The coordinator sends its jobs too, though the protocol's ack type does not declare them yet.
+        const rawJobs: unknown = (reply as { jobs?: unknown }).jobs;
+        const jobs = Array.isArray(rawJobs) ? rawJobs.filter(isJobInfo) : null;
         const offset =
           typeof reply.serverTime === 'number' ? reply.serverTime - (sentAt + Date.now()) / 2 : 0;
         this.#callbacks.onState('connected', null);
-        this.#callbacks.onSnapshot(nodes, offset);
+        this.#callbacks.onSnapshot(nodes, jobs, offset);
       });
   }
 }

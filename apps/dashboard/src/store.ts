@@ -1,6 +1,6 @@
 /** The dashboard's state: one immutable snapshot, replaced on change, read through useSyncExternalStore. */
 import { useSyncExternalStore } from 'react';
-import type { NodeInfo } from '@tabswarm/protocol';
+import type { JobInfo, LogEvent, NodeInfo } from '@tabswarm/protocol';
 
 export const CONNECTION_STATES = [
   'connecting',
@@ -11,11 +11,28 @@ export const CONNECTION_STATES = [
 ] as const;
 export type ConnectionState = (typeof CONNECTION_STATES)[number];
 
+/** A job's samplesDone as seen at a local time: what the jobs list's samples/s is measured from. */
+export interface SamplesMark {
+  readonly at: number;
+  readonly samplesDone: number;
+}
+
+/** Events kept in memory; the coordinator's own ring holds 2,000 too. */
+export const MAX_EVENTS = 2_000;
+/** The jobs list measures samples/s over this window of job updates. */
+export const RATE_WINDOW_MS = 30_000;
+
 export interface DashboardState {
   readonly connection: ConnectionState;
   readonly connectionDetail: string | null;
   /** Every node the coordinator has told us about, by id. */
   readonly nodes: ReadonlyMap<string, NodeInfo>;
+  /** Every job, by id. */
+  readonly jobs: ReadonlyMap<string, JobInfo>;
+  /** Recent samplesDone marks per job (local clock), oldest first. */
+  readonly jobMarks: ReadonlyMap<string, readonly SamplesMark[]>;
+  /** The event log, by ascending seq, at most MAX_EVENTS. */
+  readonly events: readonly LogEvent[];
   /** Coordinator clock minus this browser's clock, so ages are measured on the coordinator's clock. */
   readonly clockOffsetMs: number;
 }
@@ -24,6 +41,9 @@ export const INITIAL_STATE: DashboardState = {
   connection: 'disconnected',
   connectionDetail: null,
   nodes: new Map(),
+  jobs: new Map(),
+  jobMarks: new Map(),
+  events: [],
   clockOffsetMs: 0,
 };
 
@@ -34,15 +54,42 @@ export interface Store<T> {
   readonly subscribe: (listener: () => void) => () => void;
 }
 
-export function createStore<T extends object>(initial: T): Store<T> {
+export interface StoreOptions {
+  /**
+   * Tell listeners at most this often: the first change at once, a burst folded into one more
+   * notification at the end of the interval. The state itself changes at once either way. The
+   * dashboard's store gets hundreds of job and node updates a second from a busy swarm; React
+   * need not render each one.
+   */
+  readonly notifyEveryMs?: number;
+  readonly now?: () => number;
+}
+
+export function createStore<T extends object>(initial: T, options: StoreOptions = {}): Store<T> {
   let state = initial;
   const listeners = new Set<() => void>();
+  const every = options.notifyEveryMs ?? 0;
+  const now = options.now ?? (() => Date.now());
+  let lastNotified = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const notify = (): void => {
+    timer = null;
+    lastNotified = now();
+    for (const listener of [...listeners]) listener();
+  };
   return {
     get: () => state,
     update: (change) => {
       const patch = typeof change === 'function' ? change(state) : change;
       state = { ...state, ...patch };
-      for (const listener of [...listeners]) listener();
+      if (every <= 0) {
+        notify();
+        return;
+      }
+      if (timer !== null) return;
+      const wait = lastNotified + every - now();
+      if (wait <= 0) notify();
+      else timer = setTimeout(notify, wait);
     },
     subscribe: (listener) => {
       listeners.add(listener);
@@ -55,4 +102,60 @@ export type DashboardStore = Store<DashboardState>;
 
 export function useStoreState<T extends object>(store: Store<T>): T {
   return useSyncExternalStore(store.subscribe, store.get);
+}
+
+/** Adds or replaces jobs, keeping a mark of each one's samplesDone at local time `at`. */
+export function withJobs(
+  state: Pick<DashboardState, 'jobs' | 'jobMarks'>,
+  jobs: readonly JobInfo[],
+  at: number,
+  replaceAll = false,
+): Pick<DashboardState, 'jobs' | 'jobMarks'> {
+  const map = new Map(replaceAll ? [] : state.jobs);
+  const marks = new Map(state.jobMarks);
+  for (const job of jobs) {
+    map.set(job.id, job);
+    const kept = (marks.get(job.id) ?? []).filter((m) => m.at >= at - RATE_WINDOW_MS && m.at <= at);
+    const last = kept[kept.length - 1];
+    if (last === undefined || last.samplesDone !== job.samplesDone || at - last.at > 1000) {
+      kept.push({ at, samplesDone: job.samplesDone });
+    }
+    marks.set(job.id, kept);
+  }
+  return { jobs: map, jobMarks: marks };
+}
+
+/**
+ * Samples per second from the marks within the window before `now`; 0 when the job has not
+ * moved in that window (the last mark is older than the window, or only one mark is left).
+ */
+export function samplesRate(
+  marks: readonly SamplesMark[] | undefined,
+  now: number,
+  windowMs = RATE_WINDOW_MS,
+): number {
+  if (marks === undefined || marks.length === 0) return 0;
+  const last = marks[marks.length - 1];
+  if (last === undefined || now - last.at > windowMs) return 0;
+  const first = marks.find((m) => m.at >= now - windowMs) ?? last;
+  // Measured up to now, so a job that stopped moving decays towards 0 rather than freezing.
+  const span = Math.max(now - first.at, 1000);
+  return Math.max(0, (last.samplesDone - first.samplesDone) / (span / 1000));
+}
+
+/** Merges events by seq (a reconnect re-fetches history that overlaps what arrived live). */
+export function withEvents(current: readonly LogEvent[], incoming: readonly LogEvent[]): readonly LogEvent[] {
+  if (incoming.length === 0) return current;
+  const last = current[current.length - 1];
+  const first = incoming[0];
+  // The common case: one new live event after the newest one we hold.
+  if (incoming.length === 1 && first !== undefined && (last === undefined || first.seq > last.seq)) {
+    const next = [...current, first];
+    return next.length > MAX_EVENTS ? next.slice(next.length - MAX_EVENTS) : next;
+  }
+  const bySeq = new Map<number, LogEvent>();
+  for (const e of current) bySeq.set(e.seq, e);
+  for (const e of incoming) bySeq.set(e.seq, e);
+  const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  return merged.length > MAX_EVENTS ? merged.slice(merged.length - MAX_EVENTS) : merged;
 }

@@ -1,0 +1,188 @@
+/**
+ * The node health table: every volunteer with its backend, status (active, idle, straggler,
+ * gone), self-test, heartbeat age, throughput, current lease, and — once gossip reports them —
+ * peers, links, traffic and rejected frames. Sortable by column; stale and gone rows are greyed.
+ */
+import { useMemo, useState } from 'react';
+import type { NodeInfo } from '@tabswarm/protocol';
+import { formatAge, formatDuration, formatNumber, NONE } from './format.ts';
+import { jobHref } from './routes.ts';
+import {
+  countByStatus,
+  nodeView,
+  sortNodeViews,
+  STALE_AFTER_MS,
+  type NodeSortKey,
+  type NodeView,
+  type SortDirection,
+} from './node-view.ts';
+
+type Props = {
+  readonly nodes: ReadonlyMap<string, NodeInfo>;
+  readonly serverNow: number;
+};
+
+type Column = {
+  readonly key: NodeSortKey | null;
+  readonly label: string;
+  readonly title?: string;
+};
+
+const NO_SOURCE = 'No data source yet: reported once gossip between volunteers lands.';
+
+const COLUMNS: readonly Column[] = [
+  { key: 'id', label: 'Node' },
+  { key: 'backend', label: 'Backend / adapter' },
+  { key: 'status', label: 'Status', title: 'straggler: its lease has run past half its deadline window' },
+  { key: 'selfTest', label: 'Self-test' },
+  { key: 'heartbeat', label: 'Last heartbeat' },
+  { key: 'samplesPerSec', label: 'Samples/s' },
+  { key: 'shardsDone', label: 'Shards' },
+  { key: 'lease', label: 'Lease (deadline)' },
+  { key: null, label: 'Peers / links', title: NO_SOURCE },
+  { key: null, label: 'Bytes in / out', title: NO_SOURCE },
+  { key: null, label: 'Rejected', title: NO_SOURCE },
+];
+
+function NodeRow({ view }: { readonly view: NodeView }) {
+  const { node } = view;
+  const report = node.selfTest;
+  const classes = [view.status === 'gone' ? 'gone' : view.stale ? 'stale' : '', `row-${view.status}`]
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <tr
+      data-testid="node-row"
+      data-node-id={node.id}
+      data-status={node.status}
+      data-derived-status={view.status}
+      data-stale={view.stale ? 'true' : 'false'}
+      data-backend={node.capabilities.backend}
+      className={classes}
+    >
+      <td className="mono">{node.id}</td>
+      <td>
+        <span className="mono">{node.capabilities.backend}</span>
+        {node.capabilities.fallbackReason !== null && (
+          <span className="detail" title={node.capabilities.fallbackReason}>
+            {' '}
+            (fallback)
+          </span>
+        )}
+        <div className="detail">{view.adapter}</div>
+      </td>
+      <td>
+        <span className={`badge status-${view.status}`} data-testid="node-status">
+          {view.status}
+        </span>
+        {node.state === 'paused' && <span className="detail"> paused</span>}
+        {view.stale && <span className="detail"> stale</span>}
+      </td>
+      <td>
+        <span className={`badge selftest-${view.selfTest}`} title={report?.error ?? undefined}>
+          {view.selfTest}
+        </span>
+        {report !== null && <span className="detail"> {report.path}</span>}
+      </td>
+      <td data-testid="last-seen" title={`stale after ${STALE_AFTER_MS / 1000} s without a heartbeat`}>
+        {formatAge(node.lastSeenAt, node.lastSeenAt + view.heartbeatAgeMs)}
+      </td>
+      <td className="num">{formatNumber(view.samplesPerSec, 1)}</td>
+      <td className="num">{formatNumber(view.shardsDone)}</td>
+      <td>
+        {view.lease === null ? (
+          NONE
+        ) : (
+          <>
+            <a href={jobHref(view.lease.jobId)} className="mono">
+              {view.lease.jobId}
+            </a>
+            <div className="detail">
+              {view.lease.msLeft >= 0 ? `${formatDuration(view.lease.msLeft)} left` : 'deadline passed'} ·
+              step {view.lease.stepsDone}/{view.lease.steps}
+            </div>
+          </>
+        )}
+      </td>
+      <td title={NO_SOURCE}>{NONE}</td>
+      <td title={NO_SOURCE}>{NONE}</td>
+      <td title={NO_SOURCE}>{NONE}</td>
+    </tr>
+  );
+}
+
+export function NodeTable({ nodes, serverNow }: Props) {
+  const [sort, setSort] = useState<{ key: NodeSortKey; direction: SortDirection }>({
+    key: 'default',
+    direction: 'asc',
+  });
+  const views = useMemo(() => [...nodes.values()].map((n) => nodeView(n, serverNow)), [nodes, serverNow]);
+  const sorted = useMemo(() => sortNodeViews(views, sort.key, sort.direction), [views, sort]);
+  const live = views.filter((v) => v.node.status === 'active').length;
+  const counts = countByStatus(views);
+
+  const toggle = (key: NodeSortKey): void =>
+    setSort((s) => ({ key, direction: s.key === key && s.direction === 'asc' ? 'desc' : 'asc' }));
+
+  return (
+    <section className="card" aria-labelledby="nodes-heading">
+      <h2 id="nodes-heading">
+        Nodes{' '}
+        <span className="detail">
+          <span data-testid="active-count">{live}</span> active of{' '}
+          <span data-testid="node-count">{views.length}</span>
+          {views.length > 0 && (
+            <>
+              {' '}
+              · {counts.active} working, {counts.idle} idle, {counts.straggler} straggling, {counts.gone} gone
+            </>
+          )}
+        </span>
+      </h2>
+      {views.length === 0 ? (
+        <p className="empty">No volunteer has joined yet. Open the volunteer page and press Start.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="table nodes" data-testid="node-table">
+            <thead>
+              <tr>
+                {COLUMNS.map((column) => {
+                  const active = column.key !== null && sort.key === column.key;
+                  return (
+                    <th
+                      key={column.label}
+                      scope="col"
+                      title={column.title}
+                      aria-sort={active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : undefined}
+                    >
+                      {column.key === null ? (
+                        column.label
+                      ) : (
+                        <button
+                          type="button"
+                          className="sort-button"
+                          data-testid={`sort-${column.key}`}
+                          onClick={() => toggle(column.key as NodeSortKey)}
+                        >
+                          {column.label}
+                          <span aria-hidden="true" className="sort-mark">
+                            {active ? (sort.direction === 'asc' ? ' ▲' : ' ▼') : ''}
+                          </span>
+                        </button>
+                      )}
+                    </th>
+                  );
+                })}
+              </tr>
+            </thead>
+            <tbody>
+              {sorted.map((view) => (
+                <NodeRow key={view.id} view={view} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

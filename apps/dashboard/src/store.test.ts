@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { JobInfo, LogEvent } from '@tabswarm/protocol';
+import { jobSpecSchema } from '@tabswarm/protocol';
+import { filterEvents, NO_JOB } from './event-filter.ts';
+import { createStore, INITIAL_STATE, MAX_EVENTS, samplesRate, withEvents, withJobs } from './store.ts';
+
+const event = (seq: number, overrides: Partial<LogEvent> = {}): LogEvent => ({
+  seq,
+  at: seq * 1000,
+  kind: 'join',
+  level: 'info',
+  jobId: null,
+  nodeId: 'v1',
+  message: `event ${seq}`,
+  ...overrides,
+});
+
+function job(id: string, samplesDone: number): JobInfo {
+  return {
+    id,
+    name: id,
+    spec: jobSpecSchema.parse({ name: id }),
+    status: 'running',
+    statusReason: null,
+    createdAt: 0,
+    startedAt: 0,
+    finishedAt: null,
+    trainSize: 8000,
+    shardSize: 320,
+    shardCount: 25,
+    totalShards: 50,
+    epochsOpened: 1,
+    shardsDone: 0,
+    samplesDone,
+    activeLeases: 0,
+    parameterCount: null,
+    latestCheckpoint: null,
+  };
+}
+
+describe('event merging', () => {
+  it('appends live events and merges overlapping history by seq', () => {
+    let events = withEvents([], [event(1)]);
+    events = withEvents(events, [event(2)]);
+    events = withEvents(events, [event(1), event(2), event(3), event(5)]);
+    events = withEvents(events, [event(4)]);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('keeps at most MAX_EVENTS, the newest', () => {
+    const many = Array.from({ length: MAX_EVENTS + 10 }, (_, i) => event(i + 1));
+    const events = withEvents([], many);
+    expect(events).toHaveLength(MAX_EVENTS);
+    expect(events[0]?.seq).toBe(11);
+    expect(withEvents(events, [event(MAX_EVENTS + 11)])[0]?.seq).toBe(12);
+  });
+});
+
+describe('event filter', () => {
+  const events = [
+    event(1),
+    event(2, { kind: 'checkpoint', jobId: 'job-a' }),
+    event(3, { kind: 'lease-expired', jobId: 'job-b', level: 'warn' }),
+    event(4, { kind: 'checkpoint', jobId: 'job-b' }),
+  ];
+  it('filters by kind and job, newest first', () => {
+    expect(filterEvents(events, { kinds: [], jobId: null }).map((e) => e.seq)).toEqual([4, 3, 2, 1]);
+    expect(filterEvents(events, { kinds: ['checkpoint'], jobId: null }).map((e) => e.seq)).toEqual([4, 2]);
+    expect(filterEvents(events, { kinds: [], jobId: 'job-b' }).map((e) => e.seq)).toEqual([4, 3]);
+    expect(filterEvents(events, { kinds: ['checkpoint', 'join'], jobId: NO_JOB }).map((e) => e.seq)).toEqual([
+      1,
+    ]);
+    expect(filterEvents(events, { kinds: [], jobId: null }, 2).map((e) => e.seq)).toEqual([4, 3]);
+  });
+});
+
+describe('job samples/s', () => {
+  it('is measured from samplesDone marks over the window, and falls to 0 when a job stops moving', () => {
+    let state = withJobs(INITIAL_STATE, [job('j', 0)], 0);
+    state = withJobs(state, [job('j', 500)], 5_000);
+    state = withJobs(state, [job('j', 1000)], 10_000);
+    expect(state.jobs.get('j')?.samplesDone).toBe(1000);
+    expect(samplesRate(state.jobMarks.get('j'), 10_000)).toBeCloseTo(100);
+    // Twenty seconds on with no update: measured up to now.
+    expect(samplesRate(state.jobMarks.get('j'), 20_000)).toBeCloseTo(1000 / 20);
+    expect(samplesRate(state.jobMarks.get('j'), 60_000)).toBe(0);
+    expect(samplesRate(undefined, 0)).toBe(0);
+  });
+
+  it('replaces the whole list on a snapshot', () => {
+    const state = withJobs(withJobs(INITIAL_STATE, [job('a', 0)], 0), [job('b', 0)], 1, true);
+    expect([...state.jobs.keys()]).toEqual(['b']);
+  });
+});
+
+describe('store notifications', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('notifies on every change by default', () => {
+    const store = createStore({ n: 0 });
+    let calls = 0;
+    store.subscribe(() => (calls += 1));
+    store.update({ n: 1 });
+    store.update((s) => ({ n: s.n + 1 }));
+    expect(calls).toBe(2);
+    expect(store.get().n).toBe(2);
+  });
+
+  it('with notifyEveryMs: the first change at once, a burst folded into one trailing call, state always current', async () => {
+    vi.useFakeTimers();
+    const store = createStore({ n: 0 }, { notifyEveryMs: 200 });
+    const seen: number[] = [];
+    const unsubscribe = store.subscribe(() => seen.push(store.get().n));
+    store.update({ n: 1 });
+    expect(seen).toEqual([1]);
+    for (let i = 2; i <= 100; i++) store.update({ n: i });
+    expect(store.get().n).toBe(100);
+    expect(seen).toEqual([1]);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(seen).toEqual([1]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(seen).toEqual([1, 100]);
+    await vi.advanceTimersByTimeAsync(1000);
+    store.update({ n: 101 });
+    expect(seen).toEqual([1, 100, 101]);
+    unsubscribe();
+  });
+});
