@@ -161,6 +161,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
         datasetRoutes(datasets, operator.token, { maxUploadBytes: config.datasetMaxUploadBytes }, log),
       ],
     ],
+    operator.token,
     log,
   );
   const peers = createPeerSignalling(httpServer, (id, token) => membership.verifyPeerToken(id, token), log);

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
+import { requireOperator } from './auth.ts';
 import type { ServerConfig } from './config.ts';
 import { sendError } from './http-errors.ts';
 import type { Logger } from './logger.ts';
@@ -13,6 +14,7 @@ export function createHttpApp(
   membership: Membership,
   metrics: ServerMetrics,
   api: readonly (readonly [string, express.Router])[],
+  operatorToken: string,
   log: Logger,
 ): express.Express {
   const app = express();
@@ -24,6 +26,11 @@ export function createHttpApp(
 
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // Lets a client check a token before it needs it: 204 when valid, 401/403 otherwise.
+  app.get('/api/auth', requireOperator(operatorToken), (_req, res) => {
+    res.status(204).end();
   });
 
   app.get('/api/nodes', (_req, res) => {

@@ -2,7 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PEERJS_KEY } from '@tabswarm/protocol';
 import { PEERJS_WS_PATH } from './peer-signalling.ts';
-import { connected, joinVolunteer, request, startServer, type RunningServer } from './test-support.ts';
+import {
+  api,
+  connected,
+  joinVolunteer,
+  OPERATOR_TOKEN,
+  request,
+  startServer,
+  type RunningServer,
+} from './test-support.ts';
 
 let running: RunningServer | undefined;
 afterEach(async () => {
@@ -88,6 +96,16 @@ describe('one HTTP port for socket.io and PeerJS', () => {
     expect(metrics).toMatch(
       /^tabswarm_socket_events_total\{namespace="volunteer",event="heartbeat",outcome="BAD_REQUEST"\} 1$/m,
     );
+  });
+
+  it('checks an operator token without side effects', async () => {
+    running = await startServer();
+    expect((await api(`${running.url}/api/auth`, { token: null })).status).toBe(401);
+    expect((await api(`${running.url}/api/auth`, { token: 'not-the-token-at-all' })).status).toBe(403);
+    expect(
+      (await fetch(`${running.url}/api/auth`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } }))
+        .status,
+    ).toBe(204);
   });
 
   it('says the pages are not built instead of failing silently', async () => {

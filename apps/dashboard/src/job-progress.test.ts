@@ -20,6 +20,7 @@ function job(overrides: Partial<JobInfo> = {}): JobInfo {
     shardsDone: 0,
     samplesDone: 0,
     activeLeases: 0,
+    samplesPerSecond: 0,
     parameterCount: null,
     latestCheckpoint: null,
     ...overrides,

@@ -33,6 +33,7 @@ function job(id: string, samplesDone: number): JobInfo {
     shardsDone: 0,
     samplesDone,
     activeLeases: 0,
+    samplesPerSecond: 0,
     parameterCount: null,
     latestCheckpoint: null,
   };

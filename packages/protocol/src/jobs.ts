@@ -66,6 +66,8 @@ export interface JobInfo {
   readonly shardsDone: number;
   readonly samplesDone: number;
   readonly activeLeases: number;
+  /** Training samples per second over the last minute. */
+  readonly samplesPerSecond: number;
   /** Length of the flat parameter vector; null until the coordinator has built the model. */
   readonly parameterCount: number | null;
   readonly latestCheckpoint: CheckpointSummary | null;

@@ -133,9 +133,17 @@ export function checkpointRoutes(
     '/metrics',
     handle((req, res) => {
       const id = jobId(req);
+      // `since` = how many training points the client has already: refreshes fetch only new ones.
+      const since = req.query.since === undefined ? 0 : Number(req.query.since);
+      if (!Number.isSafeInteger(since) || since < 0) {
+        sendError(res, 'BAD_REQUEST', 'since must be a non-negative integer');
+        return;
+      }
+      const training = jobs.scheduler.completions(id);
       res.json({
         checkpoints: checkpoints.list(id),
-        training: jobs.scheduler.completions(id),
+        training: training.slice(since),
+        trainingTotal: training.length,
         samplesPerSecond: jobs.samplesPerSecond(id),
       });
     }),

@@ -149,6 +149,7 @@ export class JobService {
       shardsDone: job.shardsDone,
       samplesDone: job.samplesDone,
       activeLeases: isTerminal(job.status) ? 0 : this.scheduler.activeLeases(job.id).length,
+      samplesPerSecond: this.throughput.rate(job.id),
       parameterCount: this.checkpoints?.parameterCount(job.id) ?? null,
       latestCheckpoint: this.checkpoints?.latest(job.id) ?? null,
     };
