@@ -37,6 +37,7 @@ export function jobInfo(
     shardsDone: 0,
     samplesDone: 0,
     activeLeases: 0,
+    samplesPerSecond: 0,
     parameterCount,
     latestCheckpoint: null,
     ...extra,
