@@ -12,6 +12,7 @@ import { EventLog } from './event-log.ts';
 import { eventRoutes } from './event-routes.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
 import { DatasetRegistry, datasetRoutes } from './datasets/index.ts';
+import { createGossipCoordinator, gossipJobs, type GossipCoordinator } from './gossip/index.ts';
 import { Checkpointing } from './jobs/checkpointing.ts';
 import { checkpointRoutes } from './jobs/checkpoint-routes.ts';
 import { JobService, type DatasetLookup } from './jobs/job-service.ts';
@@ -35,6 +36,7 @@ export interface TabswarmServer {
   readonly log: Logger;
   readonly jobs: JobService;
   readonly events: EventLog;
+  readonly gossip: GossipCoordinator;
   checkpoints(): Checkpointing;
   readonly operatorToken: string;
   /** True when this start generated the operator token (main prints it once). */
@@ -141,6 +143,14 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     ...(deps.clock && { now: deps.clock }),
   });
   jobs.attachCheckpoints(checkpoints);
+  const gossip = createGossipCoordinator({
+    membership,
+    channel: () => volunteers,
+    jobs: gossipJobs(jobs, membership, () => checkpoints),
+    ctx: { namespace: 'volunteer', metrics, log },
+    onLinks: (links) => (io.of(NAMESPACES.dashboard) as DashboardNamespace).emit('linkUpdate', links),
+    onConsensus: (point) => (io.of(NAMESPACES.dashboard) as DashboardNamespace).emit('consensus', point),
+  });
   // A volunteer marked gone gives its shards back (a disconnect already did, unless it never closed).
   membership.onChange((node) => {
     if (node.status === 'gone') scheduler.releaseNode(node.id);
@@ -156,6 +166,8 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       ['/api/jobs', jobRoutes(jobs, operator.token, logError)],
       ['/api/jobs/:jobId', checkpointRoutes(jobs, checkpoints, logError)],
       ['/api/events', eventRoutes(events)],
+      ['/api/jobs/:jobId', gossip.jobRouter],
+      ['/api/gossip', gossip.router],
       [
         '/api/datasets',
         datasetRoutes(datasets, operator.token, { maxUploadBytes: config.datasetMaxUploadBytes }, log),
@@ -189,6 +201,8 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     config,
     ctx('volunteer'),
   );
+  // Gossip (relay, link and exchange reports) listens on the same namespace as a second handler.
+  (io.of(NAMESPACES.volunteer) as VolunteerNamespace).on('connection', (socket) => gossip.attach(socket));
   const dashboards = attachDashboardNamespace(
     io.of(NAMESPACES.dashboard) as DashboardNamespace,
     membership,
@@ -214,6 +228,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     log,
     jobs,
     events,
+    gossip,
     operatorToken: operator.token,
     operatorTokenCreated: operator.created,
     checkpoints: () => checkpoints,
@@ -243,6 +258,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       if (sweeper) clearInterval(sweeper);
       if (leaseSweeper) clearInterval(leaseSweeper);
       checkpoints.close();
+      gossip.close();
       await checkpoints.idle();
       peers.close();
       await io.close();

@@ -9,14 +9,17 @@
  *        then the chunk's payload: bytes [index * stride, min(total, (index + 1) * stride)) of the frame.
  * ack:   12 u16 status (0 ok, else 1 + index in ACK_STATUS_CODES)  14 u16 0  16 u32 frame checksum
  *        20 u32 element count  24 u32 total bytes  28 u32 0
+ * control (transfer id 0): 12 u32 body bytes  16..31 0; then a UTF-8 JSON body of at most
+ *        GOSSIP_CONTROL_MAX_BYTES: heartbeats and exchange handshakes, validated by the receiver.
  */
-import { FRAME_ERROR_CODES, type FrameErrorCode } from '@tabswarm/protocol';
+import { FRAME_ERROR_CODES, GOSSIP_CONTROL_MAX_BYTES, type FrameErrorCode } from '@tabswarm/protocol';
 
 export const CHUNK_MAGIC = 0x43575354; // "TSWC" read as a little-endian u32
 export const CHUNK_WIRE_VERSION = 1;
 export const CHUNK_HEADER_BYTES = 32;
 const KIND_CHUNK = 1;
 const KIND_ACK = 2;
+const KIND_CONTROL = 3;
 
 /** Chrome refuses data channel messages over 256 KiB; stay well below by default. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
@@ -70,7 +73,13 @@ export interface WireError {
   readonly message: string;
 }
 
-export type WireMessage = ChunkMessage | AckMessage;
+/** A control message: parsed JSON, not yet validated (the receiver checks it with its schema). */
+export interface ControlMessage {
+  readonly kind: 'control';
+  readonly body: unknown;
+}
+
+export type WireMessage = ChunkMessage | AckMessage | ControlMessage;
 
 export interface AckInput {
   readonly transferId: number;
@@ -160,6 +169,20 @@ export function encodeAck(ack: AckInput): Uint8Array {
   return message;
 }
 
+/** Encodes a control message; throws a RangeError if its JSON is larger than the limit. */
+export function encodeControl(body: unknown): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(body));
+  if (json.length > GOSSIP_CONTROL_MAX_BYTES) {
+    throw new RangeError(`control message of ${json.length} bytes; the limit is ${GOSSIP_CONTROL_MAX_BYTES}`);
+  }
+  const message = new Uint8Array(CHUNK_HEADER_BYTES + json.length);
+  const view = new DataView(message.buffer);
+  writeHeader(view, KIND_CONTROL, 0);
+  view.setUint32(12, json.length, true);
+  message.set(json, CHUNK_HEADER_BYTES);
+  return message;
+}
+
 function asBytes(data: unknown): Uint8Array | null {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -219,6 +242,7 @@ export function decodeMessage(data: unknown): WireMessage | WireError {
       totalBytes: view.getUint32(24, true),
     };
   }
+  if (kind === KIND_CONTROL) return decodeControl(bytes, view);
   if (kind !== KIND_CHUNK) return wireError('CHUNK_MALFORMED', transferId, `unknown message kind ${kind}`);
 
   const index = view.getUint32(12, true);
@@ -251,4 +275,35 @@ export function decodeMessage(data: unknown): WireMessage | WireError {
     );
   }
   return { kind: 'chunk', transferId, index, count, totalBytes, stride, payload };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeControl(bytes: Uint8Array, view: DataView): ControlMessage | WireError {
+  const length = view.getUint32(12, true);
+  for (let offset = 16; offset < CHUNK_HEADER_BYTES; offset += 4) {
+    if (view.getUint32(offset, true) !== 0)
+      return wireError('CHUNK_MALFORMED', null, 'reserved control field must be zero');
+  }
+  if (view.getUint32(8, true) !== 0)
+    return wireError('CHUNK_MALFORMED', null, 'control messages have transfer id 0');
+  if (length > GOSSIP_CONTROL_MAX_BYTES) {
+    return wireError(
+      'CHUNK_TOO_LARGE',
+      null,
+      `control body of ${length} bytes; the limit is ${GOSSIP_CONTROL_MAX_BYTES}`,
+    );
+  }
+  if (bytes.length !== CHUNK_HEADER_BYTES + length) {
+    return wireError(
+      bytes.length < CHUNK_HEADER_BYTES + length ? 'CHUNK_TRUNCATED' : 'CHUNK_TOO_LARGE',
+      null,
+      `control message is ${bytes.length} bytes; its header declares ${CHUNK_HEADER_BYTES + length}`,
+    );
+  }
+  try {
+    return { kind: 'control', body: JSON.parse(utf8.decode(bytes.subarray(CHUNK_HEADER_BYTES))) as unknown };
+  } catch {
+    return wireError('CHUNK_MALFORMED', null, 'control body is not UTF-8 JSON');
+  }
 }

@@ -9,9 +9,11 @@ import { Reassembler, type ReassemblerOptions, type ReceiveEvent } from './reass
 
 export interface FrameHubOptions {
   readonly reassembler?: ReassemblerOptions;
-  readonly transport?: Omit<FrameTransportOptions, 'onReceive'>;
+  readonly transport?: Omit<FrameTransportOptions, 'onReceive' | 'onControl'>;
   /** Every frame received and every transfer rejected, from any peer. */
   readonly onReceive?: (event: ReceiveEvent) => void;
+  /** Every control message from any peer, unvalidated, with the transport it came on. */
+  readonly onControl?: (body: unknown, transport: FrameTransport) => void;
   readonly sweepIntervalMs?: number;
 }
 
@@ -29,10 +31,11 @@ export class FrameHub {
 
   /** Wraps an open link in a transport that shares this hub's reassembler. */
   attach(link: MessageLink): FrameTransport {
-    const onReceive = this.#options.onReceive;
+    const { onReceive, onControl } = this.#options;
     const transport = new FrameTransport(link, this.reassembler, {
       ...this.#options.transport,
       ...(onReceive ? { onReceive } : {}),
+      ...(onControl ? { onControl } : {}),
     });
     if (this.#closed) {
       transport.close();
@@ -49,10 +52,20 @@ export class FrameHub {
     return transport;
   }
 
-  /** An open transport to the peer, if there is one. */
+  /** An open transport to the peer, if there is one; a direct link is preferred over the relay. */
   transportFor(peerId: string): FrameTransport | undefined {
-    for (const transport of this.#byPeer.get(peerId) ?? []) if (transport.open) return transport;
-    return undefined;
+    let relay: FrameTransport | undefined;
+    for (const transport of this.#byPeer.get(peerId) ?? []) {
+      if (!transport.open) continue;
+      if (transport.link.kind !== 'relay') return transport;
+      relay ??= transport;
+    }
+    return relay;
+  }
+
+  /** Every transport attached to the peer that is still open. */
+  transportsFor(peerId: string): FrameTransport[] {
+    return [...(this.#byPeer.get(peerId) ?? [])].filter((t) => t.open);
   }
 
   peers(): string[] {

@@ -6,9 +6,11 @@
  */
 import { FRAME_MAGIC } from '@tabswarm/protocol';
 import {
+  CHUNK_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   decodeMessage,
   encodeAck,
+  encodeControl,
   splitFrame,
   type AckMessage,
   type ReceiveErrorCode,
@@ -61,6 +63,8 @@ export interface FrameTransportOptions {
   readonly ackTimeoutMs?: number;
   /** Every frame received and every transfer rejected on this link. */
   readonly onReceive?: (event: ReceiveEvent) => void;
+  /** Every control message (heartbeats, exchange handshakes) received on this link, unvalidated. */
+  readonly onControl?: (body: unknown, transport: FrameTransport) => void;
 }
 
 export const DEFAULT_TRANSPORT_OPTIONS = {
@@ -76,6 +80,11 @@ export interface TransportStats {
   readonly framesReceived: number;
   /** The most the link ever had buffered right after this transport sent a message. */
   readonly peakBufferedBytes: number;
+  /** Every byte this transport put on the link and took off it (chunks, acks, control). */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** When the last message of any kind arrived (Date.now()); the heartbeat's liveness signal. */
+  readonly lastReceivedAt: number;
 }
 
 /** Reads the checksum from a frame's header (layout in packages/protocol/src/frame.ts). */
@@ -98,21 +107,36 @@ type AckWaiter = (ack: AckMessage | 'closed') => void;
 export class FrameTransport {
   readonly link: MessageLink;
   readonly #reassembler: Reassembler;
-  readonly #options: Required<Omit<FrameTransportOptions, 'onReceive'>>;
+  readonly #options: Required<Omit<FrameTransportOptions, 'onReceive' | 'onControl'>>;
   readonly #onReceive: ((event: ReceiveEvent) => void) | undefined;
+  readonly #onControl: ((body: unknown, transport: FrameTransport) => void) | undefined;
   readonly #waiters = new Map<number, AckWaiter>();
   readonly #closeHandlers = new Set<() => void>();
   readonly #unsubscribe: (() => void)[];
   #sendChain: Promise<unknown> = Promise.resolve();
   #closed = false;
-  #stats = { framesSent: 0, framesReceived: 0, peakBufferedBytes: 0 };
+  #stats = {
+    framesSent: 0,
+    framesReceived: 0,
+    peakBufferedBytes: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    lastReceivedAt: Date.now(),
+  };
 
   constructor(link: MessageLink, reassembler: Reassembler, options: FrameTransportOptions = {}) {
-    const { onReceive, ...rest } = options;
+    const { onReceive, onControl, ...rest } = options;
     this.link = link;
     this.#reassembler = reassembler;
     this.#onReceive = onReceive;
-    this.#options = { ...DEFAULT_TRANSPORT_OPTIONS, ...rest };
+    this.#onControl = onControl;
+    const merged = { ...DEFAULT_TRANSPORT_OPTIONS, ...rest };
+    // Never exceed what the channel negotiated, whatever the caller asked for.
+    const channelMax = link.maxMessageBytes;
+    if (channelMax !== undefined && channelMax > CHUNK_HEADER_BYTES && channelMax < merged.maxMessageBytes) {
+      merged.maxMessageBytes = channelMax;
+    }
+    this.#options = merged;
     if (this.#options.lowWaterBytes >= this.#options.maxBufferedBytes) {
       throw new RangeError('lowWaterBytes must be below maxBufferedBytes');
     }
@@ -133,6 +157,21 @@ export class FrameTransport {
 
   stats(): TransportStats {
     return { ...this.#stats };
+  }
+
+  /** How a frame of `bytes` is carried: the number of bytes it puts on this link, headers included. */
+  wireBytes(bytes: number): number {
+    const stride = this.#options.maxMessageBytes - CHUNK_HEADER_BYTES;
+    return bytes + Math.max(1, Math.ceil(bytes / stride)) * CHUNK_HEADER_BYTES;
+  }
+
+  /**
+   * Sends a control message (heartbeat, exchange handshake) ahead of any queued chunks of a frame
+   * being sent. Returns the bytes put on the link, or 0 when the link is closed or refused it.
+   */
+  sendControl(body: unknown): number {
+    const message = encodeControl(body);
+    return this.#sendControl(message) ? message.length : 0;
   }
 
   /** Sends one encoded frame and resolves with the receiver's verdict. Frames go out one at a time. */
@@ -262,6 +301,7 @@ export class FrameTransport {
           if (answered()) return null;
         }
         this.link.send(message);
+        this.#stats.bytesSent += message.length;
         this.#stats.peakBufferedBytes = Math.max(this.#stats.peakBufferedBytes, this.link.bufferedAmount);
       }
       return null;
@@ -276,7 +316,20 @@ export class FrameTransport {
 
   #onMessage(data: unknown): void {
     if (this.#closed) return;
+    this.#stats.bytesReceived += byteLength(data);
+    this.#stats.lastReceivedAt = Date.now();
     const message = decodeMessage(data);
+    if (message.kind === 'control') {
+      if (this.#onControl === undefined) return;
+      try {
+        this.#onControl(message.body, this);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+      return;
+    }
     if (message.kind === 'ack') {
       this.#waiters.get(message.transferId)?.(message);
       return;
@@ -326,12 +379,15 @@ export class FrameTransport {
     }
   }
 
-  #sendControl(message: Uint8Array): void {
-    if (!this.open) return;
+  #sendControl(message: Uint8Array): boolean {
+    if (!this.open) return false;
     try {
       this.link.send(message);
+      this.#stats.bytesSent += message.length;
+      return true;
     } catch {
       // The link is failing; its close handler settles everything waiting on it.
+      return false;
     }
   }
 
@@ -343,4 +399,10 @@ export class FrameTransport {
     this.#waiters.clear();
     for (const handler of [...this.#closeHandlers]) handler();
   }
+}
+
+function byteLength(data: unknown): number {
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
 }

@@ -6,6 +6,10 @@
 export interface MessageLink {
   /** The id of the peer at the other end. */
   readonly peerId: string;
+  /** A WebRTC data channel ('direct', the default) or the coordinator's socket.io relay. */
+  readonly kind?: 'direct' | 'relay';
+  /** The largest message the channel takes (its negotiated maximum), when it knows one. */
+  readonly maxMessageBytes?: number | undefined;
   readonly open: boolean;
   /** Bytes handed to `send` that the channel has not transmitted yet. */
   readonly bufferedAmount: number;

@@ -8,8 +8,11 @@ export interface MemoryLinkOptions {
   /** Bytes delivered per tick in each direction. */
   readonly bytesPerTick?: number;
   readonly tickMs?: number;
-  /** Rewrites or drops (returns null) each message in flight: fault injection. */
-  readonly tamper?: (message: Uint8Array, from: string) => Uint8Array | null;
+  /**
+   * Rewrites, drops (null) or multiplies (an array: delivered in its order) each message in
+   * flight: fault injection (corruption, loss, duplication, reordering by holding one back).
+   */
+  readonly tamper?: (message: Uint8Array, from: string) => Uint8Array | null | readonly Uint8Array[];
 }
 
 class MemoryLink implements MessageLink {
@@ -108,7 +111,9 @@ class MemoryLink implements MessageLink {
       this.#buffered -= message.length;
       budget -= message.length;
       const delivered = this.#options.tamper ? this.#options.tamper(message, this.#localId) : message;
-      if (delivered !== null && this.#other !== null) this.#other.#deliver(delivered);
+      if (delivered === null || this.#other === null) continue;
+      if (delivered instanceof Uint8Array) this.#other.#deliver(delivered);
+      else for (const m of delivered) this.#other.#deliver(m);
     }
     for (const waiter of [...this.#drainWaiters]) waiter();
     if (this.#queue.length > 0) this.#schedulePump();

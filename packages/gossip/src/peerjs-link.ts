@@ -4,6 +4,7 @@
  * dials a peer with a typed outcome instead of PeerJS's scattered error events.
  */
 import type { DataConnection, Peer, PeerError } from 'peerjs';
+import type { DialResult, LinkConnector } from './connector.ts';
 import type { MessageLink } from './link.ts';
 
 /** How every frame connection is opened: bytes as they are, ordered and reliable. */
@@ -18,10 +19,21 @@ function channelOf(connection: DataConnection): RTCDataChannel | null {
   return channel ?? null;
 }
 
+/** The SCTP association's negotiated maximum message size, when the browser exposes it. */
+function negotiatedMaxMessage(connection: DataConnection): number | undefined {
+  const pc: RTCPeerConnection | null | undefined = connection.peerConnection;
+  const size = pc?.sctp?.maxMessageSize;
+  return typeof size === 'number' && Number.isFinite(size) && size > 0 ? size : undefined;
+}
+
 /** A MessageLink over an open PeerJS DataConnection created with FRAME_CONNECTION_OPTIONS. */
 export function dataConnectionLink(connection: DataConnection): MessageLink {
   return {
     peerId: connection.peer,
+    kind: 'direct',
+    get maxMessageBytes() {
+      return negotiatedMaxMessage(connection);
+    },
     get open() {
       return connection.open && channelOf(connection)?.readyState === 'open';
     },
@@ -149,4 +161,73 @@ export function dialPeer(peer: Peer, remoteId: string, timeoutMs = 15_000): Prom
     peer.on('error', onPeerError);
     if (connection.open) onOpen();
   });
+}
+
+/** A member just announced by the coordinator may not have registered with PeerJS yet. */
+const UNAVAILABLE_RETRY_MS = 300;
+/** ...but one still unknown to PeerJS after this has no WebRTC: fail fast, so the relay can take over. */
+const UNAVAILABLE_GIVE_UP_MS = 1_500;
+
+export interface PeerJsConnectorOptions {
+  /** Leave connections with another serialization to other listeners instead of closing them. */
+  readonly leaveOthers?: boolean;
+}
+
+/**
+ * A LinkConnector over a PeerJS Peer: dials with raw reliable data connections (retrying a peer
+ * that is not registered yet until the timeout), and offers every raw connection that opens to it.
+ * Connections opened with another serialization are not ours and are closed (unless `leaveOthers`).
+ */
+export function peerJsConnector(peer: Peer, options: PeerJsConnectorOptions = {}): LinkConnector {
+  const handlers = new Set<(link: MessageLink) => void>();
+  let closed = false;
+  const onConnection = (connection: DataConnection): void => {
+    if (connection.serialization !== 'raw' && options.leaveOthers === true) return;
+    if (closed || connection.serialization !== 'raw') {
+      connection.close();
+      return;
+    }
+    const offer = (): void => {
+      if (closed) {
+        connection.close();
+        return;
+      }
+      const link = dataConnectionLink(connection);
+      for (const handler of [...handlers]) handler(link);
+    };
+    if (connection.open) offer();
+    else connection.once('open', offer);
+  };
+  peer.on('connection', onConnection);
+  return {
+    async dial(peerId, timeoutMs): Promise<DialResult> {
+      const started = Date.now();
+      const deadline = started + timeoutMs;
+      for (;;) {
+        const left = deadline - Date.now();
+        if (closed) return { ok: false, code: 'DIAL_FAILED', message: 'the connector is closed' };
+        if (left <= 0)
+          return { ok: false, code: 'DIAL_TIMEOUT', message: `no connection to ${peerId} in time` };
+        const outcome = await dialPeer(peer, peerId, left);
+        if (outcome.ok) return { ok: true, link: dataConnectionLink(outcome.connection) };
+        const retry =
+          outcome.code === 'PEER_UNAVAILABLE' &&
+          deadline - Date.now() > UNAVAILABLE_RETRY_MS &&
+          Date.now() - started < UNAVAILABLE_GIVE_UP_MS;
+        if (!retry) {
+          return { ok: false, code: outcome.code, message: outcome.message };
+        }
+        await new Promise((resolve) => setTimeout(resolve, UNAVAILABLE_RETRY_MS));
+      }
+    },
+    onIncoming(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    close() {
+      closed = true;
+      peer.off('connection', onConnection);
+      handlers.clear();
+    },
+  };
 }

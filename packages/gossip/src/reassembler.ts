@@ -4,7 +4,7 @@
  * transfers. Never throws on input: every problem becomes a typed ReceiveError and frees what the
  * transfer held.
  */
-import { decodeFrame, type DecodedFrame } from '@tabswarm/protocol';
+import { ALL_FRAME_CODECS, decodeFrame, type DecodedFrame } from '@tabswarm/protocol';
 import {
   CHUNK_HEADER_BYTES,
   MAX_MESSAGE_BYTES_LIMIT,
@@ -175,7 +175,7 @@ export class Reassembler {
     if (transfer.receivedCount < transfer.count) return null;
 
     this.#close(peer, transferId);
-    const decoded = decodeFrame(transfer.buffer, { maxBytes: o.maxTransferBytes });
+    const decoded = decodeFrame(transfer.buffer, { maxBytes: o.maxTransferBytes, codecs: ALL_FRAME_CODECS });
     if (!decoded.ok) return { ok: false, peerId, transferId, code: decoded.code, message: decoded.message };
     return { ok: true, peerId, transferId, bytes: transfer.totalBytes, frame: decoded };
   }

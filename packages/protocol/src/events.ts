@@ -4,6 +4,14 @@
  */
 import type { ErrorReply, Reply } from './errors.ts';
 import type {
+  ConsensusPoint,
+  ExchangeReport,
+  LinkReport,
+  NodeLinks,
+  RelayedMessage,
+  RelayMessage,
+} from './gossip.ts';
+import type {
   CheckpointRequest,
   JobInfo,
   LeaseCompletion,
@@ -37,6 +45,15 @@ export interface VolunteerClientToServer {
   completeLease: (completion: LeaseCompletion, ack: Ack<{ counted: boolean; duplicate: boolean }>) => void;
   /** Gives a lease back (e.g. its shard could not be downloaded). */
   releaseLease: (release: LeaseRelease, ack: Ack) => void;
+  /** Gossip: this node's links (kind, round trip, bytes, rejected frames), every few seconds. */
+  linkReport: (report: LinkReport, ack: Ack) => void;
+  /** Gossip: one side of one exchange (the consensus metric and the bytes it cost). */
+  exchangeReport: (report: ExchangeReport, ack: Ack) => void;
+  /**
+   * Gossip: forwards one chunk-wire message to a peer when no direct link can be made. The ack
+   * comes once it was forwarded; the coordinator paces each sender to its relay rate.
+   */
+  relay: (message: RelayMessage, ack: Ack<{ queuedMs: number }>) => void;
 }
 
 export interface VolunteerServerToClient {
@@ -48,6 +65,8 @@ export interface VolunteerServerToClient {
   leaseCancelled: (notice: { leaseId: string; reason: string }) => void;
   /** Upload your current parameters for a checkpoint. */
   checkpointRequest: (request: CheckpointRequest) => void;
+  /** Gossip: a message a peer sent through the relay. */
+  relayed: (message: RelayedMessage) => void;
 }
 
 export interface DashboardClientToServer {
@@ -61,6 +80,10 @@ export interface DashboardServerToClient {
   nodeUpdate: (node: NodeInfo) => void;
   jobUpdate: (job: JobInfo) => void;
   logEvent: (event: LogEvent) => void;
+  /** Gossip: a volunteer's latest link report. */
+  linkUpdate: (links: NodeLinks) => void;
+  /** Gossip: one side of one exchange. */
+  consensus: (point: ConsensusPoint) => void;
 }
 
 export type InterServerEvents = Record<string, never>;

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_FRAME_CODECS,
   decodeFrame,
   encodeFp32Frame,
+  encodeFrame,
+  framePayload,
   frameValues,
   FRAME_CODECS,
   type DecodedFrame,
   type FrameError,
+  type FramePayload,
 } from './frame.ts';
 import { crc32 } from './crc32.ts';
 
@@ -150,5 +154,143 @@ describe('parameter frame', () => {
     expect(() => encodeFp32Frame({ ...input, jobId: 'has space' })).toThrow(RangeError);
     expect(() => encodeFp32Frame({ ...input, senderId: '' })).toThrow(RangeError);
     expect(() => encodeFp32Frame({ ...input, round: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('compressed payloads', () => {
+  const envelope = { jobId: 'job-1', senderId: 'vABCDEF12', round: 9 };
+  const all = { codecs: ALL_FRAME_CODECS };
+  const n = 1001;
+  const payloads: FramePayload[] = [
+    { codec: 'fp16', length: n, packed: Uint32Array.from({ length: 501 }, (_, i) => (i * 2654435761) >>> 0) },
+    {
+      codec: 'int8Block',
+      length: n,
+      blockSize: 256,
+      scales: Float32Array.from([0.5, 0.25, 0.125, 1e-3]),
+      packed: Uint32Array.from({ length: 251 }, (_, i) => (i * 40503) >>> 0),
+    },
+    {
+      codec: 'topK',
+      length: n,
+      indices: Uint32Array.from([0, 7, 99, 1000]),
+      values: Float32Array.from([1.5, -2, 3.25, -0]),
+    },
+    { codec: 'topK', length: n, indices: new Uint32Array(0), values: new Float32Array(0) },
+  ];
+
+  function roundTrip(payload: FramePayload): FramePayload {
+    const decoded = decodeFrame(encodeFrame({ ...envelope, payload }), all);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) throw new Error(decoded.message);
+    expect(decoded.header).toMatchObject({ codec: payload.codec, elementCount: n, round: 9 });
+    return framePayload(decoded);
+  }
+
+  it('round-trips every codec bit for bit, aligned or not', () => {
+    for (const payload of payloads) {
+      expect(roundTrip(payload)).toEqual(payload);
+      const frame = encodeFrame({ ...envelope, payload });
+      const shifted = new Uint8Array(frame.length + 1);
+      shifted.set(frame, 1);
+      const decoded = decodeFrame(shifted.subarray(1), all);
+      expect(decoded.ok && framePayload(decoded)).toEqual(payload);
+    }
+  });
+
+  it('sizes each payload as documented', () => {
+    const bytes = (payload: FramePayload): number => {
+      const decoded = decodeFrame(encodeFrame({ ...envelope, payload }), all);
+      return decoded.ok ? decoded.header.payloadBytes : -1;
+    };
+    expect(bytes(payloads[0] as FramePayload)).toBe(501 * 4);
+    expect(bytes(payloads[1] as FramePayload)).toBe(4 + 4 * 4 + 251 * 4);
+    expect(bytes(payloads[2] as FramePayload)).toBe(4 + 4 * 8);
+  });
+
+  it('is refused unless the caller accepts compressed codecs, so fp32 readers stay safe', () => {
+    const frame = encodeFrame({ ...envelope, payload: payloads[0] as FramePayload });
+    expectError(decodeFrame(frame), 'FRAME_UNSUPPORTED_CODEC');
+    const decoded = decodeFrame(frame, all);
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok) expect(() => frameValues(decoded)).toThrow(RangeError);
+  });
+
+  it('rejects bad block sizes, over-long counts and unordered or out-of-range indices', () => {
+    const int8 = encodeFrame({ ...envelope, payload: payloads[1] as FramePayload });
+    const headerBytes = new DataView(int8.buffer).getUint16(26, true);
+    expectError(
+      decodeFrame(
+        reseal(int8, (v) => v.setUint32(headerBytes, 6, true)),
+        all,
+      ),
+      'FRAME_BAD_PAYLOAD',
+    );
+    expectError(
+      decodeFrame(
+        reseal(int8, (v) => v.setUint32(headerBytes, 512, true)),
+        all,
+      ),
+      'FRAME_LENGTH_MISMATCH',
+    );
+    const topK = encodeFrame({ ...envelope, payload: payloads[2] as FramePayload });
+    expectError(
+      decodeFrame(
+        reseal(topK, (v) => v.setUint32(headerBytes, n + 1, true)),
+        all,
+      ),
+      'FRAME_BAD_PAYLOAD',
+    );
+    expectError(
+      decodeFrame(
+        reseal(topK, (v) => v.setUint32(headerBytes + 4 + 8, 7, true)),
+        all,
+      ),
+      'FRAME_BAD_PAYLOAD',
+    );
+    expectError(
+      decodeFrame(
+        reseal(topK, (v) => v.setUint32(headerBytes + 4 + 12, n, true)),
+        all,
+      ),
+      'FRAME_BAD_PAYLOAD',
+    );
+    expectError(decodeFrame(topK.subarray(0, headerBytes + 2), all), 'FRAME_TRUNCATED');
+  });
+
+  it('refuses to encode inconsistent payloads', () => {
+    const bad: FramePayload[] = [
+      { codec: 'fp16', length: n, packed: new Uint32Array(500) },
+      {
+        codec: 'int8Block',
+        length: n,
+        blockSize: 6,
+        scales: new Float32Array(167),
+        packed: new Uint32Array(251),
+      },
+      {
+        codec: 'int8Block',
+        length: n,
+        blockSize: 256,
+        scales: new Float32Array(3),
+        packed: new Uint32Array(251),
+      },
+      { codec: 'topK', length: n, indices: Uint32Array.from([3, 3]), values: new Float32Array(2) },
+      { codec: 'topK', length: n, indices: Uint32Array.from([n]), values: new Float32Array(1) },
+      { codec: 'topK', length: n, indices: Uint32Array.from([1]), values: new Float32Array(2) },
+    ];
+    for (const payload of bad) expect(() => encodeFrame({ ...envelope, payload })).toThrow(RangeError);
+  });
+
+  it('never throws on garbage under any codec id', () => {
+    let s = 7;
+    for (let trial = 0; trial < 400; trial++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      const frame = encodeFrame({ ...envelope, payload: payloads[trial % payloads.length] as FramePayload });
+      const corrupt = frame.slice(0, Math.max(32, frame.length - (s % 64)));
+      corrupt[s % corrupt.length] = s & 0xff;
+      expect(() => decodeFrame(corrupt, all)).not.toThrow();
+    }
+    expect(Object.keys(FRAME_CODECS)).toEqual(ALL_FRAME_CODECS);
   });
 });

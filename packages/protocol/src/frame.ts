@@ -8,6 +8,14 @@
  *  20  u32 CRC-32 of every byte of the frame except these four
  *  24  u8 job id length    25  u8 sender id length 26  u16 header bytes  28  u32 reserved (0)
  *  32  job id, sender id (ASCII), zero padding; then the payload.
+ *
+ * Payloads by codec (n = element count, the length of the dense vector; every array starts at a
+ * multiple of 4 bytes, so aligned frames are viewed in place):
+ *   fp32       n f32
+ *   fp16       ⌈n/2⌉ u32 words, two binary16 halves each, element 2w in the low half
+ *   int8Block  u32 block size B, ⌈n/B⌉ f32 scales, ⌈n/4⌉ u32 words of four int8 (element 4w+j in byte j)
+ *   topK       u32 count k (≤ n), k u32 indices strictly increasing and < n, k f32 values
+ * The arrays are what the kernel library's codecs produce and consume (packages/kernels).
  */
 import { crc32Update } from './crc32.ts';
 import { FRAME_VERSION } from './version.ts';
@@ -18,14 +26,21 @@ const CHECKSUM_OFFSET = 20;
 const MAX_ID_BYTES = 64;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Codec ids on the wire. Only fp32 is defined so far; the others reserve their numbers. */
+/** Codec ids on the wire. */
 export const FRAME_CODECS = { fp32: 0, fp16: 1, int8Block: 2, topK: 3 } as const;
 export type FrameCodec = keyof typeof FRAME_CODECS;
+export const ALL_FRAME_CODECS: readonly FrameCodec[] = ['fp32', 'fp16', 'int8Block', 'topK'];
 const CODEC_BY_ID = new Map<number, FrameCodec>(
   Object.entries(FRAME_CODECS).map(([name, id]) => [id, name as FrameCodec]),
 );
-/** Codecs this build can decode; a frame with any other codec id is refused with a typed error. */
-const SUPPORTED_CODECS: ReadonlySet<FrameCodec> = new Set(['fp32']);
+/**
+ * What `decodeFrame` accepts unless told otherwise: fp32 only, so callers that read values with
+ * `frameValues` (checkpoint uploads, files) keep refusing compressed frames. Peers that exchange
+ * compressed frames pass `codecs: ALL_FRAME_CODECS` and read them with `framePayload`.
+ */
+const DEFAULT_DECODE_CODECS: readonly FrameCodec[] = ['fp32'];
+/** int8Block block sizes: a multiple of 4 (whole words) up to this. */
+export const MAX_INT8_FRAME_BLOCK = 65_536;
 
 export const DEFAULT_MAX_FRAME_BYTES = 512 * 1024 * 1024;
 
@@ -38,6 +53,8 @@ export const FRAME_ERROR_CODES = [
   'FRAME_UNSUPPORTED_CODEC',
   'FRAME_LENGTH_MISMATCH',
   'FRAME_BAD_CHECKSUM',
+  /** A compressed payload whose structure is invalid (block size, sparse indices). Appended: wire order. */
+  'FRAME_BAD_PAYLOAD',
 ] as const;
 export type FrameErrorCode = (typeof FRAME_ERROR_CODES)[number];
 
@@ -65,15 +82,42 @@ export interface DecodedFrame {
   readonly payload: Uint8Array;
 }
 
-export interface FrameInput {
+export interface FrameEnvelope {
   readonly jobId: string;
   readonly senderId: string;
   readonly round: number;
+}
+
+export interface FrameInput extends FrameEnvelope {
   readonly values: Float32Array;
+}
+
+/** A frame's payload as typed arrays; `length` is the dense vector's element count. */
+export type FramePayload =
+  | { readonly codec: 'fp32'; readonly values: Float32Array }
+  | { readonly codec: 'fp16'; readonly length: number; readonly packed: Uint32Array }
+  | {
+      readonly codec: 'int8Block';
+      readonly length: number;
+      readonly blockSize: number;
+      readonly scales: Float32Array;
+      readonly packed: Uint32Array;
+    }
+  | {
+      readonly codec: 'topK';
+      readonly length: number;
+      readonly indices: Uint32Array;
+      readonly values: Float32Array;
+    };
+
+export interface PayloadFrameInput extends FrameEnvelope {
+  readonly payload: FramePayload;
 }
 
 export interface DecodeOptions {
   readonly maxBytes?: number;
+  /** Codecs to accept; others are refused with FRAME_UNSUPPORTED_CODEC. Default: fp32 only. */
+  readonly codecs?: readonly FrameCodec[];
 }
 
 const fail = (code: FrameErrorCode, message: string): FrameError => ({ ok: false, code, message });
@@ -89,23 +133,89 @@ function checksumOf(frame: Uint8Array): number {
   return crc32Update(before, frame.subarray(CHECKSUM_OFFSET + 4));
 }
 
-/** Encodes an fp32 parameter vector. Throws only on programmer error (bad ids, bad round). */
-export function encodeFp32Frame(input: FrameInput): Uint8Array {
+const words = (n: number, per: number): number => Math.ceil(n / per);
+
+function validBlockSize(blockSize: number): boolean {
+  return (
+    Number.isInteger(blockSize) && blockSize >= 4 && blockSize <= MAX_INT8_FRAME_BLOCK && blockSize % 4 === 0
+  );
+}
+
+/** The dense length of a payload and its size in bytes; throws a RangeError on inconsistent arrays. */
+function payloadShape(payload: FramePayload): { length: number; bytes: number } {
+  switch (payload.codec) {
+    case 'fp32':
+      return { length: payload.values.length, bytes: payload.values.length * 4 };
+    case 'fp16': {
+      const { length, packed } = payload;
+      if (!Number.isSafeInteger(length) || length < 0) throw new RangeError('length must be a count');
+      if (packed.length !== words(length, 2))
+        throw new RangeError(
+          `fp16 payload of ${length} elements needs ${words(length, 2)} words, got ${packed.length}`,
+        );
+      return { length, bytes: packed.length * 4 };
+    }
+    case 'int8Block': {
+      const { length, blockSize, scales, packed } = payload;
+      if (!Number.isSafeInteger(length) || length < 0) throw new RangeError('length must be a count');
+      if (!validBlockSize(blockSize))
+        throw new RangeError(`block size must be a multiple of 4 in 4..${MAX_INT8_FRAME_BLOCK}`);
+      if (scales.length !== words(length, blockSize) || packed.length !== words(length, 4)) {
+        throw new RangeError(
+          `int8 payload of ${length} elements needs ${words(length, blockSize)} scales and ${words(length, 4)} words`,
+        );
+      }
+      return { length, bytes: 4 + scales.length * 4 + packed.length * 4 };
+    }
+    case 'topK': {
+      const { length, indices, values } = payload;
+      if (!Number.isSafeInteger(length) || length < 0) throw new RangeError('length must be a count');
+      if (indices.length !== values.length || indices.length > length) {
+        throw new RangeError(
+          `top-k payload: ${indices.length} indices, ${values.length} values, ${length} elements`,
+        );
+      }
+      for (let j = 0; j < indices.length; j++) {
+        const index = indices[j] as number;
+        if (index >= length || (j > 0 && index <= (indices[j - 1] as number))) {
+          throw new RangeError('top-k indices must be strictly increasing and below the length');
+        }
+      }
+      return { length, bytes: 4 + indices.length * 8 };
+    }
+  }
+}
+
+/** Copies a typed array's bytes into `out` at `offset`, little-endian whatever the host. */
+function putWords(out: DataView, bytes: Uint8Array, offset: number, array: Float32Array | Uint32Array): void {
+  if (LITTLE_ENDIAN_HOST) {
+    bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), offset);
+  } else if (array instanceof Float32Array) {
+    array.forEach((v, i) => out.setFloat32(offset + i * 4, v, true));
+  } else {
+    array.forEach((v, i) => out.setUint32(offset + i * 4, v, true));
+  }
+}
+
+/** Encodes a parameter frame with any codec's payload. Throws only on programmer error. */
+export function encodeFrame(input: PayloadFrameInput): Uint8Array {
   if (!ID_PATTERN.test(input.jobId)) throw new RangeError(`job id must match ${ID_PATTERN}`);
   if (!ID_PATTERN.test(input.senderId)) throw new RangeError(`sender id must match ${ID_PATTERN}`);
   if (!Number.isInteger(input.round) || input.round < 0 || input.round > 0xffffffff) {
     throw new RangeError('round must be an integer in [0, 2^32)');
   }
-  const payloadBytes = input.values.length * 4;
+  const { payload } = input;
+  const { length, bytes: payloadBytes } = payloadShape(payload);
+  if (length > 0xffffffff || payloadBytes > 0xffffffff) throw new RangeError('payload too large for a frame');
   const headerBytes = headerBytesFor(input.jobId.length, input.senderId.length);
   const frame = new Uint8Array(headerBytes + payloadBytes);
   const view = new DataView(frame.buffer);
   view.setUint32(0, FRAME_MAGIC, true);
   view.setUint16(4, FRAME_VERSION, true);
-  view.setUint8(6, FRAME_CODECS.fp32);
+  view.setUint8(6, FRAME_CODECS[payload.codec]);
   view.setUint8(7, 0);
   view.setUint32(8, input.round, true);
-  view.setUint32(12, input.values.length, true);
+  view.setUint32(12, length, true);
   view.setUint32(16, payloadBytes, true);
   view.setUint8(24, input.jobId.length);
   view.setUint8(25, input.senderId.length);
@@ -114,15 +224,35 @@ export function encodeFp32Frame(input: FrameInput): Uint8Array {
   const encoder = new TextEncoder();
   frame.set(encoder.encode(input.jobId), FIXED_HEADER_BYTES);
   frame.set(encoder.encode(input.senderId), FIXED_HEADER_BYTES + input.jobId.length);
-  const payload = frame.subarray(headerBytes);
-  if (LITTLE_ENDIAN_HOST) {
-    payload.set(new Uint8Array(input.values.buffer, input.values.byteOffset, payloadBytes));
-  } else {
-    const out = new DataView(frame.buffer, headerBytes);
-    input.values.forEach((v, i) => out.setFloat32(i * 4, v, true));
+  let at = headerBytes;
+  switch (payload.codec) {
+    case 'fp32':
+      putWords(view, frame, at, payload.values);
+      break;
+    case 'fp16':
+      putWords(view, frame, at, payload.packed);
+      break;
+    case 'int8Block':
+      view.setUint32(at, payload.blockSize, true);
+      at += 4;
+      putWords(view, frame, at, payload.scales);
+      putWords(view, frame, at + payload.scales.byteLength, payload.packed);
+      break;
+    case 'topK':
+      view.setUint32(at, payload.indices.length, true);
+      at += 4;
+      putWords(view, frame, at, payload.indices);
+      putWords(view, frame, at + payload.indices.byteLength, payload.values);
+      break;
   }
   view.setUint32(CHECKSUM_OFFSET, checksumOf(frame), true);
   return frame;
+}
+
+/** Encodes an fp32 parameter vector. Throws only on programmer error (bad ids, bad round). */
+export function encodeFp32Frame(input: FrameInput): Uint8Array {
+  const { values, ...envelope } = input;
+  return encodeFrame({ ...envelope, payload: { codec: 'fp32', values } });
 }
 
 function readId(bytes: Uint8Array): string | null {
@@ -136,6 +266,7 @@ function readId(bytes: Uint8Array): string | null {
 /** Decodes and verifies a frame. Never throws. */
 export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): DecodedFrame | FrameError {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const accepted = options.codecs ?? DEFAULT_DECODE_CODECS;
   if (!(frame instanceof Uint8Array)) return fail('FRAME_BAD_HEADER', 'frame must be bytes');
   if (frame.length > maxBytes) {
     return fail('FRAME_TOO_LARGE', `frame is ${frame.length} bytes; the limit is ${maxBytes}`);
@@ -155,7 +286,7 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
   }
   const codecId = view.getUint8(6);
   const codec = CODEC_BY_ID.get(codecId);
-  if (codec === undefined || !SUPPORTED_CODECS.has(codec)) {
+  if (codec === undefined || !accepted.includes(codec)) {
     return fail('FRAME_UNSUPPORTED_CODEC', `codec ${codec ?? codecId} is not supported`);
   }
   if (view.getUint8(7) !== 0 || view.getUint32(28, true) !== 0) {
@@ -179,10 +310,23 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
   if (headerBytes !== headerBytesFor(jobIdLength, senderIdLength)) {
     return fail('FRAME_BAD_HEADER', `header length ${headerBytes} does not match its ids`);
   }
-  if (payloadBytes !== elementCount * 4) {
+  if (payloadBytes > maxBytes) {
+    return fail('FRAME_TOO_LARGE', `payload of ${payloadBytes} bytes; the limit is ${maxBytes}`);
+  }
+  // Compressed payloads state their own size in their first word; it is covered by the checksum.
+  let lead: number | null = null;
+  if (codec === 'int8Block' || codec === 'topK') {
+    if (payloadBytes < 4 || frame.length < headerBytes + 4) {
+      return fail('FRAME_TRUNCATED', `${codec} payload must start with a 4-byte field`);
+    }
+    lead = view.getUint32(headerBytes, true);
+  }
+  const shape = expectedPayload(codec, elementCount, lead);
+  if (typeof shape === 'string') return fail('FRAME_BAD_PAYLOAD', shape);
+  if (payloadBytes !== shape) {
     return fail(
       'FRAME_LENGTH_MISMATCH',
-      `fp32 payload of ${elementCount} elements must be ${elementCount * 4} bytes, header says ${payloadBytes}`,
+      `${codec} payload of ${elementCount} elements must be ${shape} bytes, header says ${payloadBytes}`,
     );
   }
   const expected = headerBytes + payloadBytes;
@@ -204,6 +348,10 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
   }
   if (checksumOf(frame) !== checksum)
     return fail('FRAME_BAD_CHECKSUM', 'frame checksum does not match its contents');
+  if (codec === 'topK' && lead !== null) {
+    const bad = badSparseIndex(view, headerBytes + 4, lead, elementCount);
+    if (bad !== null) return fail('FRAME_BAD_PAYLOAD', bad);
+  }
   return {
     ok: true,
     header: { version, codec, jobId, senderId, round, elementCount, payloadBytes, checksum },
@@ -211,9 +359,99 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
   };
 }
 
-/** The fp32 values of a decoded frame: a view when alignment allows, a copy otherwise. */
+/** Payload bytes for a codec, or a reason the lead field (block size, count) is impossible. */
+function expectedPayload(codec: FrameCodec, n: number, lead: number | null): number | string {
+  switch (codec) {
+    case 'fp32':
+      return n * 4;
+    case 'fp16':
+      return words(n, 2) * 4;
+    case 'int8Block': {
+      const blockSize = lead ?? 0;
+      if (!validBlockSize(blockSize))
+        return `int8 block size ${blockSize} is not a multiple of 4 in 4..${MAX_INT8_FRAME_BLOCK}`;
+      return 4 + words(n, blockSize) * 4 + words(n, 4) * 4;
+    }
+    case 'topK': {
+      const count = lead ?? 0;
+      if (count > n) return `top-k payload claims ${count} entries of a ${n}-element vector`;
+      return 4 + count * 8;
+    }
+  }
+}
+
+/** Indices must be strictly increasing and in range, so a scatter never writes twice or outside. */
+function badSparseIndex(view: DataView, offset: number, count: number, n: number): string | null {
+  let previous = -1;
+  for (let j = 0; j < count; j++) {
+    const index = view.getUint32(offset + j * 4, true);
+    if (index >= n) return `top-k index ${index} is outside the ${n}-element vector`;
+    if (index <= previous) return `top-k indices must be strictly increasing (${previous} then ${index})`;
+    previous = index;
+  }
+  return null;
+}
+
+function f32Array(bytes: Uint8Array, count: number): Float32Array {
+  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+  const out = new Float32Array(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+function u32Array(bytes: Uint8Array, count: number): Uint32Array {
+  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0)
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, count);
+  const out = new Uint32Array(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < count; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
+}
+
+/**
+ * The payload of a decoded frame (of any codec) as typed arrays: views into the frame when its
+ * payload is 4-byte aligned, copies otherwise. Trusts `decoded`, which decodeFrame validated.
+ */
+export function framePayload(decoded: DecodedFrame): FramePayload {
+  const { payload, header } = decoded;
+  const n = header.elementCount;
+  switch (header.codec) {
+    case 'fp32':
+      return { codec: 'fp32', values: f32Array(payload, n) };
+    case 'fp16':
+      return { codec: 'fp16', length: n, packed: u32Array(payload, words(n, 2)) };
+    case 'int8Block': {
+      const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+      const blockSize = view.getUint32(0, true);
+      const blocks = words(n, blockSize);
+      return {
+        codec: 'int8Block',
+        length: n,
+        blockSize,
+        scales: f32Array(payload.subarray(4), blocks),
+        packed: u32Array(payload.subarray(4 + blocks * 4), words(n, 4)),
+      };
+    }
+    case 'topK': {
+      const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+      const count = view.getUint32(0, true);
+      return {
+        codec: 'topK',
+        length: n,
+        indices: u32Array(payload.subarray(4), count),
+        values: f32Array(payload.subarray(4 + count * 4), count),
+      };
+    }
+  }
+}
+
+/** The fp32 values of a decoded fp32 frame: a view when alignment allows, a copy otherwise. */
 export function frameValues(decoded: DecodedFrame): Float32Array {
   const { payload, header } = decoded;
+  if (header.codec !== 'fp32')
+    throw new RangeError(`frameValues reads fp32 frames; this one is ${header.codec}`);
   if (LITTLE_ENDIAN_HOST && payload.byteOffset % 4 === 0) {
     return new Float32Array(payload.buffer, payload.byteOffset, header.elementCount);
   }

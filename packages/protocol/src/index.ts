@@ -8,3 +8,4 @@ export * from './job-spec.ts';
 export * from './model-presets.ts';
 export * from './jobs.ts';
 export * from './shard.ts';
+export * from './gossip.ts';

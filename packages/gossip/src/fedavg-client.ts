@@ -1,0 +1,148 @@
+/**
+ * The FedAvg side of a volunteer: after a round of shards it uploads its parameters (an fp32
+ * frame, weighted by the samples it trained since its last upload) to the coordinator, which
+ * answers with the round's sample-weighted average once the round closes (quorum or deadline).
+ *
+ * By default the upload overlaps training: `afterShard` returns at once, and when the average
+ * arrives it is applied at the next `afterShard` together with the local progress made meanwhile
+ * (average + (now − uploaded)), so no volunteer waits for the round. `overlap: false` waits.
+ */
+import {
+  decodeFrame,
+  encodeFp32Frame,
+  FEDAVG_PARTICIPANTS_HEADER,
+  FEDAVG_ROUND_HEADER,
+  FEDAVG_SAMPLES_HEADER,
+  fedAvgCredential,
+  fedAvgUploadPath,
+  frameValues,
+} from '@tabswarm/protocol';
+
+export type FedAvgResult =
+  | {
+      readonly ok: true;
+      readonly round: number;
+      readonly participants: number;
+      readonly values: Float32Array;
+    }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+export interface FedAvgPort {
+  /** Uploads one fp32 frame; resolves with the round's average or why there is none. */
+  upload(frame: Uint8Array, samples: number): Promise<FedAvgResult>;
+}
+
+export interface HttpFedAvgOptions {
+  /** The coordinator's origin, e.g. http://localhost:8080. */
+  readonly baseUrl: string;
+  readonly jobId: string;
+  readonly nodeId: string;
+  /** JoinAccepted.peerjs.token: it authenticates the node's uploads. */
+  readonly peerToken: string;
+  readonly fetch?: typeof fetch;
+}
+
+/** Uploads over HTTP (POST /api/jobs/:jobId/fedavg/uploads); the response is the averaged frame. */
+export function httpFedAvgPort(options: HttpFedAvgOptions): FedAvgPort {
+  const doFetch = options.fetch ?? fetch.bind(globalThis);
+  return {
+    async upload(frame, samples) {
+      try {
+        const res = await doFetch(`${options.baseUrl}${fedAvgUploadPath(options.jobId)}`, {
+          method: 'POST',
+          headers: {
+            authorization: fedAvgCredential(options.nodeId, options.peerToken),
+            'content-type': 'application/octet-stream',
+            [FEDAVG_SAMPLES_HEADER]: String(samples),
+          },
+          body: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) as ArrayBuffer,
+        });
+        if (!res.ok) {
+          const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+          return {
+            ok: false,
+            code: body.code ?? `HTTP_${res.status}`,
+            message: body.message ?? res.statusText,
+          };
+        }
+        const decoded = decodeFrame(new Uint8Array(await res.arrayBuffer()));
+        if (!decoded.ok) return { ok: false, code: decoded.code, message: decoded.message };
+        return {
+          ok: true,
+          round: Number(res.headers.get(FEDAVG_ROUND_HEADER) ?? decoded.header.round),
+          participants: Number(res.headers.get(FEDAVG_PARTICIPANTS_HEADER) ?? 0),
+          values: frameValues(decoded).slice(),
+        };
+      } catch (error) {
+        return {
+          ok: false,
+          code: 'NETWORK',
+          message: error instanceof Error ? error.message : String(error),
+        };
+      }
+    },
+  };
+}
+
+export interface FedAvgClientOptions {
+  readonly port: FedAvgPort;
+  readonly jobId: string;
+  readonly nodeId: string;
+  /** Keep training while the round closes (default true). */
+  readonly overlap?: boolean;
+}
+
+export class FedAvgClient {
+  readonly #options: FedAvgClientOptions;
+  #samples = 0;
+  #inFlight: Promise<void> | null = null;
+  #ready: { snapshot: Float32Array; values: Float32Array } | null = null;
+  #round = 0;
+  lastResult: FedAvgResult | null = null;
+
+  constructor(options: FedAvgClientOptions) {
+    this.#options = options;
+  }
+
+  /** After a shard: applies a finished round's average, and uploads these parameters if none is in flight. */
+  async afterShard(params: Float32Array, samples: number): Promise<Float32Array> {
+    this.#samples += samples;
+    this.#applyReady(params);
+    if (this.#inFlight === null) {
+      const snapshot = params.slice();
+      const weight = Math.max(1, this.#samples);
+      this.#samples = 0;
+      const frame = encodeFp32Frame({
+        jobId: this.#options.jobId,
+        senderId: this.#options.nodeId,
+        round: this.#round++,
+        values: snapshot,
+      });
+      this.#inFlight = this.#options.port.upload(frame, weight).then((result) => {
+        this.lastResult = result;
+        if (result.ok && result.values.length === snapshot.length)
+          this.#ready = { snapshot, values: result.values };
+        this.#inFlight = null;
+      });
+      if (this.#options.overlap === false) {
+        await this.#inFlight;
+        this.#applyReady(params);
+      }
+    }
+    return params;
+  }
+
+  /** Waits for the upload in flight, if any (shutdown, tests). */
+  async settle(): Promise<void> {
+    await this.#inFlight;
+  }
+
+  #applyReady(params: Float32Array): void {
+    const ready = this.#ready;
+    if (ready === null || ready.values.length !== params.length) return;
+    this.#ready = null;
+    for (let i = 0; i < params.length; i++) {
+      params[i] = (ready.values[i] as number) + ((params[i] as number) - (ready.snapshot[i] as number));
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The vector operations gossip needs, with the kernel library's signatures (packages/kernels):
+ * norms, non-finite counts and distances for the checks on receipt and the consensus metric, and
+ * the codecs' encoders and decoders. Injected, so the same averager runs on the WGSL kernels in a
+ * trainer (kernel-library.ts), on the TypeScript references in Node, and on `basicKernels` in a
+ * page that carries no TensorFlow.js and exchanges fp32 only.
+ */
+
+export type Awaitable<T> = T | Promise<T>;
+
+export interface Int8Payload {
+  readonly packed: Uint32Array;
+  readonly scales: Float32Array;
+}
+
+export interface SparsePayload {
+  /** k slots; slots at and after `count` are unused. */
+  readonly indices: Uint32Array;
+  readonly values: Float32Array;
+  readonly count: number;
+}
+
+export interface GossipKernels {
+  /** ‖x‖ (NaN if any element is NaN, +Inf if any is infinite). */
+  readonly l2Norm: (x: Float32Array) => Awaitable<number>;
+  readonly countNonFinite: (x: Float32Array) => Awaitable<number>;
+  /** ‖a − b‖ / ‖a‖. */
+  readonly relativeDistance: (a: Float32Array, b: Float32Array) => Awaitable<number>;
+  readonly fp16Pack?: (x: Float32Array) => Awaitable<Uint32Array>;
+  readonly fp16Unpack?: (packed: Uint32Array, length: number) => Awaitable<Float32Array>;
+  readonly int8Quantize?: (
+    x: Float32Array,
+    residual: Float32Array | null,
+    blockSize: number,
+  ) => Awaitable<Int8Payload>;
+  readonly int8Dequantize?: (
+    packed: Uint32Array,
+    scales: Float32Array,
+    length: number,
+    blockSize: number,
+  ) => Awaitable<Float32Array>;
+  readonly topKSparsify?: (
+    x: Float32Array,
+    residual: Float32Array | null,
+    k: number,
+  ) => Awaitable<SparsePayload>;
+  /** out[indices[j]] += alpha · values[j]; returns `out`. */
+  readonly topKScatterAdd?: (
+    out: Float32Array,
+    indices: Uint32Array,
+    values: Float32Array,
+    alpha?: number,
+  ) => Awaitable<Float32Array>;
+}
+
+/**
+ * The three reductions an fp32 exchange needs, in plain TypeScript with the reference semantics
+ * (sums in float64). For pages that do not load the kernel library; compressed codecs need it.
+ */
+export const basicKernels: GossipKernels = {
+  l2Norm(x) {
+    let sum = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i] as number;
+      sum += v * v;
+    }
+    return Math.fround(Math.sqrt(sum));
+  },
+  countNonFinite(x) {
+    let n = 0;
+    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) n++;
+    return n;
+  },
+  relativeDistance(a, b) {
+    if (a.length !== b.length) throw new RangeError(`vectors have ${a.length} and ${b.length} elements`);
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i] as number;
+      const y = b[i] as number;
+      if (!Number.isFinite(x) || !Number.isFinite(y)) return Number.NaN;
+      const d = Math.fround(x - y);
+      diff += d * d;
+      norm += x * x;
+    }
+    if (norm === 0) return diff === 0 ? 0 : Number.POSITIVE_INFINITY;
+    return Math.fround(Math.sqrt(diff) / Math.sqrt(norm));
+  },
+};

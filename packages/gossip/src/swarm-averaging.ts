@@ -1,0 +1,107 @@
+/**
+ * The trainer's averaging hook: after every shard, average the job's parameters by the job's
+ * mode — gossip with peers (GossipAverager over this tab's mesh) or FedAvg through the
+ * coordinator (FedAvgClient). It matches packages/trainer's AveragingHook structurally, so the
+ * volunteer page passes it as `averaging` without either package importing the other.
+ */
+import type { AveragingSpec } from '@tabswarm/protocol';
+import { GossipAverager } from './averager.ts';
+import { FedAvgClient, type FedAvgPort } from './fedavg-client.ts';
+import type { GossipKernels } from './kernels.ts';
+import type { GossipMesh } from './mesh.ts';
+
+/** The parameters after a shard, wherever they live (the trainer's ShardParameters). */
+export interface ShardParameterAccess {
+  readonly jobId: string;
+  read(): Promise<Float32Array>;
+  write(values: Float32Array): Promise<void>;
+}
+
+/** What the hook needs of the trainer's context: the lease (its sample range) and the abort signal. */
+export interface ShardHookContext {
+  readonly lease: { readonly jobId: string; readonly start: number; readonly end: number };
+  readonly signal: AbortSignal;
+}
+
+export interface SwarmAveragingOptions {
+  /**
+   * This tab's mesh (one per tab, shared by every job it trains), or a getter when it is made
+   * later (after join) or replaced (a new node id): shards done without one are not averaged.
+   */
+  readonly mesh: GossipMesh | (() => GossipMesh | null);
+  readonly kernels: GossipKernels;
+  /** The averaging settings of a job (the job spec's `averaging`), or undefined when unknown. */
+  readonly averaging: (jobId: string) => AveragingSpec | undefined;
+  /** FedAvg uploads for a job (httpFedAvgPort); without it, FedAvg jobs are not averaged. */
+  readonly fedAvgPort?: (jobId: string) => FedAvgPort;
+  /** Called with each gossip averager created (to subscribe to its exchange results, for the UI). */
+  readonly onAverager?: (averager: GossipAverager) => void;
+}
+
+export class SwarmAveraging {
+  readonly #options: SwarmAveragingOptions;
+  #gossip: GossipAverager | null = null;
+  #gossipMesh: GossipMesh | null = null;
+  #fedavg: { jobId: string; client: FedAvgClient } | null = null;
+
+  constructor(options: SwarmAveragingOptions) {
+    this.#options = options;
+  }
+
+  /** The gossip averager of the current job, if it averages by gossip. */
+  get averager(): GossipAverager | null {
+    return this.#gossip;
+  }
+
+  async afterShard(params: ShardParameterAccess, context: ShardHookContext): Promise<void> {
+    const spec = this.#options.averaging(params.jobId);
+    const mesh = typeof this.#options.mesh === 'function' ? this.#options.mesh() : this.#options.mesh;
+    if (spec === undefined || mesh === null || context.signal.aborted) return;
+    const values = await params.read();
+    if (spec.mode === 'gossip') {
+      const averager = this.#gossipFor(mesh, params.jobId, spec, values);
+      await averager.afterShard(values);
+    } else {
+      const port = this.#options.fedAvgPort;
+      if (port === undefined) return;
+      if (this.#fedavg?.jobId !== params.jobId) {
+        this.#fedavg = {
+          jobId: params.jobId,
+          client: new FedAvgClient({ port: port(params.jobId), jobId: params.jobId, nodeId: mesh.nodeId }),
+        };
+      }
+      await this.#fedavg.client.afterShard(values, Math.max(1, context.lease.end - context.lease.start));
+    }
+    if (!context.signal.aborted) await params.write(values);
+  }
+
+  close(): void {
+    this.#gossip?.close();
+    this.#gossip = null;
+    this.#fedavg = null;
+  }
+
+  #gossipFor(mesh: GossipMesh, jobId: string, spec: AveragingSpec, values: Float32Array): GossipAverager {
+    const current = this.#gossip;
+    if (
+      current !== null &&
+      this.#gossipMesh === mesh &&
+      current.jobId === jobId &&
+      current.current().length === values.length
+    ) {
+      return current;
+    }
+    current?.close();
+    this.#gossipMesh = mesh;
+    const averager = new GossipAverager({
+      mesh,
+      jobId,
+      averaging: spec,
+      kernels: this.#options.kernels,
+      initial: values,
+    });
+    this.#gossip = averager;
+    this.#options.onAverager?.(averager);
+    return averager;
+  }
+}

@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  decodeFrame,
+  encodeFp32Frame,
+  FEDAVG_PARTICIPANTS_HEADER,
+  FEDAVG_ROUND_HEADER,
+  FEDAVG_SAMPLES_HEADER,
+  fedAvgCredential,
+  fedAvgUploadPath,
+  frameValues,
+} from '@tabswarm/protocol';
+import { FEDAVG_JOB, startGossipServer, type GossipTestServer, type StubJob } from './test-support.ts';
+
+let server: GossipTestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+const N = 1000;
+const filled = (v: number): Float32Array => new Float32Array(N).fill(v);
+
+async function upload(
+  s: GossipTestServer,
+  who: { nodeId: string; token: string },
+  values: Float32Array,
+  samples: number,
+  override: { sender?: string; auth?: string } = {},
+) {
+  const frame = encodeFp32Frame({
+    jobId: FEDAVG_JOB,
+    senderId: override.sender ?? who.nodeId,
+    round: 0,
+    values,
+  });
+  const res = await fetch(`${s.url}${fedAvgUploadPath(FEDAVG_JOB)}`, {
+    method: 'POST',
+    headers: {
+      authorization: override.auth ?? fedAvgCredential(who.nodeId, who.token),
+      'content-type': 'application/octet-stream',
+      [FEDAVG_SAMPLES_HEADER]: String(samples),
+    },
+    body: frame.buffer as ArrayBuffer,
+  });
+  if (res.headers.get('content-type')?.includes('json')) {
+    return { status: res.status, error: (await res.json()) as { code: string }, values: null, res };
+  }
+  const decoded = decodeFrame(new Uint8Array(await res.arrayBuffer()));
+  return { status: res.status, error: null, values: decoded.ok ? frameValues(decoded) : null, res };
+}
+
+async function start(job: Partial<StubJob> = {}) {
+  server = await startGossipServer({ job });
+  return server;
+}
+
+describe('FedAvg rounds', () => {
+  it('averages the round weighted by samples (W = Σ nₖ/N · Wₖ) and answers every uploader', async () => {
+    const s = await start({ expected: 2 });
+    const [a, b] = [await s.volunteer(), await s.volunteer()];
+    const [ra, rb] = await Promise.all([upload(s, a, filled(1), 100), upload(s, b, filled(5), 300)]);
+    expect(ra.status).toBe(200);
+    expect(rb.status).toBe(200);
+    expect(ra.values?.[0]).toBeCloseTo(4, 6); // (100·1 + 300·5) / 400
+    expect(Array.from(rb.values ?? [])).toEqual(Array.from(ra.values ?? []));
+    expect(ra.res.headers.get(FEDAVG_PARTICIPANTS_HEADER)).toBe('2');
+    expect(ra.res.headers.get(FEDAVG_ROUND_HEADER)).toBe('0');
+    // The next uploads open round 1.
+    const [rc] = await Promise.all([upload(s, a, filled(2), 10), upload(s, b, filled(2), 10)]);
+    expect(rc.res.headers.get(FEDAVG_ROUND_HEADER)).toBe('1');
+  });
+
+  it('closes on quorum after a grace, without waiting for a vanished volunteer', async () => {
+    const s = await start({
+      expected: 3,
+      averaging: { mode: 'fedavg', roundDeadlineMs: 5_000, quorum: 0.5, maxNormRatio: 10 },
+    });
+    const [a, b] = [await s.volunteer(), await s.volunteer()];
+    const started = Date.now();
+    const [ra] = await Promise.all([upload(s, a, filled(1), 1), upload(s, b, filled(3), 1)]);
+    expect(ra.values?.[0]).toBeCloseTo(2, 6);
+    expect(Date.now() - started).toBeLessThan(2_000); // the grace (deadline / 10), not the deadline
+  });
+
+  it('fails the round without a quorum by the deadline: everyone keeps their own model', async () => {
+    const s = await start({
+      expected: 4,
+      averaging: { mode: 'fedavg', roundDeadlineMs: 1_000, quorum: 0.75, maxNormRatio: 10 },
+    });
+    const a = await s.volunteer();
+    const r = await upload(s, a, filled(1), 1);
+    expect(r).toMatchObject({ status: 409, error: { code: 'NO_QUORUM' } });
+  });
+
+  it('authenticates the volunteer and validates the upload', async () => {
+    const s = await start({ expected: 2 });
+    const [a, b] = [await s.volunteer(), await s.volunteer()];
+    expect((await upload(s, a, filled(1), 1, { auth: 'Bearer nope' })).status).toBe(401);
+    expect((await upload(s, a, filled(1), 1, { auth: fedAvgCredential(a.nodeId, b.token) })).status).toBe(
+      403,
+    );
+    expect(await upload(s, a, filled(1), 1, { sender: b.nodeId })).toMatchObject({
+      status: 422,
+      error: { code: 'WRONG_SENDER' },
+    });
+    expect(await upload(s, a, new Float32Array(N - 1), 1)).toMatchObject({
+      status: 422,
+      error: { code: 'LENGTH' },
+    });
+    const nan = filled(1);
+    nan[5] = Number.NaN;
+    expect(await upload(s, a, nan, 1)).toMatchObject({ status: 422, error: { code: 'NON_FINITE' } });
+    expect(await upload(s, a, filled(1), 0)).toMatchObject({ status: 400 });
+    // A round that closed sets the norm the next uploads are held to.
+    await Promise.all([upload(s, a, filled(1), 1), upload(s, b, filled(1), 1)]);
+    expect(await upload(s, a, filled(1000), 1)).toMatchObject({ status: 422, error: { code: 'NORM' } });
+  });
+
+  it('refuses a second upload in the same round and uploads to a gossip job', async () => {
+    const s = await start({
+      expected: 3,
+      averaging: { mode: 'fedavg', roundDeadlineMs: 1_000, quorum: 1, maxNormRatio: 10 },
+    });
+    const a = await s.volunteer();
+    const first = upload(s, a, filled(1), 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await upload(s, a, filled(1), 1)).toMatchObject({
+      status: 409,
+      error: { code: 'ALREADY_UPLOADED' },
+    });
+    expect((await first).status).toBe(409);
+    s.job.averaging = { ...s.job.averaging, mode: 'gossip' };
+    expect(await upload(s, a, filled(1), 1)).toMatchObject({ status: 409, error: { code: 'NOT_FEDAVG' } });
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * FedAvg rounds on the coordinator: the baseline averaging, and the fallback when peers cannot
+ * connect at all. Volunteers upload their parameters (an fp32 frame) with the samples they trained
+ * since their last upload; each upload joins the job's open round and its request waits until the
+ * round closes, then gets the round's average W = Σ nₖ/N · Wₖ.
+ *
+ * A round closes when every expected volunteer uploaded; or, once a quorum (the job's fraction of
+ * the expected volunteers) is in, after a short grace (a tenth of the deadline); or at the
+ * deadline. Without a quorum by the deadline the round fails and everyone keeps their own model.
+ * An upload that arrives after its round closed joins the next one: nobody waits for stragglers
+ * longer than the grace, and nobody for a vanished volunteer longer than the deadline.
+ */
+import { decodeFrame, encodeFp32Frame, frameValues, type AveragingSpec } from '@tabswarm/protocol';
+import { averageContributions, validateContribution } from '../checkpoints/aggregate.ts';
+import type { Logger } from '../logger.ts';
+import type { GossipMetrics } from './metrics.ts';
+
+export interface FedAvgJob {
+  /** Length of the flat parameter vector; null until the coordinator built the model. */
+  readonly parameterCount: number | null;
+  readonly averaging: Pick<AveragingSpec, 'mode' | 'roundDeadlineMs' | 'quorum' | 'maxNormRatio'>;
+  readonly running: boolean;
+}
+
+export interface FedAvgDeps {
+  readonly job: (jobId: string) => FedAvgJob | undefined;
+  /** Volunteers expected to upload each round: connected, active, working on the job. */
+  readonly expectedParticipants: (jobId: string) => number;
+  /** Norm that uploads are checked against before the first round closes (the latest checkpoint's). */
+  readonly referenceNorm?: (jobId: string) => number | null;
+  readonly metrics?: GossipMetrics;
+  readonly log?: Logger;
+}
+
+export type FedAvgOutcome =
+  | {
+      readonly ok: true;
+      readonly round: number;
+      readonly participants: number;
+      readonly samples: number;
+      /** The average as an fp32 frame from sender "coordinator", round = the round number. */
+      readonly frame: Uint8Array;
+    }
+  | {
+      readonly ok: false;
+      readonly status: 400 | 404 | 409 | 422;
+      readonly code: string;
+      readonly message: string;
+    };
+
+interface Upload {
+  readonly values: Float32Array;
+  readonly samples: number;
+  readonly resolve: (outcome: FedAvgOutcome) => void;
+}
+
+interface Round {
+  readonly jobId: string;
+  readonly seq: number;
+  readonly openedAt: number;
+  readonly uploads: Map<string, Upload>;
+  deadline: ReturnType<typeof setTimeout> | undefined;
+  grace: ReturnType<typeof setTimeout> | undefined;
+}
+
+export interface FedAvgState {
+  readonly round: number;
+  readonly open: { readonly uploads: number; readonly expected: number; readonly openedAt: number } | null;
+  readonly lastParticipants: number | null;
+}
+
+const fail = (status: 400 | 404 | 409 | 422, code: string, message: string): FedAvgOutcome => ({
+  ok: false,
+  status,
+  code,
+  message,
+});
+
+export class FedAvgRounds {
+  readonly #deps: FedAvgDeps;
+  readonly #open = new Map<string, Round>();
+  readonly #next = new Map<string, number>();
+  readonly #lastNorm = new Map<string, number>();
+  readonly #lastParticipants = new Map<string, number>();
+  #closed = false;
+
+  constructor(deps: FedAvgDeps) {
+    this.#deps = deps;
+  }
+
+  /** Validates an upload and resolves once its round closes. Never rejects. */
+  upload(jobId: string, nodeId: string, body: Uint8Array, samples: number): Promise<FedAvgOutcome> {
+    const job = this.#deps.job(jobId);
+    if (job === undefined) return Promise.resolve(fail(404, 'NOT_FOUND', `no job ${jobId}`));
+    if (job.averaging.mode !== 'fedavg') {
+      return Promise.resolve(fail(409, 'NOT_FEDAVG', 'this job averages by gossip, not FedAvg'));
+    }
+    if (!job.running || this.#closed)
+      return Promise.resolve(fail(409, 'NOT_RUNNING', 'the job is not running'));
+    const n = job.parameterCount;
+    if (n === null) return Promise.resolve(fail(409, 'NOT_READY', 'the job has no model yet'));
+    if (!Number.isSafeInteger(samples) || samples < 1 || samples > 1e9) {
+      return Promise.resolve(fail(400, 'BAD_REQUEST', 'samples must be a whole number from 1 to 10^9'));
+    }
+    const frame = decodeFrame(body, { maxBytes: n * 4 + 1024 });
+    if (!frame.ok) return Promise.resolve(fail(422, frame.code, frame.message));
+    if (frame.header.jobId !== jobId)
+      return Promise.resolve(fail(422, 'WRONG_JOB', `frame is for job ${frame.header.jobId}`));
+    if (frame.header.senderId !== nodeId) {
+      return Promise.resolve(
+        fail(422, 'WRONG_SENDER', 'the frame sender is not the authenticated volunteer'),
+      );
+    }
+    const values = frameValues(frame).slice();
+    const check = validateContribution(values, {
+      expectedLength: n,
+      previousNorm: this.#lastNorm.get(jobId) ?? this.#deps.referenceNorm?.(jobId) ?? null,
+      maxNormRatio: job.averaging.maxNormRatio,
+    });
+    if (!check.ok) {
+      this.#deps.log?.warn({ jobId, nodeId, reason: check.reason }, 'FedAvg upload rejected');
+      return Promise.resolve(fail(422, check.reason, check.message));
+    }
+    const round = this.#round(jobId, job);
+    if (round.uploads.has(nodeId)) {
+      return Promise.resolve(
+        fail(409, 'ALREADY_UPLOADED', `this volunteer already uploaded for round ${round.seq}`),
+      );
+    }
+    return new Promise((resolve) => {
+      round.uploads.set(nodeId, { values, samples, resolve });
+      this.#maybeClose(round, job);
+    });
+  }
+
+  state(jobId: string): FedAvgState {
+    const round = this.#open.get(jobId);
+    return {
+      round: this.#next.get(jobId) ?? 0,
+      open:
+        round === undefined
+          ? null
+          : { uploads: round.uploads.size, expected: this.#expected(jobId), openedAt: round.openedAt },
+      lastParticipants: this.#lastParticipants.get(jobId) ?? null,
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const round of [...this.#open.values()]) {
+      this.#finish(round, fail(409, 'NOT_RUNNING', 'the coordinator is shutting down'));
+    }
+  }
+
+  #expected(jobId: string): number {
+    return Math.max(1, this.#deps.expectedParticipants(jobId));
+  }
+
+  #round(jobId: string, job: FedAvgJob): Round {
+    let round = this.#open.get(jobId);
+    if (round === undefined) {
+      const seq = this.#next.get(jobId) ?? 0;
+      this.#next.set(jobId, seq + 1);
+      const opened: Round = {
+        jobId,
+        seq,
+        openedAt: Date.now(),
+        uploads: new Map(),
+        deadline: undefined,
+        grace: undefined,
+      };
+      opened.deadline = setTimeout(() => this.#closeRound(opened), job.averaging.roundDeadlineMs);
+      this.#open.set(jobId, opened);
+      round = opened;
+    }
+    return round;
+  }
+
+  #maybeClose(round: Round, job: FedAvgJob): void {
+    const expected = this.#expected(round.jobId);
+    const quorum = Math.max(1, Math.ceil(job.averaging.quorum * expected));
+    if (round.uploads.size >= expected) {
+      this.#closeRound(round);
+    } else if (round.uploads.size >= quorum && round.grace === undefined) {
+      const graceMs = Math.max(200, job.averaging.roundDeadlineMs / 10);
+      round.grace = setTimeout(() => this.#closeRound(round), graceMs);
+    }
+  }
+
+  #closeRound(round: Round): void {
+    if (this.#open.get(round.jobId) !== round) return;
+    const job = this.#deps.job(round.jobId);
+    const expected = this.#expected(round.jobId);
+    const quorum = Math.max(1, Math.ceil((job?.averaging.quorum ?? 1) * expected));
+    const uploads = [...round.uploads.values()];
+    if (uploads.length < quorum || uploads.length === 0) {
+      this.#deps.metrics?.fedAvgRounds.inc({ job: round.jobId, outcome: 'no_quorum' });
+      this.#finish(
+        round,
+        fail(
+          409,
+          'NO_QUORUM',
+          `round ${round.seq} got ${uploads.length} of the ${quorum} uploads it needed in time`,
+        ),
+      );
+      return;
+    }
+    const values = averageContributions(uploads.map((u) => ({ values: u.values, weight: u.samples })));
+    let norm = 0;
+    for (let i = 0; i < values.length; i++) norm += (values[i] as number) ** 2;
+    this.#lastNorm.set(round.jobId, Math.sqrt(norm));
+    this.#lastParticipants.set(round.jobId, uploads.length);
+    const samples = uploads.reduce((sum, u) => sum + u.samples, 0);
+    const frame = encodeFp32Frame({ jobId: round.jobId, senderId: 'coordinator', round: round.seq, values });
+    this.#deps.metrics?.fedAvgRounds.inc({ job: round.jobId, outcome: 'averaged' });
+    this.#deps.log?.info(
+      { jobId: round.jobId, round: round.seq, participants: uploads.length, samples },
+      'FedAvg round averaged',
+    );
+    this.#finish(round, { ok: true, round: round.seq, participants: uploads.length, samples, frame });
+  }
+
+  #finish(round: Round, outcome: FedAvgOutcome): void {
+    clearTimeout(round.deadline);
+    clearTimeout(round.grace);
+    if (this.#open.get(round.jobId) === round) this.#open.delete(round.jobId);
+    for (const upload of round.uploads.values()) upload.resolve(outcome);
+  }
+}

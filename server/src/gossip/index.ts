@@ -1,0 +1,210 @@
+/**
+ * Gossip averaging on the coordinator, composed in one place: the socket.io relay, link reports,
+ * the consensus series, FedAvg rounds, their socket handlers, REST routes and metrics.
+ * create-server.ts wires it (see the wiring notes in the change that added this directory).
+ */
+import type { Socket } from 'socket.io';
+import {
+  exchangeReportSchema,
+  linkReportSchema,
+  parsePayload,
+  ProtocolError,
+  relayMessageSchema,
+  type ConsensusPoint,
+  type InterServerEvents,
+  type NodeLinks,
+  type Reply,
+  type VolunteerClientToServer,
+  type VolunteerServerToClient,
+  type VolunteerSocketData,
+} from '@tabswarm/protocol';
+import type express from 'express';
+import { guarded, type HandlerContext } from '../socket-handler.ts';
+import type { JobService } from '../jobs/job-service.ts';
+import type { Checkpointing } from '../jobs/checkpointing.ts';
+import type { Membership } from '../membership.ts';
+import type { VolunteerChannel } from '../volunteer-namespace.ts';
+import { ConsensusLog, type ConsensusOptions } from './consensus.ts';
+import { FedAvgRounds, type FedAvgJob } from './fedavg.ts';
+import { LinkRegistry } from './link-registry.ts';
+import { createGossipMetrics, type GossipMetrics } from './metrics.ts';
+import { RelayService, type RelayOptions } from './relay.ts';
+import { gossipJobRoutes, gossipRoutes } from './routes.ts';
+
+export { ConsensusLog } from './consensus.ts';
+export { FedAvgRounds } from './fedavg.ts';
+export { LinkRegistry } from './link-registry.ts';
+export { RelayService, DEFAULT_RELAY_OPTIONS } from './relay.ts';
+
+type VolunteerSocket = Socket<
+  VolunteerClientToServer,
+  VolunteerServerToClient,
+  InterServerEvents,
+  VolunteerSocketData
+>;
+
+/** What gossip needs to know about jobs. */
+export interface GossipJobs {
+  exists(jobId: string): boolean;
+  fedAvgJob(jobId: string): FedAvgJob | undefined;
+  expectedParticipants(jobId: string): number;
+  referenceNorm(jobId: string): number | null;
+}
+
+export interface GossipCoordinatorDeps {
+  readonly membership: Pick<Membership, 'isActive' | 'get' | 'verifyPeerToken'>;
+  /** The volunteer namespace's channel; a getter, as the composition root creates it after this. */
+  readonly channel: () => VolunteerChannel;
+  readonly jobs: GossipJobs;
+  /** The volunteer namespace's handler context (metrics, log). */
+  readonly ctx: HandlerContext;
+  /** Dashboards: a volunteer's latest links, and each exchange report. */
+  readonly onLinks?: (links: NodeLinks) => void;
+  readonly onConsensus?: (point: ConsensusPoint) => void;
+  readonly relay?: Partial<RelayOptions>;
+  readonly consensus?: Partial<ConsensusOptions>;
+}
+
+export interface GossipCoordinator {
+  readonly relay: RelayService;
+  readonly links: LinkRegistry;
+  readonly consensus: ConsensusLog;
+  readonly fedavg: FedAvgRounds;
+  readonly metrics: GossipMetrics;
+  /** Registers the gossip events on a volunteer socket (call on every connection). */
+  attach(socket: VolunteerSocket): void;
+  /** Mount at /api/jobs/:jobId: consensus series and FedAvg uploads. */
+  readonly jobRouter: express.Router;
+  /** Mount at /api/gossip: link reports. */
+  readonly router: express.Router;
+  close(): void;
+}
+
+/** GossipJobs over the coordinator's job service and checkpoints. */
+export function gossipJobs(
+  jobs: JobService,
+  membership: Pick<Membership, 'get'>,
+  checkpoints: () => Checkpointing,
+): GossipJobs {
+  const live = (nodeId: string): boolean => {
+    const node = membership.get(nodeId);
+    return node?.status === 'active' && node.connected;
+  };
+  return {
+    exists: (jobId) => jobs.scheduler.getJob(jobId) !== undefined,
+    fedAvgJob(jobId) {
+      const job = jobs.scheduler.getJob(jobId);
+      if (job === undefined) return undefined;
+      return {
+        parameterCount: checkpoints().parameterCount(jobId),
+        averaging: job.spec.averaging,
+        running: job.status === 'running',
+      };
+    },
+    expectedParticipants(jobId) {
+      const nodes = new Set([
+        ...jobs.scheduler.activeLeases(jobId).map((l) => l.nodeId),
+        ...jobs.scheduler.recentWorkers(jobId, 64),
+      ]);
+      return [...nodes].filter(live).length;
+    },
+    referenceNorm(jobId) {
+      const latest = checkpoints().latest(jobId);
+      return latest === null ? null : (checkpoints().record(jobId, latest.seq)?.norm ?? null);
+    },
+  };
+}
+
+export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoordinator {
+  const { ctx } = deps;
+  const metrics = createGossipMetrics(ctx.metrics.registry);
+  const links = new LinkRegistry(metrics);
+  const consensus = new ConsensusLog(deps.consensus, metrics);
+  const relay = new RelayService(
+    {
+      isActive: (nodeId) => deps.membership.isActive(nodeId),
+      deliver: (to, from, data) => deps.channel().send(to, 'relayed', { from, data }),
+      metrics,
+    },
+    deps.relay,
+  );
+  const fedavg = new FedAvgRounds({
+    job: (jobId) => deps.jobs.fedAvgJob(jobId),
+    expectedParticipants: (jobId) => deps.jobs.expectedParticipants(jobId),
+    referenceNorm: (jobId) => deps.jobs.referenceNorm(jobId),
+    metrics,
+    log: ctx.log,
+  });
+  if (deps.onLinks) links.onChange(deps.onLinks);
+  if (deps.onConsensus) consensus.onPoint(deps.onConsensus);
+
+  const attach = (socket: VolunteerSocket): void => {
+    const joined = (): string => {
+      const nodeId = socket.data.nodeId;
+      if (nodeId === undefined) throw new ProtocolError('NOT_JOINED', 'join first');
+      return nodeId;
+    };
+    socket.on(
+      'linkReport',
+      guarded(ctx, 'linkReport', linkReportSchema, (report) => {
+        links.record(joined(), report);
+        return {};
+      }),
+    );
+    socket.on(
+      'exchangeReport',
+      guarded(ctx, 'exchangeReport', exchangeReportSchema, (report) => {
+        const nodeId = joined();
+        if (!deps.jobs.exists(report.jobId)) throw new ProtocolError('UNKNOWN_JOB', `no job ${report.jobId}`);
+        consensus.record(nodeId, report);
+        return {};
+      }),
+    );
+    // The relay acknowledges once it forwarded (after pacing), so it cannot use the synchronous guard.
+    socket.on('relay', (payload: unknown, ack?: unknown) => {
+      const reply = (r: Reply<object>): void => {
+        ctx.metrics.socketEvents.inc({
+          namespace: ctx.namespace,
+          event: 'relay',
+          outcome: r.ok ? 'ok' : r.code,
+        });
+        if (typeof ack === 'function') (ack as (r: Reply<object>) => void)(r);
+      };
+      const parsed = parsePayload(relayMessageSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const from = socket.data.nodeId;
+      if (from === undefined) return reply(new ProtocolError('NOT_JOINED', 'join first').toReply());
+      void relay.relay(from, parsed.value.to, parsed.value.data).then(reply, (err: unknown) => {
+        ctx.log.error({ err }, 'relay failed');
+        reply({ ok: false, code: 'INTERNAL', message: 'internal error' });
+      });
+    });
+    socket.on('disconnect', () => {
+      const nodeId = socket.data.nodeId;
+      if (nodeId !== undefined) relay.forget(nodeId);
+    });
+  };
+
+  return {
+    relay,
+    links,
+    consensus,
+    fedavg,
+    metrics,
+    attach,
+    jobRouter: gossipJobRoutes({
+      consensus,
+      fedavg,
+      links,
+      jobExists: (jobId) => deps.jobs.exists(jobId),
+      maxUploadBytes: (jobId) => (deps.jobs.fedAvgJob(jobId)?.parameterCount ?? 0) * 4 + 1024,
+      verifyNode: (nodeId, token) => deps.membership.verifyPeerToken(nodeId, token),
+      onError: (err) => ctx.log.error({ err }, 'gossip request failed'),
+    }),
+    router: gossipRoutes(links),
+    close() {
+      relay.close();
+      fedavg.close();
+    },
+  };
+}

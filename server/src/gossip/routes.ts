@@ -1,0 +1,135 @@
+/**
+ * REST routes of gossip averaging: a job's consensus series, FedAvg uploads (the response is the
+ * round's average), and every volunteer's latest link report.
+ */
+import express, { type Request, type Response } from 'express';
+import {
+  FEDAVG_PARTICIPANTS_HEADER,
+  FEDAVG_ROUND_HEADER,
+  FEDAVG_SAMPLES_HEADER,
+  nodeIdSchema,
+} from '@tabswarm/protocol';
+import { sendError } from '../http-errors.ts';
+import type { ConsensusLog } from './consensus.ts';
+import type { FedAvgRounds } from './fedavg.ts';
+import type { LinkRegistry } from './link-registry.ts';
+
+const JOB_ID = /^job-[0-9a-f]{12}$/;
+const CREDENTIAL = /^Bearer\s+([A-Za-z0-9]{4,64})\.([0-9a-f]{32})$/i;
+
+export interface GossipRouteDeps {
+  readonly consensus: ConsensusLog;
+  readonly fedavg: FedAvgRounds;
+  readonly links: LinkRegistry;
+  readonly jobExists: (jobId: string) => boolean;
+  /** Largest FedAvg upload for the job, in bytes (its parameter frame). */
+  readonly maxUploadBytes: (jobId: string) => number;
+  /** A node's upload credential: its id and the PeerJS token it got at join. */
+  readonly verifyNode: (nodeId: string, token: string) => boolean;
+  readonly onError: (err: unknown) => void;
+}
+
+/** Mount at /api/jobs/:jobId. */
+export function gossipJobRoutes(deps: GossipRouteDeps): express.Router {
+  const router = express.Router({ mergeParams: true });
+  const handle =
+    (fn: (req: Request, res: Response, jobId: string) => unknown) => async (req: Request, res: Response) => {
+      const jobId = req.params.jobId as string;
+      if (!JOB_ID.test(jobId) || !deps.jobExists(jobId)) {
+        sendError(res, 'NOT_FOUND', `no job ${jobId.slice(0, 64)}`);
+        return;
+      }
+      try {
+        await fn(req, res, jobId);
+      } catch (error) {
+        deps.onError(error);
+        if (!res.headersSent) sendError(res, 'INTERNAL', 'internal error');
+      }
+    };
+
+  router.get(
+    '/consensus',
+    handle((req, res, jobId) => {
+      const limit = Math.min(20_000, Math.max(0, Number(req.query.limit ?? 500) || 0));
+      res.json(deps.consensus.series(jobId, limit));
+    }),
+  );
+
+  router.get(
+    '/fedavg',
+    handle((_req, res, jobId) => res.json(deps.fedavg.state(jobId))),
+  );
+
+  router.post(
+    '/fedavg/uploads',
+    handle(async (req, res, jobId) => {
+      const credential = CREDENTIAL.exec(req.get('authorization') ?? '');
+      const nodeId = credential?.[1];
+      const token = credential?.[2];
+      if (nodeId === undefined || token === undefined || !nodeIdSchema.safeParse(nodeId).success) {
+        res.status(401).json({
+          ok: false,
+          code: 'UNAUTHORIZED',
+          message: 'authenticate as the volunteer: Authorization: Bearer <nodeId>.<PeerJS token>',
+        });
+        return;
+      }
+      if (!deps.verifyNode(nodeId, token)) {
+        sendError(res, 'FORBIDDEN', 'unknown volunteer or wrong token');
+        return;
+      }
+      if (!req.is('application/octet-stream')) {
+        sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'upload the parameter frame as application/octet-stream');
+        return;
+      }
+      const samples = Number(req.get(FEDAVG_SAMPLES_HEADER));
+      const limit = deps.maxUploadBytes(jobId);
+      const body = await readBody(req, limit);
+      if (body === null) {
+        sendError(res, 'PAYLOAD_TOO_LARGE', `a parameter frame for this job is at most ${limit} bytes`);
+        return;
+      }
+      const outcome = await deps.fedavg.upload(jobId, nodeId, body, samples);
+      if (!outcome.ok) {
+        res.status(outcome.status).json({ ok: false, code: outcome.code, message: outcome.message });
+        return;
+      }
+      res
+        .set(FEDAVG_ROUND_HEADER, String(outcome.round))
+        .set(FEDAVG_PARTICIPANTS_HEADER, String(outcome.participants))
+        .type('application/octet-stream')
+        .send(Buffer.from(outcome.frame.buffer, outcome.frame.byteOffset, outcome.frame.byteLength));
+    }),
+  );
+  return router;
+}
+
+/** Mount at /api/gossip. */
+export function gossipRoutes(links: LinkRegistry): express.Router {
+  const router = express.Router();
+  router.get('/links', (_req, res) => {
+    res.json({ nodes: links.list(), serverTime: Date.now() });
+  });
+  router.get('/links/:nodeId', (req, res) => {
+    const found = links.get(req.params.nodeId);
+    if (found === null) sendError(res, 'NOT_FOUND', 'no link report from this volunteer');
+    else res.json(found);
+  });
+  return router;
+}
+
+/** Reads a raw body up to `limit` bytes; null when it is longer (the rest is drained, not kept). */
+async function readBody(req: Request, limit: number): Promise<Uint8Array | null> {
+  if (Number(req.get('content-length') ?? 0) > limit) {
+    req.resume();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  }
+  if (size > limit) return null;
+  return new Uint8Array(Buffer.concat(chunks, size));
+}
