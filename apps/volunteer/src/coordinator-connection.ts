@@ -23,7 +23,7 @@ import {
 } from '@tabswarm/protocol';
 import type { ConnectionState } from './test-api-types.ts';
 
-type VolunteerSocket = Socket<VolunteerServerToClient, VolunteerClientToServer>;
+export type VolunteerSocket = Socket<VolunteerServerToClient, VolunteerClientToServer>;
 
 export interface CoordinatorCallbacks {
   onState(state: ConnectionState, detail: string | null): void;
@@ -120,6 +120,11 @@ export class CoordinatorConnection {
       ...RECONNECT_OPTIONS,
     });
     this.#wire();
+  }
+
+  /** The socket.io connection (the gossip mesh's membership, relay and reports go over it). */
+  get socket(): VolunteerSocket {
+    return this.#socket;
   }
 
   get accepted(): JoinAccepted | null {

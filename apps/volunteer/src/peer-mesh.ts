@@ -1,13 +1,15 @@
 /**
- * This tab's WebRTC side: a PeerJS Peer registered under the node id, the gossip FrameHub that
- * carries parameter frames over raw data connections, and the test exchange of a random frame.
+ * This tab's WebRTC side: a PeerJS Peer registered under the node id, and the gossip mesh that owns
+ * every incoming raw PeerJS connection (and the coordinator's relay as the fallback) — the mesh the
+ * trainer's averaging exchanges parameters over, and the test exchange of a random frame.
  */
-import { Peer, type DataConnection, type PeerError } from 'peerjs';
+import { Peer, type PeerError } from 'peerjs';
 import {
-  FrameHub,
-  dataConnectionLink,
-  dialPeer,
-  type FrameTransport,
+  GossipMesh,
+  peerJsConnector,
+  socketCoordinatorPort,
+  type CoordinatorPort,
+  type GossipSocket,
   type ReceiveEvent,
 } from '@tabswarm/gossip';
 import { encodeFp32Frame, nodeIdSchema, type IceServer, type JoinAccepted } from '@tabswarm/protocol';
@@ -16,16 +18,21 @@ import type { PeerServerState, ReceivedFrameRecord, SendFrameResult } from './te
 export interface PeerMeshCallbacks {
   onState(state: PeerServerState, detail: string | null): void;
   onReceived(record: ReceivedFrameRecord): void;
-  /** Whether the coordinator lists this node as a live member; only those are worth re-dialling. */
-  isMember(peerId: string): boolean;
+}
+
+export interface PeerMeshOptions {
+  readonly accepted: JoinAccepted;
+  /** The coordinator socket this node joined on (membership, relay, reports). */
+  readonly socket: GossipSocket;
+  /** The membership already announced (node ids), if any. */
+  readonly members: readonly string[];
+  readonly callbacks: PeerMeshCallbacks;
 }
 
 /** The largest test frame: 64 Mi elements, 256 MiB. */
 const MAX_TEST_ELEMENTS = 1 << 26;
+/** A direct link not open within this falls back to the coordinator's relay. */
 const DIAL_TIMEOUT_MS = 15_000;
-/** A member just announced by the coordinator may not have registered with PeerJS yet. */
-const UNAVAILABLE_RETRY_MS = 500;
-const UNAVAILABLE_RETRIES = 10;
 const READY_TIMEOUT_MS = 15_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,20 +67,21 @@ function toRecord(event: ReceiveEvent): ReceivedFrameRecord {
 
 export class PeerMesh {
   readonly nodeId: string;
+  readonly mesh: GossipMesh;
   readonly #peer: Peer;
-  readonly #hub: FrameHub;
+  readonly #port: CoordinatorPort & { close(): void };
   readonly #callbacks: PeerMeshCallbacks;
-  readonly #dialing = new Map<string, Promise<FrameTransport | string>>();
+  readonly #offFrame: () => void;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #destroyed = false;
 
-  constructor(nodeId: string, accepted: JoinAccepted, callbacks: PeerMeshCallbacks) {
-    this.nodeId = nodeId;
+  constructor(options: PeerMeshOptions) {
+    const { accepted, callbacks } = options;
+    this.nodeId = accepted.nodeId;
     this.#callbacks = callbacks;
-    this.#hub = new FrameHub({ onReceive: (event) => callbacks.onReceived(toRecord(event)) });
     const secure = location.protocol === 'https:';
     callbacks.onState('connecting', null);
-    this.#peer = new Peer(nodeId, {
+    this.#peer = new Peer(accepted.nodeId, {
       host: location.hostname,
       port: Number(location.port) || (secure ? 443 : 80),
       path: accepted.peerjs.path,
@@ -87,12 +95,24 @@ export class PeerMesh {
     this.#peer.on('open', () => {
       if (!this.#destroyed) callbacks.onState('open', null);
     });
-    this.#peer.on('connection', (connection) => this.#accept(connection));
     this.#peer.on('disconnected', () => this.#signallingLost());
     this.#peer.on('error', (error: PeerError<string>) => this.#onError(error));
+    const members = options.members.includes(accepted.nodeId)
+      ? options.members
+      : [...options.members, accepted.nodeId];
+    this.#port = socketCoordinatorPort(options.socket, accepted.nodeId, { members });
+    // The mesh's connector takes every incoming raw PeerJS connection (and closes the others).
+    this.mesh = new GossipMesh({
+      coordinator: this.#port,
+      connector: peerJsConnector(this.#peer),
+      dialTimeoutMs: DIAL_TIMEOUT_MS,
+    });
+    this.#offFrame = this.mesh.onFrame((event) => {
+      if (!this.#destroyed) callbacks.onReceived(toRecord(event));
+    });
   }
 
-  /** Sends a random frame to `peerId` and resolves with the receiver's acknowledgement. */
+  /** Sends a random frame to `peerId` through the mesh and resolves with the receiver's acknowledgement. */
   async sendRandomFrame(peerId: string, elements: number): Promise<SendFrameResult> {
     const fail = (error: string): SendFrameResult => ({ ok: false, bytes: 0, checksum: 0, error });
     if (!nodeIdSchema.safeParse(peerId).success) return fail('peerId is not a node id');
@@ -100,55 +120,31 @@ export class PeerMesh {
     if (!Number.isSafeInteger(elements) || elements < 1 || elements > MAX_TEST_ELEMENTS) {
       return fail(`elements must be an integer in 1..${MAX_TEST_ELEMENTS}`);
     }
-    const transport = await this.#transportTo(peerId);
-    if (typeof transport === 'string') return fail(transport);
+    // Prefer WebRTC: give the Peer time to register before the mesh would fall back to the relay.
+    await this.#whenOpen();
+    if (this.#destroyed) return fail('stopped');
+    const connected = await this.mesh.connect(peerId);
+    if (!connected.ok) return fail(`${connected.code}: ${connected.message}`);
     const frame = encodeFp32Frame({
       jobId: 'selftest',
       senderId: this.nodeId,
       round: 0,
       values: randomValues(elements),
     });
-    const outcome = await transport.sendFrame(frame);
+    const outcome = await connected.transport.sendFrame(frame);
     if (outcome.ok) return { ok: true, bytes: outcome.bytes, checksum: outcome.checksum };
     return { ok: false, bytes: outcome.bytes, checksum: 0, error: `${outcome.code}: ${outcome.message}` };
   }
 
   destroy(): void {
+    if (this.#destroyed) return;
     this.#destroyed = true;
     if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#hub.close();
+    this.#offFrame();
+    this.mesh.close();
+    this.#port.close();
     this.#peer.destroy();
     this.#callbacks.onState('off', null);
-  }
-
-  /** An open transport to the peer (either side may have dialled), or why there is none. */
-  #transportTo(peerId: string): Promise<FrameTransport | string> {
-    const open = this.#hub.transportFor(peerId);
-    if (open !== undefined) return Promise.resolve(open);
-    let pending = this.#dialing.get(peerId);
-    if (pending === undefined) {
-      pending = this.#dial(peerId).finally(() => this.#dialing.delete(peerId));
-      this.#dialing.set(peerId, pending);
-    }
-    return pending;
-  }
-
-  async #dial(peerId: string): Promise<FrameTransport | string> {
-    if (!(await this.#whenOpen())) return 'this node is not connected to the PeerJS server';
-    for (let attempt = 0; ; attempt++) {
-      if (this.#destroyed) return 'stopped';
-      const outcome = await dialPeer(this.#peer, peerId, DIAL_TIMEOUT_MS);
-      if (outcome.ok) return this.#hub.attach(dataConnectionLink(outcome.connection));
-      // The peer may have dialled us meanwhile.
-      const open = this.#hub.transportFor(peerId);
-      if (open !== undefined) return open;
-      const retry =
-        outcome.code === 'PEER_UNAVAILABLE' &&
-        attempt < UNAVAILABLE_RETRIES &&
-        this.#callbacks.isMember(peerId);
-      if (!retry) return `${outcome.code}: ${outcome.message}`;
-      await sleep(UNAVAILABLE_RETRY_MS);
-    }
   }
 
   /** Waits until the Peer is registered with the signalling server. */
@@ -159,20 +155,6 @@ export class PeerMesh {
       await sleep(100);
     }
     return this.#peer.open;
-  }
-
-  #accept(connection: DataConnection): void {
-    if (this.#destroyed || connection.serialization !== 'raw') {
-      // Frames only travel as raw bytes; anything else is not one of ours.
-      connection.close();
-      return;
-    }
-    const attach = (): void => {
-      if (this.#destroyed) connection.close();
-      else this.#hub.attach(dataConnectionLink(connection));
-    };
-    if (connection.open) attach();
-    else connection.once('open', attach);
   }
 
   #signallingLost(): void {

@@ -13,6 +13,8 @@ import {
   type LeaseCoordinator,
   type TrainerEvent,
 } from '@tabswarm/trainer';
+import { SwarmAveraging, httpFedAvgPort } from '@tabswarm/gossip';
+import { referenceKernels } from '@tabswarm/gossip/kernel-library';
 import { CoordinatorConnection } from './coordinator-connection.ts';
 import { detectWebGpu, errorText } from './detect-device.ts';
 import { PeerMesh } from './peer-mesh.ts';
@@ -117,6 +119,8 @@ export class VolunteerSession {
   #coordinator: CoordinatorConnection | null = null;
   #mesh: PeerMesh | null = null;
   #trainer: VolunteerTrainer | null = null;
+  #averaging: SwarmAveraging | null = null;
+  #accepted: JoinAccepted | null = null;
   #selfTesting = false;
   #serverOffsetMs = 0;
   readonly #onVisibility = (): void => this.#applyVisibility();
@@ -158,6 +162,26 @@ export class VolunteerSession {
       const origin = location.origin;
       // This session's connection, kept past teardown so the trainer can still give its lease back.
       let connection: CoordinatorConnection | null = null;
+      // After every shard: gossip with peers over this tab's mesh, or FedAvg, by the job's mode.
+      // The page has no TensorFlow.js (it runs in the trainer's worker): the reference kernels.
+      const averaging = new SwarmAveraging({
+        mesh: () => this.#mesh?.mesh ?? null,
+        kernels: referenceKernels,
+        averaging: (jobId) => {
+          const job = this.#trainer?.status.job;
+          return job?.id === jobId ? job.spec.averaging : undefined;
+        },
+        fedAvgPort: (jobId) => {
+          const accepted = this.#accepted;
+          return httpFedAvgPort({
+            baseUrl: origin,
+            jobId,
+            nodeId: accepted?.nodeId ?? '',
+            peerToken: accepted?.peerjs.token ?? '',
+          });
+        },
+      });
+      this.#averaging = averaging;
       const trainer = new VolunteerTrainer({
         baseUrl: origin,
         api: new HttpCoordinatorApi(origin),
@@ -166,6 +190,7 @@ export class VolunteerSession {
         nodeId: () => this.#store.get().nodeId,
         dutyCycle: this.#store.get().dutyCycle,
         now: () => Date.now() + this.#serverOffsetMs,
+        averaging,
       });
       this.#trainer = trainer;
       void this.#follow(trainer, live);
@@ -202,7 +227,7 @@ export class VolunteerSession {
           onJoined: (accepted, first) => {
             if (!live()) return;
             this.#store.update({ nodeId: accepted.nodeId, step: 'Volunteering' });
-            this.#ensureMesh(accepted, live);
+            this.#ensureMesh(accepted, connection, live);
             if (first) void this.#selfTestThenTrain(trainer, live);
           },
         },
@@ -309,21 +334,26 @@ export class VolunteerSession {
     this.#trainer?.setPaused('hidden', hidden && this.#store.get().pauseWhenHidden);
   }
 
-  #ensureMesh(accepted: JoinAccepted, live: () => boolean): void {
-    // A resumed identity keeps its Peer; a new node id (the coordinator forgot us) needs a new one.
-    if (this.#mesh?.nodeId === accepted.nodeId) return;
+  #ensureMesh(accepted: JoinAccepted, connection: CoordinatorConnection | null, live: () => boolean): void {
+    this.#accepted = accepted;
+    // A resumed identity keeps its Peer and mesh; a new node id (the coordinator forgot us) needs new ones.
+    if (this.#mesh?.nodeId === accepted.nodeId || connection === null) return;
     this.#mesh?.destroy();
-    this.#mesh = new PeerMesh(accepted.nodeId, accepted, {
-      onState: (peerServer, peerServerDetail) => {
-        if (live()) this.#store.update({ peerServer, peerServerDetail });
+    this.#mesh = new PeerMesh({
+      accepted,
+      socket: connection.socket,
+      members: this.#store.get().peers.map((p) => p.nodeId),
+      callbacks: {
+        onState: (peerServer, peerServerDetail) => {
+          if (live()) this.#store.update({ peerServer, peerServerDetail });
+        },
+        onReceived: (record) => {
+          if (!live()) return;
+          this.#store.update((s) => ({
+            receivedFrames: [...s.receivedFrames, record].slice(-MAX_RECEIVED_RECORDS),
+          }));
+        },
       },
-      onReceived: (record) => {
-        if (!live()) return;
-        this.#store.update((s) => ({
-          receivedFrames: [...s.receivedFrames, record].slice(-MAX_RECEIVED_RECORDS),
-        }));
-      },
-      isMember: (peerId) => this.#store.get().peers.some((p) => p.nodeId === peerId),
     });
   }
 
@@ -337,8 +367,11 @@ export class VolunteerSession {
     const stopped =
       trainer === null ? Promise.resolve() : Promise.race([trainer.stop(), sleep(STOP_GRACE_MS)]);
     void stopped.finally(() => coordinator?.stop());
+    this.#averaging?.close();
+    this.#averaging = null;
     this.#mesh?.destroy();
     this.#mesh = null;
+    this.#accepted = null;
     this.#selfTesting = false;
   }
 }

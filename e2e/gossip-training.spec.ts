@@ -1,0 +1,166 @@
+/**
+ * Averaging in the volunteer page's training loop, end to end: a real coordinator and separate
+ * Chromium instances that train mnist-mlp on leased shards and average after every shard — by
+ * gossip over WebRTC (surviving a volunteer that vanishes mid-job), and by FedAvg through the
+ * coordinator — until the coordinator's checkpoint evaluation reaches the target accuracy.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
+import type { ConsensusSeries, JobInfo, JobSpecInput } from '@tabswarm/protocol';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
+import { startCoordinator, type Coordinator } from './coordinator.ts';
+import './volunteer-test-api.ts';
+
+const EXCHANGE_TIMEOUT_MS = 5_000;
+/** What an exchange may take beyond its timeout: the report's own bookkeeping on a busy machine. */
+const EXCHANGE_SLACK_MS = 2_000;
+
+let coordinator: Coordinator;
+let token: string;
+const browsers: Browser[] = [];
+
+test.beforeAll(async () => {
+  coordinator = await startCoordinator({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
+  token = fs.readFileSync(path.join(coordinator.dataDir, 'operator-token'), 'utf8').trim();
+});
+
+test.afterAll(async () => {
+  await Promise.allSettled(browsers.map((b) => b.close()));
+  await coordinator?.stop();
+});
+
+async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${coordinator.url}${url}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const createJob = async (spec: JobSpecInput): Promise<JobInfo> =>
+  (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
+const getJob = async (id: string): Promise<JobInfo> =>
+  (await api<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
+const consensus = (id: string): Promise<ConsensusSeries> =>
+  api<ConsensusSeries>('GET', `/api/jobs/${id}/consensus?limit=20000`);
+
+const mnistJob = (name: string, averaging: JobSpecInput['averaging']): JobSpecInput => ({
+  name,
+  model: { kind: 'preset', preset: 'mnist-mlp' },
+  dataset: 'mnist',
+  training: {
+    optimizer: { type: 'adam' },
+    learningRate: 0.003,
+    batchSize: 64,
+    localSteps: 25,
+    epochs: 3,
+    targetAccuracy: 0.9,
+    seed: 1,
+  },
+  averaging,
+  checkpoint: { everyShards: 2, contributors: 2 },
+});
+
+interface Volunteer {
+  readonly browser: Browser;
+  readonly page: Page;
+  readonly nodeId: string;
+}
+
+async function openVolunteer(label: string): Promise<Volunteer> {
+  // A separate browser process per volunteer: separate GPU processes, separate WebRTC stacks.
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+  browsers.push(browser);
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => console.log(`[${label} page error] ${error.message}`));
+  await page.goto(`${coordinator.url}/volunteer/`);
+  await page.getByTestId('start-button').click();
+  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 90_000 });
+  const nodeId = (await page.getByTestId('node-id').textContent())?.trim() ?? '';
+  expect(nodeId).toMatch(/^v[0-9a-f]{16}$/);
+  return { browser, page, nodeId };
+}
+
+const shardsDone = async (v: Volunteer): Promise<number> =>
+  (await v.page.evaluate(() => window.tabswarmTest.trainer()))?.shardsDone ?? 0;
+
+/** Polls until the job completed with a checkpoint at the target; returns the job. */
+async function untilTrained(jobId: string): Promise<JobInfo> {
+  let latest = await getJob(jobId);
+  await expect
+    .poll(
+      async () => {
+        latest = await getJob(jobId);
+        return latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= 0.9;
+      },
+      { timeout: 200_000, intervals: [2_000] },
+    )
+    .toBe(true);
+  return latest;
+}
+
+test('three volunteers gossip-average mnist-mlp to 90 %, and keep going when one vanishes', async () => {
+  test.setTimeout(300_000);
+  const started = Date.now();
+  const job = await createJob(
+    mnistJob('e2e gossip mnist-mlp', { mode: 'gossip', exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS }),
+  );
+  const volunteers = await Promise.all(['a', 'b', 'c'].map((label) => openVolunteer(label)));
+  const [a, b, c] = volunteers as [Volunteer, Volunteer, Volunteer];
+  try {
+    // The first exchange between peers reported to the coordinator.
+    await expect
+      .poll(async () => (await consensus(job.id)).points.length, { timeout: 150_000, intervals: [1_000] })
+      .toBeGreaterThan(0);
+    console.log(`[gossip] first exchange after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    // One volunteer vanishes mid-job (no goodbye): the others keep completing shards.
+    const before = await Promise.all([shardsDone(a), shardsDone(b)]);
+    const closedAt = Date.now();
+    await c.browser.close();
+    expect((await getJob(job.id)).status).toBe('running');
+    await expect.poll(() => shardsDone(a), { timeout: 90_000 }).toBeGreaterThan(before[0]);
+    await expect.poll(() => shardsDone(b), { timeout: 90_000 }).toBeGreaterThan(before[1]);
+
+    const latest = await untilTrained(job.id);
+    const series = await consensus(job.id);
+    console.log(
+      `[gossip] job ${latest.status} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${latest.shardsDone} shards, checkpoint ${latest.latestCheckpoint?.seq} accuracy ${latest.latestCheckpoint?.accuracy}; exchanges ${JSON.stringify(series.totals)}`,
+    );
+    expect(series.points.length).toBeGreaterThan(0);
+    expect(series.points.some((p) => p.outcome === 'ok')).toBe(true);
+    // Nobody waited on the vanished volunteer (or anyone) for longer than one exchange timeout.
+    const longest = Math.max(...series.points.map((p) => p.durationMs));
+    const afterClose = series.points.filter((p) => p.at >= closedAt);
+    console.log(
+      `[gossip] longest exchange ${longest.toFixed(0)} ms; ${afterClose.length} reports after the close: ${JSON.stringify(afterClose.map((p) => [p.nodeId, p.partner, p.outcome, Math.round(p.durationMs)]))}`,
+    );
+    expect(longest).toBeLessThanOrEqual(EXCHANGE_TIMEOUT_MS + EXCHANGE_SLACK_MS);
+  } finally {
+    await Promise.allSettled(volunteers.map((v) => v.browser.close()));
+  }
+});
+
+test('the same job with FedAvg through the coordinator reaches 90 %', async () => {
+  test.setTimeout(240_000);
+  const started = Date.now();
+  const job = await createJob(mnistJob('e2e fedavg mnist-mlp', { mode: 'fedavg' }));
+  const volunteers = await Promise.all(['a', 'b', 'c'].map((label) => openVolunteer(label)));
+  try {
+    const latest = await untilTrained(job.id);
+    const fedavg = await api<unknown>('GET', `/api/jobs/${job.id}/fedavg`);
+    console.log(
+      `[fedavg] job ${latest.status} after ${((Date.now() - started) / 1000).toFixed(1)} s: ${latest.shardsDone} shards, checkpoint ${latest.latestCheckpoint?.seq} accuracy ${latest.latestCheckpoint?.accuracy}; rounds ${JSON.stringify(fedavg).slice(0, 400)}`,
+    );
+    expect(latest.latestCheckpoint?.accuracy).toBeGreaterThanOrEqual(0.9);
+  } finally {
+    await Promise.allSettled(volunteers.map((v) => v.browser.close()));
+  }
+});
