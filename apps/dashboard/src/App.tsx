@@ -119,7 +119,7 @@ export function App() {
         {route.page === 'overview' && (
           <>
             <JobsList jobs={state.jobs} marks={state.jobMarks} now={now} canWrite={writable} />
-            <NodeTable nodes={state.nodes} serverNow={serverNow} />
+            <NodeTable nodes={state.nodes} links={state.links} serverNow={serverNow} />
           </>
         )}
         {route.page === 'jobs' && (
@@ -131,8 +131,8 @@ export function App() {
         {route.page === 'submit' && <SubmitJob canWrite={writable} />}
         {route.page === 'nodes' && (
           <>
-            <NodeTable nodes={state.nodes} serverNow={serverNow} />
-            <Topology nodes={state.nodes} links={[]} serverNow={serverNow} />
+            <NodeTable nodes={state.nodes} links={state.links} serverNow={serverNow} />
+            <Topology nodes={state.nodes} links={state.links} serverNow={serverNow} />
           </>
         )}
         {route.page === 'events' && (

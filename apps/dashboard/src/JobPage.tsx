@@ -7,6 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import {
   isStraggler,
   type CheckpointSummary,
+  type ConsensusSeries,
   type JobInfo,
   type LogEvent,
   type NodeInfo,
@@ -30,7 +31,14 @@ import {
   NONE,
 } from './format.ts';
 import { actionAllowed, jobProgress } from './job-progress.ts';
-import { JobSeries, MAX_CHART_POINTS, MAX_NODE_SERIES, type JobCharts } from './job-series.ts';
+import {
+  consensusChart,
+  JobSeries,
+  MAX_CHART_POINTS,
+  MAX_NODE_SERIES,
+  type ConsensusChart,
+  type JobCharts,
+} from './job-series.ts';
 import { deriveStatus } from './node-view.ts';
 import { routeHref } from './routes.ts';
 import { reportWriteError, useServices } from './services.ts';
@@ -48,7 +56,29 @@ type Props = {
 /** Metrics are re-fetched at most this often, however many updates arrive. */
 export const METRICS_REFRESH_MS = 1_000;
 
-const NO_CONSENSUS: [number[], number[]] = [[], []];
+/** A new consensus reply is taken only when it says something new (it is re-fetched with the metrics). */
+function sameConsensus(a: ConsensusSeries | null, b: ConsensusSeries): boolean {
+  if (a === null) return false;
+  const lastA = a.points[a.points.length - 1];
+  const lastB = b.points[b.points.length - 1];
+  return (
+    a.totals.exchanges === b.totals.exchanges &&
+    a.buckets.length === b.buckets.length &&
+    lastA?.at === lastB?.at &&
+    lastA?.nodeId === lastB?.nodeId
+  );
+}
+
+function consensusEmpty(consensus: ConsensusChart, averaging: string): string | null {
+  if (consensus.data[0].length > 0) return null;
+  if (averaging === 'fedavg') {
+    return 'No data yet: this job averages with FedAvg on the coordinator, so volunteers make no gossip exchanges to measure.';
+  }
+  if (consensus.exchanges > 0) {
+    return `No data yet: ${consensus.exchanges} gossip exchanges reported, none completed with a distance.`;
+  }
+  return 'No data yet: no gossip exchange has been reported for this job.';
+}
 
 function lastEventSeq(events: readonly LogEvent[], jobId: string): number {
   for (let i = events.length - 1; i >= 0; i--) {
@@ -133,7 +163,17 @@ function JobControls({ job, canWrite }: { readonly job: JobInfo; readonly canWri
   );
 }
 
-function Charts({ charts, checkpoints }: { readonly charts: JobCharts; readonly checkpoints: number }) {
+function Charts({
+  charts,
+  checkpoints,
+  consensusData,
+  averaging,
+}: {
+  readonly charts: JobCharts;
+  readonly checkpoints: number;
+  readonly consensusData: ConsensusChart;
+  readonly averaging: string;
+}) {
   const nodeKey = charts.nodeIds.join(',');
   const testTime = useMemo(() => testMetricsOptions('time'), []);
   const testSamples = useMemo(() => testMetricsOptions('samples'), []);
@@ -191,11 +231,13 @@ function Charts({ charts, checkpoints }: { readonly charts: JobCharts; readonly 
       <UPlotChart
         title="Consensus distance"
         options={consensus}
-        data={NO_CONSENSUS}
+        data={consensusData.data}
         testId="chart-consensus"
-        empty="No data yet: volunteers report the distance between averaged models once gossip averaging lands."
+        empty={consensusEmpty(consensusData, averaging)}
       >
-        How far apart the volunteers’ models are; it goes to zero when training stops.
+        How far apart the volunteers’ models are: the mean of ‖mine − theirs‖ / ‖mine‖ over the successful
+        exchanges of each interval ({formatNumber(consensusData.measured)} of{' '}
+        {formatNumber(consensusData.exchanges)} exchanges); it goes to zero when training stops.
       </UPlotChart>
     </div>
   );
@@ -402,6 +444,7 @@ export function JobPage({ jobId, canWrite, serverNow }: Props) {
   const [series] = useState(() => new JobSeries());
   const [version, setVersion] = useState(0);
   const [csvBusy, setCsvBusy] = useState(false);
+  const [consensusSeries, setConsensusSeries] = useState<ConsensusSeries | null>(null);
   const refresher = useRef<ThrottledTask | null>(null);
 
   useEffect(() => {
@@ -428,9 +471,15 @@ export function JobPage({ jobId, canWrite, serverNow }: Props) {
     let live = true;
     const task = throttledTask(async () => {
       try {
-        const metrics = await api.metrics(jobId);
+        const [metrics, consensus] = await Promise.all([
+          api.metrics(jobId),
+          // The consensus series is optional: a failure leaves the last one (and live points) drawn.
+          api.consensus(jobId).catch(() => null),
+        ]);
         if (!live) return;
         if (series.ingest(metrics)) setVersion(series.version);
+        if (consensus !== null)
+          setConsensusSeries((held) => (sameConsensus(held, consensus) ? held : consensus));
         setMetricsError(null);
       } catch (error) {
         if (live) setMetricsError(error instanceof Error ? error.message : String(error));
@@ -444,6 +493,12 @@ export function JobPage({ jobId, canWrite, serverNow }: Props) {
       refresher.current = null;
     };
   }, [api, jobId, series]);
+
+  const liveConsensus = state.consensus;
+  const consensusData = useMemo(
+    () => consensusChart(consensusSeries, liveConsensus, jobId),
+    [consensusSeries, liveConsensus, jobId],
+  );
 
   const eventSeq = lastEventSeq(state.events, jobId);
   useEffect(() => {
@@ -561,7 +616,12 @@ export function JobPage({ jobId, canWrite, serverNow }: Props) {
 
       <section className="card" aria-labelledby="charts-heading">
         <h2 id="charts-heading">Convergence</h2>
-        <Charts charts={charts} checkpoints={checkpoints.length} />
+        <Charts
+          charts={charts}
+          checkpoints={checkpoints.length}
+          consensusData={consensusData}
+          averaging={job.spec.averaging.mode}
+        />
       </section>
 
       <section className="card" aria-labelledby="downloads-heading">

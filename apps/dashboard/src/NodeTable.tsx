@@ -1,11 +1,11 @@
 /**
  * The node health table: every volunteer with its backend, status (active, idle, straggler,
- * gone), self-test, heartbeat age, throughput, current lease, and — once gossip reports them —
- * peers, links, traffic and rejected frames. Sortable by column; stale and gone rows are greyed.
+ * gone), self-test, heartbeat age, throughput, current lease, and — from its gossip link
+ * reports — peers, link kinds, traffic and rejected frames. Sortable by column; stale and gone rows are greyed.
  */
 import { useMemo, useState } from 'react';
-import type { NodeInfo } from '@tabswarm/protocol';
-import { formatAge, formatDuration, formatNumber, NONE } from './format.ts';
+import { LINK_KINDS, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
+import { formatAge, formatBytes, formatDuration, formatNumber, NONE } from './format.ts';
 import { jobHref } from './routes.ts';
 import {
   countByStatus,
@@ -19,6 +19,7 @@ import {
 
 type Props = {
   readonly nodes: ReadonlyMap<string, NodeInfo>;
+  readonly links: ReadonlyMap<string, NodeLinks>;
   readonly serverNow: number;
 };
 
@@ -28,7 +29,7 @@ type Column = {
   readonly title?: string;
 };
 
-const NO_SOURCE = 'No data source yet: reported once gossip between volunteers lands.';
+const NO_REPORT = 'This volunteer has not reported its gossip links.';
 
 const COLUMNS: readonly Column[] = [
   { key: 'id', label: 'Node' },
@@ -39,9 +40,13 @@ const COLUMNS: readonly Column[] = [
   { key: 'samplesPerSec', label: 'Samples/s' },
   { key: 'shardsDone', label: 'Shards' },
   { key: 'lease', label: 'Lease (deadline)' },
-  { key: null, label: 'Peers / links', title: NO_SOURCE },
-  { key: null, label: 'Bytes in / out', title: NO_SOURCE },
-  { key: null, label: 'Rejected', title: NO_SOURCE },
+  {
+    key: 'peers',
+    label: 'Peers / links',
+    title: 'links by kind: direct (WebRTC), relay (coordinator), failed',
+  },
+  { key: 'bytes', label: 'Bytes in / out', title: 'over all its links, frames and control' },
+  { key: 'rejected', label: 'Rejected', title: 'frames from its peers dropped on receipt' },
 ];
 
 function NodeRow({ view }: { readonly view: NodeView }) {
@@ -104,19 +109,64 @@ function NodeRow({ view }: { readonly view: NodeView }) {
           </>
         )}
       </td>
-      <td title={NO_SOURCE}>{NONE}</td>
-      <td title={NO_SOURCE}>{NONE}</td>
-      <td title={NO_SOURCE}>{NONE}</td>
+      <LinkCells view={view} />
     </tr>
   );
 }
 
-export function NodeTable({ nodes, serverNow }: Props) {
+function LinkCells({ view }: { readonly view: NodeView }) {
+  const links = view.links;
+  if (links === null) {
+    return (
+      <>
+        <td title={NO_REPORT} data-testid="node-peers">
+          {NONE}
+        </td>
+        <td title={NO_REPORT} data-testid="node-bytes">
+          {NONE}
+        </td>
+        <td title={NO_REPORT} data-testid="node-rejected">
+          {NONE}
+        </td>
+      </>
+    );
+  }
+  const reasons = links.rejectedByReason.map(([reason, n]) => `${reason} ${n}`).join(', ');
+  return (
+    <>
+      <td data-testid="node-peers" data-peers={links.peers}>
+        <span className="num">{links.peers}</span>
+        <div className="detail">
+          {LINK_KINDS.filter((kind) => links.byKind[kind] > 0).map((kind, i) => (
+            <span key={kind} className={`link-kind link-kind-${kind}`} data-kind={kind}>
+              {i > 0 ? ' · ' : ''}
+              {links.byKind[kind]} {kind}
+            </span>
+          ))}
+          {links.quarantined.length > 0 && (
+            <span title={links.quarantined.join(', ')}> · {links.quarantined.length} quarantined</span>
+          )}
+        </div>
+      </td>
+      <td className="num" data-testid="node-bytes">
+        {formatBytes(links.bytesIn)} / {formatBytes(links.bytesOut)}
+      </td>
+      <td className="num" data-testid="node-rejected" title={reasons === '' ? undefined : reasons}>
+        {formatNumber(links.rejected)}
+      </td>
+    </>
+  );
+}
+
+export function NodeTable({ nodes, links, serverNow }: Props) {
   const [sort, setSort] = useState<{ key: NodeSortKey; direction: SortDirection }>({
     key: 'default',
     direction: 'asc',
   });
-  const views = useMemo(() => [...nodes.values()].map((n) => nodeView(n, serverNow)), [nodes, serverNow]);
+  const views = useMemo(
+    () => [...nodes.values()].map((n) => nodeView(n, serverNow, links.get(n.id) ?? null)),
+    [nodes, links, serverNow],
+  );
   const sorted = useMemo(() => sortNodeViews(views, sort.key, sort.direction), [views, sort]);
   const live = views.filter((v) => v.node.status === 'active').length;
   const counts = countByStatus(views);

@@ -1,23 +1,15 @@
 /**
- * The swarm as a graph: live volunteers on a circle, their current links as edges coloured
- * direct / relay / failed. Volunteers do not report links yet (gossip lands later), so today it
- * draws the nodes and says so; edges appear as soon as `links` has any.
+ * The swarm as a graph: live volunteers on a circle, their current links (from the volunteers'
+ * gossip link reports) as edges coloured direct / relay / failed. Until a volunteer reports, it
+ * draws the nodes and says so.
  */
-import type { NodeInfo } from '@tabswarm/protocol';
-import { deriveStatus } from './node-view.ts';
-
-export const LINK_KINDS = ['direct', 'relay', 'failed'] as const;
-export type LinkKind = (typeof LINK_KINDS)[number];
-
-export interface Link {
-  readonly from: string;
-  readonly to: string;
-  readonly kind: LinkKind;
-}
+import { useMemo } from 'react';
+import { LINK_KINDS, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
+import { countLinkKinds, deriveStatus, topologyLinks } from './node-view.ts';
 
 type Props = {
   readonly nodes: ReadonlyMap<string, NodeInfo>;
-  readonly links: readonly Link[];
+  readonly links: ReadonlyMap<string, NodeLinks>;
   readonly serverNow: number;
 };
 
@@ -40,7 +32,9 @@ export function circleLayout(ids: readonly string[]): Map<string, { x: number; y
 export function Topology({ nodes, links, serverNow }: Props) {
   const live = [...nodes.values()].filter((n) => n.status !== 'gone');
   const positions = circleLayout(live.map((n) => n.id));
-  const drawable = links.filter((l) => positions.has(l.from) && positions.has(l.to));
+  const edges = useMemo(() => topologyLinks(links.values()), [links]);
+  const drawable = edges.filter((l) => positions.has(l.from) && positions.has(l.to));
+  const kinds = countLinkKinds(drawable);
   const labels = live.length <= 16;
   return (
     <section className="card" aria-labelledby="topology-heading">
@@ -69,6 +63,8 @@ export function Topology({ nodes, links, serverNow }: Props) {
                 x2={b.x}
                 y2={b.y}
                 className={`link link-${link.kind}`}
+                data-testid="topology-link"
+                data-kind={link.kind}
               >
                 <title>{`${link.from} ↔ ${link.to}: ${link.kind}`}</title>
               </line>
@@ -101,14 +97,18 @@ export function Topology({ nodes, links, serverNow }: Props) {
           <ul className="legend" aria-label="Link colours">
             {LINK_KINDS.map((kind) => (
               <li key={kind}>
-                <span className={`legend-line link-${kind}`} aria-hidden="true" /> {kind}
+                <span className={`legend-line link-${kind}`} aria-hidden="true" /> {kind}{' '}
+                <span className="detail" data-testid={`topology-count-${kind}`}>
+                  ({kinds[kind]})
+                </span>
               </li>
             ))}
           </ul>
-          {links.length === 0 && (
+          {drawable.length === 0 && (
             <p className="detail" data-testid="topology-no-links">
-              No link data yet: volunteers will report their WebRTC links (direct, relayed or failed) once
-              gossip averaging lands. Nodes are drawn on a circle until then.
+              {links.size === 0
+                ? 'No link data yet: volunteers report their links (direct WebRTC, relayed through the coordinator, or failed) once they gossip. FedAvg jobs average on the coordinator and make none.'
+                : 'No open or failed links between live volunteers right now.'}
             </p>
           )}
         </div>

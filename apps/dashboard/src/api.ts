@@ -3,7 +3,15 @@
  * token, and uploads through XMLHttpRequest because only XHR reports upload progress. Every
  * failure becomes an ApiError carrying the server's `{ ok: false, code, message }`.
  */
-import type { CheckpointSummary, EventKind, JobInfo, LogEvent } from '@tabswarm/protocol';
+import type {
+  CheckpointSummary,
+  ConsensusSeries,
+  EventKind,
+  JobInfo,
+  LogEvent,
+  NodeLinks,
+} from '@tabswarm/protocol';
+import { isConsensusPoint, isNodeLinks } from './dashboard-connection.ts';
 
 export class ApiError extends Error {
   /** HTTP status; 0 when the request never got an answer. */
@@ -92,6 +100,16 @@ export interface XhrRequest {
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
+
+function isConsensusBucket(value: unknown): value is ConsensusSeries['buckets'][number] {
+  return (
+    isObject(value) &&
+    typeof value.at === 'number' &&
+    typeof value.exchanges === 'number' &&
+    typeof value.ok === 'number' &&
+    (value.meanDistance === null || typeof value.meanDistance === 'number')
+  );
+}
 
 /** The server's error body, or a stand-in that says what happened. */
 export function errorFrom(status: number, body: unknown, fallback: string): ApiError {
@@ -185,6 +203,32 @@ export class Api {
       checkpoints: body.checkpoints as CheckpointSummary[],
       training: body.training as TrainingPoint[],
       samplesPerSecond: typeof body.samplesPerSecond === 'number' ? body.samplesPerSecond : 0,
+    };
+  }
+
+  /** GET /api/gossip/links: every volunteer's latest link report (malformed ones dropped). */
+  async links(): Promise<NodeLinks[]> {
+    const body = await this.#get('/api/gossip/links');
+    return isObject(body) && Array.isArray(body.nodes) ? body.nodes.filter(isNodeLinks) : [];
+  }
+
+  /** GET /api/jobs/:id/consensus: the job's exchanges, bucketed, and the newest points. */
+  async consensus(id: string, limit = 500): Promise<ConsensusSeries> {
+    const body = await this.#get(`/api/jobs/${encodeURIComponent(id)}/consensus?limit=${limit}`);
+    if (!isObject(body) || !Array.isArray(body.buckets) || !Array.isArray(body.points)) {
+      throw new ApiError(200, 'BAD_RESPONSE', 'the consensus reply has no buckets or points');
+    }
+    const totals = isObject(body.totals) ? body.totals : {};
+    return {
+      jobId: id,
+      bucketMs: typeof body.bucketMs === 'number' ? body.bucketMs : 0,
+      buckets: (body.buckets as unknown[]).filter(isConsensusBucket),
+      points: body.points.filter(isConsensusPoint),
+      totals: {
+        exchanges: typeof totals.exchanges === 'number' ? totals.exchanges : 0,
+        byOutcome: isObject(totals.byOutcome) ? totals.byOutcome : {},
+        bytesByCodec: isObject(totals.bytesByCodec) ? totals.bytesByCodec : {},
+      },
     };
   }
 

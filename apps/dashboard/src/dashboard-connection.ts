@@ -1,20 +1,24 @@
 /**
  * The dashboard's live link to the coordinator: socket.io on /dashboard with exponential
  * reconnection; subscribes on every (re)connect and relays the snapshot and each node update,
- * job update and log event.
+ * job update, log event, gossip link report and consensus point.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
   EVENT_KINDS,
+  EXCHANGE_OUTCOMES,
   JOB_STATUSES,
+  LINK_KINDS,
   NAMESPACES,
   NODE_STATUSES,
   PROTOCOL_VERSION,
   type DashboardClientToServer,
+  type ConsensusPoint,
   type DashboardServerToClient,
   type JobInfo,
   type LogEvent,
   type NodeInfo,
+  type NodeLinks,
 } from '@tabswarm/protocol';
 import type { ConnectionState } from './store.ts';
 
@@ -30,6 +34,10 @@ export interface DashboardCallbacks {
   onNode(node: NodeInfo): void;
   onJob(job: JobInfo): void;
   onEvent(event: LogEvent): void;
+  /** A volunteer's latest gossip link report. */
+  onLinks(links: NodeLinks): void;
+  /** One side of one gossip exchange. */
+  onConsensus(point: ConsensusPoint): void;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -72,6 +80,47 @@ export function isLogEvent(value: unknown): value is LogEvent {
     typeof v.at === 'number' &&
     (EVENT_KINDS as readonly unknown[]).includes(v.kind) &&
     typeof v.message === 'string'
+  );
+}
+
+function isLinkInfo(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.peer === 'string' &&
+    (LINK_KINDS as readonly unknown[]).includes(v.kind) &&
+    typeof v.open === 'boolean' &&
+    typeof v.bytesIn === 'number' &&
+    typeof v.bytesOut === 'number' &&
+    typeof v.rejected === 'object' &&
+    v.rejected !== null &&
+    Object.values(v.rejected).every((n) => typeof n === 'number')
+  );
+}
+
+export function isNodeLinks(value: unknown): value is NodeLinks {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.nodeId === 'string' &&
+    typeof v.reportedAt === 'number' &&
+    Array.isArray(v.links) &&
+    v.links.every(isLinkInfo) &&
+    Array.isArray(v.quarantined) &&
+    v.quarantined.every((id) => typeof id === 'string')
+  );
+}
+
+export function isConsensusPoint(value: unknown): value is ConsensusPoint {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.jobId === 'string' &&
+    typeof v.at === 'number' &&
+    typeof v.nodeId === 'string' &&
+    typeof v.partner === 'string' &&
+    (EXCHANGE_OUTCOMES as readonly unknown[]).includes(v.outcome) &&
+    (v.distance === null || (typeof v.distance === 'number' && Number.isFinite(v.distance)))
   );
 }
 
@@ -146,6 +195,12 @@ export class DashboardConnection {
     });
     socket.on('logEvent', (event: unknown) => {
       if (isLogEvent(event)) callbacks.onEvent(event);
+    });
+    socket.on('linkUpdate', (links: unknown) => {
+      if (isNodeLinks(links)) callbacks.onLinks(links);
+    });
+    socket.on('consensus', (point: unknown) => {
+      if (isConsensusPoint(point)) callbacks.onConsensus(point);
     });
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckpointSummary } from '@tabswarm/protocol';
+import type { CheckpointSummary, ConsensusPoint, ConsensusSeries } from '@tabswarm/protocol';
 import type { JobMetrics, TrainingPoint } from './api.ts';
-import { JobSeries, MAX_NODE_SERIES, MEAN_WINDOW, RATE_WINDOW_MS } from './job-series.ts';
+import { consensusChart, JobSeries, MAX_NODE_SERIES, MEAN_WINDOW, RATE_WINDOW_MS } from './job-series.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -126,5 +126,98 @@ describe('JobSeries', () => {
     const before = s.charts();
     s.ingest(metrics([completion(0), completion(1)]));
     expect(s.charts()).not.toBe(before);
+  });
+});
+
+const JOB = 'job-000000000001';
+
+function point(at: number, distance: number | null, overrides: Partial<ConsensusPoint> = {}): ConsensusPoint {
+  return {
+    jobId: JOB,
+    at,
+    nodeId: 'a',
+    partner: 'b',
+    role: 'initiator',
+    outcome: distance === null ? 'timeout' : 'ok',
+    codec: 'fp32',
+    distance,
+    bytes: 1000,
+    durationMs: 20,
+    link: 'direct',
+    ...overrides,
+  };
+}
+
+function consensusSeries(points: ConsensusPoint[], bucketMs = 5_000): ConsensusSeries {
+  const buckets = new Map<number, { exchanges: number; ok: number; sum: number }>();
+  for (const p of points) {
+    const at = Math.floor(p.at / bucketMs) * bucketMs;
+    const b = buckets.get(at) ?? { exchanges: 0, ok: 0, sum: 0 };
+    b.exchanges += 1;
+    if (p.outcome === 'ok' && p.distance !== null) {
+      b.ok += 1;
+      b.sum += p.distance;
+    }
+    buckets.set(at, b);
+  }
+  return {
+    jobId: JOB,
+    bucketMs,
+    buckets: [...buckets].map(([at, b]) => ({
+      at,
+      exchanges: b.exchanges,
+      ok: b.ok,
+      meanDistance: b.ok > 0 ? b.sum / b.ok : null,
+      maxDistance: null,
+      bytes: 0,
+    })),
+    points,
+    totals: { exchanges: points.length, byOutcome: {}, bytesByCodec: {} },
+  };
+}
+
+describe('consensusChart', () => {
+  it('is empty without a reply or live points, and for a job with no exchanges', () => {
+    expect(consensusChart(null, [], JOB)).toEqual({ data: [[], []], exchanges: 0, measured: 0 });
+    expect(consensusChart(consensusSeries([]), [], JOB).data).toEqual([[], []]);
+  });
+
+  it('draws the mean distance of each bucket’s successful exchanges, in seconds', () => {
+    const chart = consensusChart(
+      consensusSeries([point(T0, 0.4), point(T0 + 1000, 0.2), point(T0 + 2000, null), point(T0 + 6000, 0.1)]),
+      [],
+      JOB,
+    );
+    expect(chart.data[0]).toEqual([T0 / 1000, (T0 + 5000) / 1000]);
+    expect(chart.data[1][0]).toBeCloseTo(0.3);
+    expect(chart.data[1][1]).toBeCloseTo(0.1);
+    expect(chart.exchanges).toBe(4);
+    expect(chart.measured).toBe(3);
+  });
+
+  it('folds in live points the reply does not hold, once, and only of this job', () => {
+    const held = point(T0, 0.4);
+    const series = consensusSeries([held]);
+    const live = [
+      held, // already in the reply
+      point(T0 - 60_000, 0.9), // older than the reply's points: covered by its buckets
+      point(T0 + 1000, 0.2),
+      point(T0 + 1000, 0.2), // the same report twice
+      point(T0 + 11_000, 0.05, { jobId: 'job-000000000002' }),
+      point(T0 + 12_000, null),
+    ];
+    const chart = consensusChart(series, live, JOB);
+    expect(chart.data[0]).toEqual([T0 / 1000]);
+    expect(chart.data[1][0]).toBeCloseTo(0.3);
+    expect(chart.exchanges).toBe(3);
+    expect(chart.measured).toBe(2);
+  });
+
+  it('draws live points alone before the reply comes', () => {
+    const chart = consensusChart(null, [point(T0, 0.5), point(T0 + 7000, 0.25)], JOB);
+    expect(chart.data).toEqual([
+      [T0 / 1000, (T0 + 5000) / 1000],
+      [0.5, 0.25],
+    ]);
   });
 });

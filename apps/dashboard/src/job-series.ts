@@ -2,9 +2,11 @@
  * A job's chart series, built from `GET /api/jobs/:id/metrics` and refreshed by re-fetching it:
  * completions are appended to a columnar ring (only the new tail of each reply), checkpoints are
  * small and rebuilt. Chart data (uPlot's aligned columns) is derived once per change and cached.
+ * The consensus-distance series comes from `GET /api/jobs/:id/consensus` plus live `consensus`
+ * points, merged by `consensusChart`.
  */
 import type uPlot from 'uplot';
-import type { CheckpointSummary } from '@tabswarm/protocol';
+import type { CheckpointSummary, ConsensusPoint, ConsensusSeries } from '@tabswarm/protocol';
 import type { JobMetrics, TrainingPoint } from './api.ts';
 import { ColumnRing } from './ring-buffer.ts';
 
@@ -259,4 +261,69 @@ function sameCheckpoints(a: readonly CheckpointSummary[], b: readonly Checkpoint
       );
     })
   );
+}
+
+/** What the consensus-distance chart draws, and what its empty state says. */
+export interface ConsensusChart {
+  /** [time s, mean relative distance of the successful exchanges in each bucket]. */
+  readonly data: [number[], number[]];
+  /** Exchanges reported for the job (any outcome), fetched and live. */
+  readonly exchanges: number;
+  /** Successful exchanges with a distance, fetched and live. */
+  readonly measured: number;
+}
+
+/** Identifies one side's report of one exchange, to tell live points already in a reply. */
+const pointKey = (p: ConsensusPoint): string => `${p.at}|${p.nodeId}|${p.partner}|${p.role}|${p.outcome}`;
+
+/** Default bucket width when there is no reply yet (the coordinator's default). */
+export const CONSENSUS_BUCKET_MS = 5_000;
+
+/**
+ * The job's consensus curve: the reply's buckets (mean distance of each bucket's successful
+ * exchanges), with live points of this job that the reply does not hold yet folded into their
+ * buckets. A live point is taken as already counted when the reply lists it, or when it is older
+ * than the reply's oldest listed point (the reply's buckets cover everything before that).
+ */
+export function consensusChart(
+  series: ConsensusSeries | null,
+  live: readonly ConsensusPoint[],
+  jobId: string,
+): ConsensusChart {
+  const bucketMs = series !== null && series.bucketMs > 0 ? series.bucketMs : CONSENSUS_BUCKET_MS;
+  const buckets = new Map<number, { sum: number; n: number }>();
+  let exchanges = series?.totals.exchanges ?? 0;
+  let measured = 0;
+  for (const b of series?.buckets ?? []) {
+    if (b.meanDistance === null || b.ok <= 0) continue;
+    buckets.set(b.at, { sum: b.meanDistance * b.ok, n: b.ok });
+    measured += b.ok;
+  }
+  const listed = new Set((series?.points ?? []).map(pointKey));
+  const listedFrom = series?.points[0]?.at ?? -Infinity;
+  for (const p of live) {
+    if (p.jobId !== jobId) continue;
+    if (series !== null && (p.at < listedFrom || listed.has(pointKey(p)))) continue;
+    listed.add(pointKey(p));
+    exchanges += 1;
+    if (p.outcome !== 'ok' || p.distance === null) continue;
+    const at = Math.floor(p.at / bucketMs) * bucketMs;
+    const bucket = buckets.get(at) ?? { sum: 0, n: 0 };
+    bucket.sum += p.distance;
+    bucket.n += 1;
+    buckets.set(at, bucket);
+    measured += 1;
+  }
+  const times = [...buckets.keys()].sort((a, b) => a - b);
+  return {
+    data: [
+      times.map((t) => t / 1000),
+      times.map((t) => {
+        const b = buckets.get(t);
+        return b === undefined ? 0 : b.sum / b.n;
+      }),
+    ],
+    exchanges,
+    measured,
+  };
 }

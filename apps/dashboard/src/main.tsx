@@ -9,7 +9,7 @@ import { Api } from './api.ts';
 import { App } from './App.tsx';
 import { DashboardConnection } from './dashboard-connection.ts';
 import { ServicesContext, type Services } from './services.ts';
-import { createStore, INITIAL_STATE, withEvents, withJobs } from './store.ts';
+import { createStore, INITIAL_STATE, withConsensusPoint, withEvents, withJobs, withLinks } from './store.ts';
 import { createTokenStore } from './token.ts';
 import './styles.css';
 
@@ -44,6 +44,11 @@ const connection = new DashboardConnection({
       );
     }
     loadHistory().catch(() => undefined); // live events still arrive; history returns on the next connect
+    // Link reports: the latest of each volunteer from REST, then socket updates.
+    api.links().then(
+      (reports) => store.update((s) => ({ links: withLinks(s.links, reports, true) })),
+      () => undefined,
+    );
   },
   onNode: (node) => store.update((s) => ({ nodes: new Map(s.nodes).set(node.id, node) })),
   onJob: (job) => store.update((s) => withJobs(s, [job], Date.now())),
@@ -52,6 +57,8 @@ const connection = new DashboardConnection({
     if (liveSinceSubscribe.length > 2000) liveSinceSubscribe.shift();
     store.update((s) => ({ events: withEvents(s.events, [event]) }));
   },
+  onLinks: (links) => store.update((s) => ({ links: withLinks(s.links, [links]) })),
+  onConsensus: (point) => store.update((s) => ({ consensus: withConsensusPoint(s.consensus, point) })),
 });
 connection.start();
 window.addEventListener('pagehide', () => connection.stop());

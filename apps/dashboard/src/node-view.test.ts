@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { STRAGGLER_FRACTION, type Health, type NodeInfo } from '@tabswarm/protocol';
-import { countByStatus, deriveStatus, nodeView, sortNodeViews, STALE_AFTER_MS } from './node-view.ts';
+import {
+  STRAGGLER_FRACTION,
+  type Health,
+  type LinkInfo,
+  type NodeInfo,
+  type NodeLinks,
+} from '@tabswarm/protocol';
+import {
+  countByStatus,
+  countLinkKinds,
+  deriveStatus,
+  linkSummary,
+  nodeView,
+  sortNodeViews,
+  STALE_AFTER_MS,
+  topologyLinks,
+} from './node-view.ts';
 
 const NOW = 1_000_000;
 
@@ -117,5 +132,83 @@ describe('node sorting', () => {
   it('puts stragglers first when sorting by status', () => {
     expect(ids('status', 'asc')).toEqual(['c', 'b', 'd', 'a']);
     expect(countByStatus(views)).toEqual({ straggler: 1, active: 0, idle: 2, gone: 1 });
+  });
+});
+
+function link(peer: string, overrides: Partial<LinkInfo> = {}): LinkInfo {
+  return {
+    peer,
+    kind: 'direct',
+    open: true,
+    rttMs: 12,
+    bytesIn: 100,
+    bytesOut: 200,
+    framesIn: 1,
+    framesOut: 1,
+    rejected: {},
+    lastError: null,
+    ...overrides,
+  };
+}
+
+function report(nodeId: string, links: LinkInfo[], quarantined: string[] = []): NodeLinks {
+  return { nodeId, reportedAt: NOW - 500, links, quarantined };
+}
+
+describe('link reports', () => {
+  it('sums peers, kinds, bytes and rejected frames of one report', () => {
+    const summary = linkSummary(
+      report(
+        'a',
+        [
+          link('b'),
+          link('c', { kind: 'relay', bytesIn: 50, bytesOut: 5, rejected: { NORM: 2, LENGTH: 1 } }),
+          link('d', { kind: 'failed', open: false, bytesIn: 0, bytesOut: 0, rejected: { NORM: 3 } }),
+        ],
+        ['d'],
+      ),
+    );
+    expect(summary.peers).toBe(3);
+    expect(summary.byKind).toEqual({ direct: 1, relay: 1, failed: 1 });
+    expect(summary.bytesIn).toBe(150);
+    expect(summary.bytesOut).toBe(205);
+    expect(summary.rejected).toBe(6);
+    expect(summary.rejectedByReason).toEqual([
+      ['NORM', 5],
+      ['LENGTH', 1],
+    ]);
+    expect(summary.quarantined).toEqual(['d']);
+  });
+
+  it('puts the summary on the node view, null without a report', () => {
+    expect(nodeView(node('a'), NOW).links).toBeNull();
+    expect(nodeView(node('a'), NOW, report('a', [link('b')])).links?.peers).toBe(1);
+  });
+
+  it('sorts by peers, bytes and rejected frames, nodes without a report last', () => {
+    const views = [
+      nodeView(node('a'), NOW, report('a', [link('b'), link('c')])),
+      nodeView(node('b'), NOW),
+      nodeView(node('c'), NOW, report('c', [link('a', { rejected: { NORM: 4 }, bytesIn: 1 })])),
+    ];
+    expect(sortNodeViews(views, 'peers', 'asc').map((v) => v.id)).toEqual(['c', 'a', 'b']);
+    expect(sortNodeViews(views, 'peers', 'desc').map((v) => v.id)).toEqual(['a', 'c', 'b']);
+    expect(sortNodeViews(views, 'bytes', 'asc').map((v) => v.id)).toEqual(['c', 'a', 'b']);
+    expect(sortNodeViews(views, 'rejected', 'desc').map((v) => v.id)).toEqual(['c', 'a', 'b']);
+  });
+
+  it('draws one edge per pair, the better kind when the sides disagree, no closed links', () => {
+    const edges = topologyLinks([
+      report('b', [link('a', { kind: 'relay' }), link('c', { kind: 'failed', open: false })]),
+      report('a', [link('b'), link('d', { open: false })]),
+      report('c', [link('d', { kind: 'relay' }), link('c')]),
+    ]);
+    expect(edges).toEqual([
+      { from: 'a', to: 'b', kind: 'direct' },
+      { from: 'b', to: 'c', kind: 'failed' },
+      { from: 'c', to: 'd', kind: 'relay' },
+    ]);
+    expect(countLinkKinds(edges)).toEqual({ direct: 1, relay: 1, failed: 1 });
+    expect(topologyLinks([])).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * What the node health table shows of a volunteer, derived from its NodeInfo and the
- * coordinator's clock: the status a person reads (active, idle, straggler, gone), staleness, the
- * current lease, and the sort order of each column. Pure, so it is unit-tested.
+ * What the node health table shows of a volunteer, derived from its NodeInfo, its latest gossip
+ * link report and the coordinator's clock: the status a person reads (active, idle, straggler,
+ * gone), staleness, the current lease, peers and traffic, and the sort order of each column; and
+ * the topology's edges from every node's link report. Pure, so it is unit-tested.
  */
-import { isStraggler, type NodeInfo } from '@tabswarm/protocol';
+import { isStraggler, LINK_KINDS, type LinkKind, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
 import { adapterLabel, selfTestLabel, sortNodes, type SelfTestLabel } from './format.ts';
 
 export const DERIVED_STATUSES = ['straggler', 'active', 'idle', 'gone'] as const;
@@ -36,6 +37,93 @@ export interface NodeView {
   readonly lastLoss: number | null;
   readonly lease: LeaseView | null;
   readonly selfTest: SelfTestLabel;
+  /** From the node's latest link report; null when it has sent none. */
+  readonly links: LinkSummary | null;
+}
+
+/** One volunteer's link report, summed for the table. */
+export interface LinkSummary {
+  readonly reportedAt: number;
+  /** Peers it has a link to (or tried to). */
+  readonly peers: number;
+  readonly byKind: Readonly<Record<LinkKind, number>>;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Frames from its peers dropped on receipt, over all reasons. */
+  readonly rejected: number;
+  /** Rejected frames by reason, largest first. */
+  readonly rejectedByReason: readonly (readonly [string, number])[];
+  readonly quarantined: readonly string[];
+}
+
+export function linkSummary(report: NodeLinks): LinkSummary {
+  const byKind: Record<LinkKind, number> = { direct: 0, relay: 0, failed: 0 };
+  const peers = new Set<string>();
+  const reasons = new Map<string, number>();
+  let bytesIn = 0;
+  let bytesOut = 0;
+  let rejected = 0;
+  for (const link of report.links) {
+    peers.add(link.peer);
+    byKind[link.kind] += 1;
+    bytesIn += link.bytesIn;
+    bytesOut += link.bytesOut;
+    for (const [reason, n] of Object.entries(link.rejected)) {
+      rejected += n;
+      reasons.set(reason, (reasons.get(reason) ?? 0) + n);
+    }
+  }
+  return {
+    reportedAt: report.reportedAt,
+    peers: peers.size,
+    byKind,
+    bytesIn,
+    bytesOut,
+    rejected,
+    rejectedByReason: [...reasons.entries()]
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+    quarantined: report.quarantined,
+  };
+}
+
+/** An undirected edge of the topology. */
+export interface TopologyLink {
+  readonly from: string;
+  readonly to: string;
+  readonly kind: LinkKind;
+}
+
+const KIND_RANK: Record<LinkKind, number> = { direct: 0, relay: 1, failed: 2 };
+
+/**
+ * The topology's edges from every node's latest link report: one per pair of nodes (ids in
+ * order), whichever side reported it. Links that are closed but did not fail (evicted, shut down) are
+ * left out; when the two sides disagree the better kind wins (direct, then relay, then failed),
+ * since a working link exists.
+ */
+export function topologyLinks(reports: Iterable<NodeLinks>): TopologyLink[] {
+  const edges = new Map<string, TopologyLink>();
+  for (const report of reports) {
+    for (const link of report.links) {
+      if (link.peer === report.nodeId) continue;
+      if (!link.open && link.kind !== 'failed') continue;
+      const [from, to] = report.nodeId < link.peer ? [report.nodeId, link.peer] : [link.peer, report.nodeId];
+      const key = `${from}\u0000${to}`;
+      const seen = edges.get(key);
+      if (seen === undefined || KIND_RANK[link.kind] < KIND_RANK[seen.kind]) {
+        edges.set(key, { from, to, kind: link.kind });
+      }
+    }
+  }
+  return [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+}
+
+/** Edges by kind, for the topology's legend. */
+export function countLinkKinds(links: readonly TopologyLink[]): Record<LinkKind, number> {
+  const counts = Object.fromEntries(LINK_KINDS.map((k) => [k, 0])) as Record<LinkKind, number>;
+  for (const link of links) counts[link.kind] += 1;
+  return counts;
 }
 
 /**
@@ -51,7 +139,7 @@ export function deriveStatus(node: NodeInfo, now: number): DerivedStatus {
   return 'idle';
 }
 
-export function nodeView(node: NodeInfo, now: number): NodeView {
+export function nodeView(node: NodeInfo, now: number, links: NodeLinks | null = null): NodeView {
   const health = node.health;
   const lease = health?.lease ?? null;
   const heartbeatAgeMs = Math.max(0, now - node.lastSeenAt);
@@ -79,6 +167,7 @@ export function nodeView(node: NodeInfo, now: number): NodeView {
             steps: lease.steps,
           },
     selfTest: selfTestLabel(node),
+    links: links === null ? null : linkSummary(links),
   };
 }
 
@@ -92,6 +181,9 @@ export const NODE_SORT_KEYS = [
   'samplesPerSec',
   'shardsDone',
   'lease',
+  'peers',
+  'bytes',
+  'rejected',
 ] as const;
 export type NodeSortKey = (typeof NODE_SORT_KEYS)[number];
 export type SortDirection = 'asc' | 'desc';
@@ -119,6 +211,12 @@ function sortValue(view: NodeView, key: Exclude<NodeSortKey, 'default'>): SortVa
       return view.shardsDone;
     case 'lease':
       return view.lease?.msLeft ?? null;
+    case 'peers':
+      return view.links?.peers ?? null;
+    case 'bytes':
+      return view.links === null ? null : view.links.bytesIn + view.links.bytesOut;
+    case 'rejected':
+      return view.links?.rejected ?? null;
   }
 }
 

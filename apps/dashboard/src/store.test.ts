@@ -1,8 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { JobInfo, LogEvent } from '@tabswarm/protocol';
+import type { ConsensusPoint, JobInfo, LogEvent, NodeLinks } from '@tabswarm/protocol';
 import { jobSpecSchema } from '@tabswarm/protocol';
 import { filterEvents, NO_JOB } from './event-filter.ts';
-import { createStore, INITIAL_STATE, MAX_EVENTS, samplesRate, withEvents, withJobs } from './store.ts';
+import {
+  createStore,
+  INITIAL_STATE,
+  MAX_EVENTS,
+  samplesRate,
+  withConsensusPoint,
+  withEvents,
+  withJobs,
+  withLinks,
+} from './store.ts';
 
 const event = (seq: number, overrides: Partial<LogEvent> = {}): LogEvent => ({
   seq,
@@ -127,5 +136,30 @@ describe('store notifications', () => {
     store.update({ n: 101 });
     expect(seen).toEqual([1, 100, 101]);
     unsubscribe();
+  });
+});
+
+describe('gossip feeds', () => {
+  const links = (nodeId: string, reportedAt: number): NodeLinks => ({
+    nodeId,
+    reportedAt,
+    links: [],
+    quarantined: [],
+  });
+
+  it('keeps the newer link report of each node; a REST list replaces the nodes held', () => {
+    let held = withLinks(new Map(), [links('a', 10), links('b', 10)]);
+    held = withLinks(held, [links('a', 20)]);
+    expect(held.get('a')?.reportedAt).toBe(20);
+    held = withLinks(held, [links('a', 15)], true);
+    expect(held.get('a')?.reportedAt).toBe(20);
+    expect(held.has('b')).toBe(false);
+  });
+
+  it('keeps at most `max` live consensus points, the newest', () => {
+    const p = (at: number) => ({ at }) as ConsensusPoint;
+    let points: readonly ConsensusPoint[] = [];
+    for (let i = 0; i < 5; i++) points = withConsensusPoint(points, p(i), 3);
+    expect(points.map((x) => x.at)).toEqual([2, 3, 4]);
   });
 });

@@ -1,6 +1,6 @@
 /** The dashboard's state: one immutable snapshot, replaced on change, read through useSyncExternalStore. */
 import { useSyncExternalStore } from 'react';
-import type { JobInfo, LogEvent, NodeInfo } from '@tabswarm/protocol';
+import type { ConsensusPoint, JobInfo, LogEvent, NodeInfo, NodeLinks } from '@tabswarm/protocol';
 
 export const CONNECTION_STATES = [
   'connecting',
@@ -19,6 +19,8 @@ export interface SamplesMark {
 
 /** Events kept in memory; the coordinator's own ring holds 2,000 too. */
 export const MAX_EVENTS = 2_000;
+/** Live consensus points kept in memory (every job); a job page also fetches its series. */
+export const MAX_CONSENSUS_POINTS = 5_000;
 /** The jobs list measures samples/s over this window of job updates. */
 export const RATE_WINDOW_MS = 30_000;
 
@@ -33,6 +35,10 @@ export interface DashboardState {
   readonly jobMarks: ReadonlyMap<string, readonly SamplesMark[]>;
   /** The event log, by ascending seq, at most MAX_EVENTS. */
   readonly events: readonly LogEvent[];
+  /** Each volunteer's latest gossip link report, by node id. */
+  readonly links: ReadonlyMap<string, NodeLinks>;
+  /** Consensus points that arrived live, oldest first, at most MAX_CONSENSUS_POINTS. */
+  readonly consensus: readonly ConsensusPoint[];
   /** Coordinator clock minus this browser's clock, so ages are measured on the coordinator's clock. */
   readonly clockOffsetMs: number;
 }
@@ -44,6 +50,8 @@ export const INITIAL_STATE: DashboardState = {
   jobs: new Map(),
   jobMarks: new Map(),
   events: [],
+  links: new Map(),
+  consensus: [],
   clockOffsetMs: 0,
 };
 
@@ -158,4 +166,32 @@ export function withEvents(current: readonly LogEvent[], incoming: readonly LogE
   for (const e of incoming) bySeq.set(e.seq, e);
   const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   return merged.length > MAX_EVENTS ? merged.slice(merged.length - MAX_EVENTS) : merged;
+}
+
+/** Adds one live consensus point, dropping the oldest beyond MAX_CONSENSUS_POINTS. */
+export function withConsensusPoint(
+  current: readonly ConsensusPoint[],
+  point: ConsensusPoint,
+  max = MAX_CONSENSUS_POINTS,
+): readonly ConsensusPoint[] {
+  const next = [...current, point];
+  return next.length > max ? next.slice(next.length - max) : next;
+}
+
+/**
+ * Link reports from REST merged with those that arrived live: a report replaces an older one of
+ * the same node (by reportedAt), so a slow REST reply does not undo a newer socket update.
+ */
+export function withLinks(
+  current: ReadonlyMap<string, NodeLinks>,
+  incoming: readonly NodeLinks[],
+  replaceAll = false,
+): ReadonlyMap<string, NodeLinks> {
+  const next = new Map<string, NodeLinks>();
+  if (!replaceAll) for (const [id, report] of current) next.set(id, report);
+  for (const report of incoming) {
+    const held = current.get(report.nodeId);
+    next.set(report.nodeId, held !== undefined && held.reportedAt > report.reportedAt ? held : report);
+  }
+  return next;
 }
