@@ -8,7 +8,7 @@ import { Server as SocketServer } from 'socket.io';
 import { NAMESPACES, PEERJS_PATH } from '@tabswarm/protocol';
 import type { ServerConfig } from './config.ts';
 import { loadOperatorToken } from './auth.ts';
-import { EventLog } from './event-log.ts';
+import { EventLog, logSchedulerEvents } from './event-log.ts';
 import { eventRoutes } from './event-routes.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
 import { DatasetRegistry, datasetRoutes } from './datasets/index.ts';
@@ -81,29 +81,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   };
   const jobs = new JobService(scheduler, datasetLookup, metrics, log);
   const events = new EventLog();
-  scheduler.onEvent((event) => {
-    if (event.type === 'expired') {
-      events.add(
-        'lease-expired',
-        `lease of shard ${event.lease.shard} (epoch ${event.lease.epoch}) expired`,
-        {
-          jobId: event.lease.jobId,
-          nodeId: event.lease.nodeId,
-          level: 'warn',
-        },
-      );
-    } else if (event.type === 'issued' && (event.lease.reissue || event.lease.speculative)) {
-      const kind = event.lease.speculative ? 'lease-speculative' : 'lease-reissued';
-      const what = event.lease.speculative ? 'speculative copy of' : 're-issued';
-      events.add(kind, `${what} shard ${event.lease.shard} (epoch ${event.lease.epoch})`, {
-        jobId: event.lease.jobId,
-        nodeId: event.lease.nodeId,
-      });
-    } else if (event.type === 'job') {
-      const reason = event.job.statusReason === null ? '' : `: ${event.job.statusReason}`;
-      events.add('job', `job "${event.job.name}" is ${event.job.status}${reason}`, { jobId: event.job.id });
-    }
-  });
+  logSchedulerEvents(scheduler, events);
   const testSets = new Map<string, ReturnType<DatasetRegistry['readSamples']>>();
   const checkpoints = new Checkpointing({
     dataDir: config.dataDir,

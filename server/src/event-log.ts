@@ -4,6 +4,7 @@
  * socket.io, history over REST). The pino log stays the complete record.
  */
 import type { EventKind, LogEvent } from '@tabswarm/protocol';
+import type { Scheduler } from './scheduler/scheduler.ts';
 
 type Listener = (event: LogEvent) => void;
 
@@ -56,4 +57,31 @@ export class EventLog {
     );
     return matching.slice(-(filter.limit ?? 500));
   }
+}
+
+/** Lease expiries, re-issues, speculative copies and job status changes, as event-log lines. */
+export function logSchedulerEvents(scheduler: Scheduler, events: EventLog): void {
+  scheduler.onEvent((event) => {
+    if (event.type === 'expired') {
+      events.add(
+        'lease-expired',
+        `lease of shard ${event.lease.shard} (epoch ${event.lease.epoch}) expired`,
+        {
+          jobId: event.lease.jobId,
+          nodeId: event.lease.nodeId,
+          level: 'warn',
+        },
+      );
+    } else if (event.type === 'issued' && (event.lease.reissue || event.lease.speculative)) {
+      const kind = event.lease.speculative ? 'lease-speculative' : 'lease-reissued';
+      const what = event.lease.speculative ? 'speculative copy of' : 're-issued';
+      events.add(kind, `${what} shard ${event.lease.shard} (epoch ${event.lease.epoch})`, {
+        jobId: event.lease.jobId,
+        nodeId: event.lease.nodeId,
+      });
+    } else if (event.type === 'job') {
+      const reason = event.job.statusReason === null ? '' : `: ${event.job.statusReason}`;
+      events.add('job', `job "${event.job.name}" is ${event.job.status}${reason}`, { jobId: event.job.id });
+    }
+  });
 }
