@@ -12,6 +12,10 @@ export interface Coordinator {
   readonly dataDir: string;
   readonly heartbeatTimeoutMs: number;
   readonly output: () => string;
+  /** The operator token the coordinator generated into its data directory. */
+  readonly operatorToken: string;
+  /** Calls the REST API with the operator token; throws with the reply on a non-2xx status. */
+  api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -66,11 +70,26 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     });
   });
 
+  const operatorToken = fs.readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim();
   return {
     url,
     dataDir,
     heartbeatTimeoutMs,
     output: () => output,
+    operatorToken,
+    async api<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+      const res = await fetch(`${url}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${operatorToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const json = (await res.json()) as T;
+      if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

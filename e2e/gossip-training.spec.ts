@@ -4,8 +4,6 @@
  * gossip over WebRTC (surviving a volunteer that vanishes mid-job), and by FedAvg through the
  * coordinator — until the coordinator's checkpoint evaluation reaches the target accuracy.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
 import type { ConsensusSeries, JobInfo, JobSpecInput } from '@tabswarm/protocol';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
@@ -17,12 +15,10 @@ const EXCHANGE_TIMEOUT_MS = 5_000;
 const EXCHANGE_SLACK_MS = 2_000;
 
 let coordinator: Coordinator;
-let token: string;
 const browsers: Browser[] = [];
 
 test.beforeAll(async () => {
   coordinator = await startCoordinator({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
-  token = fs.readFileSync(path.join(coordinator.dataDir, 'operator-token'), 'utf8').trim();
 });
 
 test.afterAll(async () => {
@@ -30,19 +26,8 @@ test.afterAll(async () => {
   await coordinator?.stop();
 });
 
-async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${coordinator.url}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as T;
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> =>
+  coordinator.api<T>(method, url, body);
 
 const createJob = async (spec: JobSpecInput): Promise<JobInfo> =>
   (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;

@@ -4,8 +4,6 @@
  * evaluation reaches the target accuracy — surviving a lost GPU device on the way. A browser
  * without WebGPU trains on the fallback backend and says so.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
 import type { JobInfo, JobSpecInput, NodeInfo } from '@tabswarm/protocol';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
@@ -13,12 +11,10 @@ import { startCoordinator, type Coordinator } from './coordinator.ts';
 import './volunteer-test-api.ts';
 
 let coordinator: Coordinator;
-let token: string;
 const browsers: Browser[] = [];
 
 test.beforeAll(async () => {
   coordinator = await startCoordinator({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
-  token = fs.readFileSync(path.join(coordinator.dataDir, 'operator-token'), 'utf8').trim();
 });
 
 test.afterAll(async () => {
@@ -26,19 +22,8 @@ test.afterAll(async () => {
   await coordinator?.stop();
 });
 
-async function api<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${coordinator.url}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as T;
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> =>
+  coordinator.api<T>(method, url, body);
 
 const createJob = async (spec: JobSpecInput): Promise<JobInfo> =>
   (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
