@@ -1,0 +1,5 @@
+/**
+ * @tabswarm/virtual: virtual volunteers — the tab's own trainer and averaging classes running in
+ * Node (TensorFlow.js on WebAssembly or the CPU), for the swarm tests and simulations.
+ */
+export {};
