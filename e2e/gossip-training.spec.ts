@@ -4,54 +4,19 @@
  * gossip over WebRTC (surviving a volunteer that vanishes mid-job), and by FedAvg through the
  * coordinator — until the coordinator's checkpoint evaluation reaches the target accuracy.
  */
-import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
-import type { ConsensusSeries, JobInfo, JobSpecInput } from '@tabswarm/protocol';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
-import { startCoordinator, type Coordinator } from './coordinator.ts';
-import './volunteer-test-api.ts';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import type { JobInfo, JobSpecInput } from '@tabswarm/protocol';
+import { mnistMlpJob, startVolunteer, trainerState, useSwarm } from './swarm-fixture.ts';
 
 const EXCHANGE_TIMEOUT_MS = 5_000;
 /** What an exchange may take beyond its timeout: the report's own bookkeeping on a busy machine. */
 const EXCHANGE_SLACK_MS = 2_000;
 
-let coordinator: Coordinator;
-const browsers: Browser[] = [];
+const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
+const { api, consensus, createJob, getJob } = swarm;
 
-test.beforeAll(async () => {
-  coordinator = await startCoordinator({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
-});
-
-test.afterAll(async () => {
-  await Promise.allSettled(browsers.map((b) => b.close()));
-  await coordinator?.stop();
-});
-
-const api = <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> =>
-  coordinator.api<T>(method, url, body);
-
-const createJob = async (spec: JobSpecInput): Promise<JobInfo> =>
-  (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
-const getJob = async (id: string): Promise<JobInfo> =>
-  (await api<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
-const consensus = (id: string): Promise<ConsensusSeries> =>
-  api<ConsensusSeries>('GET', `/api/jobs/${id}/consensus?limit=20000`);
-
-const mnistJob = (name: string, averaging: JobSpecInput['averaging']): JobSpecInput => ({
-  name,
-  model: { kind: 'preset', preset: 'mnist-mlp' },
-  dataset: 'mnist',
-  training: {
-    optimizer: { type: 'adam' },
-    learningRate: 0.003,
-    batchSize: 64,
-    localSteps: 25,
-    epochs: 3,
-    targetAccuracy: 0.9,
-    seed: 1,
-  },
-  averaging,
-  checkpoint: { everyShards: 2, contributors: 2 },
-});
+const mnistJob = (name: string, averaging: JobSpecInput['averaging']): JobSpecInput =>
+  mnistMlpJob(name, { averaging, checkpoint: { everyShards: 2, contributors: 2 } });
 
 interface Volunteer {
   readonly browser: Browser;
@@ -60,36 +25,13 @@ interface Volunteer {
 }
 
 async function openVolunteer(label: string): Promise<Volunteer> {
-  // A separate browser process per volunteer: separate GPU processes, separate WebRTC stacks.
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
-  browsers.push(browser);
-  const page = await browser.newPage();
-  page.on('pageerror', (error) => console.log(`[${label} page error] ${error.message}`));
-  await page.goto(`${coordinator.url}/volunteer/`);
-  await page.getByTestId('start-button').click();
-  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 90_000 });
-  const nodeId = (await page.getByTestId('node-id').textContent())?.trim() ?? '';
-  expect(nodeId).toMatch(/^v[0-9a-f]{16}$/);
-  return { browser, page, nodeId };
+  const { browser, page } = await swarm.openVolunteerPage({ label });
+  return { browser, page, nodeId: await startVolunteer(page) };
 }
 
-const shardsDone = async (v: Volunteer): Promise<number> =>
-  (await v.page.evaluate(() => window.tabswarmTest.trainer()))?.shardsDone ?? 0;
+const shardsDone = async (v: Volunteer): Promise<number> => (await trainerState(v.page))?.shardsDone ?? 0;
 
-/** Polls until the job completed with a checkpoint at the target; returns the job. */
-async function untilTrained(jobId: string): Promise<JobInfo> {
-  let latest = await getJob(jobId);
-  await expect
-    .poll(
-      async () => {
-        latest = await getJob(jobId);
-        return latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= 0.9;
-      },
-      { timeout: 200_000, intervals: [2_000] },
-    )
-    .toBe(true);
-  return latest;
-}
+const untilTrained = (jobId: string): Promise<JobInfo> => swarm.untilTrained(jobId, 200_000);
 
 test('three volunteers gossip-average mnist-mlp to 90 %, and keep going when one vanishes', async () => {
   test.setTimeout(300_000);

@@ -3,42 +3,23 @@
  * volunteers on WebGPU, the dashboard watching them, one volunteer vanishing, and a 4 MB
  * parameter frame crossing a real WebRTC data channel.
  */
-import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
-import { startCoordinator, type Coordinator } from './coordinator.ts';
-import './volunteer-test-api.ts';
+import { expect, test } from '@playwright/test';
+import { startVolunteer, useSwarm } from './swarm-fixture.ts';
 
-let coordinator: Coordinator;
-const browsers: Browser[] = [];
+const swarm = useSwarm({ heartbeatIntervalMs: 500, heartbeatTimeoutMs: 4_000 });
 
-test.beforeAll(async () => {
-  coordinator = await startCoordinator({ heartbeatIntervalMs: 500, heartbeatTimeoutMs: 4_000 });
-});
-
-test.afterAll(async () => {
-  await Promise.allSettled(browsers.map((b) => b.close()));
-  await coordinator?.stop();
-});
-
-async function openVolunteer(): Promise<{ browser: Browser; page: Page; nodeId: string }> {
-  // A separate browser process per volunteer: separate GPU processes, separate WebRTC stacks.
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
-  browsers.push(browser);
-  const page = await browser.newPage();
-  await page.goto(`${coordinator.url}/volunteer/`);
+async function openVolunteer() {
+  const { browser, page } = await swarm.openVolunteerPage();
   await expect(page.getByTestId('connection-state')).toHaveText('disconnected');
-  await page.getByTestId('start-button').click();
-  await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 90_000 });
+  const nodeId = await startVolunteer(page);
   await expect(page.getByTestId('backend')).toContainText('webgpu');
-  const nodeId = (await page.getByTestId('node-id').textContent())?.trim() ?? '';
-  expect(nodeId).toMatch(/^v[0-9a-f]{16}$/);
   return { browser, page, nodeId };
 }
 
 test('three WebGPU volunteers join, one leaves, two exchange a 4 MB frame over WebRTC', async ({
   page: dashboard,
 }) => {
-  await dashboard.goto(`${coordinator.url}/`);
+  await dashboard.goto(`${swarm.coordinator.url}/`);
   const rows = dashboard.getByTestId('node-row');
   await expect(rows).toHaveCount(0);
 
@@ -76,7 +57,7 @@ test('three WebGPU volunteers join, one leaves, two exchange a 4 MB frame over W
   await c.browser.close();
   const goneRow = dashboard.locator(`[data-testid="node-row"][data-node-id="${c.nodeId}"]`);
   await expect(goneRow).toHaveAttribute('data-status', 'gone', {
-    timeout: coordinator.heartbeatTimeoutMs + 5_000,
+    timeout: swarm.coordinator.heartbeatTimeoutMs + 5_000,
   });
   await expect(live).toHaveCount(2);
   await expect.poll(() => a.page.evaluate(() => window.tabswarmTest.getState().peers.length)).toBe(2);

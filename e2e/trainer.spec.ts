@@ -4,62 +4,19 @@
  * evaluation reaches the target accuracy — surviving a lost GPU device on the way. A browser
  * without WebGPU trains on the fallback backend and says so.
  */
-import { chromium, expect, test, type Browser, type Page } from '@playwright/test';
-import type { JobInfo, JobSpecInput, NodeInfo } from '@tabswarm/protocol';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
-import { startCoordinator, type Coordinator } from './coordinator.ts';
-import './volunteer-test-api.ts';
+import { expect, test } from '@playwright/test';
+import { CHROMIUM_ARGS } from '../browser-launch.ts';
+import { mnistMlpJob, trainerState, useSwarm } from './swarm-fixture.ts';
 
-let coordinator: Coordinator;
-const browsers: Browser[] = [];
-
-test.beforeAll(async () => {
-  coordinator = await startCoordinator({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
-});
-
-test.afterAll(async () => {
-  await Promise.allSettled(browsers.map((b) => b.close()));
-  await coordinator?.stop();
-});
-
-const api = <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> =>
-  coordinator.api<T>(method, url, body);
-
-const createJob = async (spec: JobSpecInput): Promise<JobInfo> =>
-  (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
-const getJob = async (id: string): Promise<JobInfo> =>
-  (await api<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
-const nodes = async (): Promise<NodeInfo[]> => (await api<{ nodes: NodeInfo[] }>('GET', '/api/nodes')).nodes;
-
-async function openVolunteer(args: readonly string[]): Promise<{ browser: Browser; page: Page }> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...args] });
-  browsers.push(browser);
-  const page = await browser.newPage();
-  page.on('pageerror', (error) => console.log(`[volunteer page error] ${error.message}`));
-  await page.goto(`${coordinator.url}/volunteer/`);
-  return { browser, page };
-}
-
-const trainerState = (page: Page) => page.evaluate(() => window.tabswarmTest.trainer());
+const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
+const { api, createJob, getJob, nodes } = swarm;
+const openVolunteer = (args: readonly string[]) => swarm.openVolunteerPage({ args });
 
 test('a WebGPU volunteer trains mnist-mlp to 90 % test accuracy and survives a lost GPU device', async () => {
   test.setTimeout(300_000);
-  const job = await createJob({
-    name: 'e2e mnist-mlp',
-    model: { kind: 'preset', preset: 'mnist-mlp' },
-    dataset: 'mnist',
-    training: {
-      optimizer: { type: 'adam' },
-      learningRate: 0.003,
-      batchSize: 64,
-      localSteps: 25,
-      // Room to spare: the job completes as soon as a checkpoint evaluates at the target.
-      epochs: 3,
-      targetAccuracy: 0.9,
-      seed: 1,
-    },
-    checkpoint: { everyShards: 2, contributors: 1 },
-  });
+  const job = await createJob(
+    mnistMlpJob('e2e mnist-mlp', { checkpoint: { everyShards: 2, contributors: 1 } }),
+  );
 
   const { browser, page } = await openVolunteer(CHROMIUM_ARGS);
   try {
@@ -67,7 +24,7 @@ test('a WebGPU volunteer trains mnist-mlp to 90 % test accuracy and survives a l
     await expect(page.getByTestId('job-name')).toContainText('e2e mnist-mlp');
     await expect(page.getByTestId('job-model')).toContainText('mnist-mlp');
     await expect(page.getByTestId('job-settings')).toContainText('batch 64');
-    await expect(page.getByTestId('coordinator-host')).toHaveText(new URL(coordinator.url).host);
+    await expect(page.getByTestId('coordinator-host')).toHaveText(new URL(swarm.coordinator.url).host);
     await expect(page.getByTestId('pause-when-hidden')).toBeChecked();
 
     await page.getByTestId('start-button').click();
@@ -104,16 +61,7 @@ test('a WebGPU volunteer trains mnist-mlp to 90 % test accuracy and survives a l
     expect((await trainerState(page))?.backend).toBe('webgpu');
 
     // Trained until the coordinator's own evaluation of a checkpoint reaches the target.
-    let latest = await getJob(job.id);
-    await expect
-      .poll(
-        async () => {
-          latest = await getJob(job.id);
-          return latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= 0.9;
-        },
-        { timeout: 240_000, intervals: [2_000] },
-      )
-      .toBe(true);
+    const latest = await swarm.untilTrained(job.id, 240_000);
     const after = await trainerState(page);
     console.log(
       `[trainer] job ${latest.status} (${latest.statusReason ?? ''}): ${latest.shardsDone} shards, checkpoint ${latest.latestCheckpoint?.seq} accuracy ${latest.latestCheckpoint?.accuracy}; volunteer ${JSON.stringify(after)}`,
