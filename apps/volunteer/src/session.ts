@@ -5,6 +5,7 @@
  */
 import type { Capabilities, Heartbeat, JoinAccepted, SelfTestReport } from '@tabswarm/protocol';
 import {
+  CoordinatorConnection,
   HttpCoordinatorApi,
   TrainerError,
   VolunteerTrainer,
@@ -15,7 +16,6 @@ import {
 } from '@tabswarm/trainer';
 import { SwarmAveraging, httpFedAvgPort } from '@tabswarm/gossip';
 import { referenceKernels } from '@tabswarm/gossip/kernel-library';
-import { CoordinatorConnection } from './coordinator-connection.ts';
 import { detectWebGpu, errorText } from './detect-device.ts';
 import { PeerMesh } from './peer-mesh.ts';
 import { INITIAL_STATE, type TrainerLogLine, type VolunteerStore } from './store.ts';

@@ -2,16 +2,9 @@
  * The typed test API the volunteer page exposes on `window.tabswarmTest`. Kept free of app
  * imports so Playwright specs can `import type` it and get a typed `window.tabswarmTest`.
  */
-import type { Backend, PeerInfo } from '@tabswarm/protocol';
+import type { Backend, ConnectionState, PeerInfo } from '@tabswarm/protocol';
 
-export const CONNECTION_STATES = [
-  'connecting',
-  'connected',
-  'reconnecting',
-  'disconnected',
-  'error',
-] as const;
-export type ConnectionState = (typeof CONNECTION_STATES)[number];
+export type { ConnectionState } from '@tabswarm/protocol';
 
 export type SelfTestStatus = 'pending' | 'passed' | 'failed';
 

@@ -1,4 +1,5 @@
 export * from './version.ts';
+export * from './connection-state.ts';
 export * from './errors.ts';
 export * from './schemas.ts';
 export * from './events.ts';

@@ -17,6 +17,13 @@ export {
 export { ShardSource, type LoadedShard, type ShardSourceOptions } from './shard-source.ts';
 export { HttpCoordinatorApi, type CoordinatorApi } from './coordinator-api.ts';
 export {
+  CoordinatorConnection,
+  RECONNECT_OPTIONS,
+  type CoordinatorCallbacks,
+  type CoordinatorOptions,
+  type VolunteerSocket,
+} from './any/coordinator-connection.ts';
+export {
   parseCheckpointRequest,
   parseDatasetShape,
   parseJobInfo,

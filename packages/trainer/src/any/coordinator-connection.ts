@@ -8,6 +8,7 @@ import {
   NAMESPACES,
   PROTOCOL_VERSION,
   type Capabilities,
+  type ConnectionState,
   type Heartbeat,
   type JoinAccepted,
   type JoinRequest,
@@ -21,7 +22,6 @@ import {
   type VolunteerClientToServer,
   type VolunteerServerToClient,
 } from '@tabswarm/protocol';
-import type { ConnectionState } from './test-api-types.ts';
 
 export type VolunteerSocket = Socket<VolunteerServerToClient, VolunteerClientToServer>;
 
