@@ -7,66 +7,66 @@ import {
   topKDecodeTensor,
   topKScatterAddTensor,
   topKSparsifyTensors,
-} from './compression-tensors.ts';
-import { fp16PackBuffers, fp16UnpackBuffers } from './fp16-kernels.ts';
-import { fp16PackReference, fp16UnpackReference } from './fp16-reference.ts';
-import { int8DequantizeBuffers, int8QuantizeBuffers } from './int8-kernels.ts';
-import { int8DequantizeReference, int8QuantizeReference } from './int8-reference.ts';
-import { mixBuffers } from './mix-kernel.ts';
-import { mixReference } from './mix-reference.ts';
-import { mixTensors } from './mix-tensors.ts';
-import { adamBuffers, sgdMomentumBuffers } from './optimizer-kernels.ts';
-import { adamReference, sgdMomentumReference } from './optimizer-reference.ts';
-import { adamTensors, sgdMomentumTensors } from './optimizer-tensors.ts';
+} from './webgpu/compression-tensors.ts';
+import { fp16PackBuffers, fp16UnpackBuffers } from './webgpu/fp16-kernels.ts';
+import { fp16PackReference, fp16UnpackReference } from './any/fp16-reference.ts';
+import { int8DequantizeBuffers, int8QuantizeBuffers } from './webgpu/int8-kernels.ts';
+import { int8DequantizeReference, int8QuantizeReference } from './any/int8-reference.ts';
+import { mixBuffers } from './webgpu/mix-kernel.ts';
+import { mixReference } from './any/mix-reference.ts';
+import { mixTensors } from './webgpu/mix-tensors.ts';
+import { adamBuffers, sgdMomentumBuffers } from './webgpu/optimizer-kernels.ts';
+import { adamReference, sgdMomentumReference } from './any/optimizer-reference.ts';
+import { adamTensors, sgdMomentumTensors } from './webgpu/optimizer-tensors.ts';
 import {
   clipByNormBuffer,
   countNonFiniteBuffer,
   dotBuffers,
   l2NormBuffer,
   relativeDistanceBuffers,
-} from './reduce-kernels.ts';
+} from './webgpu/reduce-kernels.ts';
 import {
   clipByNormReference,
   countNonFiniteReference,
   dotReference,
   l2NormReference,
   relativeDistanceReference,
-} from './reduce-reference.ts';
+} from './any/reduce-reference.ts';
 import {
   clipByNormTensor,
   countNonFiniteTensor,
   dotTensor,
   l2NormTensor,
   relativeDistanceTensor,
-} from './reduce-tensors.ts';
-import { runMixSelfTest } from './self-test.ts';
-import { topKDecodeBuffers, topKScatterAddBuffers, topKSparsifyBuffers } from './topk-kernels.ts';
-import { topKScatterAddReference, topKSparsifyReference } from './topk-reference.ts';
+} from './webgpu/reduce-tensors.ts';
+import { runMixSelfTest } from './webgpu/self-test.ts';
+import { topKDecodeBuffers, topKScatterAddBuffers, topKSparsifyBuffers } from './webgpu/topk-kernels.ts';
+import { topKScatterAddReference, topKSparsifyReference } from './any/topk-reference.ts';
 
-export { setKernelDebug, isKernelDebug } from './debug.ts';
-export { getTfjsDevice, getTfjsWebGPUBackend, flushTfjsCommands } from './gpu-device.ts';
+export { setKernelDebug, isKernelDebug } from './any/debug.ts';
+export { getTfjsDevice, getTfjsWebGPUBackend, flushTfjsCommands } from './webgpu/gpu-device.ts';
 export {
   kernelBufferPoolStats,
   isCpuEmulated,
   type BufferPoolStats,
   type KernelOptions,
   type ResultTarget,
-} from './kernel-runtime.ts';
-export { planChunks, type Chunk, type ChunkLimits, type Dispatch } from './plan.ts';
-export { compareWithin, compareBits, F32_MIN_NORMAL, type Comparison } from './compare.ts';
+} from './webgpu/kernel-runtime.ts';
+export { planChunks, type Chunk, type ChunkLimits, type Dispatch } from './any/plan.ts';
+export { compareWithin, compareBits, F32_MIN_NORMAL, type Comparison } from './any/compare.ts';
 
 // mix
-export { MIX_MAX_INPUTS, mixReference } from './mix-reference.ts';
+export { MIX_MAX_INPUTS, mixReference } from './any/mix-reference.ts';
 export {
   MIX_RELATIVE_TOLERANCE,
   MIX_ABSOLUTE_TOLERANCE,
   compareMix,
   type MixComparison,
-} from './mix-compare.ts';
-export { planMix, type MixChunk, type MixDispatch, type MixLimits } from './mix-plan.ts';
-export { mixBuffers, type MixBufferOptions } from './mix-kernel.ts';
-export { mixTensors } from './mix-tensors.ts';
-export { runMixSelfTest, MIX_SELF_TEST_DEFAULT_ELEMENTS, type MixSelfTestOptions } from './self-test.ts';
+} from './any/mix-compare.ts';
+export { planMix, type MixChunk, type MixDispatch, type MixLimits } from './any/mix-plan.ts';
+export { mixBuffers, type MixBufferOptions } from './webgpu/mix-kernel.ts';
+export { mixTensors } from './webgpu/mix-tensors.ts';
+export { runMixSelfTest, MIX_SELF_TEST_DEFAULT_ELEMENTS, type MixSelfTestOptions } from './webgpu/self-test.ts';
 
 // optimizer steps
 export {
@@ -80,19 +80,19 @@ export {
   type AdamParams,
   type SgdMomentumConfig,
   type SgdMomentumParams,
-} from './optimizer-reference.ts';
+} from './any/optimizer-reference.ts';
 export {
   adamBuffers,
   sgdMomentumBuffers,
   type AdamBuffers,
   type SgdMomentumBuffers,
-} from './optimizer-kernels.ts';
+} from './webgpu/optimizer-kernels.ts';
 export {
   adamTensors,
   sgdMomentumTensors,
   type AdamTensors,
   type SgdMomentumTensors,
-} from './optimizer-tensors.ts';
+} from './webgpu/optimizer-tensors.ts';
 
 // reductions, clipping, distance
 export {
@@ -104,7 +104,7 @@ export {
   dotReference,
   l2NormReference,
   relativeDistanceReference,
-} from './reduce-reference.ts';
+} from './any/reduce-reference.ts';
 export {
   clipByNormBuffer,
   countNonFinite,
@@ -116,14 +116,14 @@ export {
   relativeDistance,
   relativeDistanceBuffers,
   type ClipByNormOptions,
-} from './reduce-kernels.ts';
+} from './webgpu/reduce-kernels.ts';
 export {
   clipByNormTensor,
   countNonFiniteTensor,
   dotTensor,
   l2NormTensor,
   relativeDistanceTensor,
-} from './reduce-tensors.ts';
+} from './webgpu/reduce-tensors.ts';
 
 // compression
 export {
@@ -132,8 +132,8 @@ export {
   fp16PackReference,
   fp16UnpackReference,
   fp16Words,
-} from './fp16-reference.ts';
-export { fp16PackBuffers, fp16UnpackBuffers } from './fp16-kernels.ts';
+} from './any/fp16-reference.ts';
+export { fp16PackBuffers, fp16UnpackBuffers } from './webgpu/fp16-kernels.ts';
 export {
   INT8_DEFAULT_BLOCK_SIZE,
   INT8_MAX_BLOCK_SIZE,
@@ -143,20 +143,20 @@ export {
   int8QuantizeReference,
   int8Words,
   type Int8Quantized,
-} from './int8-reference.ts';
+} from './any/int8-reference.ts';
 export {
   int8DequantizeBuffers,
   int8QuantizeBuffers,
   type Int8DequantizeBuffers,
   type Int8Options,
   type Int8QuantizeBuffers,
-} from './int8-kernels.ts';
+} from './webgpu/int8-kernels.ts';
 export {
   TOPK_SENTINEL,
   topKScatterAddReference,
   topKSparsifyReference,
   type SparsePairs,
-} from './topk-reference.ts';
+} from './any/topk-reference.ts';
 export {
   topKDecodeBuffers,
   topKScatterAddBuffers,
@@ -164,7 +164,7 @@ export {
   type TopKScatterAddBuffers,
   type TopKScatterOptions,
   type TopKSparsifyBuffers,
-} from './topk-kernels.ts';
+} from './webgpu/topk-kernels.ts';
 export {
   fp16PackTensor,
   fp16UnpackTensor,
@@ -175,7 +175,7 @@ export {
   topKSparsifyTensors,
   type Int8Encoded,
   type TopKEncoded,
-} from './compression-tensors.ts';
+} from './webgpu/compression-tensors.ts';
 
 /** Everything about shaders/mix.wgsl in one place, for callers that pick kernels by name. */
 export const mixKernel = {

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { gpuDevice, onWebGPU } from './browser-setup.ts';
-import { compareWithin, F32_MIN_NORMAL } from './compare.ts';
+import { compareWithin, F32_MIN_NORMAL } from '../any/compare.ts';
 import { int8DequantizeTensor, int8QuantizeTensors } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
 import { int8DequantizeBuffers, int8QuantizeBuffers, type Int8Options } from './int8-kernels.ts';
@@ -13,8 +13,8 @@ import {
   int8DequantizeReference,
   int8QuantizeReference,
   int8Words,
-} from './int8-reference.ts';
-import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from './kernel-test-helpers.ts';
+} from '../any/int8-reference.ts';
+import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 
 const near = (expected: ArrayLike<number>) => (i: number) =>
   INT8_RELATIVE_TOLERANCE * Math.abs(expected[i] as number) + F32_MIN_NORMAL;

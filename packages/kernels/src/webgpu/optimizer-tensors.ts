@@ -12,7 +12,7 @@ import {
   sgdMomentumReference,
   type AdamConfig,
   type SgdMomentumConfig,
-} from './optimizer-reference.ts';
+} from '../any/optimizer-reference.ts';
 import {
   checkVectors,
   copyBuffers,

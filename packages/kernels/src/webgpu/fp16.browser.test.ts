@@ -3,12 +3,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { gpuDevice, onWebGPU } from './browser-setup.ts';
-import { compareBits } from './compare.ts';
+import { compareBits } from '../any/compare.ts';
 import { fp16PackBuffers, fp16UnpackBuffers } from './fp16-kernels.ts';
-import { fp16PackReference, fp16UnpackReference, fp16Words } from './fp16-reference.ts';
+import { fp16PackReference, fp16UnpackReference, fp16Words } from '../any/fp16-reference.ts';
 import { fp16PackTensor, fp16UnpackTensor } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from './kernel-test-helpers.ts';
+import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 import type { KernelOptions } from './kernel-runtime.ts';
 
 async function expectRoundTrip(gpu: GpuFixture, x: Float32Array, options: KernelOptions = {}): Promise<void> {

@@ -2,8 +2,8 @@
  * Host side of shaders/sgd-momentum.wgsl and shaders/adam.wgsl on GPUBuffers: one optimizer step
  * in place on flat parameter, gradient and state buffers (tfjs's or our own).
  */
-import adamWgsl from '../../../shaders/adam.wgsl?raw';
-import sgdMomentumWgsl from '../../../shaders/sgd-momentum.wgsl?raw';
+import adamWgsl from '../../../../shaders/adam.wgsl?raw';
+import sgdMomentumWgsl from '../../../../shaders/sgd-momentum.wgsl?raw';
 import { runElementwise, vectorUsage } from './elementwise.ts';
 import {
   checkBuffer,
@@ -17,7 +17,7 @@ import {
   sgdMomentumParams,
   type AdamConfig,
   type SgdMomentumConfig,
-} from './optimizer-reference.ts';
+} from '../any/optimizer-reference.ts';
 
 const SGD_MOMENTUM_SPEC = storageKernelSpec('sgd-momentum', sgdMomentumWgsl, [
   'read_write',

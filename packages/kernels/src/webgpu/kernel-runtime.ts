@@ -4,7 +4,7 @@
  * uniform slots allow, and the helpers that turn device limits and test options into chunk plans.
  */
 import { flushTfjsCommands } from './gpu-device.ts';
-import { planChunks, type Chunk, type ChunkLimits } from './plan.ts';
+import { planChunks, type Chunk, type ChunkLimits } from '../any/plan.ts';
 import type { KernelPipeline, KernelSpec } from './pipeline-cache.ts';
 
 /** Options every buffer-level kernel takes; the last two only exist to exercise edge cases in tests. */

@@ -5,15 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { selfTestReportSchema } from '@tabswarm/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setKernelDebug } from './debug.ts';
+import { setKernelDebug } from '../any/debug.ts';
 import { getTfjsDevice } from './gpu-device.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import { compareMix } from './mix-compare.ts';
+import { compareMix } from '../any/mix-compare.ts';
 import { mixBuffers, type MixBufferOptions } from './mix-kernel.ts';
-import { planMix } from './mix-plan.ts';
-import { mixReference } from './mix-reference.ts';
+import { planMix } from '../any/mix-plan.ts';
+import { mixReference } from '../any/mix-reference.ts';
 import { mixTensors } from './mix-tensors.ts';
-import { createRng, randomVector } from './random.ts';
+import { createRng, randomVector } from '../random.ts';
 import { runMixSelfTest } from './self-test.ts';
 
 const allowNoWebGPU = import.meta.env.VITE_TABSWARM_ALLOW_NO_WEBGPU === '1';
@@ -24,7 +24,7 @@ const adapter = 'gpu' in navigator ? await navigator.gpu.requestAdapter() : null
 const onWebGPU = adapter !== null && (await tf.setBackend('webgpu')) && tf.getBackend() === 'webgpu';
 const device = getTfjsDevice();
 
-const shaders = import.meta.glob<string>('../../../shaders/*.wgsl', {
+const shaders = import.meta.glob<string>('../../../../shaders/*.wgsl', {
   query: '?raw',
   import: 'default',
   eager: true,

@@ -2,9 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { gpuDevice, onWebGPU } from './browser-setup.ts';
-import { compareWithin, F32_MIN_NORMAL } from './compare.ts';
+import { compareWithin, F32_MIN_NORMAL } from '../any/compare.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import { EDGE_VALUES, FINITE_EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from './kernel-test-helpers.ts';
+import { EDGE_VALUES, FINITE_EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 import type { KernelOptions } from './kernel-runtime.ts';
 import {
   clipByNormBuffer,
@@ -23,7 +23,7 @@ import {
   dotReference,
   l2NormReference,
   relativeDistanceReference,
-} from './reduce-reference.ts';
+} from '../any/reduce-reference.ts';
 import {
   clipByNormTensor,
   countNonFiniteTensor,

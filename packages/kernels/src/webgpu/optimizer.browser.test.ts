@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { gpuDevice, onWebGPU } from './browser-setup.ts';
-import { compareWithin } from './compare.ts';
+import { compareWithin } from '../any/compare.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
 import {
   EDGE_VALUES,
@@ -12,7 +12,7 @@ import {
   sgdMomentumTolerance,
   sprinkle,
   vectors,
-} from './kernel-test-helpers.ts';
+} from '../any/kernel-test-helpers.ts';
 import type { KernelOptions } from './kernel-runtime.ts';
 import { adamBuffers, sgdMomentumBuffers } from './optimizer-kernels.ts';
 import {
@@ -20,7 +20,7 @@ import {
   sgdMomentumReference,
   type AdamConfig,
   type SgdMomentumConfig,
-} from './optimizer-reference.ts';
+} from '../any/optimizer-reference.ts';
 import { adamTensors, sgdMomentumTensors } from './optimizer-tensors.ts';
 
 async function expectSgdMatches(

@@ -2,7 +2,7 @@
  * Compute pipelines for our WGSL kernels, created once per (device, kernel, override constants)
  * and cached, with explicit layouts and labels; the debug switch prints each one's WGSL.
  */
-import { isKernelDebug } from './debug.ts';
+import { isKernelDebug } from '../any/debug.ts';
 
 export interface KernelSpec {
   /** Short name used in labels and cache keys; unique per kernel. */

@@ -17,7 +17,7 @@ import {
   dotReference,
   l2NormReference,
   relativeDistanceReference,
-} from './reduce-reference.ts';
+} from '../any/reduce-reference.ts';
 import {
   checkVectors,
   copyBuffers,

@@ -11,9 +11,9 @@ import {
   topKScatterAddTensor,
   topKSparsifyTensors,
 } from './compression-tensors.ts';
-import { setKernelDebug } from './debug.ts';
+import { setKernelDebug } from '../any/debug.ts';
 import { withGpu } from './gpu-test-fixture.ts';
-import { vectors } from './kernel-test-helpers.ts';
+import { vectors } from '../any/kernel-test-helpers.ts';
 import { kernelBufferPoolStats } from './kernel-runtime.ts';
 import { mixTensors } from './mix-tensors.ts';
 import { sgdMomentumBuffers } from './optimizer-kernels.ts';

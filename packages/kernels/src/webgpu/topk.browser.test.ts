@@ -3,13 +3,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { gpuDevice, onWebGPU } from './browser-setup.ts';
-import { compareBits } from './compare.ts';
+import { compareBits } from '../any/compare.ts';
 import { topKDecodeTensor, topKScatterAddTensor, topKSparsifyTensors } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from './kernel-test-helpers.ts';
+import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 import type { KernelOptions } from './kernel-runtime.ts';
 import { topKDecodeBuffers, topKScatterAddBuffers, topKSparsifyBuffers } from './topk-kernels.ts';
-import { TOPK_SENTINEL, topKScatterAddReference, topKSparsifyReference } from './topk-reference.ts';
+import { TOPK_SENTINEL, topKScatterAddReference, topKSparsifyReference } from '../any/topk-reference.ts';
 
 async function expectTopKMatches(
   gpu: GpuFixture,

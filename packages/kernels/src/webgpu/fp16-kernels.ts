@@ -2,9 +2,9 @@
  * Host side of shaders/fp16-pack.wgsl and shaders/fp16-unpack.wgsl on GPUBuffers: f32 vectors to
  * IEEE binary16 pairs (u32 words) and back, chunked like every other kernel.
  */
-import fp16PackWgsl from '../../../shaders/fp16-pack.wgsl?raw';
-import fp16UnpackWgsl from '../../../shaders/fp16-unpack.wgsl?raw';
-import { fp16Words } from './fp16-reference.ts';
+import fp16PackWgsl from '../../../../shaders/fp16-pack.wgsl?raw';
+import fp16UnpackWgsl from '../../../../shaders/fp16-unpack.wgsl?raw';
+import { fp16Words } from '../any/fp16-reference.ts';
 import {
   checkBuffer,
   checkLength,
@@ -15,7 +15,7 @@ import {
   storageKernelSpec,
   type KernelOptions,
 } from './kernel-runtime.ts';
-import { lcm } from './plan.ts';
+import { lcm } from '../any/plan.ts';
 import { getKernelPipeline, type KernelSpec } from './pipeline-cache.ts';
 
 const PACK_SPEC = storageKernelSpec('fp16-pack', fp16PackWgsl, ['read', 'read_write']);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GPUData } from '@tensorflow/tfjs';
 import { getTfjsWebGPUBackend } from './gpu-device.ts';
 import { mixBuffers } from './mix-kernel.ts';
-import { checkMixArguments, mixReference } from './mix-reference.ts';
+import { checkMixArguments, mixReference } from '../any/mix-reference.ts';
 
 /**
  * Returns a new float32 tensor Σₖ weights[k]·inputs[k] (the caller disposes it). The inputs are

@@ -3,10 +3,10 @@
  * (in place, copied into out, or through a pooled temporary), and records the passes with the
  * shared element-wise runner (chunks, dispatches, uniform slots, the last partial quad).
  */
-import mixWgsl from '../../../shaders/mix.wgsl?raw';
+import mixWgsl from '../../../../shaders/mix.wgsl?raw';
 import { recordElementwise, vectorUsage, type ElementwiseBinding } from './elementwise.ts';
 import { dummyBuffer, record, storageKernelSpec, type KernelRecorder } from './kernel-runtime.ts';
-import { checkMixArguments, MIX_MAX_INPUTS } from './mix-reference.ts';
+import { checkMixArguments, MIX_MAX_INPUTS } from '../any/mix-reference.ts';
 
 export interface MixBufferOptions {
   /** Invocations per workgroup (the shader's WORKGROUP_SIZE override); default 256. */

@@ -2,9 +2,9 @@
  * Host side of shaders/int8-quantize.wgsl and shaders/int8-dequantize.wgsl on GPUBuffers:
  * block-wise int8 quantisation with an optional error-feedback residual, and its decoding.
  */
-import int8DequantizeWgsl from '../../../shaders/int8-dequantize.wgsl?raw';
-import int8QuantizeWgsl from '../../../shaders/int8-quantize.wgsl?raw';
-import { checkBlockSize, INT8_DEFAULT_BLOCK_SIZE, int8Blocks, int8Words } from './int8-reference.ts';
+import int8DequantizeWgsl from '../../../../shaders/int8-dequantize.wgsl?raw';
+import int8QuantizeWgsl from '../../../../shaders/int8-quantize.wgsl?raw';
+import { checkBlockSize, INT8_DEFAULT_BLOCK_SIZE, int8Blocks, int8Words } from '../any/int8-reference.ts';
 import {
   checkBuffer,
   checkDistinct,
@@ -19,7 +19,7 @@ import {
   unitsPerWorkgroup,
   type KernelOptions,
 } from './kernel-runtime.ts';
-import { lcm } from './plan.ts';
+import { lcm } from '../any/plan.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
 
 const QUANTIZE_SPEC = storageKernelSpec('int8-quantize', int8QuantizeWgsl, [

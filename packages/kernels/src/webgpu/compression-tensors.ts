@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fp16PackBuffers, fp16UnpackBuffers } from './fp16-kernels.ts';
-import { fp16PackReference, fp16UnpackReference, fp16Words } from './fp16-reference.ts';
+import { fp16PackReference, fp16UnpackReference, fp16Words } from '../any/fp16-reference.ts';
 import { int8DequantizeBuffers, int8QuantizeBuffers, type Int8Options } from './int8-kernels.ts';
 import {
   checkBlockSize,
@@ -16,7 +16,7 @@ import {
   int8DequantizeReference,
   int8QuantizeReference,
   int8Words,
-} from './int8-reference.ts';
+} from '../any/int8-reference.ts';
 import {
   checkVectors,
   copyBuffers,
@@ -30,7 +30,7 @@ import {
   wordsOf,
 } from './tensor-interop.ts';
 import { topKDecodeBuffers, topKScatterAddBuffers, topKSparsifyBuffers } from './topk-kernels.ts';
-import { checkTopK, topKScatterAddReference, topKSparsifyReference } from './topk-reference.ts';
+import { checkTopK, topKScatterAddReference, topKSparsifyReference } from '../any/topk-reference.ts';
 
 /** ceil(n / 2) int32 words of IEEE halves (element 2w in the low 16 bits). */
 export function fp16PackTensor(x: tf.Tensor1D): tf.Tensor1D {

@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { selfTestReportSchema } from '@tabswarm/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getTfjsDevice } from './gpu-device.ts';
-import { mixReference } from './mix-reference.ts';
+import { mixReference } from '../any/mix-reference.ts';
 import { mixTensors } from './mix-tensors.ts';
-import { createRng, randomVector } from './random.ts';
+import { createRng, randomVector } from '../random.ts';
 import { runMixSelfTest } from './self-test.ts';
 
 beforeAll(async () => {

@@ -11,10 +11,10 @@ import {
   topKScatterAddTensor,
   topKSparsifyTensors,
 } from './compression-tensors.ts';
-import { fp16PackReference, fp16UnpackReference } from './fp16-reference.ts';
-import { int8DequantizeReference, int8QuantizeReference } from './int8-reference.ts';
-import { vectors } from './kernel-test-helpers.ts';
-import { adamReference, sgdMomentumReference } from './optimizer-reference.ts';
+import { fp16PackReference, fp16UnpackReference } from '../any/fp16-reference.ts';
+import { int8DequantizeReference, int8QuantizeReference } from '../any/int8-reference.ts';
+import { vectors } from '../any/kernel-test-helpers.ts';
+import { adamReference, sgdMomentumReference } from '../any/optimizer-reference.ts';
 import { adamTensors, sgdMomentumTensors } from './optimizer-tensors.ts';
 import {
   clipByNormReference,
@@ -22,7 +22,7 @@ import {
   dotReference,
   l2NormReference,
   relativeDistanceReference,
-} from './reduce-reference.ts';
+} from '../any/reduce-reference.ts';
 import {
   clipByNormTensor,
   countNonFiniteTensor,
@@ -30,7 +30,7 @@ import {
   l2NormTensor,
   relativeDistanceTensor,
 } from './reduce-tensors.ts';
-import { topKSparsifyReference } from './topk-reference.ts';
+import { topKSparsifyReference } from '../any/topk-reference.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -4,12 +4,12 @@
  * over the magnitudes' bits (four 8-bit digits: four histogram passes), not by sorting, and every
  * step runs on the GPU: nothing is read back between passes.
  */
-import topkCompactWgsl from '../../../shaders/topk-compact.wgsl?raw';
-import topkCountWgsl from '../../../shaders/topk-count.wgsl?raw';
-import topkHistogramWgsl from '../../../shaders/topk-histogram.wgsl?raw';
-import topkScanWgsl from '../../../shaders/topk-scan.wgsl?raw';
-import topkScatterAddWgsl from '../../../shaders/topk-scatter-add.wgsl?raw';
-import topkSelectWgsl from '../../../shaders/topk-select.wgsl?raw';
+import topkCompactWgsl from '../../../../shaders/topk-compact.wgsl?raw';
+import topkCountWgsl from '../../../../shaders/topk-count.wgsl?raw';
+import topkHistogramWgsl from '../../../../shaders/topk-histogram.wgsl?raw';
+import topkScanWgsl from '../../../../shaders/topk-scan.wgsl?raw';
+import topkScatterAddWgsl from '../../../../shaders/topk-scatter-add.wgsl?raw';
+import topkSelectWgsl from '../../../../shaders/topk-select.wgsl?raw';
 import {
   acquireTemp,
   checkBuffer,
@@ -29,9 +29,9 @@ import {
   type ResultTarget,
 } from './kernel-runtime.ts';
 import { mixBuffers } from './mix-kernel.ts';
-import { lcm } from './plan.ts';
+import { lcm } from '../any/plan.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
-import { checkTopK, TOPK_SENTINEL } from './topk-reference.ts';
+import { checkTopK, TOPK_SENTINEL } from '../any/topk-reference.ts';
 
 const HISTOGRAM_SPEC = storageKernelSpec('topk-histogram', topkHistogramWgsl, [
   'read',

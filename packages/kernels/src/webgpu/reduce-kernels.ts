@@ -3,8 +3,8 @@
  * product, non-finite count and relative distance into a 4-byte GPU result, and clipping by norm
  * with the norm kept on the GPU. Async helpers read one result back for callers that want it.
  */
-import clipByNormWgsl from '../../../shaders/clip-by-norm.wgsl?raw';
-import reduceWgsl from '../../../shaders/reduce.wgsl?raw';
+import clipByNormWgsl from '../../../../shaders/clip-by-norm.wgsl?raw';
+import reduceWgsl from '../../../../shaders/reduce.wgsl?raw';
 import { runElementwise, vectorUsage } from './elementwise.ts';
 import {
   acquireTemp,
@@ -25,7 +25,7 @@ import {
   type ResultTarget,
 } from './kernel-runtime.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
-import { checkMaxNorm } from './reduce-reference.ts';
+import { checkMaxNorm } from '../any/reduce-reference.ts';
 
 const REDUCE_SPEC = storageKernelSpec('reduce', reduceWgsl, ['read', 'read', 'read_write', 'read_write']);
 const CLIP_SPEC = storageKernelSpec('clip-by-norm', clipByNormWgsl, ['read_write', 'read']);
