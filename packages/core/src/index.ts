@@ -2,4 +2,49 @@
  * @tabswarm/core: the rules the coordinator and the tabs apply identically. Pure TypeScript with no
  * DOM, Node or bundler dependency: it runs in the tab, the worker, Node and tests.
  */
-export {};
+export { mix32, mulberry32, randomVector, seededPermutation, shuffleInPlace } from './random.ts';
+export { planBatches, shardOrder, shardSeed, type BatchPlan } from './shards.ts';
+export {
+  ModelError,
+  buildJobModel,
+  buildModel,
+  getFlatWeights,
+  layoutOf,
+  modelMismatch,
+  setFlatWeights,
+  topologyFor,
+  type DatasetShape,
+  type Topology,
+} from './model.ts';
+export {
+  InitializerError,
+  computeFans,
+  initialParameters,
+  initializeWeight,
+  seededStream,
+  type InitializerConfig,
+} from './seeded-init.ts';
+export {
+  CONTRIBUTION_REJECTIONS,
+  judgeContribution,
+  l2Norm,
+  normAccepted,
+  validateContribution,
+  weightedMean,
+  type Contribution,
+  type ContributionRejection,
+  type ContributionSummary,
+  type NormBounds,
+  type ValidationLimits,
+  type ValidationResult,
+} from './contribution.ts';
+export {
+  DEFAULT_LEASE_TIMING,
+  STRAGGLER_FRACTION,
+  extendedDeadline,
+  isOverdue,
+  isStraggler,
+  leaseDeadline,
+  type LeaseTiming,
+  type LeaseWindow,
+} from './lease-policy.ts';

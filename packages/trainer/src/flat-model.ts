@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, ParamLayout } from '@tabswarm/protocol';
-import { TrainerError } from './errors.ts';
-import { buildModel, layoutOf } from './model.ts';
+import { buildJobModel, layoutOf } from '@tabswarm/core';
+import { TrainerError, errorText } from './errors.ts';
 import type { DatasetShape } from './types.ts';
 
 export class FlatModel {
@@ -32,7 +32,12 @@ export class FlatModel {
 
   /** Builds the model of a job; its parameters are tfjs's initialisation until set. */
   static async build(spec: ModelSpec, dataset: DatasetShape): Promise<FlatModel> {
-    const model = await buildModel(spec, dataset);
+    let model: tf.LayersModel;
+    try {
+      model = await buildJobModel(spec, dataset);
+    } catch (error) {
+      throw new TrainerError('MODEL_INVALID', errorText(error));
+    }
     try {
       return new FlatModel(model);
     } catch (error) {

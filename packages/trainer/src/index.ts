@@ -7,7 +7,6 @@ export * from './errors.ts';
 export type * from './types.ts';
 export { EventQueue } from './event-queue.ts';
 export { DUTY_CYCLES, MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
-export { planBatches, seededPermutation, seededRandom, shardSeed, type BatchPlan } from './shuffle.ts';
 export {
   CacheStorageShardCache,
   DEFAULT_SHARD_CACHE_BYTES,
@@ -51,5 +50,4 @@ export { LocalTrainer, type ShardTensors, type StepResult } from './local-traine
 export { FlatModel } from './flat-model.ts';
 export { createOptimizer, type FlatOptimizer } from './optimizers.ts';
 export { sparseCategoricalCrossentropy, trainingLoss } from './loss.ts';
-export { buildModel, layoutOf, modelMismatch, topologyFor } from './model.ts';
 export { describeAdapter, memoryStats, probeWebGpu, startBackend, watchDeviceLoss } from './backend.ts';

@@ -4,10 +4,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { presetLayout, type LeaseGrantInfo } from '@tabswarm/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mulberry32 as seededRandom } from '@tabswarm/core';
 import { LocalCompute } from './local-compute.ts';
 import { sleep } from './pacing.ts';
 import { MemoryShardCache } from './shard-cache.ts';
-import { seededRandom } from './shuffle.ts';
 import { jobInfo, jobSpec, makeShard } from './test-support.ts';
 import { DATASET, FakeApi, FakeCoordinator, grant } from './test-fakes.ts';
 import { VolunteerTrainer, type AveragingHook, type TrainerEvent } from './volunteer-trainer.ts';

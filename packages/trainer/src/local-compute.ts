@@ -6,13 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { getTfjsDevice, runMixSelfTest } from '@tabswarm/kernels';
 import type { SelfTestReport } from '@tabswarm/protocol';
+import { planBatches, shardSeed } from '@tabswarm/core';
 import { memoryStats, startBackend, watchDeviceLoss } from './backend.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { LocalTrainer } from './local-trainer.ts';
 import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
 import { CacheStorageShardCache, MemoryShardCache, type ShardCache } from './shard-cache.ts';
 import { ShardSource, type ShardSourceOptions } from './shard-source.ts';
-import { planBatches, shardSeed } from './shuffle.ts';
 import type {
   BackendInfo,
   Calibration,

@@ -5,9 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { presetTopology, type JobSpecInput } from '@tabswarm/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 as seededRandom } from '@tabswarm/core';
 import { startBackend } from './backend.ts';
 import { LocalTrainer } from './local-trainer.ts';
-import { seededRandom } from './shuffle.ts';
 import { jobSpec } from './test-support.ts';
 import type { DatasetShape } from './types.ts';
 

@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DecodedShard, JobSpec } from '@tabswarm/protocol';
+import { mulberry32 as seededRandom, type BatchPlan } from '@tabswarm/core';
 import { TrainerError } from './errors.ts';
 import { FlatModel } from './flat-model.ts';
 import { trainingLoss } from './loss.ts';
 import { createOptimizer, type FlatOptimizer } from './optimizers.ts';
-import { seededRandom, type BatchPlan } from './shuffle.ts';
 import type { Calibration, DatasetShape } from './types.ts';
 
 export interface StepResult {

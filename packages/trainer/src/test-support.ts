@@ -7,7 +7,7 @@ import {
   type JobSpec,
   type JobSpecInput,
 } from '@tabswarm/protocol';
-import { seededRandom } from './shuffle.ts';
+import { mulberry32 as seededRandom } from '@tabswarm/core';
 import type { DatasetShape } from './types.ts';
 
 export function jobSpec(input: Partial<JobSpecInput> = {}): JobSpec {
