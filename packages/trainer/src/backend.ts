@@ -1,13 +1,14 @@
 /**
- * Starts TensorFlow.js on the best backend this context has — WebGPU, then WebGL, WASM, CPU — and
- * says why it fell back. Works on a page and in a dedicated worker (WebGL there needs
- * OffscreenCanvas, which Chromium has).
+ * Starts TensorFlow.js on the best backend this context has — WebGPU, then WebGL, WebAssembly, CPU
+ * — and says why it fell back. Works on a page, in a dedicated worker (WebGL there needs
+ * OffscreenCanvas, which Chromium has) and in Node (WebAssembly and CPU; the .wasm files resolve
+ * from node_modules there, while a bundled worker passes their URLs: worker/wasm-files.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdapterInfo, Backend } from '@tabswarm/protocol';
 import { getTfjsDevice } from '@tabswarm/kernels';
 import { errorText } from './errors.ts';
-import type { BackendInfo, StartOptions } from './types.ts';
+import type { BackendInfo } from './types.ts';
 
 /** The limits that decide how large a model and a dispatch this GPU can take. */
 const REPORTED_LIMITS = [
@@ -65,13 +66,41 @@ export async function probeWebGpu(): Promise<{ adapter: AdapterInfo | null; reas
   }
 }
 
-async function trySetBackend(name: Backend, reasons: string[]): Promise<boolean> {
+/** Where the WebAssembly backend finds its binaries: a prefix, or a URL per file (see setWasmPaths). */
+export type WasmPaths = string | Readonly<Partial<Record<WasmBinaryName, string>>>;
+export type WasmBinaryName =
+  'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
+
+export interface BackendChoice {
+  /** Skip WebGPU (e.g. after its device was lost repeatedly); the reason is reported. */
+  readonly avoidWebGpu?: string;
+  /** Backends not to try, each with the reason to report (tests force a fallback this way). */
+  readonly skip?: Readonly<Partial<Record<Backend, string>>>;
+  /** Where the .wasm files are served (a bundled page or worker); Node reads them from node_modules. */
+  readonly wasmPaths?: WasmPaths;
+}
+
+/** The order the backends are tried in, best first. */
+export const BACKEND_ORDER: readonly Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** Registers the lazily loaded backends (WebGPU's and WebAssembly's code is only fetched when tried). */
+async function register(name: Backend, choice: BackendChoice): Promise<void> {
+  if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  if (name === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (choice.wasmPaths !== undefined) wasm.setWasmPaths(choice.wasmPaths);
+  }
+}
+
+async function trySetBackend(name: Backend, choice: BackendChoice, reasons: string[]): Promise<boolean> {
+  try {
+    await register(name, choice);
+  } catch (error) {
+    reasons.push(`${name}: its TensorFlow.js backend did not load (${errorText(error)})`);
+    return false;
+  }
   if (tf.findBackendFactory(name) === null) {
-    reasons.push(
-      name === 'wasm'
-        ? 'wasm: @tensorflow/tfjs-backend-wasm is not installed'
-        : `${name}: not registered with TensorFlow.js`,
-    );
+    reasons.push(`${name}: not registered with TensorFlow.js`);
     return false;
   }
   try {
@@ -87,22 +116,25 @@ async function trySetBackend(name: Backend, reasons: string[]): Promise<boolean>
 }
 
 /** Starts the best backend; throws when not even the CPU backend starts. */
-export async function startBackend(options: Pick<StartOptions, 'avoidWebGpu'> = {}): Promise<BackendInfo> {
+export async function startBackend(choice: BackendChoice = {}): Promise<BackendInfo> {
   const reasons: string[] = [];
   const probe = await probeWebGpu();
-  if (options.avoidWebGpu !== undefined) {
-    reasons.push(`webgpu: ${options.avoidWebGpu}`);
-  } else if (probe.adapter === null) {
-    reasons.push(`webgpu: ${probe.reason ?? 'no adapter'}`);
-  } else {
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (await trySetBackend('webgpu', reasons)) {
-      return { backend: 'webgpu', fallbackReason: null, adapter: probe.adapter };
+  for (const name of BACKEND_ORDER) {
+    const skipped = name === 'webgpu' ? (choice.avoidWebGpu ?? choice.skip?.webgpu) : choice.skip?.[name];
+    if (skipped !== undefined) {
+      reasons.push(`${name}: ${skipped}`);
+      continue;
     }
-  }
-  for (const name of ['webgl', 'wasm', 'cpu'] as const) {
-    if (await trySetBackend(name, reasons)) {
-      return { backend: name, fallbackReason: reasons.join('; ').slice(0, 512), adapter: probe.adapter };
+    if (name === 'webgpu' && probe.adapter === null) {
+      reasons.push(`webgpu: ${probe.reason ?? 'no adapter'}`);
+      continue;
+    }
+    if (await trySetBackend(name, choice, reasons)) {
+      return {
+        backend: name,
+        fallbackReason: name === 'webgpu' ? null : reasons.join('; ').slice(0, 512),
+        adapter: probe.adapter,
+      };
     }
   }
   throw new Error(`no TensorFlow.js backend could start (${reasons.join('; ')})`);

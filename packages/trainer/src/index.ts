@@ -29,18 +29,26 @@ export {
   parseLeaseCancelled,
   parseLeaseGrant,
 } from './wire.ts';
+export { VolunteerTrainer, pickJob } from './volunteer-trainer.ts';
+export type {
+  AveragingHook,
+  LeaseCoordinator,
+  ShardParameters,
+  VolunteerTrainerOptions,
+} from './any/trainer-ports.ts';
 export {
-  VolunteerTrainer,
-  pickJob,
-  type AveragingHook,
-  type LeaseCoordinator,
+  INITIAL_STATUS,
+  TrainerState,
+  healthOf,
   type LeaseProgress,
-  type ShardParameters,
   type TrainerEvent,
   type TrainerPhase,
   type TrainerStatus,
-  type VolunteerTrainerOptions,
-} from './volunteer-trainer.ts';
+} from './any/trainer-status.ts';
+export { ComputeSupervisor, type ComputeSupervisorOptions } from './any/compute-supervisor.ts';
+export { CheckpointResponder, type CheckpointResponderOptions } from './any/checkpoint-responder.ts';
+export { LeaseReports, type LeaseReportsOptions } from './any/lease-reports.ts';
+export { PauseGate } from './any/pause-gate.ts';
 export { WorkerCompute, createTrainerWorker } from './worker-client.ts';
 export type { MessageEndpoint, PageToWorker, WorkerCalls, WorkerToPage } from './worker-protocol.ts';
 // In-process compute (TensorFlow.js): what the worker runs, also usable directly (tests, Node).
@@ -50,4 +58,14 @@ export { LocalTrainer, type ShardTensors, type StepResult } from './local-traine
 export { FlatModel } from './flat-model.ts';
 export { createOptimizer, type FlatOptimizer } from './optimizers.ts';
 export { sparseCategoricalCrossentropy, trainingLoss } from './loss.ts';
-export { describeAdapter, memoryStats, probeWebGpu, startBackend, watchDeviceLoss } from './backend.ts';
+export {
+  BACKEND_ORDER,
+  describeAdapter,
+  memoryStats,
+  probeWebGpu,
+  startBackend,
+  watchDeviceLoss,
+  type BackendChoice,
+  type WasmBinaryName,
+  type WasmPaths,
+} from './backend.ts';

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getTfjsDevice, runMixSelfTest } from '@tabswarm/kernels';
 import type { SelfTestReport } from '@tabswarm/protocol';
 import { planBatches, shardSeed } from '@tabswarm/core';
-import { memoryStats, startBackend, watchDeviceLoss } from './backend.ts';
+import { memoryStats, startBackend, watchDeviceLoss, type BackendChoice } from './backend.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { LocalTrainer } from './local-trainer.ts';
 import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
@@ -34,8 +34,10 @@ export interface LocalComputeOptions {
   readonly shards?: Partial<Omit<ShardSourceOptions, 'baseUrl' | 'cache'>>;
   /** The shard cache; by default Cache Storage where it exists, else memory. */
   readonly cache?: ShardCache | null;
-  /** Backend selection, e.g. to pin 'cpu' in tests; by default the best one. */
-  readonly startBackend?: (options: Pick<StartOptions, 'avoidWebGpu'>) => Promise<BackendInfo>;
+  /** Backends to skip and where the .wasm files are; the WebGPU opt-out comes from start(). */
+  readonly backend?: Omit<BackendChoice, 'avoidWebGpu'>;
+  /** Backend selection, e.g. to pin 'cpu' in tests; by default the best one (startBackend). */
+  readonly startBackend?: (choice: BackendChoice) => Promise<BackendInfo>;
 }
 
 /** Runs exclusive work one call at a time (loading, calibrating, training, replacing parameters). */
@@ -85,9 +87,10 @@ export class LocalCompute implements ComputePort {
     if (this.#backend !== null) return this.#backend;
     let info: BackendInfo;
     try {
-      info = await (this.#options.startBackend ?? startBackend)(
-        options.avoidWebGpu === undefined ? {} : { avoidWebGpu: options.avoidWebGpu },
-      );
+      info = await (this.#options.startBackend ?? startBackend)({
+        ...this.#options.backend,
+        ...(options.avoidWebGpu === undefined ? {} : { avoidWebGpu: options.avoidWebGpu }),
+      });
     } catch (error) {
       throw new TrainerError('BACKEND_UNAVAILABLE', errorText(error));
     }
