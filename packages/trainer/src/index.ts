@@ -49,6 +49,14 @@ export { ComputeSupervisor, type ComputeSupervisorOptions } from './any/compute-
 export { CheckpointResponder, type CheckpointResponderOptions } from './any/checkpoint-responder.ts';
 export { LeaseReports, type LeaseReportsOptions } from './any/lease-reports.ts';
 export { PauseGate } from './any/pause-gate.ts';
+export {
+  VolunteerRuntime,
+  failedSelfTest,
+  leasePort,
+  type OwnedAveraging,
+  type VolunteerRuntimeHooks,
+  type VolunteerRuntimeOptions,
+} from './any/volunteer-runtime.ts';
 export { WorkerCompute, createTrainerWorker } from './worker-client.ts';
 export type { MessageEndpoint, PageToWorker, WorkerCalls, WorkerToPage } from './worker-protocol.ts';
 // In-process compute (TensorFlow.js): what the worker runs, also usable directly (tests, Node).
