@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, type JobInfo } from '@tabswarm/protocol';
-import { mulberry32 } from './scheduler/shuffle.ts';
+import { mulberry32 } from '@tabswarm/core';
 import { SimVolunteer } from './sim/sim-volunteer.ts';
 import { api, OPERATOR_TOKEN, tempDir } from './test-support.ts';
 

@@ -4,8 +4,8 @@
  * Charts, controls, downloads, the volunteers that trained it and its events.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { isStraggler } from '@tabswarm/core';
 import {
-  isStraggler,
   type CheckpointSummary,
   type ConsensusSeries,
   type JobInfo,

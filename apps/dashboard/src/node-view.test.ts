@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  STRAGGLER_FRACTION,
-  type Health,
-  type LinkInfo,
-  type NodeInfo,
-  type NodeLinks,
-} from '@tabswarm/protocol';
+import { STRAGGLER_FRACTION } from '@tabswarm/core';
+import { type Health, type LinkInfo, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
 import {
   countByStatus,
   countLinkKinds,

@@ -4,7 +4,8 @@
  * gone), staleness, the current lease, peers and traffic, and the sort order of each column; and
  * the topology's edges from every node's link report. Pure, so it is unit-tested.
  */
-import { isStraggler, LINK_KINDS, type LinkKind, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
+import { isStraggler } from '@tabswarm/core';
+import { LINK_KINDS, type LinkKind, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
 import { adapterLabel, selfTestLabel, sortNodes, type SelfTestLabel } from './format.ts';
 
 export const DERIVED_STATUSES = ['straggler', 'active', 'idle', 'gone'] as const;

@@ -27,7 +27,7 @@ import {
   topKScatterAddBuffers,
   topKSparsifyBuffers,
 } from '../src/index.ts';
-import { createRng, randomVector } from '../src/random.ts';
+import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
 import type { BenchAdapter, BenchApi, BenchOptions, BenchRow } from './bench-api.ts';
 
 /** One kernel at one size: both sides set up, ready to be called repeatedly. */

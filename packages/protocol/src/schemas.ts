@@ -130,20 +130,6 @@ export const dashboardSubscribeSchema = z.strictObject({
 export type DashboardSubscribe = z.infer<typeof dashboardSubscribeSchema>;
 
 export const NODE_STATUSES = ['active', 'gone'] as const;
-
-/**
- * A lease is a straggler once it has run for this fraction of its deadline window: the
- * scheduler gives such shards speculative copies, and the dashboard flags their volunteers.
- */
-export const STRAGGLER_FRACTION = 0.5;
-
-export function isStraggler(
-  lease: { issuedAt: number; deadline: number },
-  now: number,
-  fraction = STRAGGLER_FRACTION,
-): boolean {
-  return now - lease.issuedAt >= (lease.deadline - lease.issuedAt) * fraction;
-}
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 /** What dashboards see of a volunteer. Times are epoch milliseconds from the coordinator's clock. */

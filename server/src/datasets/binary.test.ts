@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { mulberry32, seededPermutation } from '@tabswarm/core';
 import { encodeBinaryDataset, MAX_UPLOAD_HEADER_BYTES, UPLOAD_PREAMBLE_BYTES } from './binary.ts';
 import { DatasetError } from './errors.ts';
 import type { BlobName } from './layout.ts';
-import { mulberry32, seededPermutation } from './prng.ts';
 import { DatasetRegistry, type ImportBinaryOptions } from './registry.ts';
 import { allocateShard, decodeShard, SHARD_HEADER_BYTES } from './shard.ts';
 import { datasetDirEntries, inPieces, tempDataDir } from './test-support.ts';

@@ -7,9 +7,9 @@
  * shuffled with a seeded permutation and split into train and test.
  */
 import fs from 'node:fs';
+import { seededPermutation } from '@tabswarm/core';
 import { badRequest } from './errors.ts';
 import { MAX_CLASSES, MAX_CLASS_NAME_CHARS, MAX_FEATURES, MAX_SAMPLES, labelDtypeFor } from './layout.ts';
-import { seededPermutation } from './prng.ts';
 import type { BlobWriter, DatasetDraft } from './writer.ts';
 
 const COMMA = 44;

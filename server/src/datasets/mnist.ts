@@ -8,9 +8,9 @@
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { seededPermutation } from '@tabswarm/core';
 import { DatasetError } from './errors.ts';
 import type { DatasetDraft } from './writer.ts';
-import { seededPermutation } from './prng.ts';
 
 export const MNIST_SPLIT_SEED = 1998;
 export const MNIST_TEST_FRACTION = 0.2;

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import { mulberry32 } from './shuffle.ts';
+import { mulberry32 } from '@tabswarm/core';
 import { schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
 import type { LeaseRecord } from './types.ts';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { shardOrder } from '@tabswarm/core';
 import { result, schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
 import type { SchedulerEvent } from './types.ts';
-import { shardOrder } from './shuffle.ts';
 
 let f: SchedulerFixture;
 afterEach(() => f.store.close());

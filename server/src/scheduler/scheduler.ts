@@ -7,9 +7,17 @@
  */
 import crypto from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import { extendedDeadline, isStraggler, leaseDeadline, shardOrder, type LeaseWindow } from '@tabswarm/core';
 import { ProtocolError, type JobSpec, type JobStatus } from '@tabswarm/protocol';
 import type { Clock } from '../membership.ts';
-import { shardOrder } from './shuffle.ts';
+import {
+  prepareStatements,
+  toJob,
+  toLease,
+  type JobRow,
+  type LeaseRow,
+  type SchedulerStatements,
+} from './scheduler-sql.ts';
 import {
   DEFAULT_LEASE_TIMING,
   type CompletionOutcome,
@@ -21,68 +29,6 @@ import {
   type SchedulerEvent,
 } from './types.ts';
 
-interface JobRow {
-  id: string;
-  name: string;
-  spec: string;
-  status: JobStatus;
-  status_reason: string | null;
-  created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  train_size: number;
-  shard_size: number;
-  shard_count: number;
-  epochs_opened: number;
-  shards_done: number;
-  samples_done: number;
-}
-
-interface LeaseRow {
-  id: string;
-  job_id: string;
-  epoch: number;
-  shard: number;
-  node_id: string;
-  issued_at: number;
-  deadline: number;
-  speculative: number;
-  state: LeaseRecord['state'];
-  counted: number;
-}
-
-const toJob = (r: JobRow): JobRecord => ({
-  id: r.id,
-  name: r.name,
-  spec: JSON.parse(r.spec) as JobSpec,
-  status: r.status,
-  statusReason: r.status_reason,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-  trainSize: r.train_size,
-  shardSize: r.shard_size,
-  shardCount: r.shard_count,
-  epochsOpened: r.epochs_opened,
-  shardsDone: r.shards_done,
-  samplesDone: r.samples_done,
-});
-
-const toLease = (r: LeaseRow): LeaseRecord => ({
-  id: r.id,
-  jobId: r.job_id,
-  epoch: r.epoch,
-  shard: r.shard,
-  nodeId: r.node_id,
-  issuedAt: r.issued_at,
-  deadline: r.deadline,
-  speculative: r.speculative === 1,
-  state: r.state,
-  counted: r.counted === 1,
-});
-
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 export function isTerminal(status: JobStatus): boolean {
@@ -93,80 +39,14 @@ type Listener = (event: SchedulerEvent) => void;
 
 export class Scheduler {
   private readonly listeners = new Set<Listener>();
-  private readonly sql;
+  private readonly sql: SchedulerStatements;
 
   constructor(
     private readonly db: Database,
     private readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING,
     private readonly now: Clock = Date.now,
   ) {
-    this.sql = {
-      insertJob:
-        db.prepare(`INSERT INTO jobs (id, name, spec, status, created_at, updated_at, train_size, shard_size, shard_count)
-        VALUES (@id, @name, @spec, 'queued', @now, @now, @train_size, @shard_size, @shard_count)`),
-      job: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-      jobs: db.prepare('SELECT * FROM jobs ORDER BY created_at, id'),
-      leasableJobs: db.prepare(
-        `SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
-      ),
-      setStatus: db.prepare(`UPDATE jobs SET status = @status, status_reason = @reason, updated_at = @now,
-        started_at = COALESCE(started_at, CASE WHEN @status = 'running' THEN @now END),
-        finished_at = CASE WHEN @status IN ('completed', 'failed', 'cancelled') THEN @now ELSE finished_at END
-        WHERE id = @id`),
-      openEpoch: db.prepare('UPDATE jobs SET epochs_opened = epochs_opened + 1, updated_at = ? WHERE id = ?'),
-      insertShard: db.prepare(
-        `INSERT INTO shards (job_id, epoch, shard, position, state) VALUES (?, ?, ?, ?, 'pending')`,
-      ),
-      nextPending:
-        db.prepare(`SELECT epoch, shard, reissues FROM shards WHERE job_id = ? AND state = 'pending'
-        ORDER BY epoch, position LIMIT 1`),
-      // The slowest outstanding shard: leased by someone else long enough to look like a straggler
-      // (a fraction of its deadline window), oldest lease first, no copy yet.
-      speculativeCandidate: db.prepare(`SELECT s.epoch, s.shard FROM shards s
-        JOIN leases l ON l.job_id = s.job_id AND l.epoch = s.epoch AND l.shard = s.shard AND l.state = 'active'
-        WHERE s.job_id = @job AND s.state = 'leased'
-        GROUP BY s.epoch, s.shard
-        HAVING COUNT(*) = 1 AND SUM(l.node_id = @node) = 0
-          AND MAX((@now - l.issued_at) >= (l.deadline - l.issued_at) * @fraction) = 1
-        ORDER BY MIN(l.issued_at), s.epoch, s.position LIMIT 1`),
-      openShards: db.prepare(`SELECT COUNT(*) AS n FROM shards WHERE job_id = ? AND state != 'done'`),
-      setShard: db.prepare(
-        'UPDATE shards SET state = @state WHERE job_id = @job AND epoch = @epoch AND shard = @shard',
-      ),
-      markReissue: db.prepare(
-        'UPDATE shards SET reissues = reissues + 1 WHERE job_id = ? AND epoch = ? AND shard = ?',
-      ),
-      shardState: db.prepare('SELECT state FROM shards WHERE job_id = ? AND epoch = ? AND shard = ?'),
-      markDone: db.prepare(`UPDATE shards SET state = 'done', done_by = @lease, done_at = @now
-        WHERE job_id = @job AND epoch = @epoch AND shard = @shard AND state != 'done'`),
-      countDone:
-        db.prepare(`UPDATE jobs SET shards_done = shards_done + 1, samples_done = samples_done + @samples,
-        updated_at = @now WHERE id = @job`),
-      insertLease:
-        db.prepare(`INSERT INTO leases (id, job_id, epoch, shard, node_id, issued_at, deadline, speculative, state)
-        VALUES (@id, @job, @epoch, @shard, @node, @now, @deadline, @speculative, 'active')`),
-      lease: db.prepare('SELECT * FROM leases WHERE id = ?'),
-      activeOnShard: db.prepare(
-        `SELECT * FROM leases WHERE job_id = ? AND epoch = ? AND shard = ? AND state = 'active'`,
-      ),
-      activeForNode: db.prepare(`SELECT * FROM leases WHERE node_id = ? AND state = 'active'`),
-      activeForJob: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND state = 'active'`),
-      allActive: db.prepare(`SELECT * FROM leases WHERE state = 'active'`),
-      overdue: db.prepare(`SELECT * FROM leases WHERE state = 'active' AND deadline < ?`),
-      activeCounts: db.prepare(
-        `SELECT job_id, COUNT(*) AS n FROM leases WHERE state = 'active' GROUP BY job_id`,
-      ),
-      endLease: db.prepare('UPDATE leases SET state = @state WHERE id = @id'),
-      completeLease:
-        db.prepare(`UPDATE leases SET state = 'completed', counted = @counted, completed_at = @now,
-        loss = @loss, samples = @samples, duration_ms = @duration WHERE id = @id`),
-      recentWorkers: db.prepare(`SELECT node_id FROM leases WHERE job_id = ? AND state = 'completed'
-        GROUP BY node_id ORDER BY MAX(completed_at) DESC LIMIT ?`),
-      completions: db.prepare(`SELECT completed_at AS t, loss, samples, counted, node_id AS nodeId FROM leases
-        WHERE job_id = ? AND state = 'completed' ORDER BY completed_at, id`),
-      extend: db.prepare(`UPDATE leases SET deadline = MIN(MAX(deadline, @until), issued_at + @max)
-        WHERE node_id = @node AND state = 'active'`),
-    };
+    this.sql = prepareStatements(db);
   }
 
   onEvent(listener: Listener): () => void {
@@ -343,11 +223,13 @@ export class Scheduler {
 
   /** Heartbeats push a volunteer's deadlines out, up to the lease's maximum lifetime. */
   extendLeases(nodeId: string): void {
-    this.sql.extend.run({
-      until: this.now() + this.timing.floorMs,
-      max: this.timing.maxLifetimeMs,
-      node: nodeId,
-    });
+    const now = this.now();
+    this.db.transaction(() => {
+      for (const row of this.sql.activeForNode.all(nodeId) as LeaseRow[]) {
+        const deadline = extendedDeadline(this.timing, toLease(row), now);
+        if (deadline !== row.deadline) this.sql.setDeadline.run({ id: row.id, deadline });
+      }
+    })();
   }
 
   /** Expires overdue leases and re-queues their shards. Called on a timer. */
@@ -417,12 +299,7 @@ export class Scheduler {
       { epoch: number; shard: number; reissues: number } | undefined;
     let speculative = false;
     if (!pending) {
-      const candidate = this.sql.speculativeCandidate.get({
-        job: job.id,
-        node: nodeId,
-        now: this.now(),
-        fraction: this.timing.speculateAfter,
-      }) as { epoch: number; shard: number } | undefined;
+      const candidate = this.stragglerFor(job.id, nodeId);
       if (candidate) {
         pending = { ...candidate, reissues: 0 };
         speculative = true;
@@ -437,10 +314,7 @@ export class Scheduler {
     const now = this.now();
     const start = pending.shard * job.shardSize;
     const end = Math.min(job.trainSize, start + job.shardSize);
-    const sps =
-      samplesPerSec !== undefined && samplesPerSec > 0 ? samplesPerSec : this.timing.defaultSamplesPerSec;
-    const expected = (this.timing.slack * (end - start) * 1000) / sps;
-    const deadline = now + Math.round(Math.min(this.timing.capMs, Math.max(this.timing.floorMs, expected)));
+    const deadline = leaseDeadline(this.timing, now, end - start, samplesPerSec);
     const id = `lease-${crypto.randomBytes(8).toString('hex')}`;
     this.sql.insertLease.run({
       id,
@@ -471,6 +345,18 @@ export class Scheduler {
     };
     events.push({ type: 'issued', lease: grant });
     return grant;
+  }
+
+  /** The oldest-leased shard whose only lease, held by someone else, is a straggler (core's rule). */
+  private stragglerFor(jobId: string, nodeId: string): { epoch: number; shard: number } | undefined {
+    const now = this.now();
+    const rows = this.sql.copyCandidates.iterate({ job: jobId, node: nodeId }) as IterableIterator<
+      LeaseWindow & { epoch: number; shard: number }
+    >;
+    for (const row of rows) {
+      if (isStraggler(row, now, this.timing.speculateAfter)) return { epoch: row.epoch, shard: row.shard };
+    }
+    return undefined;
   }
 
   private openEpoch(job: JobRecord, epoch: number): void {

@@ -1,5 +1,8 @@
 /** What the scheduler hands out and records. Times are epoch milliseconds from the injected clock. */
-import { STRAGGLER_FRACTION, type JobSpec, type JobStatus } from '@tabswarm/protocol';
+import type { JobSpec, JobStatus } from '@tabswarm/protocol';
+
+// The lease policy is core's (shared with the tabs); re-exported for the server's wiring.
+export { DEFAULT_LEASE_TIMING, type LeaseTiming } from '@tabswarm/core';
 
 export interface JobRecord {
   readonly id: string;
@@ -73,30 +76,3 @@ export type SchedulerEvent =
   | { readonly type: 'released'; readonly lease: LeaseRecord }
   | { readonly type: 'cancelled'; readonly lease: LeaseRecord; readonly reason: string }
   | { readonly type: 'job'; readonly job: JobRecord };
-
-export interface LeaseTiming {
-  /** Shortest deadline, whatever the throughput. */
-  readonly floorMs: number;
-  /** Longest deadline at issue. */
-  readonly capMs: number;
-  /** A lease never lives longer than this, however often heartbeats extend it. */
-  readonly maxLifetimeMs: number;
-  /** Deadline = slack × expected time from the volunteer's measured throughput. */
-  readonly slack: number;
-  /** Throughput assumed for a volunteer that has not measured one yet. */
-  readonly defaultSamplesPerSec: number;
-  /**
-   * When the queue is dry, a shard gets a speculative copy once its lease has run for this
-   * fraction of its deadline window: a straggler, not merely the last shard handed out.
-   */
-  readonly speculateAfter: number;
-}
-
-export const DEFAULT_LEASE_TIMING: LeaseTiming = {
-  floorMs: 30_000,
-  capMs: 10 * 60_000,
-  maxLifetimeMs: 30 * 60_000,
-  slack: 3,
-  defaultSamplesPerSec: 50,
-  speculateAfter: STRAGGLER_FRACTION,
-};

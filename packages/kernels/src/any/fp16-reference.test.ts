@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../random.ts';
+import { mulberry32 as createRng } from '@tabswarm/core';
 import { f16BitsToF32, f32ToF16Bits, fp16PackReference, fp16UnpackReference } from './fp16-reference.ts';
 
 /** All finite non-negative halves as [value, bits], ascending: an oracle for nearest-even rounding. */

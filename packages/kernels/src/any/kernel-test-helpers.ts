@@ -2,10 +2,10 @@
  * Data and tolerances shared by the kernels' unit and browser tests: the sizes every kernel is
  * run at, edge values sprinkled into random vectors, and per-kernel tolerance functions.
  */
+import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
 import { F32_MIN_NORMAL } from './compare.ts';
 import { OPTIMIZER_RELATIVE_TOLERANCE, adamParams, sgdMomentumParams } from './optimizer-reference.ts';
 import type { AdamConfig, SgdMomentumConfig } from './optimizer-reference.ts';
-import { createRng, randomVector } from '../random.ts';
 
 /** One element, around a workgroup (256), past the 65,536 a 1-D grid of 256 cannot reach in one row, and a million and three. */
 export const TEST_SIZES = [1, 255, 256, 257, 65_537, 1_000_003] as const;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
 import { compareMix } from './mix-compare.ts';
 import { MIX_MAX_INPUTS, mixReference } from './mix-reference.ts';
-import { createRng, randomVector } from '../random.ts';
 
 /** Σₖ wₖ·xₖ[i] in float64: what the f32 reference approximates. */
 function exact(inputs: readonly Float32Array[], weights: readonly number[]): number[] {

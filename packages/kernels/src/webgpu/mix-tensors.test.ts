@@ -2,10 +2,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { selfTestReportSchema } from '@tabswarm/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
 import { getTfjsDevice } from './gpu-device.ts';
 import { mixReference } from '../any/mix-reference.ts';
 import { mixTensors } from './mix-tensors.ts';
-import { createRng, randomVector } from '../random.ts';
 import { runMixSelfTest } from './self-test.ts';
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { mixBuffers, type MixBufferOptions } from './mix-kernel.ts';
 import { planMix } from '../any/mix-plan.ts';
 import { mixReference } from '../any/mix-reference.ts';
 import { mixTensors } from './mix-tensors.ts';
-import { createRng, randomVector } from '../random.ts';
+import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
 import { runMixSelfTest } from './self-test.ts';
 
 const allowNoWebGPU = import.meta.env.VITE_TABSWARM_ALLOW_NO_WEBGPU === '1';

@@ -4,11 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SelfTestReport } from '@tabswarm/protocol';
+import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
 import { compareMix, type MixComparison } from '../any/mix-compare.ts';
 import { mixReference } from '../any/mix-reference.ts';
 import { mixTensors } from './mix-tensors.ts';
 import { getTfjsDevice } from './gpu-device.ts';
-import { createRng, randomVector } from '../random.ts';
 
 export interface MixSelfTestOptions {
   /** Elements per vector; default 65,537 (one past a power of two, so the tail is exercised). */
