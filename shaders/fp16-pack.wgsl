@@ -8,25 +8,12 @@
 // result indeterminate for values outside the f16 range, and peers on different GPUs must encode
 // the same vector to the same bits. This integer code matches fp16-reference.ts bit for bit.
 //
-// Bindings (group 0)
-//   @binding(0)  params  uniform                Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  x       storage, read          array<f32>  the bound chunk
 //   @binding(2)  packed  storage, read_write    array<u32>  the matching chunk, ceil(n / 2) words
-// Overrides
-//   WORKGROUP_SIZE: u32 = 256                   1-D workgroups of this many invocations
 // Entry point
 //   main: one invocation per output word (two elements), on a 2-D grid of workgroups
 
-struct Params {
-  base_word: u32,  // first word of this dispatch, relative to the bound chunk
-  words: u32,      // words this dispatch covers
-  elements: u32,   // elements in the bound chunk (the last word may hold only one)
-  _pad0: u32,
-}
-
-override WORKGROUP_SIZE: u32 = 256;
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> packed: array<u32>;
 
@@ -69,14 +56,9 @@ fn f32_to_f16(value: f32) -> u32 {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(global_invocation_id) gid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
-  let local = gid.y * (groups.x * WORKGROUP_SIZE) + gid.x;
-  if (local >= params.words) {
-    return;
-  }
+fn main(grid: GridInvocation) {
+  let local = flat_index(grid);
+  if (local >= params.words) { return; }
   let w = params.base_word + local;
   let lo = f32_to_f16(x[2u * w]);
   var hi = 0u;

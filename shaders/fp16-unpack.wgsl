@@ -3,25 +3,12 @@
 //
 // Why by hand and not unpack2x16float: WGSL does not promise how that treats Inf and NaN.
 //
-// Bindings (group 0)
-//   @binding(0)  params  uniform                Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  packed  storage, read          array<u32>  the bound chunk, ceil(n / 2) words
 //   @binding(2)  out     storage, read_write    array<f32>  the matching chunk of n floats
-// Overrides
-//   WORKGROUP_SIZE: u32 = 256                   1-D workgroups of this many invocations
 // Entry point
 //   main: one invocation per input word (two elements), on a 2-D grid of workgroups
 
-struct Params {
-  base_word: u32,  // first word of this dispatch, relative to the bound chunk
-  words: u32,      // words this dispatch covers
-  elements: u32,   // elements in the bound chunk (the last word may hold only one)
-  _pad0: u32,
-}
-
-override WORKGROUP_SIZE: u32 = 256;
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> packed: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
@@ -41,14 +28,9 @@ fn f16_to_f32(h: u32) -> f32 {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(global_invocation_id) gid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
-  let local = gid.y * (groups.x * WORKGROUP_SIZE) + gid.x;
-  if (local >= params.words) {
-    return;
-  }
+fn main(grid: GridInvocation) {
+  let local = flat_index(grid);
+  if (local >= params.words) { return; }
   let w = params.base_word + local;
   let word = packed[w];
   out[2u * w] = f16_to_f32(word & 0xffffu);

@@ -14,31 +14,21 @@
 // Output layout: q as int8 two's complement, four to a u32 word, element 4w + j in byte j (the
 // words read as an Int8Array on little-endian hosts); one f32 scale per block.
 //
-// Bindings (group 0)
-//   @binding(0)  params    uniform               Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  x         storage, read         array<f32>  the bound chunk
 //   @binding(2)  residual  storage, read_write   array<f32>  the matching chunk (or a dummy)
 //   @binding(3)  packed    storage, read_write   array<u32>  the matching chunk, n / 4 words
 //   @binding(4)  scales    storage, read_write   array<f32>  the matching chunk, one per block
 // Overrides
-//   WORKGROUP_SIZE: u32 = 64                     a power of two (the host uses 16 on CPU-emulated GPUs)
+//   WORKGROUP_SIZE                               a power of two (the host uses 64, 16 on CPU-emulated GPUs)
 //   BLOCK_SIZE: u32 = 256                        a multiple of 4; chunks start on block bounds
 // Entry point
 //   main: each workgroup quantises blocks_per_group consecutive blocks, one after the other, on a
 //         2-D grid; a block is cached in workgroup memory so that x and r are read once. (The
 //         host uses one block per workgroup on GPUs, many where a GPU is emulated on the CPU.)
 
-struct Params {
-  base: u32,            // first element of this dispatch in the chunk, a multiple of BLOCK_SIZE
-  count: u32,           // elements this dispatch covers
-  use_residual: u32,    // 1: error feedback (read and update r); 0: r is a dummy
-  blocks_per_group: u32,
-}
-
-override WORKGROUP_SIZE: u32 = 64u;
 override BLOCK_SIZE: u32 = 256u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> residual: array<f32>;
 @group(0) @binding(3) var<storage, read_write> packed: array<u32>;
@@ -49,23 +39,17 @@ var<workgroup> block_max: array<f32, WORKGROUP_SIZE>;
 
 const MIN_MAX: f32 = 1.5e-36;  // a little above 127 · 2^-126, so scale ≥ 2^-126 (a normal f32)
 
-fn is_finite(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(local_invocation_id) lid: vec3<u32>,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-  let group = wid.y * groups.x + wid.x;
+  let group = flat_group(wid, groups);
   for (var block = 0u; block < params.blocks_per_group; block++) {
     let first = (group * params.blocks_per_group + block) * BLOCK_SIZE;
     // Whole workgroups leave together, so the barriers below stay in uniform control flow.
-    if (first >= params.count) {
-      return;
-    }
+    if (first >= params.count) { return; }
     let n = min(BLOCK_SIZE, params.count - first);
     let words = (n + 3u) / 4u;
     let start = params.base + first;

@@ -2,14 +2,12 @@
 //
 //   out[i] = w0*x0[i] + w1*x1[i] + ... + w(K-1)*x(K-1)[i]      K in 1..8, summed left to right
 //
-// Bindings (group 0)
-//   @binding(0)  params  uniform                Params (48 bytes, bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  acc     storage, read_write    array<vec4<f32>>  holds x0 on entry and out on exit
 //   @binding(2)  x1      storage, read          array<vec4<f32>>
 //   ...
 //   @binding(8)  x7      storage, read          array<vec4<f32>>  slots k >= K: any small dummy buffer
 // Overrides
-//   WORKGROUP_SIZE: u32 = 256                   1-D workgroups of this many invocations
 //   K: u32 = 8                                  number of inputs, 1..8 (equals params.k)
 // Entry point
 //   main: one invocation per quad of four elements, on a 2-D grid of workgroups. The host runs
@@ -20,13 +18,8 @@
 // bindings; and the default maxStorageBuffersPerShaderStage is 8, so out + 8 inputs would not
 // fit anyway. The host copies x0 into out first when the caller did not ask for in-place.
 //
-// Why a 2-D grid: a dispatch may have at most maxComputeWorkgroupsPerDimension (>= 65,535)
-// workgroups per dimension, so long vectors spread over y. The linear index below is
-// y * (groups in x * WORKGROUP_SIZE) + x; the host keeps x * y * WORKGROUP_SIZE far below 2^32.
-// Why `base` and `count`: the host binds a chunk of each buffer (bindings are capped at
-// maxStorageBufferBindingSize) and may need several dispatches per chunk; each dispatch covers
-// quads [base, base + count) of the bound chunk and must not touch the next dispatch's range,
-// because with acc read-modify-write a second pass over an element would mix it twice.
+// Why dispatches must keep to their quads [base, base + count) (see common.wgsl): acc is read,
+// modified and written, so a second pass over an element would mix it twice.
 // Why quads (vec4): one 128-bit load per invocation instead of four 32-bit ones; on a GPU
 // emulated on the CPU (SwiftShader) that is several times faster, and GPUs like it too.
 //
@@ -37,18 +30,8 @@
 // Precision: each product and each sum is rounded to f32; a driver may fuse a multiply and add
 // (fma), so callers compare with a tolerance relative to sum_k |w_k * x_k[i]|.
 
-struct Params {
-  base: u32,               // first quad of this dispatch, relative to the bound chunk
-  count: u32,              // quads this dispatch covers
-  k: u32,                  // number of input vectors, 1..8 (the K override is what the code uses)
-  _pad: u32,
-  w: array<vec4<f32>, 2>,  // weights w0..w7; vec4 because uniform arrays need a 16-byte stride
-}
-
-override WORKGROUP_SIZE: u32 = 256;
 override K: u32 = 8;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> acc: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> x1: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> x2: array<vec4<f32>>;
@@ -59,15 +42,10 @@ override K: u32 = 8;
 @group(0) @binding(8) var<storage, read> x7: array<vec4<f32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(global_invocation_id) gid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
-  let local = gid.y * (groups.x * WORKGROUP_SIZE) + gid.x;
+fn main(grid: GridInvocation) {
+  let local = flat_index(grid);
   // The grid is rounded up to whole workgroups (and to a rectangle in 2-D): drop the excess.
-  if (local >= params.count) {
-    return;
-  }
+  if (local >= params.count) { return; }
   let i = params.base + local;
   let wa = params.w[0];
   let wb = params.w[1];

@@ -8,8 +8,7 @@
 //   OP 3  distance       ‖a − b‖ / ‖a‖        f32; NaN if any a[i] or b[i] is not finite;
 //                                             0 when both norms are 0, +Inf when only ‖a‖ is
 //
-// Bindings (group 0)
-//   @binding(0)  params    uniform               Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  a         storage, read         array<f32>  STAGE 0: the chunk of a
 //   @binding(2)  b         storage, read         array<f32>  STAGE 0, OP 1 and 3: the chunk of b
 //   @binding(3)  partials  storage, read_write   array<Partial>  written by STAGE 0, read by 1
@@ -24,18 +23,10 @@
 // Why norms are sums of scaled squares: Σ a² overflows f32 for |a| > 1.8e19 and underflows for
 // |a| < 1e-19 although the norm is representable. Each invocation keeps (scale, ssq) with
 // Σ a² = scale²·ssq and scale = max |a| so far (LAPACK's nrm2), and pairs merge exactly that way.
-// Why non-finite values are classified by their bits: WGSL lets an implementation assume that no
-// NaN or infinity occurs, so comparisons are not a reliable test; the bit pattern is.
+// Non-finite values are classified by their bits (see common.wgsl).
 //
 // Precision: f32 throughout; callers compare with a tolerance relative to the result (norms,
 // distance) or to Σ|a[i]·b[i]| (dot). The count is exact.
-
-struct Params {
-  count: u32,          // STAGE 0: elements in the bound chunk; STAGE 1: partials to fold
-  partial_base: u32,   // STAGE 0: index of this chunk's first partial
-  _pad0: u32,
-  _pad1: u32,
-}
 
 struct Partial {
   s0: f32,             // OP 0, 3: scale of ‖a‖ (OP 3: of ‖a − b‖)
@@ -50,27 +41,13 @@ struct Partial {
 
 override OP: u32 = 0u;
 override STAGE: u32 = 0u;
-override WORKGROUP_SIZE: u32 = 256u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<Partial>;
 @group(0) @binding(4) var<storage, read_write> result: array<u32>;
 
 var<workgroup> scratch: array<Partial, WORKGROUP_SIZE>;
-
-const EXPONENT_MASK: u32 = 0x7f800000u;
-const MANTISSA_MASK: u32 = 0x007fffffu;
-
-fn is_finite(x: f32) -> bool {
-  return (bitcast<u32>(x) & EXPONENT_MASK) != EXPONENT_MASK;
-}
-
-fn is_nan(x: f32) -> bool {
-  let bits = bitcast<u32>(x);
-  return (bits & EXPONENT_MASK) == EXPONENT_MASK && (bits & MANTISSA_MASK) != 0u;
-}
 
 // Adds x² to (scale, ssq); x finite.
 fn ssq_add(st: vec2<f32>, x: f32) -> vec2<f32> {

@@ -7,46 +7,24 @@
 //
 // Plain SGD is momentum = 0 with a zeroed accumulator.
 //
-// Bindings (group 0)
-//   @binding(0)  params  uniform                Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  param   storage, read_write    array<vec4<f32>>  p, updated in place
 //   @binding(2)  accum   storage, read_write    array<vec4<f32>>  a (tfjs's "momentum" slot), in place
 //   @binding(3)  grad    storage, read          array<vec4<f32>>  g
-// Overrides
-//   WORKGROUP_SIZE: u32 = 256                   1-D workgroups of this many invocations
 // Entry point
-//   main: one invocation per quad of four elements, on a 2-D grid of workgroups (see mix.wgsl
+//   main: one invocation per quad of four elements, on a 2-D grid of workgroups (see common.wgsl
 //         for the index). The host runs a length's last 1..3 elements as one padded quad.
 //
 // Precision: every operation rounds to f32 as in tfjs; a driver may fuse a multiply and an add.
 
-struct Params {
-  base: u32,       // first quad of this dispatch, relative to the bound chunk
-  count: u32,      // quads this dispatch covers
-  nesterov: u32,   // 0 or 1
-  _pad0: u32,
-  neg_lr: f32,     // -learningRate, as tfjs keeps it
-  momentum: f32,
-  _pad1: f32,
-  _pad2: f32,
-}
-
-override WORKGROUP_SIZE: u32 = 256;
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> accum: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> grad: array<vec4<f32>>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(global_invocation_id) gid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
-  let local = gid.y * (groups.x * WORKGROUP_SIZE) + gid.x;
-  if (local >= params.count) {
-    return;
-  }
+fn main(grid: GridInvocation) {
+  let local = flat_index(grid);
+  if (local >= params.count) { return; }
   let i = params.base + local;
   let g = grad[i];
   let a = params.momentum * accum[i] + g;

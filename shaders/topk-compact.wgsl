@@ -1,10 +1,9 @@
 // topk-compact.wgsl: writes the selected (index, value) pairs in index order and zeroes their
 // residual entries, so that scattering the pairs back and adding the residual gives y exactly.
-// An element is selected when key(y) > T, or key(y) == T > 0 and it is among the first `ties`
+// An element is selected when magnitude_key(y) > T, or magnitude_key(y) == T > 0 and it is among the first `ties`
 // such elements in index order (state from topk-select.wgsl, tile prefixes from topk-scan.wgsl).
 //
-// Bindings (group 0)
-//   @binding(0)  params       uniform              Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  residual     storage, read_write  array<f32>  the bound chunk of y / r'
 //   @binding(2)  state        storage, read        array<u32>  [0] = T, [1] = ties wanted
 //   @binding(3)  tile_counts  storage, read        array<vec2<u32>>  exclusive prefixes
@@ -17,21 +16,8 @@
 //         2-D grid; in a tile, invocation t owns ITEMS consecutive elements and a workgroup scan
 //         of the per-invocation counts orders them.
 
-struct Params {
-  base: u32,          // first element of this dispatch in the chunk, a multiple of the tile
-  count: u32,         // elements this dispatch covers
-  tile_base: u32,     // global index of this dispatch's first tile
-  chunk_start: u32,   // global index of the chunk's first element
-  tiles_per_group: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-}
-
-override WORKGROUP_SIZE: u32 = 256u;
 override ITEMS: u32 = 4u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> residual: array<f32>;
 @group(0) @binding(2) var<storage, read> state: array<u32>;
 @group(0) @binding(3) var<storage, read> tile_counts: array<vec2<u32>>;
@@ -40,11 +26,6 @@ override ITEMS: u32 = 4u;
 
 var<workgroup> scan: array<vec2<u32>, WORKGROUP_SIZE>;
 
-fn key(y: f32) -> u32 {
-  let bits = bitcast<u32>(y);
-  return select(bits & 0x7fffffffu, 0u, (bits & 0x7f800000u) == 0x7f800000u);
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(local_invocation_id) lid: vec3<u32>,
@@ -52,22 +33,20 @@ fn main(
   @builtin(num_workgroups) groups: vec3<u32>,
 ) {
   let t = lid.x;
-  let group = wid.y * groups.x + wid.x;
+  let group = flat_group(wid, groups);
   let threshold = state[0];
   let ties = state[1];
   for (var tile = 0u; tile < params.tiles_per_group; tile++) {
     let tile_index = group * params.tiles_per_group + tile;
     let first = tile_index * WORKGROUP_SIZE * ITEMS;
     // Whole workgroups leave together, so the barriers stay in uniform control flow.
-    if (first >= params.count) {
-      return;
-    }
+    if (first >= params.count) { return; }
     let own = first + t * ITEMS;
     var mine = vec2<u32>(0u);
     for (var item = 0u; item < ITEMS; item++) {
       let e = own + item;
       if (e < params.count) {
-        let k = key(residual[params.base + e]);
+        let k = magnitude_key(residual[params.base + e]);
         if (k > threshold) {
           mine.x++;
         } else if (k == threshold && threshold > 0u) {
@@ -95,7 +74,7 @@ fn main(
       if (e < params.count) {
         let i = params.base + e;
         let y = residual[i];
-        let k = key(y);
+        let k = magnitude_key(y);
         var slot = 0xffffffffu;
         if (k > threshold) {
           slot = before.x + min(before.y, ties);

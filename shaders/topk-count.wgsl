@@ -2,8 +2,7 @@
 // it (only when T > 0: zeros and non-finite values, key 0, are never selected). topk-scan.wgsl
 // turns these counts into output positions so that pairs come out in index order.
 //
-// Bindings (group 0)
-//   @binding(0)  params       uniform              Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  residual     storage, read        array<f32>  the bound chunk of y
 //   @binding(2)  state        storage, read        array<u32>  [0] = T
 //   @binding(3)  tile_counts  storage, read_write  array<vec2<u32>>  (greater, equal) per tile
@@ -13,17 +12,8 @@
 //   main: each workgroup counts tiles_per_group consecutive tiles, one after the other, on a
 //         2-D grid
 
-struct Params {
-  base: u32,        // first element of this dispatch in the chunk, a multiple of the tile
-  count: u32,       // elements this dispatch covers
-  tile_base: u32,   // global index of this dispatch's first tile
-  tiles_per_group: u32,
-}
-
-override WORKGROUP_SIZE: u32 = 256u;
 override ITEMS: u32 = 4u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> residual: array<f32>;
 @group(0) @binding(2) var<storage, read> state: array<u32>;
 @group(0) @binding(3) var<storage, read_write> tile_counts: array<vec2<u32>>;
@@ -31,25 +21,18 @@ override ITEMS: u32 = 4u;
 var<workgroup> greater: atomic<u32>;
 var<workgroup> equal: atomic<u32>;
 
-fn key(y: f32) -> u32 {
-  let bits = bitcast<u32>(y);
-  return select(bits & 0x7fffffffu, 0u, (bits & 0x7f800000u) == 0x7f800000u);
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(local_invocation_id) lid: vec3<u32>,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-  let group = wid.y * groups.x + wid.x;
+  let group = flat_group(wid, groups);
   for (var t = 0u; t < params.tiles_per_group; t++) {
     let tile_index = group * params.tiles_per_group + t;
     let first = tile_index * WORKGROUP_SIZE * ITEMS;
     // Whole workgroups leave together, so the barriers stay in uniform control flow.
-    if (first >= params.count) {
-      return;
-    }
+    if (first >= params.count) { return; }
     if (lid.x == 0u) {
       atomicStore(&greater, 0u);
       atomicStore(&equal, 0u);
@@ -61,7 +44,7 @@ fn main(
     for (var item = 0u; item < ITEMS; item++) {
       let e = first + item * WORKGROUP_SIZE + lid.x;
       if (e < params.count) {
-        let k = key(residual[params.base + e]);
+        let k = magnitude_key(residual[params.base + e]);
         if (k > threshold) {
           g++;
         } else if (k == threshold && threshold > 0u) {

@@ -1,15 +1,14 @@
 // topk-histogram.wgsl: one digit of the radix select that finds the k-th largest magnitude for
 // top-k sparsification (topk-select.wgsl reads the histogram). Magnitudes are ordered by key:
 //
-//   key(y) = bits(y) & 0x7fffffff   for finite y: as u32, ordered like |y|
-//   key(y) = 0                      for NaN and ±Inf: never selected, they stay in the residual
+//   magnitude_key(y) = bits(y) & 0x7fffffff   for finite y: as u32, ordered like |y|
+//   magnitude_key(y) = 0                      for NaN and ±Inf: never selected, they stay in the residual
 //
 // Digit d (0..3) counts keys by bits [24 - 8d, 32 - 8d) among the keys whose higher digits equal
 // the prefix chosen so far (state[0]). Digit 0 also forms y: with error feedback (mode 1) it
 // writes r = x + r, without (mode 2) r = x, so later passes and the compaction read y from r.
 //
-// Bindings (group 0)
-//   @binding(0)  params    uniform               Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  x         storage, read         array<f32>  the bound chunk of the input
 //   @binding(2)  residual  storage, read_write   array<f32>  the matching chunk of r (holds y)
 //   @binding(3)  state     storage, read         array<u32>  [0]: prefix of the selected key
@@ -20,32 +19,14 @@
 //   main: each workgroup counts tiles_per_group consecutive tiles, on a 2-D grid; counts in
 //         workgroup memory, then one global atomic add per non-empty bin.
 
-struct Params {
-  base: u32,      // first element of this dispatch in the chunk, a multiple of the tile
-  count: u32,     // elements this dispatch covers
-  digit: u32,     // 0..3, most significant first
-  mode: u32,      // digit 0 only: 0 read y from r, 1 r = x + r, 2 r = x
-  tiles_per_group: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-}
-
-override WORKGROUP_SIZE: u32 = 256u;
 override ITEMS: u32 = 4u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> residual: array<f32>;
 @group(0) @binding(3) var<storage, read> state: array<u32>;
 @group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>, 256>;
 
 var<workgroup> local_hist: array<atomic<u32>, 256>;
-
-fn key(y: f32) -> u32 {
-  let bits = bitcast<u32>(y);
-  return select(bits & 0x7fffffffu, 0u, (bits & 0x7f800000u) == 0x7f800000u);
-}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
@@ -58,7 +39,7 @@ fn main(
   }
   workgroupBarrier();
   let span = WORKGROUP_SIZE * ITEMS * params.tiles_per_group;
-  let first = (wid.y * groups.x + wid.x) * span;
+  let first = flat_group(wid, groups) * span;
   let digit = params.digit;
   let shift = 24u - 8u * digit;
   // Digit 0 matches every key; a shift by 32 would wrap in WGSL, hence the branch.
@@ -80,7 +61,7 @@ fn main(
       } else {
         y = residual[i];
       }
-      let k = key(y);
+      let k = magnitude_key(y);
       if (digit == 0u || (k >> (shift + 8u)) == prefix) {
         atomicAdd(&local_hist[(k >> shift) & 0xffu], 1u);
       }

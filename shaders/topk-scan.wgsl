@@ -5,8 +5,7 @@
 //
 //   count = greater + min(equal, ties wanted)   (= min(k, number of finite non-zero values))
 //
-// Bindings (group 0)
-//   @binding(0)  params       uniform              Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  tile_counts  storage, read_write  array<vec2<u32>>  counts in, prefixes out
 //   @binding(2)  state        storage, read_write  array<u32, 4>
 //   @binding(3)  indices      storage, read_write  array<u32>  k slots
@@ -17,16 +16,6 @@
 //   main: a single workgroup; invocation t scans a contiguous run of tiles serially, the runs'
 //         totals are scanned across the workgroup.
 
-struct Params {
-  tiles: u32,
-  k: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
-
-override WORKGROUP_SIZE: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> tile_counts: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read_write> state: array<u32, 4>;
 @group(0) @binding(3) var<storage, read_write> indices: array<u32>;

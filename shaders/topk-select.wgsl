@@ -9,21 +9,12 @@
 //
 // The host clamps k to 1..n, so the bin always exists.
 //
-// Bindings (group 0)
-//   @binding(0)  params  uniform                Params (bound with a dynamic offset)
+// Bindings (group 0; binding 0 is Params, see common.wgsl)
 //   @binding(1)  hist    storage, read_write    array<u32, 256>
 //   @binding(2)  state   storage, read_write    array<u32, 4>
 // Entry point
 //   main: a single invocation; 256 bins are too few to be worth a parallel scan.
 
-struct Params {
-  digit: u32,
-  k: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> hist: array<u32, 256>;
 @group(0) @binding(2) var<storage, read_write> state: array<u32, 4>;
 

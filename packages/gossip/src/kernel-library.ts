@@ -10,31 +10,28 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  countNonFiniteReference,
   countNonFiniteTensor,
-  fp16PackReference,
   fp16PackTensor,
-  fp16UnpackReference,
   fp16UnpackTensor,
-  int8DequantizeReference,
   int8DequantizeTensor,
-  int8QuantizeReference,
   int8QuantizeTensors,
-  l2NormReference,
   l2NormTensor,
-  relativeDistanceReference,
   relativeDistanceTensor,
-  topKScatterAddReference,
   topKScatterAddTensor,
-  topKSparsifyReference,
   topKSparsifyTensors,
 } from '@tabswarm/kernels';
-import type { GossipKernels } from './kernels.ts';
+import {
+  fp16PackReference,
+  fp16UnpackReference,
+  int8DequantizeReference,
+  int8QuantizeReference,
+  topKScatterAddReference,
+  topKSparsifyReference,
+} from '@tabswarm/kernels/reference';
+import { basicKernels, type GossipKernels } from './kernels.ts';
 
 export const referenceKernels: GossipKernels = {
-  l2Norm: l2NormReference,
-  countNonFinite: countNonFiniteReference,
-  relativeDistance: relativeDistanceReference,
+  ...basicKernels,
   fp16Pack: fp16PackReference,
   fp16Unpack: fp16UnpackReference,
   int8Quantize: int8QuantizeReference,

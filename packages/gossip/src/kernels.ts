@@ -5,6 +5,11 @@
  * trainer (kernel-library.ts), on the TypeScript references in Node, and on `basicKernels` in a
  * page that carries no TensorFlow.js and exchanges fp32 only.
  */
+import {
+  countNonFiniteReference,
+  l2NormReference,
+  relativeDistanceReference,
+} from '@tabswarm/kernels/reference';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -54,36 +59,13 @@ export interface GossipKernels {
 }
 
 /**
- * The three reductions an fp32 exchange needs, in plain TypeScript with the reference semantics
- * (sums in float64). For pages that do not load the kernel library; compressed codecs need it.
+ * The three reductions an fp32 exchange needs: the kernels' TypeScript references (sums in
+ * float64, the semantics every GPU kernel is tested against), from the entry point that carries
+ * no TensorFlow.js and no GPU code. For pages that do not load the kernel library; compressed
+ * codecs need it.
  */
 export const basicKernels: GossipKernels = {
-  l2Norm(x) {
-    let sum = 0;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i] as number;
-      sum += v * v;
-    }
-    return Math.fround(Math.sqrt(sum));
-  },
-  countNonFinite(x) {
-    let n = 0;
-    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) n++;
-    return n;
-  },
-  relativeDistance(a, b) {
-    if (a.length !== b.length) throw new RangeError(`vectors have ${a.length} and ${b.length} elements`);
-    let diff = 0;
-    let norm = 0;
-    for (let i = 0; i < a.length; i++) {
-      const x = a[i] as number;
-      const y = b[i] as number;
-      if (!Number.isFinite(x) || !Number.isFinite(y)) return Number.NaN;
-      const d = Math.fround(x - y);
-      diff += d * d;
-      norm += x * x;
-    }
-    if (norm === 0) return diff === 0 ? 0 : Number.POSITIVE_INFINITY;
-    return Math.fround(Math.sqrt(diff) / Math.sqrt(norm));
-  },
+  l2Norm: l2NormReference,
+  countNonFinite: countNonFiniteReference,
+  relativeDistance: relativeDistanceReference,
 };

@@ -1,10 +1,21 @@
 /**
- * Element-wise comparison of a GPU result with its reference under a per-element tolerance, for
- * the tests and self-tests of every kernel after mix (mix-compare.ts keeps mix's own rule).
+ * Element-wise comparison of a GPU result with its reference, under a per-element tolerance or
+ * bit for bit, for the tests and self-tests of every kernel (mix-compare.ts keeps mix's rule).
  */
-import type { MixComparison } from './mix-compare.ts';
 
-export type Comparison = MixComparison;
+export interface Comparison {
+  readonly ok: boolean;
+  readonly maxAbsError: number;
+  /** First element outside the tolerance, or -1. */
+  readonly worstIndex: number;
+  readonly message: string | null;
+}
+
+function lengthMismatch(actual: ArrayLike<number>, expected: ArrayLike<number>): Comparison | null {
+  if (actual.length === expected.length) return null;
+  const message = `length ${actual.length}, expected ${expected.length}`;
+  return { ok: false, maxAbsError: Number.POSITIVE_INFINITY, worstIndex: 0, message };
+}
 
 /**
  * Compares `actual` with `expected` where |actual[i] − expected[i]| ≤ tolerance(i) passes; NaN
@@ -16,14 +27,8 @@ export function compareWithin(
   tolerance: (i: number) => number,
   label = 'element',
 ): Comparison {
-  if (actual.length !== expected.length) {
-    return {
-      ok: false,
-      maxAbsError: Number.POSITIVE_INFINITY,
-      worstIndex: 0,
-      message: `length ${actual.length}, expected ${expected.length}`,
-    };
-  }
+  const mismatch = lengthMismatch(actual, expected);
+  if (mismatch !== null) return mismatch;
   let maxAbsError = 0;
   let worstIndex = -1;
   let message: string | null = null;
@@ -52,14 +57,8 @@ export function compareBits(
   expected: Float32Array | Uint32Array | Int32Array,
   label = 'element',
 ): Comparison {
-  if (actual.length !== expected.length) {
-    return {
-      ok: false,
-      maxAbsError: Number.POSITIVE_INFINITY,
-      worstIndex: 0,
-      message: `length ${actual.length}, expected ${expected.length}`,
-    };
-  }
+  const mismatch = lengthMismatch(actual, expected);
+  if (mismatch !== null) return mismatch;
   const ua = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
   const ub = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
   for (let i = 0; i < ua.length; i++) {

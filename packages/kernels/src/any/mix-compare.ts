@@ -1,7 +1,8 @@
 /**
- * The tolerance that GPU results and the reference are compared with, shared by the self-test
+ * The tolerance that mix results and the reference are compared with, shared by the self-test
  * and the tests so that "passed" means the same thing everywhere.
  */
+import { compareWithin, F32_MIN_NORMAL, type Comparison } from './compare.ts';
 
 /**
  * Relative tolerance, scaled per element by Σₖ|wₖ·xₖ[i]|. f32 rounding of K ≤ 8 products and
@@ -11,15 +12,9 @@
 export const MIX_RELATIVE_TOLERANCE = 1e-6;
 
 /** Absolute floor: a GPU may flush subnormal results to zero. */
-export const MIX_ABSOLUTE_TOLERANCE = 2 ** -126;
+export const MIX_ABSOLUTE_TOLERANCE = F32_MIN_NORMAL;
 
-export interface MixComparison {
-  readonly ok: boolean;
-  readonly maxAbsError: number;
-  /** First element outside the tolerance, or -1. */
-  readonly worstIndex: number;
-  readonly message: string | null;
-}
+export type MixComparison = Comparison;
 
 /** Compares `actual` with `expected`, both results of mixing `inputs` with `weights`. */
 export function compareMix(
@@ -28,34 +23,9 @@ export function compareMix(
   inputs: readonly ArrayLike<number>[],
   weights: readonly number[],
 ): MixComparison {
-  if (actual.length !== expected.length) {
-    return {
-      ok: false,
-      maxAbsError: Number.POSITIVE_INFINITY,
-      worstIndex: 0,
-      message: `length ${actual.length}, expected ${expected.length}`,
-    };
-  }
-  let maxAbsError = 0;
-  let worstIndex = -1;
-  let message: string | null = null;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    const err = Math.abs(a - e);
-    // NaN compares false everywhere, so test it explicitly.
-    const bad = Number.isNaN(a) !== Number.isNaN(e) || err > tolerance(inputs, weights, i);
-    if (!Number.isNaN(err) && err > maxAbsError) maxAbsError = err;
-    if (bad && worstIndex < 0) {
-      worstIndex = i;
-      message = `element ${i}: got ${a}, expected ${e} (tolerance ${tolerance(inputs, weights, i)})`;
-    }
-  }
-  return { ok: worstIndex < 0, maxAbsError, worstIndex, message };
-}
-
-function tolerance(inputs: readonly ArrayLike<number>[], weights: readonly number[], i: number): number {
-  let scale = 0;
-  for (const [k, x] of inputs.entries()) scale += Math.abs((weights[k] as number) * (x[i] as number));
-  return MIX_RELATIVE_TOLERANCE * scale + MIX_ABSOLUTE_TOLERANCE;
+  return compareWithin(actual, expected, (i) => {
+    let scale = 0;
+    for (const [k, x] of inputs.entries()) scale += Math.abs((weights[k] as number) * (x[i] as number));
+    return MIX_RELATIVE_TOLERANCE * scale + MIX_ABSOLUTE_TOLERANCE;
+  });
 }

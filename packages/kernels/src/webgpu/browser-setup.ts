@@ -1,15 +1,17 @@
 /**
  * Shared start of the kernels' browser tests: tfjs on its WebGPU backend (headless Chromium,
  * SwiftShader here), and whether that worked. Set VITE_TABSWARM_ALLOW_NO_WEBGPU=1 to let GPU
- * tests skip on a machine without an adapter; mix.browser.test.ts fails otherwise.
+ * tests skip on a machine without an adapter; shaders.browser.test.ts fails otherwise.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getTfjsDevice } from './gpu-device.ts';
 
+export const allowNoWebGPU = import.meta.env.VITE_TABSWARM_ALLOW_NO_WEBGPU === '1';
+
 // Small tensors would otherwise run on tfjs's CPU path and never touch the GPU.
 tf.env().set('WEBGPU_CPU_FORWARD', false);
-const adapter = 'gpu' in navigator ? await navigator.gpu.requestAdapter() : null;
+export const adapter = 'gpu' in navigator ? await navigator.gpu.requestAdapter() : null;
 
 export const onWebGPU = adapter !== null && (await tf.setBackend('webgpu')) && tf.getBackend() === 'webgpu';
 export const gpuDevice = getTfjsDevice() as GPUDevice;

@@ -6,15 +6,11 @@
  * 1 to 3 elements of each vector are copied into a padded temporary, the kernel runs once more on
  * that single quad, and the written vectors get their tail copied back.
  */
+import type { KernelShader } from '../any/shader-sources.ts';
+import type { UniformDeclaration, UniformValues } from '../any/uniforms.ts';
+import { planOnDevice, resolveWorkgroupSize, type KernelOptions } from './device-plan.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
-import {
-  planOnDevice,
-  record,
-  resolveWorkgroupSize,
-  type KernelOptions,
-  type KernelRecorder,
-  type StorageKernelSpec,
-} from './kernel-runtime.ts';
+import { record, type KernelRecorder } from './recorder.ts';
 
 /** A vector starting at element `offset` (a multiple of 64) of `buffer`, bound per chunk. */
 export interface VectorBinding {
@@ -25,31 +21,32 @@ export interface VectorBinding {
 /** A vector (GPUBuffer: from element 0), or a fixed binding that is the same for every chunk. */
 export type ElementwiseBinding = GPUBuffer | VectorBinding | { readonly fixed: GPUBufferBinding };
 
-/** Params words the runner fills: quad base and quad count of the dispatch. */
-export type ParamsFill = (u32: Uint32Array, f32: Float32Array, at: number) => void;
+/** Uniforms of an element-wise kernel: the runner sets the quad range, the caller the rest. */
+export type ElementwiseUniforms = UniformDeclaration & { readonly base: 'u32'; readonly count: 'u32' };
+export type ElementwiseParams<D extends ElementwiseUniforms> = Omit<UniformValues<D>, 'base' | 'count'>;
 
 const QUAD_BYTES = 16;
 /** Each vector's tail sits at its own aligned offset of one temporary. */
 const TAIL_STRIDE = 256;
 
 /**
- * Records `spec` over elements [0, length) of every vector binding. `fill(u32, f32, at)` writes
- * the kernel's Params words from index at + 2 on (at and at + 1 are the quad base and count).
- * Vectors need COPY_SRC, and written ones COPY_DST, when length is not a multiple of 4.
+ * Records `shader` over elements [0, length) of every vector binding, with `params` and each
+ * dispatch's quad range as its uniforms. Vectors need COPY_SRC, and written ones COPY_DST, when
+ * length is not a multiple of 4.
  */
-export function recordElementwise(
+export function recordElementwise<D extends ElementwiseUniforms>(
   rec: KernelRecorder,
-  spec: StorageKernelSpec,
+  shader: KernelShader<D>,
   constants: Readonly<Record<string, number>>,
   bindings: readonly ElementwiseBinding[],
   length: number,
   options: KernelOptions,
-  fill: ParamsFill,
+  params: ElementwiseParams<D>,
 ): void {
   if (length === 0) return;
   const device = rec.device;
   const workgroupSize = resolveWorkgroupSize(device, options.workgroupSize);
-  const kernel = getKernelPipeline(device, spec, { ...constants, WORKGROUP_SIZE: workgroupSize });
+  const kernel = getKernelPipeline(device, shader, { ...constants, WORKGROUP_SIZE: workgroupSize });
   const quads = Math.floor(length / 4);
   const tail = length - quads * 4;
   const chunks = planOnDevice(device, quads, options, {
@@ -57,6 +54,7 @@ export function recordElementwise(
     bytesPerElement: QUAD_BYTES,
     alignElements: Math.ceil(device.limits.minStorageBufferOffsetAlignment / QUAD_BYTES),
   });
+  const uniforms = (base: number, count: number) => ({ ...params, base, count }) as UniformValues<D>;
   const vector = (b: ElementwiseBinding): VectorBinding | null =>
     'fixed' in b ? null : b instanceof GPUBuffer ? { buffer: b } : b;
 
@@ -73,13 +71,7 @@ export function recordElementwise(
         };
       }),
     );
-    for (const d of chunk.dispatches) {
-      const at = rec.params();
-      rec.u32[at] = d.base;
-      rec.u32[at + 1] = d.count;
-      fill(rec.u32, rec.f32, at);
-      rec.dispatch(kernel, bindGroup, d.x, d.y);
-    }
+    for (const d of chunk.dispatches) rec.dispatch(kernel, bindGroup, uniforms(d.base, d.count), d.x, d.y);
   }
 
   if (tail === 0) return;
@@ -95,35 +87,31 @@ export function recordElementwise(
   const tailBindings = bindings.map((b, i) => {
     const v = vector(b);
     if (v === null) return (b as { fixed: GPUBufferBinding }).fixed;
-    const temp = padded[spec.storage[i] ?? 'read'];
+    const temp = padded[shader.storage[i] ?? 'read'];
     rec.copy(v.buffer, from(v), temp, i * TAIL_STRIDE, tailBytes);
     return { buffer: temp, offset: i * TAIL_STRIDE, size: QUAD_BYTES };
   });
   const bindGroup = rec.bindGroup(kernel, tailBindings);
-  const at = rec.params();
-  rec.u32[at] = 0;
-  rec.u32[at + 1] = 1;
-  fill(rec.u32, rec.f32, at);
-  rec.dispatch(kernel, bindGroup, 1);
+  rec.dispatch(kernel, bindGroup, uniforms(0, 1), 1);
   for (const [i, b] of bindings.entries()) {
     const v = vector(b);
-    if (v !== null && spec.storage[i] === 'read_write') {
+    if (v !== null && shader.storage[i] === 'read_write') {
       rec.copy(padded.read_write, i * TAIL_STRIDE, v.buffer, from(v), tailBytes);
     }
   }
 }
 
 /** recordElementwise in a recorder of its own, submitted before returning. */
-export function runElementwise(
+export function runElementwise<D extends ElementwiseUniforms>(
   device: GPUDevice,
-  spec: StorageKernelSpec,
+  shader: KernelShader<D>,
   bindings: readonly ElementwiseBinding[],
   length: number,
   options: KernelOptions,
-  fill: ParamsFill,
+  params: ElementwiseParams<D>,
 ): void {
   if (length === 0) return;
-  record(device, spec.name, (rec) => recordElementwise(rec, spec, {}, bindings, length, options, fill));
+  record(device, shader.name, (rec) => recordElementwise(rec, shader, {}, bindings, length, options, params));
 }
 
 /** Usage a vector of `length` elements needs: the tail copies want COPY_SRC, and COPY_DST if written. */

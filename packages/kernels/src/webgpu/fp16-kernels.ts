@@ -2,24 +2,15 @@
  * Host side of shaders/fp16-pack.wgsl and shaders/fp16-unpack.wgsl on GPUBuffers: f32 vectors to
  * IEEE binary16 pairs (u32 words) and back, chunked like every other kernel.
  */
-import fp16PackWgsl from '../../../../shaders/fp16-pack.wgsl?raw';
-import fp16UnpackWgsl from '../../../../shaders/fp16-unpack.wgsl?raw';
 import { fp16Words } from '../any/fp16-reference.ts';
-import {
-  checkBuffer,
-  checkLength,
-  f32Alignment,
-  planOnDevice,
-  record,
-  resolveWorkgroupSize,
-  storageKernelSpec,
-  type KernelOptions,
-} from './kernel-runtime.ts';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
 import { lcm } from '../any/plan.ts';
-import { getKernelPipeline, type KernelSpec } from './pipeline-cache.ts';
+import { checkBuffer, checkLength } from './argument-checks.ts';
+import { f32Alignment, planOnDevice, resolveWorkgroupSize, type KernelOptions } from './device-plan.ts';
+import { getKernelPipeline } from './pipeline-cache.ts';
+import { record } from './recorder.ts';
 
-const PACK_SPEC = storageKernelSpec('fp16-pack', fp16PackWgsl, ['read', 'read_write']);
-const UNPACK_SPEC = storageKernelSpec('fp16-unpack', fp16UnpackWgsl, ['read', 'read_write']);
+type Fp16Shader = typeof KERNEL_SHADERS.fp16Pack;
 
 /** packed[w] = f16(x[2w]) | f16(x[2w + 1]) << 16 for the first `length` floats of x. */
 export function fp16PackBuffers(
@@ -33,7 +24,7 @@ export function fp16PackBuffers(
   checkBuffer(x, length * 4, GPUBufferUsage.STORAGE, 'fp16-pack input');
   checkBuffer(packed, fp16Words(length) * 4, GPUBufferUsage.STORAGE, 'fp16-pack output');
   if (x === packed) throw new RangeError('fp16-pack cannot pack in place');
-  run(device, PACK_SPEC, x, packed, length, options, 'floats-first');
+  run(device, KERNEL_SHADERS.fp16Pack, x, packed, length, options, 'floats-first');
 }
 
 /** The inverse: `length` floats into out from ceil(length / 2) words of packed halves. */
@@ -48,12 +39,12 @@ export function fp16UnpackBuffers(
   checkBuffer(packed, fp16Words(length) * 4, GPUBufferUsage.STORAGE, 'fp16-unpack input');
   checkBuffer(out, length * 4, GPUBufferUsage.STORAGE, 'fp16-unpack output');
   if (out === packed) throw new RangeError('fp16-unpack cannot unpack in place');
-  run(device, UNPACK_SPEC, packed, out, length, options, 'halves-first');
+  run(device, KERNEL_SHADERS.fp16Unpack, packed, out, length, options, 'halves-first');
 }
 
 function run(
   device: GPUDevice,
-  spec: KernelSpec,
+  shader: Fp16Shader,
   input: GPUBuffer,
   output: GPUBuffer,
   length: number,
@@ -68,8 +59,8 @@ function run(
     // The halves are bound at byte offset start · 2, which must be aligned too.
     alignElements: lcm(f32Alignment(device), 2 * f32Alignment(device)),
   });
-  const kernel = getKernelPipeline(device, spec, { WORKGROUP_SIZE: workgroupSize });
-  record(device, spec.name, (rec) => {
+  const kernel = getKernelPipeline(device, shader, { WORKGROUP_SIZE: workgroupSize });
+  record(device, shader.name, (rec) => {
     for (const chunk of chunks) {
       const floats = { offset: chunk.start * 4, size: chunk.length * 4 };
       const halves = { offset: chunk.start * 2, size: fp16Words(chunk.length) * 4 };
@@ -86,11 +77,8 @@ function run(
             ],
       );
       for (const d of chunk.dispatches) {
-        const at = rec.params();
-        rec.u32[at] = d.base / 2;
-        rec.u32[at + 1] = fp16Words(d.count);
-        rec.u32[at + 2] = chunk.length;
-        rec.dispatch(kernel, bindGroup, d.x, d.y);
+        const params = { base_word: d.base / 2, words: fp16Words(d.count), elements: chunk.length };
+        rec.dispatch(kernel, bindGroup, params, d.x, d.y);
       }
     }
   });

@@ -9,7 +9,7 @@ import { fp16PackReference, fp16UnpackReference, fp16Words } from '../any/fp16-r
 import { fp16PackTensor, fp16UnpackTensor } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
 import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
-import type { KernelOptions } from './kernel-runtime.ts';
+import type { KernelOptions } from './device-plan.ts';
 
 async function expectRoundTrip(gpu: GpuFixture, x: Float32Array, options: KernelOptions = {}): Promise<void> {
   const n = x.length;

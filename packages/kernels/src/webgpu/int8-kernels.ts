@@ -2,37 +2,21 @@
  * Host side of shaders/int8-quantize.wgsl and shaders/int8-dequantize.wgsl on GPUBuffers:
  * block-wise int8 quantisation with an optional error-feedback residual, and its decoding.
  */
-import int8DequantizeWgsl from '../../../../shaders/int8-dequantize.wgsl?raw';
-import int8QuantizeWgsl from '../../../../shaders/int8-quantize.wgsl?raw';
 import { checkBlockSize, INT8_DEFAULT_BLOCK_SIZE, int8Blocks, int8Words } from '../any/int8-reference.ts';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
+import { lcm } from '../any/plan.ts';
+import { checkBuffer, checkDistinct, checkLength } from './argument-checks.ts';
 import {
-  checkBuffer,
-  checkDistinct,
-  checkLength,
-  dummyBuffer,
   f32Alignment,
   isCpuEmulated,
   planOnDevice,
-  record,
   resolveWorkgroupSize,
-  storageKernelSpec,
   unitsPerWorkgroup,
   type KernelOptions,
-} from './kernel-runtime.ts';
-import { lcm } from '../any/plan.ts';
+} from './device-plan.ts';
+import { dummyBuffer } from './device-resources.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
-
-const QUANTIZE_SPEC = storageKernelSpec('int8-quantize', int8QuantizeWgsl, [
-  'read',
-  'read_write',
-  'read_write',
-  'read_write',
-]);
-const DEQUANTIZE_SPEC = storageKernelSpec('int8-dequantize', int8DequantizeWgsl, [
-  'read',
-  'read',
-  'read_write',
-]);
+import { record } from './recorder.ts';
 
 export interface Int8Options extends KernelOptions {
   /** Elements per scale: a multiple of 4 up to 2048 (the shader's BLOCK_SIZE); default 256. */
@@ -87,7 +71,7 @@ export function int8QuantizeBuffers(
     elementsPerWorkgroup: blockSize * blocksPerGroup,
     alignElements: alignment(device, blockSize),
   });
-  const kernel = getKernelPipeline(device, QUANTIZE_SPEC, {
+  const kernel = getKernelPipeline(device, KERNEL_SHADERS.int8Quantize, {
     WORKGROUP_SIZE: workgroupSize,
     BLOCK_SIZE: blockSize,
   });
@@ -105,13 +89,14 @@ export function int8QuantizeBuffers(
           size: int8Blocks(chunk.length, blockSize) * 4,
         },
       ]);
-      for (const d of chunk.dispatches) {
-        const at = rec.params();
-        rec.u32[at] = d.base;
-        rec.u32[at + 1] = d.count;
-        rec.u32[at + 2] = residual === null ? 0 : 1;
-        rec.u32[at + 3] = blocksPerGroup;
-        rec.dispatch(kernel, bindGroup, d.x, d.y);
+      for (const { base, count, x: gx, y: gy } of chunk.dispatches) {
+        const params = {
+          base,
+          count,
+          use_residual: residual === null ? 0 : 1,
+          blocks_per_group: blocksPerGroup,
+        };
+        rec.dispatch(kernel, bindGroup, params, gx, gy);
       }
     }
   });
@@ -141,7 +126,7 @@ export function int8DequantizeBuffers(
     elementsPerWorkgroup: 4 * workgroupSize,
     alignElements: alignment(device, blockSize),
   });
-  const kernel = getKernelPipeline(device, DEQUANTIZE_SPEC, {
+  const kernel = getKernelPipeline(device, KERNEL_SHADERS.int8Dequantize, {
     WORKGROUP_SIZE: workgroupSize,
     BLOCK_SIZE: blockSize,
   });
@@ -156,12 +141,8 @@ export function int8DequantizeBuffers(
         },
         { buffer: out, offset: chunk.start * 4, size: chunk.length * 4 },
       ]);
-      for (const d of chunk.dispatches) {
-        const at = rec.params();
-        rec.u32[at] = d.base;
-        rec.u32[at + 1] = d.count;
-        rec.dispatch(kernel, bindGroup, d.x, d.y);
-      }
+      for (const { base, count, x, y } of chunk.dispatches)
+        rec.dispatch(kernel, bindGroup, { base, count }, x, y);
     }
   });
 }

@@ -12,9 +12,11 @@ import {
   topKSparsifyTensors,
 } from './compression-tensors.ts';
 import { setKernelDebug } from '../any/debug.ts';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
+import { COMMON_WGSL } from '../any/shader-sources.ts';
 import { withGpu } from './gpu-test-fixture.ts';
 import { vectors } from '../any/kernel-test-helpers.ts';
-import { kernelBufferPoolStats } from './kernel-runtime.ts';
+import { kernelBufferPoolStats } from './device-resources.ts';
 import { mixTensors } from './mix-tensors.ts';
 import { sgdMomentumBuffers } from './optimizer-kernels.ts';
 import { adamTensors, sgdMomentumTensors } from './optimizer-tensors.ts';
@@ -122,8 +124,12 @@ describe.skipIf(!onWebGPU)('the kernels on tfjs WebGPU tensors', () => {
     });
     expect(createPipeline).toHaveBeenCalledTimes(1);
     const printed = info.mock.calls.map((args) => String(args[0]));
-    expect(
-      printed.some((s) => s.includes('tabswarm.sgd-momentum[WORKGROUP_SIZE=48]') && s.includes('@compute')),
-    ).toBe(true);
+    // The composed source: the common header, the generated Params, then the kernel's own file.
+    const source = KERNEL_SHADERS.sgdMomentum.source;
+    expect(source).toContain(COMMON_WGSL);
+    expect(source).toContain('struct Params {\n  base: u32,\n  count: u32,\n  nesterov: u32,');
+    expect(printed.filter((s) => s.includes('tabswarm.sgd-momentum[WORKGROUP_SIZE=48]'))).toEqual([
+      `[tabswarm kernels] pipeline tabswarm.sgd-momentum[WORKGROUP_SIZE=48]\n${source}`,
+    ]);
   });
 });

@@ -3,27 +3,18 @@
  * (in place, copied into out, or through a pooled temporary), and records the passes with the
  * shared element-wise runner (chunks, dispatches, uniform slots, the last partial quad).
  */
-import mixWgsl from '../../../../shaders/mix.wgsl?raw';
-import { recordElementwise, vectorUsage, type ElementwiseBinding } from './elementwise.ts';
-import { dummyBuffer, record, storageKernelSpec, type KernelRecorder } from './kernel-runtime.ts';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
 import { checkMixArguments, MIX_MAX_INPUTS } from '../any/mix-reference.ts';
+import { checkBuffer, checkLength } from './argument-checks.ts';
+import type { KernelOptions } from './device-plan.ts';
+import { dummyBuffer } from './device-resources.ts';
+import { recordElementwise, vectorUsage, type ElementwiseBinding } from './elementwise.ts';
+import { record, type KernelRecorder } from './recorder.ts';
 
-export interface MixBufferOptions {
-  /** Invocations per workgroup (the shader's WORKGROUP_SIZE override); default 256. */
-  readonly workgroupSize?: number;
-  /** Caps the bytes bound per buffer below the device limit, to exercise chunking in tests. */
-  readonly maxBindingBytes?: number;
-  /** Caps workgroups per grid dimension below the device limit, to exercise 2-D grids. */
-  readonly maxWorkgroupsPerDimension?: number;
-}
+export type MixBufferOptions = Omit<KernelOptions, 'unitsPerWorkgroup'>;
 
 /** When the output aliases a later input we mix through a temporary; pieces cap its size. */
 const TEMP_MAX_BYTES = 16 * 1024 * 1024;
-
-const MIX_SPEC = storageKernelSpec('mix', mixWgsl, [
-  'read_write',
-  ...Array.from({ length: MIX_MAX_INPUTS - 1 }, () => 'read' as const),
-]);
 
 /**
  * out[i] = Σₖ weights[k]·inputs[k][i] for i < length, on `device` (tfjs's or any other).
@@ -50,10 +41,7 @@ export function mixBuffers(
 
   const unused = dummyBuffer(device);
   const constants = { K: inputs.length };
-  const fill = (u32: Uint32Array, f32: Float32Array, at: number) => {
-    u32[at + 2] = inputs.length;
-    for (let j = 0; j < MIX_MAX_INPUTS; j++) f32[at + 4 + j] = weights[j] ?? 0;
-  };
+  const params = { k: inputs.length, w: weights };
   /** Bindings 2..8 for elements from `offset` on: the later inputs, then dummies. */
   const later = (offset: number): ElementwiseBinding[] =>
     Array.from({ length: MIX_MAX_INPUTS - 1 }, (_, j) => {
@@ -61,7 +49,7 @@ export function mixBuffers(
       return x === undefined ? { fixed: { buffer: unused } } : { buffer: x, offset };
     });
   const run = (rec: KernelRecorder, acc: GPUBuffer, offset: number, count: number) =>
-    recordElementwise(rec, MIX_SPEC, constants, [acc, ...later(offset)], count, options, fill);
+    recordElementwise(rec, KERNEL_SHADERS.mix, constants, [acc, ...later(offset)], count, options, params);
 
   record(device, 'mix', (rec) => {
     if (mode === 'in-place') {
@@ -90,32 +78,13 @@ function checkBuffers(
   length: number,
   mode: 'in-place' | 'temp' | 'copy',
 ): void {
-  if (!Number.isSafeInteger(length) || length < 0) {
-    throw new RangeError(`mix length must be a non-negative integer, got ${length}`);
-  }
+  checkLength(length, 'mix');
   const bytes = length * 4;
-  const need = (buffer: GPUBuffer, what: string, usage: number) => {
-    if (buffer.size < bytes)
-      throw new RangeError(`${what} has ${buffer.size} bytes, mixing ${length} floats needs ${bytes}`);
-    if ((buffer.usage & usage) !== usage) throw new TypeError(`${what} needs usage ${usageName(usage)}`);
-  };
   const { COPY_SRC, COPY_DST } = GPUBufferUsage;
   for (const [k, x] of inputs.entries()) {
     const copied = k === 0 && mode !== 'in-place' ? COPY_SRC : 0;
-    need(x, `mix input ${k}`, vectorUsage(length, k === 0 && mode === 'in-place') | copied);
+    checkBuffer(x, bytes, vectorUsage(length, k === 0 && mode === 'in-place') | copied, `mix input ${k}`);
   }
-  if (mode === 'copy') need(out, 'mix output', vectorUsage(length, true) | COPY_DST);
-  else if (mode === 'temp') need(out, 'mix output', COPY_DST);
-}
-
-function usageName(usage: number): string {
-  const names: [number, string][] = [
-    [GPUBufferUsage.STORAGE, 'STORAGE'],
-    [GPUBufferUsage.COPY_SRC, 'COPY_SRC'],
-    [GPUBufferUsage.COPY_DST, 'COPY_DST'],
-  ];
-  return names
-    .filter(([bit]) => (usage & bit) !== 0)
-    .map(([, name]) => name)
-    .join(' | ');
+  if (mode === 'copy') checkBuffer(out, bytes, vectorUsage(length, true) | COPY_DST, 'mix output');
+  else if (mode === 'temp') checkBuffer(out, bytes, COPY_DST, 'mix output');
 }

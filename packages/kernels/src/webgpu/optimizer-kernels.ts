@@ -2,29 +2,16 @@
  * Host side of shaders/sgd-momentum.wgsl and shaders/adam.wgsl on GPUBuffers: one optimizer step
  * in place on flat parameter, gradient and state buffers (tfjs's or our own).
  */
-import adamWgsl from '../../../../shaders/adam.wgsl?raw';
-import sgdMomentumWgsl from '../../../../shaders/sgd-momentum.wgsl?raw';
-import { runElementwise, vectorUsage } from './elementwise.ts';
-import {
-  checkBuffer,
-  checkDistinct,
-  checkLength,
-  storageKernelSpec,
-  type KernelOptions,
-} from './kernel-runtime.ts';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
 import {
   adamParams,
   sgdMomentumParams,
   type AdamConfig,
   type SgdMomentumConfig,
 } from '../any/optimizer-reference.ts';
-
-const SGD_MOMENTUM_SPEC = storageKernelSpec('sgd-momentum', sgdMomentumWgsl, [
-  'read_write',
-  'read_write',
-  'read',
-]);
-const ADAM_SPEC = storageKernelSpec('adam', adamWgsl, ['read_write', 'read_write', 'read_write', 'read']);
+import { checkBuffer, checkDistinct, checkLength } from './argument-checks.ts';
+import type { KernelOptions } from './device-plan.ts';
+import { runElementwise, vectorUsage } from './elementwise.ts';
 
 export interface SgdMomentumBuffers {
   /** Updated in place. */
@@ -58,15 +45,11 @@ export function sgdMomentumBuffers(
   checkVectors(buffers, length, 'sgd-momentum');
   runElementwise(
     device,
-    SGD_MOMENTUM_SPEC,
+    KERNEL_SHADERS.sgdMomentum,
     [buffers.param, buffers.accumulation, buffers.grad],
     length,
     options,
-    (u32, f32, at) => {
-      u32[at + 2] = p.nesterov ? 1 : 0;
-      f32[at + 4] = p.negLr;
-      f32[at + 5] = p.momentum;
-    },
+    { nesterov: p.nesterov ? 1 : 0, neg_lr: p.negLr, momentum: p.momentum },
   );
 }
 
@@ -86,20 +69,20 @@ export function adamBuffers(
   checkVectors(buffers, length, 'adam');
   runElementwise(
     device,
-    ADAM_SPEC,
+    KERNEL_SHADERS.adam,
     [buffers.param, buffers.m, buffers.v, buffers.grad],
     length,
     options,
-    (_u32, f32, at) => {
-      f32[at + 4] = p.negLr;
-      f32[at + 5] = p.beta1;
-      f32[at + 6] = p.beta2;
-      f32[at + 7] = p.oneMinusBeta1;
-      f32[at + 8] = p.oneMinusBeta2;
-      f32[at + 9] = p.epsilon;
-      f32[at + 10] = p.biasCorrection1;
-      f32[at + 11] = p.biasCorrection2;
-      f32[at + 12] = p.lrWeightDecay;
+    {
+      neg_lr: p.negLr,
+      beta1: p.beta1,
+      beta2: p.beta2,
+      one_minus_beta1: p.oneMinusBeta1,
+      one_minus_beta2: p.oneMinusBeta2,
+      epsilon: p.epsilon,
+      bias_correction1: p.biasCorrection1,
+      bias_correction2: p.biasCorrection2,
+      lr_weight_decay: p.lrWeightDecay,
     },
   );
 }

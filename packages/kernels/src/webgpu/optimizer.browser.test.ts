@@ -13,7 +13,7 @@ import {
   sprinkle,
   vectors,
 } from '../any/kernel-test-helpers.ts';
-import type { KernelOptions } from './kernel-runtime.ts';
+import type { KernelOptions } from './device-plan.ts';
 import { adamBuffers, sgdMomentumBuffers } from './optimizer-kernels.ts';
 import {
   adamReference,

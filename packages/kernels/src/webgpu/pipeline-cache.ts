@@ -1,22 +1,13 @@
 /**
  * Compute pipelines for our WGSL kernels, created once per (device, kernel, override constants)
- * and cached, with explicit layouts and labels; the debug switch prints each one's WGSL.
+ * and cached, with explicit layouts and labels; the debug switch prints each one's composed WGSL.
  */
 import { isKernelDebug } from '../any/debug.ts';
+import type { KernelShader } from '../any/shader-sources.ts';
+import type { UniformDeclaration } from '../any/uniforms.ts';
 
-export interface KernelSpec {
-  /** Short name used in labels and cache keys; unique per kernel. */
-  readonly name: string;
-  readonly wgsl: string;
-  readonly entryPoint: string;
-  /**
-   * Explicit, because an 'auto' layout drops bindings the compiler finds unused, and a function,
-   * because GPUShaderStage only exists where WebGPU does (this module also loads in Node).
-   */
-  readonly bindGroupLayout: () => GPUBindGroupLayoutDescriptor;
-}
-
-export interface KernelPipeline {
+export interface KernelPipeline<D extends UniformDeclaration = UniformDeclaration> {
+  readonly shader: KernelShader<D>;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroupLayout: GPUBindGroupLayout;
 }
@@ -35,11 +26,11 @@ interface DeviceCache {
 // Weak so that a lost or replaced device (tfjs re-initialised) takes its pipelines with it.
 const caches = new WeakMap<GPUDevice, DeviceCache>();
 
-export function getKernelPipeline(
+export function getKernelPipeline<D extends UniformDeclaration>(
   device: GPUDevice,
-  spec: KernelSpec,
+  shader: KernelShader<D>,
   constants: Readonly<Record<string, number>>,
-): KernelPipeline {
+): KernelPipeline<D> {
   let cache = caches.get(device);
   if (cache === undefined) {
     cache = { modules: new Map(), pipelines: new Map() };
@@ -49,28 +40,28 @@ export function getKernelPipeline(
     .sort()
     .map((name) => `${name}=${constants[name]}`)
     .join(',');
-  const key = `${spec.name}[${constantsKey}]`;
+  const key = `${shader.name}[${constantsKey}]`;
   const cached = cache.pipelines.get(key);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) return cached as unknown as KernelPipeline<D>;
 
-  const kernel = kernelModule(device, cache, spec);
+  const kernel = kernelModule(device, cache, shader);
   const label = `tabswarm.${key}`;
   const pipeline = device.createComputePipeline({
     label,
     layout: kernel.pipelineLayout,
-    compute: { module: kernel.module, entryPoint: spec.entryPoint, constants: { ...constants } },
+    compute: { module: kernel.module, entryPoint: 'main', constants: { ...constants } },
   });
-  if (isKernelDebug()) console.info(`[tabswarm kernels] pipeline ${label}\n${spec.wgsl}`);
-  const created = { pipeline, bindGroupLayout: kernel.bindGroupLayout };
+  if (isKernelDebug()) console.info(`[tabswarm kernels] pipeline ${label}\n${shader.source}`);
+  const created: KernelPipeline<D> = { shader, pipeline, bindGroupLayout: kernel.bindGroupLayout };
   cache.pipelines.set(key, created);
   return created;
 }
 
-function kernelModule(device: GPUDevice, cache: DeviceCache, spec: KernelSpec): KernelModule {
-  const cached = cache.modules.get(spec.name);
+function kernelModule(device: GPUDevice, cache: DeviceCache, shader: KernelShader<UniformDeclaration>) {
+  const cached = cache.modules.get(shader.name);
   if (cached !== undefined) return cached;
-  const label = `tabswarm.${spec.name}`;
-  const module = device.createShaderModule({ label, code: spec.wgsl });
+  const label = `tabswarm.${shader.name}`;
+  const module = device.createShaderModule({ label, code: shader.source });
   if (isKernelDebug()) {
     void module.getCompilationInfo().then((info) => {
       for (const m of info.messages) {
@@ -78,9 +69,21 @@ function kernelModule(device: GPUDevice, cache: DeviceCache, spec: KernelSpec): 
       }
     });
   }
-  const bindGroupLayout = device.createBindGroupLayout({ label, ...spec.bindGroupLayout() });
+  // Explicit, because an 'auto' layout drops bindings the compiler finds unused. Binding 0 is the
+  // Params slot (dynamic offset), then the storage buffers as the shader declares them.
+  const bindGroupLayout = device.createBindGroupLayout({
+    label,
+    entries: [
+      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+      ...shader.storage.map((access, i): GPUBindGroupLayoutEntry => ({
+        binding: i + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: access === 'read' ? 'read-only-storage' : 'storage' },
+      })),
+    ],
+  });
   const pipelineLayout = device.createPipelineLayout({ label, bindGroupLayouts: [bindGroupLayout] });
   const created = { module, bindGroupLayout, pipelineLayout };
-  cache.modules.set(spec.name, created);
+  cache.modules.set(shader.name, created);
   return created;
 }

@@ -3,32 +3,20 @@
  * product, non-finite count and relative distance into a 4-byte GPU result, and clipping by norm
  * with the norm kept on the GPU. Async helpers read one result back for callers that want it.
  */
-import clipByNormWgsl from '../../../../shaders/clip-by-norm.wgsl?raw';
-import reduceWgsl from '../../../../shaders/reduce.wgsl?raw';
-import { runElementwise, vectorUsage } from './elementwise.ts';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
+import { checkMaxNorm } from '../any/reduce-reference.ts';
+import { checkBuffer, checkLength, checkResultTarget, type ResultTarget } from './argument-checks.ts';
 import {
-  acquireTemp,
-  checkBuffer,
-  checkLength,
-  checkResultTarget,
   CPU_BARRIER_WORKGROUPS,
-  dummyBuffer,
   isCpuEmulated,
   planOnDevice,
-  readWords,
-  record,
-  releaseTemp,
   resolveWorkgroupSize,
-  storageKernelSpec,
   type KernelOptions,
-  type KernelRecorder,
-  type ResultTarget,
-} from './kernel-runtime.ts';
+} from './device-plan.ts';
+import { acquireTemp, dummyBuffer, readWords, releaseTemp } from './device-resources.ts';
+import { runElementwise, vectorUsage } from './elementwise.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
-import { checkMaxNorm } from '../any/reduce-reference.ts';
-
-const REDUCE_SPEC = storageKernelSpec('reduce', reduceWgsl, ['read', 'read', 'read_write', 'read_write']);
-const CLIP_SPEC = storageKernelSpec('clip-by-norm', clipByNormWgsl, ['read_write', 'read']);
+import { record } from './recorder.ts';
 
 /** The shader's OP override. */
 const OP = { norm: 0, dot: 1, nonFinite: 2, distance: 3 } as const;
@@ -39,51 +27,41 @@ const PARTIAL_BYTES = 32;
 const MAX_GROUPS_PER_CHUNK = 1024;
 const RESULT_BYTES = 256;
 
+/** A reduction of one vector into `target`. */
+type UnaryReduction = (
+  device: GPUDevice,
+  x: GPUBuffer,
+  length: number,
+  target: ResultTarget,
+  options?: KernelOptions,
+) => void;
+/** A reduction of two vectors of `length` floats (they may be the same buffer) into `target`. */
+type BinaryReduction = (
+  device: GPUDevice,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  length: number,
+  target: ResultTarget,
+  options?: KernelOptions,
+) => void;
+
+const unary =
+  (op: Op): UnaryReduction =>
+  (device, x, length, target, options = {}) =>
+    reduceInto(device, op, x, null, length, target, options);
+const binary =
+  (op: Op): BinaryReduction =>
+  (device, a, b, length, target, options = {}) =>
+    reduceInto(device, op, a, b, length, target, options);
+
 /** Writes ‖x‖ (f32) to `target`. */
-export function l2NormBuffer(
-  device: GPUDevice,
-  x: GPUBuffer,
-  length: number,
-  target: ResultTarget,
-  options: KernelOptions = {},
-): void {
-  reduceInto(device, OP.norm, x, null, length, target, options);
-}
-
-/** Writes Σ a[i]·b[i] (f32) to `target`; a and b may be the same buffer. */
-export function dotBuffers(
-  device: GPUDevice,
-  a: GPUBuffer,
-  b: GPUBuffer,
-  length: number,
-  target: ResultTarget,
-  options: KernelOptions = {},
-): void {
-  reduceInto(device, OP.dot, a, b, length, target, options);
-}
-
+export const l2NormBuffer = unary(OP.norm);
+/** Writes Σ a[i]·b[i] (f32) to `target`. */
+export const dotBuffers = binary(OP.dot);
 /** Writes the number of NaN and ±Inf elements (u32) to `target`. */
-export function countNonFiniteBuffer(
-  device: GPUDevice,
-  x: GPUBuffer,
-  length: number,
-  target: ResultTarget,
-  options: KernelOptions = {},
-): void {
-  reduceInto(device, OP.nonFinite, x, null, length, target, options);
-}
-
+export const countNonFiniteBuffer = unary(OP.nonFinite);
 /** Writes ‖a − b‖ / ‖a‖ (f32), the consensus distance of b from a, to `target`. */
-export function relativeDistanceBuffers(
-  device: GPUDevice,
-  a: GPUBuffer,
-  b: GPUBuffer,
-  length: number,
-  target: ResultTarget,
-  options: KernelOptions = {},
-): void {
-  reduceInto(device, OP.distance, a, b, length, target, options);
-}
+export const relativeDistanceBuffers = binary(OP.distance);
 
 export interface ClipByNormOptions extends KernelOptions {
   /** Where to leave ‖x‖ before clipping (f32); by default a pooled word nobody reads. */
@@ -117,13 +95,11 @@ export function clipByNormBuffer(
     const offset = target.offset ?? 0;
     runElementwise(
       device,
-      CLIP_SPEC,
+      KERNEL_SHADERS.clipByNorm,
       [x, { fixed: { buffer: target.buffer, offset, size: 4 } }],
       length,
       options,
-      (_u32, f32, at) => {
-        f32[at + 4] = Math.fround(maxNorm);
-      },
+      { max_norm: maxNorm },
     );
   } finally {
     if (temp !== null) releaseTemp(device, temp);
@@ -131,36 +107,31 @@ export function clipByNormBuffer(
 }
 
 /** ‖x‖ read back to the CPU. */
-export function l2Norm(device: GPUDevice, x: GPUBuffer, length: number, options: KernelOptions = {}) {
-  return reduceAndRead(device, OP.norm, x, null, length, options);
-}
-
+export const l2Norm = (device: GPUDevice, x: GPUBuffer, length: number, options: KernelOptions = {}) =>
+  reduceAndRead(device, OP.norm, x, null, length, options);
 /** Σ a[i]·b[i] read back to the CPU. */
-export function dot(
+export const dot = (
   device: GPUDevice,
   a: GPUBuffer,
   b: GPUBuffer,
   length: number,
   options: KernelOptions = {},
-) {
-  return reduceAndRead(device, OP.dot, a, b, length, options);
-}
-
+) => reduceAndRead(device, OP.dot, a, b, length, options);
 /** The number of NaN and ±Inf elements, read back to the CPU. */
-export function countNonFinite(device: GPUDevice, x: GPUBuffer, length: number, options: KernelOptions = {}) {
-  return reduceAndRead(device, OP.nonFinite, x, null, length, options);
-}
-
+export const countNonFinite = (
+  device: GPUDevice,
+  x: GPUBuffer,
+  length: number,
+  options: KernelOptions = {},
+) => reduceAndRead(device, OP.nonFinite, x, null, length, options);
 /** ‖a − b‖ / ‖a‖ read back to the CPU. */
-export function relativeDistance(
+export const relativeDistance = (
   device: GPUDevice,
   a: GPUBuffer,
   b: GPUBuffer,
   length: number,
   options: KernelOptions = {},
-) {
-  return reduceAndRead(device, OP.distance, a, b, length, options);
-}
+) => reduceAndRead(device, OP.distance, a, b, length, options);
 
 async function reduceAndRead(
   device: GPUDevice,
@@ -218,8 +189,8 @@ function reduceInto(
     groups.reduce((s, g) => s + g, 0),
   );
   const constants = { OP: op, WORKGROUP_SIZE: workgroupSize };
-  const fold = getKernelPipeline(device, REDUCE_SPEC, { ...constants, STAGE: 0 });
-  const combine = getKernelPipeline(device, REDUCE_SPEC, { ...constants, STAGE: 1 });
+  const fold = getKernelPipeline(device, KERNEL_SHADERS.reduce, { ...constants, STAGE: 0 });
+  const combine = getKernelPipeline(device, KERNEL_SHADERS.reduce, { ...constants, STAGE: 1 });
   const partials = acquireTemp(
     device,
     partialCount * PARTIAL_BYTES,
@@ -229,7 +200,7 @@ function reduceInto(
   const unused = dummyBuffer(device);
   const unusedWritable = dummyBuffer(device, true);
   try {
-    record(device, what, (rec: KernelRecorder) => {
+    record(device, what, (rec) => {
       let partialBase = 0;
       for (const [c, chunk] of chunks.entries()) {
         const bytes = { offset: chunk.start * 4, size: chunk.length * 4 };
@@ -239,11 +210,9 @@ function reduceInto(
           { buffer: partials },
           { buffer: unusedWritable },
         ]);
-        const at = rec.params();
-        rec.u32[at] = chunk.length;
-        rec.u32[at + 1] = partialBase;
-        rec.dispatch(fold, bindGroup, groups[c] as number);
-        partialBase += groups[c] as number;
+        const count = groups[c] as number;
+        rec.dispatch(fold, bindGroup, { count: chunk.length, partial_base: partialBase }, count);
+        partialBase += count;
       }
       // Length 0: no chunk ran, so the one partial we fold must be the identity.
       if (chunks.length === 0) rec.clear(partials, 0, PARTIAL_BYTES);
@@ -253,9 +222,7 @@ function reduceInto(
         { buffer: partials },
         { buffer: target.buffer, offset, size: 4 },
       ]);
-      const at = rec.params();
-      rec.u32[at] = partialCount;
-      rec.dispatch(combine, bindGroup, 1);
+      rec.dispatch(combine, bindGroup, { count: partialCount, partial_base: 0 }, 1);
     });
   } finally {
     releaseTemp(device, partials);

@@ -4,8 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { gpuDevice, onWebGPU } from './browser-setup.ts';
 import { compareWithin, F32_MIN_NORMAL } from '../any/compare.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import { EDGE_VALUES, FINITE_EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
-import type { KernelOptions } from './kernel-runtime.ts';
+import {
+  EDGE_VALUES,
+  FINITE_EDGE_VALUES,
+  TEST_SIZES,
+  sprinkle,
+  vectors,
+} from '../any/kernel-test-helpers.ts';
+import type { KernelOptions } from './device-plan.ts';
 import {
   clipByNormBuffer,
   countNonFinite,

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getTfjsWebGPUBackend } from './gpu-device.ts';
-import { record } from './kernel-runtime.ts';
+import { record } from './recorder.ts';
 
 export type { WebGPUBackend };
 

@@ -4,61 +4,30 @@
  * over the magnitudes' bits (four 8-bit digits: four histogram passes), not by sorting, and every
  * step runs on the GPU: nothing is read back between passes.
  */
-import topkCompactWgsl from '../../../../shaders/topk-compact.wgsl?raw';
-import topkCountWgsl from '../../../../shaders/topk-count.wgsl?raw';
-import topkHistogramWgsl from '../../../../shaders/topk-histogram.wgsl?raw';
-import topkScanWgsl from '../../../../shaders/topk-scan.wgsl?raw';
-import topkScatterAddWgsl from '../../../../shaders/topk-scatter-add.wgsl?raw';
-import topkSelectWgsl from '../../../../shaders/topk-select.wgsl?raw';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
+import { lcm, type Dispatch } from '../any/plan.ts';
+import { checkTopK, TOPK_SENTINEL } from '../any/topk-reference.ts';
 import {
-  acquireTemp,
   checkBuffer,
   checkDistinct,
   checkLength,
   checkResultTarget,
+  type ResultTarget,
+} from './argument-checks.ts';
+import {
   f32Alignment,
   isCpuEmulated,
   planOnDevice,
-  record,
-  releaseTemp,
   resolveWorkgroupSize,
-  storageKernelSpec,
   unitsPerWorkgroup,
   type KernelOptions,
-  type KernelRecorder,
-  type ResultTarget,
-} from './kernel-runtime.ts';
+} from './device-plan.ts';
+import { acquireTemp, releaseTemp } from './device-resources.ts';
 import { mixBuffers } from './mix-kernel.ts';
-import { lcm } from '../any/plan.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
-import { checkTopK, TOPK_SENTINEL } from '../any/topk-reference.ts';
+import { record } from './recorder.ts';
 
-const HISTOGRAM_SPEC = storageKernelSpec('topk-histogram', topkHistogramWgsl, [
-  'read',
-  'read_write',
-  'read',
-  'read_write',
-]);
-const SELECT_SPEC = storageKernelSpec('topk-select', topkSelectWgsl, ['read_write', 'read_write']);
-const COUNT_SPEC = storageKernelSpec('topk-count', topkCountWgsl, ['read', 'read', 'read_write']);
-const SCAN_SPEC = storageKernelSpec('topk-scan', topkScanWgsl, [
-  'read_write',
-  'read_write',
-  'read_write',
-  'read_write',
-]);
-const COMPACT_SPEC = storageKernelSpec('topk-compact', topkCompactWgsl, [
-  'read_write',
-  'read',
-  'read',
-  'read_write',
-  'read_write',
-]);
-const SCATTER_ADD_SPEC = storageKernelSpec('topk-scatter-add', topkScatterAddWgsl, [
-  'read',
-  'read',
-  'read_write',
-]);
+const { topkHistogram, topkSelect, topkCount, topkScan, topkCompact, topkScatterAdd } = KERNEL_SHADERS;
 
 /** Elements per invocation in the tiled passes (the shaders' ITEMS override). */
 const ITEMS = 4;
@@ -136,12 +105,18 @@ export function topKSparsifyBuffers(
     tileBases.push(tiles);
     tiles += Math.ceil(chunk.length / tile);
   }
+  /** The range and first tile of dispatch `d` of chunk `c`. */
+  const tiled = (c: number, d: Dispatch) => ({
+    base: d.base,
+    count: d.count,
+    tile_base: (tileBases[c] as number) + d.base / tile,
+  });
   const constants = { WORKGROUP_SIZE: workgroupSize, ITEMS: items };
-  const histogram = getKernelPipeline(device, HISTOGRAM_SPEC, constants);
-  const select = getKernelPipeline(device, SELECT_SPEC, {});
-  const counter = getKernelPipeline(device, COUNT_SPEC, constants);
-  const scan = getKernelPipeline(device, SCAN_SPEC, { WORKGROUP_SIZE: workgroupSize });
-  const compact = getKernelPipeline(device, COMPACT_SPEC, constants);
+  const histogram = getKernelPipeline(device, topkHistogram, constants);
+  const select = getKernelPipeline(device, topkSelect, {});
+  const counter = getKernelPipeline(device, topkCount, constants);
+  const scan = getKernelPipeline(device, topkScan, { WORKGROUP_SIZE: workgroupSize });
+  const compact = getKernelPipeline(device, topkCompact, constants);
 
   const temps: GPUBuffer[] = [];
   const temp = (bytes: number, usage: number, label: string) => {
@@ -157,7 +132,7 @@ export function topKSparsifyBuffers(
     const mode = residual === null ? 2 : 1;
     const kk = Math.min(k, length);
 
-    record(device, 'topk', (rec: KernelRecorder) => {
+    record(device, 'topk', (rec) => {
       rec.clear(hist);
       const histogramGroups = chunks.map((chunk) =>
         rec.bindGroup(histogram, [
@@ -173,15 +148,20 @@ export function topKSparsifyBuffers(
       ]);
       for (let digit = 0; digit < 4; digit++) {
         for (const [c, chunk] of chunks.entries()) {
+          const bindGroup = histogramGroups[c] as GPUBindGroup;
           for (const d of chunk.dispatches) {
-            const at = rec.params();
-            rec.u32.set([d.base, d.count, digit, digit === 0 ? mode : 0, tilesPerGroup], at);
-            rec.dispatch(histogram, histogramGroups[c] as GPUBindGroup, d.x, d.y);
+            const { base, count } = d;
+            const params = {
+              base,
+              count,
+              digit,
+              mode: digit === 0 ? mode : 0,
+              tiles_per_group: tilesPerGroup,
+            };
+            rec.dispatch(histogram, bindGroup, params, d.x, d.y);
           }
         }
-        const at = rec.params();
-        rec.u32.set([digit, kk], at);
-        rec.dispatch(select, selectGroup, 1);
+        rec.dispatch(select, selectGroup, { digit, k: kk }, 1);
       }
 
       for (const [c, chunk] of chunks.entries()) {
@@ -191,9 +171,7 @@ export function topKSparsifyBuffers(
           { buffer: tileCounts },
         ]);
         for (const d of chunk.dispatches) {
-          const at = rec.params();
-          rec.u32.set([d.base, d.count, (tileBases[c] as number) + d.base / tile, tilesPerGroup], at);
-          rec.dispatch(counter, bindGroup, d.x, d.y);
+          rec.dispatch(counter, bindGroup, { ...tiled(c, d), tiles_per_group: tilesPerGroup }, d.x, d.y);
         }
       }
 
@@ -203,9 +181,7 @@ export function topKSparsifyBuffers(
         { buffer: indices, offset: 0, size: k * 4 },
         { buffer: values, offset: 0, size: k * 4 },
       ]);
-      const at = rec.params();
-      rec.u32.set([tiles, k], at);
-      rec.dispatch(scan, scanGroup, 1);
+      rec.dispatch(scan, scanGroup, { tiles, k }, 1);
 
       for (const [c, chunk] of chunks.entries()) {
         const bindGroup = rec.bindGroup(compact, [
@@ -216,12 +192,8 @@ export function topKSparsifyBuffers(
           { buffer: values, offset: 0, size: k * 4 },
         ]);
         for (const d of chunk.dispatches) {
-          const at = rec.params();
-          rec.u32.set(
-            [d.base, d.count, (tileBases[c] as number) + d.base / tile, chunk.start, tilesPerGroup],
-            at,
-          );
-          rec.dispatch(compact, bindGroup, d.x, d.y);
+          const params = { ...tiled(c, d), chunk_start: chunk.start, tiles_per_group: tilesPerGroup };
+          rec.dispatch(compact, bindGroup, params, d.x, d.y);
         }
       }
       if (count !== undefined) rec.copy(state, 12, count.buffer, countOffset, 4);
@@ -293,7 +265,7 @@ function scatter(
   const outChunks = planOnDevice(device, length, options, { workgroupSize });
   // The pairs are bound whole (checked above), so their plan is one chunk.
   const pairDispatches = planOnDevice(device, pairs, options, { workgroupSize })[0]?.dispatches ?? [];
-  const kernel = getKernelPipeline(device, SCATTER_ADD_SPEC, { WORKGROUP_SIZE: workgroupSize });
+  const kernel = getKernelPipeline(device, topkScatterAdd, { WORKGROUP_SIZE: workgroupSize });
   record(device, 'topk-scatter-add', (rec) => {
     if (zero) rec.clear(out, 0, length * 4);
     if (pairs === 0) return;
@@ -303,11 +275,9 @@ function scatter(
         { buffer: values, offset: 0, size: pairs * 4 },
         { buffer: out, offset: chunk.start * 4, size: chunk.length * 4 },
       ]);
-      for (const d of pairDispatches) {
-        const at = rec.params();
-        rec.u32.set([d.base, d.count, chunk.start, chunk.length], at);
-        rec.f32[at + 4] = alpha;
-        rec.dispatch(kernel, bindGroup, d.x, d.y);
+      for (const { base, count, x, y } of pairDispatches) {
+        const params = { base, count, out_start: chunk.start, out_length: chunk.length, alpha };
+        rec.dispatch(kernel, bindGroup, params, x, y);
       }
     }
   });

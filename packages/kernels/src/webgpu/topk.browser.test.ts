@@ -7,7 +7,7 @@ import { compareBits } from '../any/compare.ts';
 import { topKDecodeTensor, topKScatterAddTensor, topKSparsifyTensors } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
 import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
-import type { KernelOptions } from './kernel-runtime.ts';
+import type { KernelOptions } from './device-plan.ts';
 import { topKDecodeBuffers, topKScatterAddBuffers, topKSparsifyBuffers } from './topk-kernels.ts';
 import { TOPK_SENTINEL, topKScatterAddReference, topKSparsifyReference } from '../any/topk-reference.ts';
 

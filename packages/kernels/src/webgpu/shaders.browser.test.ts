@@ -1,0 +1,44 @@
+// Every composed kernel (common header + generated Params + shaders/<name>.wgsl) compiles on the
+// WebGPU device without an error message, and its pipeline builds with the layout the host
+// derives from the shader's declarations.
+import { describe, expect, it } from 'vitest';
+import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
+import type { KernelShader } from '../any/shader-sources.ts';
+import { adapter, allowNoWebGPU, gpuDevice, onWebGPU } from './browser-setup.ts';
+import { withGpu } from './gpu-test-fixture.ts';
+import { getKernelPipeline } from './pipeline-cache.ts';
+
+it('runs on tfjs WebGPU backend with an adapter', () => {
+  if (!onWebGPU && allowNoWebGPU) {
+    console.warn('No WebGPU adapter: GPU kernel tests skipped (VITE_TABSWARM_ALLOW_NO_WEBGPU=1).');
+    return;
+  }
+  expect(
+    adapter,
+    'navigator.gpu.requestAdapter() returned null: is --enable-unsafe-webgpu set?',
+  ).not.toBeNull();
+  expect(onWebGPU).toBe(true);
+});
+
+describe.skipIf(!onWebGPU)('the composed shaders', () => {
+  it('compile without an error message', async () => {
+    await withGpu(gpuDevice, async () => {
+      for (const shader of Object.values(KERNEL_SHADERS)) {
+        const module = gpuDevice.createShaderModule({ label: shader.name, code: shader.source });
+        const info = await module.getCompilationInfo();
+        const errors = info.messages
+          .filter((m) => m.type === 'error')
+          .map((m) => `${shader.name}:${m.lineNum}:${m.linePos} ${m.message}`);
+        expect(errors, shader.name).toEqual([]);
+      }
+    });
+  });
+
+  it('build pipelines with the bind group layouts read from their declarations', async () => {
+    // withGpu fails on any validation error, such as a layout that does not match the shader.
+    await withGpu(gpuDevice, () => {
+      const shaders: readonly KernelShader[] = Object.values(KERNEL_SHADERS);
+      for (const shader of shaders) getKernelPipeline(gpuDevice, shader, {});
+    });
+  });
+});
