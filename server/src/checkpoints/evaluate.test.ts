@@ -3,14 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeFp32Frame } from '@tabswarm/protocol';
 import { readCheckpointFile, writeCheckpointFile } from './checkpoint-files.ts';
 import { evaluateParameters, type TestSet } from './evaluate.ts';
-import {
-  buildModel,
-  ensureCpuBackend,
-  getFlatWeights,
-  initialParameters,
-  setFlatWeights,
-  topologyFor,
-} from './model-factory.ts';
+import { getFlatWeights, setFlatWeights, topologyFor } from '@tabswarm/core';
+import { buildModel, ensureCpuBackend, initialParameters } from './model-factory.ts';
 import { DatasetRegistry } from '../datasets/registry.ts';
 import { tempDir } from '../test-support.ts';
 

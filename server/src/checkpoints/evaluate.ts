@@ -3,7 +3,8 @@
  * cross-entropy, batched on tfjs's CPU backend, with every tensor it makes disposed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, setFlatWeights, type Topology } from './model-factory.ts';
+import { setFlatWeights, type Topology } from '@tabswarm/core';
+import { buildModel } from './model-factory.ts';
 
 export interface TestSet {
   /** n samples of featureShape, normalised as the trainer sees them, end to end. */

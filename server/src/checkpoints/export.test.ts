@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presetLayout, presetTopology } from '@tabswarm/protocol';
 import { exportModel, WEIGHTS_FILE, type ExportedModel } from './export.ts';
-import { buildModel, initialParameters, layoutOf, setFlatWeights } from './model-factory.ts';
+import { layoutOf, setFlatWeights } from '@tabswarm/core';
+import { buildModel, initialParameters } from './model-factory.ts';
 
 const MNIST = { featureShape: [28, 28, 1], numClasses: 10 } as const;
 

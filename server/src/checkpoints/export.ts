@@ -4,7 +4,7 @@
  * `tf.loadLayersModel('http://…/model.json')` loads when both are served side by side.
  */
 import type { ParamLayout } from '@tabswarm/protocol';
-import type { Topology } from './model-factory.ts';
+import type { Topology } from '@tabswarm/core';
 
 export const WEIGHTS_FILE = 'weights.bin';
 export const GENERATED_BY = 'tabswarm';

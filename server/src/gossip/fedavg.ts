@@ -10,8 +10,8 @@
  * An upload that arrives after its round closed joins the next one: nobody waits for stragglers
  * longer than the grace, and nobody for a vanished volunteer longer than the deadline.
  */
+import { l2Norm, validateContribution, weightedMean } from '@tabswarm/core';
 import { decodeFrame, encodeFp32Frame, frameValues, type AveragingSpec } from '@tabswarm/protocol';
-import { averageContributions, validateContribution } from '../checkpoints/aggregate.ts';
 import type { Logger } from '../logger.ts';
 import type { GossipMetrics } from './metrics.ts';
 
@@ -205,10 +205,8 @@ export class FedAvgRounds {
       );
       return;
     }
-    const values = averageContributions(uploads.map((u) => ({ values: u.values, weight: u.samples })));
-    let norm = 0;
-    for (let i = 0; i < values.length; i++) norm += (values[i] as number) ** 2;
-    this.#lastNorm.set(round.jobId, Math.sqrt(norm));
+    const values = weightedMean(uploads.map((u) => ({ values: u.values, weight: u.samples })));
+    this.#lastNorm.set(round.jobId, l2Norm(values));
     this.#lastParticipants.set(round.jobId, uploads.length);
     const samples = uploads.reduce((sum, u) => sum + u.samples, 0);
     const frame = encodeFp32Frame({ jobId: round.jobId, senderId: 'coordinator', round: round.seq, values });

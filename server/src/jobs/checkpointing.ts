@@ -8,6 +8,16 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import {
+  l2Norm,
+  layoutOf,
+  modelMismatch,
+  topologyFor,
+  validateContribution,
+  weightedMean,
+  type DatasetShape,
+  type Topology,
+} from '@tabswarm/core';
+import {
   decodeFrame,
   encodeFp32Frame,
   frameValues,
@@ -16,7 +26,6 @@ import {
   type JobSpec,
   type ParamLayout,
 } from '@tabswarm/protocol';
-import { averageContributions, l2Norm, validateContribution } from '../checkpoints/aggregate.ts';
 import {
   cleanupAllTempFiles,
   readCheckpointFile,
@@ -25,15 +34,7 @@ import {
 import { evaluateParameters, type TestSet } from '../checkpoints/evaluate.ts';
 import { exportModel, type ExportedModel } from '../checkpoints/export.ts';
 import { loadLatestCheckpoint } from '../checkpoints/latest-checkpoint.ts';
-import {
-  buildModel,
-  initialParameters,
-  layoutOf,
-  modelMismatch,
-  topologyFor,
-  type DatasetShape,
-  type Topology,
-} from '../checkpoints/model-factory.ts';
+import { buildModel, initialParameters } from '../checkpoints/model-factory.ts';
 import type { EventLog } from '../event-log.ts';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -332,7 +333,7 @@ export class Checkpointing {
         return;
       }
       const accepted = [...round.accepted];
-      const values = averageContributions(accepted.map(([, c]) => ({ values: c.values, weight: 1 })));
+      const values = weightedMean(accepted.map(([, c]) => ({ values: c.values, weight: 1 })));
       await this.persist(job, round.seq, round.shardsDone, values, {
         accepted: accepted.map(([nodeId, c]) => ({ nodeId, norm: c.norm, weight: 1 })),
         rejected: round.rejected,

@@ -1,17 +1,29 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_PRESETS, presetLayout, presetTopology, type ModelSpec } from '@tabswarm/protocol';
 import {
+  buildJobModel,
   buildModel,
-  ensureCpuBackend,
   getFlatWeights,
-  initialParameters,
   layoutOf,
+  ModelError,
   modelMismatch,
   setFlatWeights,
   topologyFor,
-} from './model-factory.ts';
-import { computeFans, initializeWeight, InitializerError, seededStream } from './seeded-init.ts';
+} from './model.ts';
+import {
+  computeFans,
+  initializeWeight,
+  initialParameters,
+  InitializerError,
+  seededStream,
+} from './seeded-init.ts';
+
+// Node has the pure-JS CPU backend only unless something registers another: pin it.
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await tf.ready();
+});
 
 const MNIST = { featureShape: [28, 28, 1], numClasses: 10 } as const;
 const mlp: ModelSpec = { kind: 'preset', preset: 'mnist-mlp' };
@@ -49,7 +61,6 @@ const withoutVersion = (t: object) => ({ ...t, keras_version: undefined });
 
 describe('preset topologies', () => {
   it('are exactly what tfjs emits for the same layers', async () => {
-    await ensureCpuBackend();
     for (const preset of MODEL_PRESETS) {
       for (const [shape, classes] of [
         [[28, 28, 1], 10],
@@ -89,7 +100,33 @@ describe('preset topologies', () => {
   });
 });
 
-describe('model factory', () => {
+describe('job models', () => {
+  it('builds a job model checked against its dataset, or says why not with MODEL_INVALID', async () => {
+    const model = await buildJobModel(mlp, MNIST);
+    expect(layoutOf(model)).toEqual(presetLayout('mnist-mlp', { inputShape: [28, 28, 1], numClasses: 10 }));
+    model.dispose();
+    const topology = presetTopology('mnist-mlp', { inputShape: [28, 28, 1], numClasses: 10 });
+    const wrongClasses = buildJobModel(
+      { kind: 'topology', topology },
+      { featureShape: [28, 28, 1], numClasses: 4 },
+    );
+    await expect(wrongClasses).rejects.toThrow(ModelError);
+    await expect(wrongClasses).rejects.toMatchObject({ code: 'MODEL_INVALID', message: /4 classes/ });
+    await expect(
+      buildJobModel({ kind: 'topology', topology: { class_name: 'NoSuchModel', config: {} } }, MNIST),
+    ).rejects.toMatchObject({ code: 'MODEL_INVALID', message: /cannot build/ });
+    await expect(buildJobModel(mlp, { featureShape: [28, 28, 1], numClasses: 1 })).rejects.toThrow(
+      ModelError,
+    );
+  });
+
+  it('does not change the topology it builds from', async () => {
+    const topology = presetTopology('mnist-cnn', { inputShape: [28, 28, 1], numClasses: 10 });
+    const copy = JSON.parse(JSON.stringify(topology)) as unknown;
+    (await buildModel(topology)).dispose();
+    expect(topology).toEqual(copy);
+  });
+
   it('passes a custom topology through and fits presets to the dataset', async () => {
     const topology = presetTopology('mnist-cnn', { inputShape: [28, 28, 1], numClasses: 10 });
     expect(topologyFor({ kind: 'topology', topology }, MNIST)).toBe(topology);
@@ -177,7 +214,6 @@ describe('model factory', () => {
   });
 
   it('leaks no tensors', async () => {
-    await ensureCpuBackend();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
       await initialParameters(cnn, MNIST, i);
