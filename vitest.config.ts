@@ -13,6 +13,12 @@ export default defineConfig({
           exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          // Type tests (*.test-d.ts): tsc over the protocol package, where the event maps live.
+          typecheck: {
+            enabled: true,
+            include: ['packages/protocol/src/**/*.test-d.ts'],
+            tsconfig: 'packages/protocol/tsconfig.json',
+          },
         },
       },
       {

@@ -120,7 +120,7 @@ export function attachVolunteerNamespace(
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           heartbeatTimeoutMs: config.heartbeatTimeoutMs,
           peerjs: { path: PEERJS_PATH, key: PEERJS_KEY, token: membership.peerToken(node.id) },
-          iceServers: config.iceServers,
+          iceServers: [...config.iceServers],
         };
       }),
     );

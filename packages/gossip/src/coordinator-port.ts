@@ -3,14 +3,16 @@
  * relay, and somewhere to send link and exchange reports. `socketCoordinatorPort` adapts the
  * volunteer's socket.io connection; tests use in-memory ports.
  */
-import type {
-  Ack,
-  ExchangeReport,
-  LinkReport,
-  PeerInfo,
-  RelayedMessage,
-  RelayMessage,
-  Reply,
+import {
+  listen,
+  request,
+  VOLUNTEER_REQUESTS,
+  VOLUNTEER_SERVER_EVENTS,
+  type ExchangeReport,
+  type LinkReport,
+  type ListenerSource,
+  type PayloadError,
+  type RequestTarget,
 } from '@tabswarm/protocol';
 
 export type RelaySendResult =
@@ -38,18 +40,10 @@ export interface CoordinatorPort {
 }
 
 /**
- * The socket.io calls the port makes. A socket.io-client `Socket<VolunteerServerToClient,
- * VolunteerClientToServer>` satisfies it as is.
+ * The socket.io calls the port makes: listeners for `peers` and `relayed`, requests with an ack.
+ * A socket.io-client `Socket<VolunteerServerToClient, VolunteerClientToServer>` satisfies it as is.
  */
-export interface GossipSocket {
-  on(event: 'peers', listener: (peers: readonly PeerInfo[]) => void): unknown;
-  on(event: 'relayed', listener: (message: RelayedMessage) => void): unknown;
-  off(event: 'peers', listener: (peers: readonly PeerInfo[]) => void): unknown;
-  off(event: 'relayed', listener: (message: RelayedMessage) => void): unknown;
-  emit(event: 'relay', message: RelayMessage, ack: Ack<{ queuedMs: number }>): unknown;
-  emit(event: 'linkReport', report: LinkReport, ack: Ack): unknown;
-  emit(event: 'exchangeReport', report: ExchangeReport, ack: Ack): unknown;
-}
+export type GossipSocket = ListenerSource & RequestTarget;
 
 export interface SocketPortOptions {
   /** The membership already received (the `peers` event that followed join). */
@@ -58,13 +52,12 @@ export interface SocketPortOptions {
   readonly relay?: boolean;
   /** A relay send with no acknowledgement within this is reported failed (default 15 s). */
   readonly relayAckTimeoutMs?: number;
+  /** A `peers` or `relayed` payload that failed its schema (it changed nothing); default: console.warn. */
+  readonly onRejected?: (error: PayloadError) => void;
 }
 
-const ignore = (): void => undefined;
-
-function toBytes(data: Uint8Array | ArrayBuffer): Uint8Array {
-  return data instanceof Uint8Array ? data : new Uint8Array(data);
-}
+/** Reports are best effort: an ack that does not come within this is forgotten. */
+const REPORT_TIMEOUT_MS = 30_000;
 
 /** A CoordinatorPort over the volunteer's socket.io connection (after it joined as `nodeId`). */
 export function socketCoordinatorPort(
@@ -77,50 +70,27 @@ export function socketCoordinatorPort(
   const relayHandlers = new Set<(from: string, data: Uint8Array) => void>();
   const ackTimeoutMs = options.relayAckTimeoutMs ?? 15_000;
 
-  const onPeers = (peers: readonly PeerInfo[]): void => {
-    if (!Array.isArray(peers)) return;
-    members = (peers as readonly unknown[])
-      .flatMap((p) =>
-        typeof p === 'object' && p !== null && 'nodeId' in p && typeof p.nodeId === 'string'
-          ? [p.nodeId]
-          : [],
-      )
-      .sort();
-    for (const handler of [...memberHandlers]) handler(members);
-  };
-  const onRelayed = (message: RelayedMessage): void => {
-    const from = message?.from;
-    const data = message?.data;
-    if (typeof from !== 'string' || !(data instanceof Uint8Array || data instanceof ArrayBuffer)) return;
-    const bytes = toBytes(data);
-    for (const handler of [...relayHandlers]) handler(from, bytes);
-  };
-  socket.on('peers', onPeers);
-  socket.on('relayed', onRelayed);
+  const unlisten = listen(
+    socket,
+    VOLUNTEER_SERVER_EVENTS,
+    {
+      peers(peers) {
+        members = peers.map((p) => p.nodeId).sort();
+        for (const handler of [...memberHandlers]) handler(members);
+      },
+      relayed({ from, data }) {
+        for (const handler of [...relayHandlers]) handler(from, data);
+      },
+    },
+    options.onRejected ?? ((error) => console.warn(error.message)),
+  );
 
   const relay: RelayPort = {
-    send(to, data) {
-      return new Promise<RelaySendResult>((resolve) => {
-        let done = false;
-        const timer = setTimeout(() => {
-          done = true;
-          resolve({
-            ok: false,
-            code: 'TIMEOUT',
-            message: `the relay did not answer within ${ackTimeoutMs} ms`,
-          });
-        }, ackTimeoutMs);
-        socket.emit('relay', { to, data }, (reply: Reply<{ queuedMs: number }>) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          resolve(
-            reply?.ok === true
-              ? { ok: true, queuedMs: reply.queuedMs }
-              : { ok: false, code: reply?.code ?? 'INTERNAL', message: reply?.message ?? 'no reply' },
-          );
-        });
-      });
+    async send(to, data) {
+      const reply = await request(socket, VOLUNTEER_REQUESTS, 'relay', { to, data }, ackTimeoutMs);
+      if (reply === null)
+        return { ok: false, code: 'TIMEOUT', message: `the relay did not answer within ${ackTimeoutMs} ms` };
+      return reply.ok ? { ok: true, queuedMs: reply.queuedMs } : reply;
     },
     onMessage(handler) {
       relayHandlers.add(handler);
@@ -136,15 +106,11 @@ export function socketCoordinatorPort(
       return () => memberHandlers.delete(handler);
     },
     relay: options.relay === false ? null : relay,
-    reportLinks(report) {
-      socket.emit('linkReport', report, ignore);
-    },
-    reportExchange(report) {
-      socket.emit('exchangeReport', report, ignore);
-    },
+    reportLinks: (links) => void request(socket, VOLUNTEER_REQUESTS, 'linkReport', links, REPORT_TIMEOUT_MS),
+    reportExchange: (exchange) =>
+      void request(socket, VOLUNTEER_REQUESTS, 'exchangeReport', exchange, REPORT_TIMEOUT_MS),
     close() {
-      socket.off('peers', onPeers);
-      socket.off('relayed', onRelayed);
+      unlisten();
       memberHandlers.clear();
       relayHandlers.clear();
     },

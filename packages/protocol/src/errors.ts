@@ -1,4 +1,5 @@
 /** Typed errors that cross the wire: a string code a program can branch on, a message a person can read. */
+import { z } from 'zod';
 
 export const ERROR_CODES = [
   'BAD_REQUEST',
@@ -11,15 +12,18 @@ export const ERROR_CODES = [
   'UNKNOWN_LEASE',
   'NOT_YOUR_LEASE',
   'NO_WORK',
+  /** What the other side sent did not match its schema (a client's rejection of a server payload). */
+  'BAD_PAYLOAD',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface ErrorReply {
-  readonly ok: false;
-  readonly code: ErrorCode;
-  readonly message: string;
-}
+export const errorReplySchema = z.object({
+  ok: z.literal(false),
+  code: z.enum(ERROR_CODES),
+  message: z.string().max(4096),
+});
+export type ErrorReply = z.infer<typeof errorReplySchema>;
 
 export type Reply<T extends object = object> = ({ readonly ok: true } & T) | ErrorReply;
 
@@ -37,4 +41,18 @@ export class ProtocolError extends Error {
 
 export function errorReply(code: ErrorCode, message: string): ErrorReply {
   return { ok: false, code, message };
+}
+
+/**
+ * A payload that failed its schema on arrival: which event or reply it was and the first problem.
+ * Clients report it (log, event stream, caller) and leave their state as it was.
+ */
+export class PayloadError extends ProtocolError {
+  /** The event or REST reply name the payload arrived as. */
+  readonly source: string;
+  constructor(source: string, message: string) {
+    super('BAD_PAYLOAD', `${source}: ${message}`);
+    this.name = 'PayloadError';
+    this.source = source;
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * socket.io event maps, declared once and imported by the coordinator and by both apps.
- * Payloads arrive as `unknown` on the receiving side and are checked with the schemas.
+ * socket.io event maps, declared once and imported by the coordinator and by both apps. Every
+ * payload type is a schema's output (z.infer); event-schemas.ts pairs each event with its schema,
+ * and the receiving side parses with it before a handler sees the payload.
  */
 import type { ErrorReply, Reply } from './errors.ts';
 import type {
@@ -14,6 +15,7 @@ import type {
 import type {
   CheckpointRequest,
   JobInfo,
+  LeaseCancelled,
   LeaseCompletion,
   LeaseGrantInfo,
   LeaseRelease,
@@ -26,7 +28,7 @@ import type {
   JoinAccepted,
   JoinRequest,
   NodeInfo,
-  PeerInfo,
+  PeerList,
   SelfTestReport,
 } from './schemas.ts';
 
@@ -58,11 +60,11 @@ export interface VolunteerClientToServer {
 
 export interface VolunteerServerToClient {
   /** The live membership, sent after join and whenever it changes. */
-  peers: (peers: readonly PeerInfo[]) => void;
+  peers: (peers: PeerList) => void;
   /** A fatal problem with this connection, sent before the server disconnects it. */
   fatal: (error: ErrorReply) => void;
   /** Stop working on this lease: another copy finished first, or the job was paused or ended. */
-  leaseCancelled: (notice: { leaseId: string; reason: string }) => void;
+  leaseCancelled: (notice: LeaseCancelled) => void;
   /** Upload your current parameters for a checkpoint. */
   checkpointRequest: (request: CheckpointRequest) => void;
   /** Gossip: a message a peer sent through the relay. */
@@ -72,7 +74,7 @@ export interface VolunteerServerToClient {
 export interface DashboardClientToServer {
   subscribe: (
     request: DashboardSubscribe,
-    ack: Ack<{ nodes: readonly NodeInfo[]; serverTime: number }>,
+    ack: Ack<{ nodes: NodeInfo[]; jobs: JobInfo[]; serverTime: number }>,
   ) => void;
 }
 

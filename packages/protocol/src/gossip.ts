@@ -160,16 +160,11 @@ const binarySchema = z
   });
 
 export const relayMessageSchema = z.strictObject({ to: nodeIdSchema, data: binarySchema });
-export interface RelayMessage {
-  readonly to: string;
-  readonly data: Uint8Array;
-}
+export type RelayMessage = z.output<typeof relayMessageSchema>;
 
 /** What the coordinator forwards: socket.io delivers `data` as a Buffer in Node, an ArrayBuffer in browsers. */
-export interface RelayedMessage {
-  readonly from: string;
-  readonly data: Uint8Array | ArrayBuffer;
-}
+export const relayedMessageSchema = z.object({ from: nodeIdSchema, data: binarySchema });
+export type RelayedMessage = z.output<typeof relayedMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // FedAvg: parameter frames uploaded over HTTP, averaged by samples on the coordinator.
@@ -187,49 +182,64 @@ export const fedAvgCredential = (nodeId: string, peerToken: string): string =>
 // ---------------------------------------------------------------------------------------------
 // Coordinator → dashboards.
 
+const epochMs = z.number().finite().nonnegative().max(1e15);
+const distance = z.number().finite().nonnegative().max(1e9).nullable();
+
 /** The latest link report of one volunteer. */
-export interface NodeLinks {
-  readonly nodeId: string;
-  readonly reportedAt: number;
-  readonly links: readonly LinkInfo[];
-  readonly quarantined: readonly string[];
-}
+export const nodeLinksSchema = z.object({
+  nodeId: nodeIdSchema,
+  reportedAt: epochMs,
+  links: z.array(linkInfoSchema).max(MAX_REPORTED_LINKS),
+  quarantined: z.array(nodeIdSchema).max(MAX_REPORTED_LINKS),
+});
+export type NodeLinks = z.infer<typeof nodeLinksSchema>;
 
 /** One side's report of one exchange, as kept per job for the consensus curve. */
-export interface ConsensusPoint {
-  readonly jobId: string;
-  readonly at: number;
-  readonly nodeId: string;
-  readonly partner: string;
-  readonly role: ExchangeRole;
-  readonly outcome: ExchangeOutcome;
-  readonly codec: GossipCodecName;
-  readonly distance: number | null;
-  readonly bytes: number;
-  readonly durationMs: number;
-  readonly link: 'direct' | 'relay' | null;
-}
+export const consensusPointSchema = z.object({
+  jobId: gossipJobIdSchema,
+  at: epochMs,
+  nodeId: nodeIdSchema,
+  partner: nodeIdSchema,
+  role: z.enum(EXCHANGE_ROLES),
+  outcome: z.enum(EXCHANGE_OUTCOMES),
+  codec: codecSchema,
+  distance,
+  bytes: count,
+  durationMs: z.number().finite().nonnegative().max(3_600_000),
+  link: z.enum(['direct', 'relay']).nullable(),
+});
+export type ConsensusPoint = z.infer<typeof consensusPointSchema>;
 
 /** Exchanges of one job bucketed in time: the dashboard's consensus series. */
-export interface ConsensusBucket {
-  readonly at: number;
-  readonly exchanges: number;
-  readonly ok: number;
-  readonly meanDistance: number | null;
-  readonly maxDistance: number | null;
-  readonly bytes: number;
-}
+export const consensusBucketSchema = z.object({
+  at: epochMs,
+  exchanges: count,
+  ok: count,
+  meanDistance: distance,
+  maxDistance: distance,
+  bytes: count,
+});
+export type ConsensusBucket = z.infer<typeof consensusBucketSchema>;
 
 /** GET /api/jobs/:jobId/consensus */
-export interface ConsensusSeries {
-  readonly jobId: string;
-  readonly bucketMs: number;
-  readonly buckets: readonly ConsensusBucket[];
+export const consensusSeriesSchema = z.object({
+  jobId: gossipJobIdSchema,
+  bucketMs: z.number().int().positive().max(86_400_000),
+  buckets: z.array(consensusBucketSchema).max(100_000),
   /** The newest points, oldest first. */
-  readonly points: readonly ConsensusPoint[];
-  readonly totals: {
-    readonly exchanges: number;
-    readonly byOutcome: Readonly<Partial<Record<ExchangeOutcome, number>>>;
-    readonly bytesByCodec: Readonly<Partial<Record<GossipCodecName, number>>>;
-  };
-}
+  points: z.array(consensusPointSchema).max(100_000),
+  totals: z.object({
+    exchanges: count,
+    byOutcome: z.partialRecord(z.enum(EXCHANGE_OUTCOMES), count),
+    bytesByCodec: z.partialRecord(codecSchema, count),
+  }),
+});
+export type ConsensusSeries = z.infer<typeof consensusSeriesSchema>;
+
+/** GET /api/jobs/:jobId/fedavg: the coordinator's FedAvg rounds of one job. */
+export const fedAvgStateSchema = z.object({
+  round: count,
+  open: z.object({ uploads: count, expected: count, openedAt: epochMs }).nullable(),
+  lastParticipants: count.nullable(),
+});
+export type FedAvgState = z.infer<typeof fedAvgStateSchema>;

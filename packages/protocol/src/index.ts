@@ -10,3 +10,6 @@ export * from './model-presets.ts';
 export * from './jobs.ts';
 export * from './shard.ts';
 export * from './gossip.ts';
+export * from './rest.ts';
+export * from './event-schemas.ts';
+export * from './receive.ts';

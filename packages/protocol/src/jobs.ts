@@ -1,6 +1,6 @@
 /** Wire shapes and schemas for jobs, leases and checkpoints on the control plane. */
 import { z } from 'zod';
-import type { JobSpec, JobStatus } from './job-spec.ts';
+import { JOB_STATUSES, jobSpecSchema } from './job-spec.ts';
 
 export const leaseIdSchema = z.string({ error: 'leaseId must be a string' }).regex(/^lease-[0-9a-f]{16}$/, {
   error: 'leaseId is not a lease id',
@@ -26,61 +26,98 @@ export const leaseReleaseSchema = z.strictObject({
 });
 export type LeaseRelease = z.infer<typeof leaseReleaseSchema>;
 
+/** Job and dataset ids: what the coordinator puts in URLs and frames. */
+export const resourceIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'not an id' });
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const epochMs = z.number().finite().nonnegative().max(1e15);
+/** A path on the coordinator itself: `/…` but never `//host/…`, which would leave its origin. */
+const coordinatorPath = z
+  .string()
+  .max(1024)
+  .regex(/^\/(?!\/)/, { error: 'must be a path on the coordinator' });
+
 /** A shard of work: train on samples [start, end) of the dataset's training split, then report. */
-export interface LeaseGrantInfo {
-  readonly leaseId: string;
-  readonly jobId: string;
-  readonly datasetId: string;
-  readonly epoch: number;
-  readonly shard: number;
-  readonly start: number;
-  readonly end: number;
-  readonly deadline: number;
-  readonly speculative: boolean;
-  /** Relative URL of the shard's samples (immutable, cacheable). */
-  readonly samplesUrl: string;
-}
+export const leaseGrantSchema = z
+  .object({
+    leaseId: leaseIdSchema,
+    jobId: resourceIdSchema,
+    datasetId: resourceIdSchema,
+    epoch: count,
+    shard: count,
+    start: count,
+    end: count,
+    deadline: epochMs,
+    speculative: z.boolean(),
+    /** Relative URL of the shard's samples (immutable, cacheable). */
+    samplesUrl: coordinatorPath,
+  })
+  .refine((g) => g.end > g.start, { error: 'a lease covers at least one sample', path: ['end'] });
+export type LeaseGrantInfo = z.infer<typeof leaseGrantSchema>;
 
-export interface CheckpointSummary {
-  readonly seq: number;
-  readonly createdAt: number;
-  readonly shardsDone: number;
-  readonly accuracy: number | null;
-  readonly loss: number | null;
-}
+/** Stop working on this lease: another copy finished first, or the job was paused or ended. */
+export const leaseCancelledSchema = z.object({
+  leaseId: leaseIdSchema,
+  reason: z
+    .string()
+    .optional()
+    .transform((r) => (r === undefined ? 'cancelled' : r.slice(0, 512))),
+});
+export type LeaseCancelled = z.output<typeof leaseCancelledSchema>;
 
-export interface JobInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly spec: JobSpec;
-  readonly status: JobStatus;
-  readonly statusReason: string | null;
-  readonly createdAt: number;
-  readonly startedAt: number | null;
-  readonly finishedAt: number | null;
-  readonly trainSize: number;
-  readonly shardSize: number;
-  readonly shardCount: number;
-  readonly totalShards: number;
-  readonly epochsOpened: number;
-  readonly shardsDone: number;
-  readonly samplesDone: number;
-  readonly activeLeases: number;
+export const checkpointSummarySchema = z.object({
+  seq: count,
+  createdAt: epochMs,
+  shardsDone: count,
+  accuracy: z.number().finite().min(0).max(1).nullable(),
+  loss: z.number().finite().nullable(),
+});
+export type CheckpointSummary = z.infer<typeof checkpointSummarySchema>;
+
+export const jobInfoSchema = z.object({
+  id: resourceIdSchema,
+  name: z.string().max(200),
+  /** Re-validated on arrival, defaults filled in. */
+  spec: jobSpecSchema,
+  status: z.enum(JOB_STATUSES),
+  statusReason: z.string().max(1024).nullable(),
+  createdAt: epochMs,
+  startedAt: epochMs.nullable(),
+  finishedAt: epochMs.nullable(),
+  trainSize: count,
+  shardSize: count,
+  shardCount: count,
+  totalShards: count,
+  epochsOpened: count,
+  shardsDone: count,
+  samplesDone: count,
+  activeLeases: count,
   /** Training samples per second over the last minute. */
-  readonly samplesPerSecond: number;
+  samplesPerSecond: z.number().finite().nonnegative(),
   /** Length of the flat parameter vector; null until the coordinator has built the model. */
-  readonly parameterCount: number | null;
-  readonly latestCheckpoint: CheckpointSummary | null;
-}
+  parameterCount: count.nullable(),
+  latestCheckpoint: checkpointSummarySchema.nullable(),
+});
+export type JobInfo = z.output<typeof jobInfoSchema>;
 
-export interface CheckpointRequest {
-  readonly jobId: string;
-  readonly requestId: string;
-  /** Relative URL to POST the parameter frame to, with the token as a bearer credential. */
-  readonly uploadUrl: string;
-  readonly token: string;
-  readonly deadline: number;
-}
+/** Checkpoint requests carry a 16-hex-digit id; the upload URL is derived from it and the job. */
+export const checkpointRequestSchema = z
+  .object({
+    jobId: resourceIdSchema,
+    requestId: z.string().regex(/^[0-9a-f]{16}$/, { error: 'requestId must be 16 hex digits' }),
+    /** Relative URL to POST the parameter frame to, with the token as a bearer credential. */
+    uploadUrl: coordinatorPath,
+    token: z.string().min(1).max(256),
+    deadline: epochMs,
+  })
+  .refine((r) => r.uploadUrl === checkpointUploadPath(r.jobId, r.requestId), {
+    error: "uploadUrl is not the coordinator's upload route for this job",
+    path: ['uploadUrl'],
+  });
+export type CheckpointRequest = z.infer<typeof checkpointRequestSchema>;
+
+/** Where a volunteer uploads the parameters a checkpoint request asked for. */
+export const checkpointUploadPath = (jobId: string, requestId: string): string =>
+  `/api/jobs/${jobId}/checkpoint-uploads/${requestId}`;
 
 export const EVENT_KINDS = [
   'join',
@@ -97,12 +134,26 @@ export const EVENT_KINDS = [
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** One line of the coordinator's event log, as dashboards show it. */
-export interface LogEvent {
-  readonly seq: number;
-  readonly at: number;
-  readonly kind: EventKind;
-  readonly level: 'info' | 'warn' | 'error';
-  readonly jobId: string | null;
-  readonly nodeId: string | null;
-  readonly message: string;
-}
+export const logEventSchema = z.object({
+  seq: count,
+  at: epochMs,
+  kind: z.enum(EVENT_KINDS),
+  level: z.enum(['info', 'warn', 'error']),
+  // Loose on purpose: a log line names what it is about, even a malformed id a client sent.
+  jobId: z.string().max(256).nullable(),
+  nodeId: z.string().max(256).nullable(),
+  message: z.string().max(65_536),
+});
+export type LogEvent = z.infer<typeof logEventSchema>;
+
+// Drop-in replacements for the trainer's former hand checks (wire.ts): the value, or null.
+const orNull =
+  <T>(schema: z.ZodType<T>) =>
+  (value: unknown): T | null => {
+    const result = schema.safeParse(value);
+    return result.success ? result.data : null;
+  };
+export const parseLeaseGrant = orNull(leaseGrantSchema);
+export const parseLeaseCancelled = orNull(leaseCancelledSchema);
+export const parseCheckpointRequest = orNull(checkpointRequestSchema);
+export const parseJobInfo = orNull(jobInfoSchema);

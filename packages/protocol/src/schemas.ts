@@ -63,16 +63,22 @@ export const iceServerSchema = z.strictObject({
 });
 export type IceServer = z.infer<typeof iceServerSchema>;
 
-export interface JoinAccepted {
-  readonly nodeId: string;
-  readonly secret: string;
-  readonly resumed: boolean;
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
+/** What the coordinator answers an accepted join with. */
+export const joinAcceptedSchema = z.object({
+  nodeId: nodeIdSchema,
+  secret: z.string().regex(/^[a-f0-9]{32}$/, { error: 'secret must be 32 hex digits' }),
+  resumed: z.boolean(),
+  heartbeatIntervalMs: z.number().finite().positive().max(3_600_000),
+  heartbeatTimeoutMs: z.number().finite().positive().max(3_600_000),
   /** PeerJS signalling; the token proves to the PeerJS server that this tab owns its node id. */
-  readonly peerjs: { readonly path: string; readonly key: string; readonly token: string };
-  readonly iceServers: readonly IceServer[];
-}
+  peerjs: z.object({
+    path: shortText('peerjs path'),
+    key: shortText('peerjs key'),
+    token: shortText('peerjs token'),
+  }),
+  iceServers: z.array(iceServerSchema).max(16),
+});
+export type JoinAccepted = z.infer<typeof joinAcceptedSchema>;
 
 export const VOLUNTEER_STATES = ['idle', 'working', 'paused'] as const;
 
@@ -132,32 +138,50 @@ export type DashboardSubscribe = z.infer<typeof dashboardSubscribeSchema>;
 export const NODE_STATUSES = ['active', 'gone'] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
-/** What dashboards see of a volunteer. Times are epoch milliseconds from the coordinator's clock. */
-export interface NodeInfo {
-  readonly id: string;
-  readonly status: NodeStatus;
-  readonly state: Heartbeat['state'];
-  readonly capabilities: Capabilities;
-  readonly selfTest: SelfTestReport | null;
-  /** From the latest heartbeat that carried it. */
-  readonly health: Health | null;
-  readonly joinedAt: number;
-  readonly lastSeenAt: number;
-  readonly connected: boolean;
-}
+/** Times in NodeInfo and elsewhere: epoch milliseconds. */
+const epochMs = z.number().finite().nonnegative().max(1e15);
 
-export interface PeerInfo {
-  readonly nodeId: string;
-  readonly backend: Backend;
-}
+/** What dashboards see of a volunteer. Times are epoch milliseconds from the coordinator's clock. */
+export const nodeInfoSchema = z.object({
+  id: nodeIdSchema,
+  status: z.enum(NODE_STATUSES),
+  state: heartbeatSchema.shape.state,
+  capabilities: capabilitiesSchema,
+  selfTest: selfTestReportSchema.nullable(),
+  /** From the latest heartbeat that carried it. */
+  health: healthSchema.nullable(),
+  joinedAt: epochMs,
+  lastSeenAt: epochMs,
+  connected: z.boolean(),
+});
+export type NodeInfo = z.infer<typeof nodeInfoSchema>;
+
+export const MAX_PEERS = 10_000;
+export const peerInfoSchema = z.object({ nodeId: nodeIdSchema, backend: backendSchema });
+export type PeerInfo = z.infer<typeof peerInfoSchema>;
+/** The live membership, as the `peers` event carries it. */
+export const peerListSchema = z.array(peerInfoSchema).max(MAX_PEERS);
+export type PeerList = z.infer<typeof peerListSchema>;
 
 export type ParseResult<T> = { readonly ok: true; readonly value: T } | ErrorReply;
 
-/** Validates an untrusted payload; the first problem becomes a readable message with its path. */
-export function parsePayload<T>(schema: z.ZodType<T>, data: unknown): ParseResult<T> {
+/** The first problem zod found, as a readable message with its path. */
+export function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue?.message ?? 'invalid payload'}`;
+}
+
+/**
+ * Validates an untrusted payload. `code` says whose fault it is: BAD_REQUEST when the coordinator
+ * refuses a client's request, BAD_PAYLOAD when a client refuses what the coordinator sent.
+ */
+export function parsePayload<T>(
+  schema: z.ZodType<T>,
+  data: unknown,
+  code: 'BAD_REQUEST' | 'BAD_PAYLOAD' = 'BAD_REQUEST',
+): ParseResult<T> {
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data };
-  const issue = result.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  return errorReply('BAD_REQUEST', `${where}${issue?.message ?? 'invalid payload'}`);
+  return errorReply(code, firstIssue(result.error));
 }

@@ -1,0 +1,89 @@
+/**
+ * Type tests (Vitest typecheck): every event of every map has a schema whose output is exactly
+ * the payload (or ack body) the map declares, and the registration helpers type their handlers
+ * from the same schemas. A map and a schema that disagree fail here, not at run time.
+ */
+import { describe, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
+import type {
+  DASHBOARD_ACKS,
+  DASHBOARD_CLIENT_EVENTS,
+  VOLUNTEER_ACKS,
+  VOLUNTEER_CLIENT_EVENTS,
+} from './event-schemas.ts';
+import {
+  DASHBOARD_SERVER_EVENTS,
+  VOLUNTEER_SERVER_EVENTS,
+  type AckBody,
+  type EventPayload,
+} from './event-schemas.ts';
+import type {
+  DashboardClientToServer,
+  DashboardServerToClient,
+  VolunteerClientToServer,
+  VolunteerServerToClient,
+} from './events.ts';
+import { listen, type ListenerSource } from './receive.ts';
+import type { REST_REPLIES } from './rest.ts';
+import { type RestReply } from './rest.ts';
+
+/** Each event's schema output, keyed like the schema map. */
+type Outputs<S> = { -readonly [E in keyof S]: S[E] extends z.ZodType ? z.output<S[E]> : never };
+/** Each event's declared payload, keyed like the event map. */
+type Payloads<M> = { [E in keyof M]: EventPayload<M, E> };
+type AckBodies<M> = { [E in keyof M]: AckBody<M, E> };
+
+describe('socket.io event maps and their schemas', () => {
+  it('pair every /volunteer event with a schema of exactly its payload', () => {
+    expectTypeOf<Outputs<typeof VOLUNTEER_SERVER_EVENTS>>().toEqualTypeOf<
+      Payloads<VolunteerServerToClient>
+    >();
+    expectTypeOf<Outputs<typeof VOLUNTEER_CLIENT_EVENTS>>().toEqualTypeOf<
+      Payloads<VolunteerClientToServer>
+    >();
+    expectTypeOf<Outputs<typeof VOLUNTEER_ACKS>>().toEqualTypeOf<AckBodies<VolunteerClientToServer>>();
+  });
+
+  it('pair every /dashboard event with a schema of exactly its payload', () => {
+    expectTypeOf<Outputs<typeof DASHBOARD_SERVER_EVENTS>>().toEqualTypeOf<
+      Payloads<DashboardServerToClient>
+    >();
+    expectTypeOf<Outputs<typeof DASHBOARD_CLIENT_EVENTS>>().toEqualTypeOf<
+      Payloads<DashboardClientToServer>
+    >();
+    expectTypeOf<Outputs<typeof DASHBOARD_ACKS>>().toEqualTypeOf<AckBodies<DashboardClientToServer>>();
+  });
+
+  it('type handlers from the schema of the same event name', () => {
+    const source = {} as ListenerSource;
+    listen(
+      source,
+      DASHBOARD_SERVER_EVENTS,
+      {
+        jobUpdate: (job) =>
+          expectTypeOf(job).toEqualTypeOf<EventPayload<DashboardServerToClient, 'jobUpdate'>>(),
+        // @ts-expect-error a handler for an event the map does not have
+        jobRemoved: () => undefined,
+      },
+      () => undefined,
+    );
+    listen(
+      source,
+      VOLUNTEER_SERVER_EVENTS,
+      {
+        // @ts-expect-error a handler that expects another event's payload
+        peers: (_notice: EventPayload<VolunteerServerToClient, 'leaseCancelled'>) => undefined,
+      },
+      () => undefined,
+    );
+  });
+
+  it('type REST replies by route', () => {
+    expectTypeOf<RestReply<'GET /api/jobs'>>().toEqualTypeOf<
+      z.output<(typeof REST_REPLIES)['GET /api/jobs']>
+    >();
+    expectTypeOf<RestReply<'GET /api/jobs/:jobId'>['job']>().toEqualTypeOf<
+      EventPayload<DashboardServerToClient, 'jobUpdate'>
+    >();
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The one way clients take in what the coordinator sends: `listen` registers handlers keyed by
+ * event name and parses each payload with the schema of the same name before the handler runs;
+ * `request` emits a request and parses its ack. A malformed payload never reaches a handler: it
+ * becomes a PayloadError (code BAD_PAYLOAD) for the caller to report.
+ */
+import type { z } from 'zod';
+import { errorReplySchema, PayloadError, type ErrorReply } from './errors.ts';
+import type { RequestSchemas, SchemaMap } from './event-schemas.ts';
+import { firstIssue } from './schemas.ts';
+
+/**
+ * What `listen` needs of a socket. Typed socket.io sockets (client or server) fit as they are:
+ * their `on`/`off` are generic over their own event maps, which is why the parameters are `never`.
+ */
+export interface ListenerSource {
+  on: (...args: never[]) => unknown;
+  off: (...args: never[]) => unknown;
+}
+interface UntypedSource {
+  on(event: string, listener: (payload: unknown) => void): unknown;
+  off(event: string, listener: (payload: unknown) => void): unknown;
+}
+
+/**
+ * The one untyped step: socket.io types `on`/`emit` by its own event maps, and the helpers here
+ * key the same names by the schema maps (whose keys the event-map type tests tie together).
+ */
+function untyped<T extends object>(socket: object): T {
+  return socket as T;
+}
+
+export type PayloadHandlers<S extends SchemaMap> = {
+  readonly [E in keyof S]?: (payload: z.output<S[E]>) => void;
+};
+
+/** Parses one payload with the schema registered for `event`. */
+export function parseEvent<S extends SchemaMap, E extends keyof S & string>(
+  schemas: S,
+  event: E,
+  payload: unknown,
+):
+  | { readonly ok: true; readonly value: z.output<S[E]> }
+  | { readonly ok: false; readonly error: PayloadError } {
+  const result = (schemas[event] as S[E]).safeParse(payload);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, error: new PayloadError(event, firstIssue(result.error)) };
+}
+
+/**
+ * Registers `handlers` on `source`, each behind the schema of the same event name. Returns a
+ * function that removes exactly these listeners (other listeners on the socket stay).
+ */
+export function listen<S extends SchemaMap>(
+  source: ListenerSource,
+  schemas: S,
+  handlers: PayloadHandlers<S>,
+  onRejected: (error: PayloadError) => void,
+): () => void {
+  // The one untyped step: the event name was checked against the schema map's keys above.
+  const socket = untyped<UntypedSource>(source);
+  const removers: (() => void)[] = [];
+  for (const event of Object.keys(handlers) as (keyof S & string)[]) {
+    const handler = handlers[event];
+    if (handler === undefined) continue;
+    const listener = (payload: unknown): void => {
+      const parsed = parseEvent(schemas, event, payload);
+      if (parsed.ok) handler(parsed.value);
+      else onRejected(parsed.error);
+    };
+    socket.on(event, listener);
+    removers.push(() => socket.off(event, listener));
+  }
+  return () => {
+    for (const remove of removers) remove();
+  };
+}
+
+/** A parsed ack: the success body with `ok: true`, or an error reply (BAD_PAYLOAD when malformed). */
+export type ParsedAck<T> = ({ readonly ok: true } & T) | ErrorReply;
+
+/** Parses an ack of request `event`: an error reply as sent, or the success body with its schema. */
+export function parseAck<A extends SchemaMap, E extends keyof A & string>(
+  acks: A,
+  event: E,
+  reply: unknown,
+): ParsedAck<z.output<A[E]>> {
+  const refused = errorReplySchema.safeParse(reply);
+  if (refused.success) return refused.data;
+  const isOk = typeof reply === 'object' && reply !== null && (reply as { ok?: unknown }).ok === true;
+  const parsed = isOk
+    ? parseEvent(acks, event, reply)
+    : { ok: false as const, error: new PayloadError(event, 'the ack is neither ok nor an error reply') };
+  if (!parsed.ok) return parsed.error.toReply();
+  return { ...(parsed.value as object), ok: true } as ParsedAck<z.output<A[E]>>;
+}
+
+/** What `request` needs of a socket: socket.io's `timeout(ms).emit(event, payload, callback)`. */
+export interface RequestTarget {
+  timeout: (ms: number) => { emit: (...args: never[]) => unknown };
+}
+interface UntypedTarget {
+  timeout(ms: number): {
+    emit(event: string, payload: unknown, ack: (error: unknown, reply: unknown) => void): unknown;
+  };
+}
+
+/**
+ * Emits request `event` and parses its ack with the schema of the same name. Null when no ack
+ * came within `timeoutMs`; a malformed ack resolves as a BAD_PAYLOAD error reply.
+ */
+export function request<
+  Q extends SchemaMap,
+  A extends { readonly [K in keyof Q]: z.ZodType },
+  E extends keyof Q & keyof A & string,
+>(
+  target: RequestTarget,
+  schemas: RequestSchemas<Q, A>,
+  event: E,
+  payload: z.input<Q[E]>,
+  timeoutMs: number,
+): Promise<ParsedAck<z.output<A[E]>> | null> {
+  const socket = untyped<UntypedTarget>(target);
+  return new Promise((resolve) => {
+    socket.timeout(timeoutMs).emit(event, payload, (error, reply) => {
+      resolve(error ? null : parseAck(schemas.acks, event, reply));
+    });
+  });
+}
