@@ -2,4 +2,9 @@
  * @tabswarm/virtual: virtual volunteers — the tab's own trainer and averaging classes running in
  * Node (TensorFlow.js on WebAssembly or the CPU), for the swarm tests and simulations.
  */
-export {};
+export {
+  VirtualVolunteer,
+  type AveragingSummary,
+  type VirtualBackend,
+  type VirtualVolunteerOptions,
+} from './virtual-volunteer.ts';

@@ -1,0 +1,191 @@
+// A swarm in Node: three virtual volunteers — the tab's trainer, coordinator connection and gossip
+// averaging classes — against a real coordinator on port 0, train mnist-mlp in gossip mode to the
+// target accuracy on the coordinator's own checkpoint evaluation. The averaging is asserted
+// itself (exchanges applied on every volunteer, the reported distances, the swarm's spread), and a
+// control run with averaging off shows none of it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryNetwork } from '@tabswarm/gossip';
+import type { ConsensusSeries, JobInfo, JobSpecInput } from '@tabswarm/protocol';
+import { DEFAULT_CONFIG, createServer, type TabswarmServer } from '@tabswarm/server';
+import { VirtualVolunteer } from './virtual-volunteer.ts';
+
+const TOKEN = 'node-swarm-operator-token-0123456789';
+const TARGET = 0.9;
+
+let server: TabswarmServer;
+let url: string;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-node-swarm-'));
+  server = createServer({
+    ...DEFAULT_CONFIG,
+    dataDir,
+    host: '127.0.0.1',
+    heartbeatIntervalMs: 1_000,
+    heartbeatTimeoutMs: 10_000,
+    operatorToken: TOKEN,
+    logLevel: 'silent',
+  });
+  url = await server.listen(0);
+});
+
+afterAll(async () => {
+  await server?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function api<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+const getJob = async (id: string): Promise<JobInfo> =>
+  (await api<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
+const consensus = (id: string): Promise<ConsensusSeries> =>
+  api<ConsensusSeries>('GET', `/api/jobs/${id}/consensus?limit=20000`);
+
+/**
+ * The e2e gossip test's job: mnist-mlp, Adam, 25 local steps of 64, a checkpoint every 2 shards.
+ * The control aims higher, so that it keeps handing out shards while the test watches it drift.
+ */
+async function submitJob(name: string, targetAccuracy = TARGET): Promise<JobInfo> {
+  const spec: JobSpecInput = {
+    name,
+    model: { kind: 'preset', preset: 'mnist-mlp' },
+    dataset: 'mnist',
+    training: {
+      optimizer: { type: 'adam' },
+      learningRate: 0.003,
+      batchSize: 64,
+      localSteps: 25,
+      epochs: 3,
+      targetAccuracy,
+      seed: 1,
+    },
+    averaging: { mode: 'gossip', exchangeTimeoutMs: 5_000 },
+    checkpoint: { everyShards: 2, contributors: 2 },
+  };
+  return (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** The swarm's spread: max over volunteers of ‖xᵢ − x̄‖ / ‖x̄‖. */
+function spread(models: readonly Float32Array[]): number {
+  const n = models[0]?.length ?? 0;
+  const mean = new Float64Array(n);
+  for (const m of models)
+    for (let i = 0; i < n; i++) mean[i] = (mean[i] as number) + (m[i] as number) / models.length;
+  const norm = (f: (i: number) => number): number => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += f(i) ** 2;
+    return Math.sqrt(s);
+  };
+  const meanNorm = norm((i) => mean[i] as number);
+  return Math.max(...models.map((m) => norm((i) => (m[i] as number) - (mean[i] as number)))) / meanNorm;
+}
+
+async function models(volunteers: readonly VirtualVolunteer[]): Promise<Float32Array[]> {
+  const all = await Promise.all(volunteers.map((v) => v.parameters()));
+  return all.map((m, i) => {
+    if (m === null) throw new Error(`volunteer ${volunteers[i]?.label} holds no model`);
+    return m;
+  });
+}
+
+function swarm(options: { averaging: boolean }): VirtualVolunteer[] {
+  const network = new MemoryNetwork();
+  // The coordinator evaluates on tfjs's CPU backend in this process, and tfjs has one active
+  // backend per process: the volunteers use the CPU backend too (see VirtualVolunteerOptions).
+  return ['a', 'b', 'c'].map(
+    (label) =>
+      new VirtualVolunteer({ baseUrl: url, network, backend: 'cpu', label, averaging: options.averaging }),
+  );
+}
+
+describe('a swarm of virtual volunteers against a real coordinator', () => {
+  let averagedSpread = Number.NaN;
+
+  it('three volunteers gossip-average mnist-mlp to 90 % on the coordinator’s evaluation', async () => {
+    const started = Date.now();
+    const job = await submitJob('node swarm gossip');
+    const volunteers = swarm({ averaging: true });
+    try {
+      const backends = await Promise.all(volunteers.map((v) => v.start()));
+      expect(backends.map((b) => b.backend)).toEqual(['cpu', 'cpu', 'cpu']);
+      const trained = await until('the job to reach the target', 200_000, async () => {
+        const latest = await getJob(job.id);
+        return latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= TARGET
+          ? latest
+          : null;
+      });
+      const series = await consensus(job.id);
+      const summaries = volunteers.map((v) => v.averaging());
+      averagedSpread = spread(await models(volunteers));
+      const okDistances = series.points
+        .filter((p) => p.outcome === 'ok')
+        .map((p) => p.distance ?? Number.NaN);
+      console.log(
+        `[node swarm] ${((Date.now() - started) / 1000).toFixed(1)} s: ${trained.shardsDone} shards, checkpoint ${trained.latestCheckpoint?.seq} accuracy ${trained.latestCheckpoint?.accuracy}; applied ${summaries.map((s) => s.applied).join('/')}; reported ${JSON.stringify(series.totals.byOutcome)}; ok distances ${okDistances.map((d) => d.toFixed(4)).join(' ')}; spread ${averagedSpread.toExponential(2)}`,
+      );
+
+      expect(trained.latestCheckpoint?.accuracy).toBeGreaterThanOrEqual(TARGET);
+      // Every volunteer averaged: exchanges applied on each, reported to the coordinator by each.
+      for (const s of summaries) expect(s.applied).toBeGreaterThan(0);
+      for (const v of volunteers)
+        expect(series.points.some((p) => p.nodeId === v.nodeId && p.outcome === 'ok')).toBe(true);
+      // The reported distance between partners falls as the swarm trains: the later exchanges
+      // find their partners closer than the first ones did.
+      expect(okDistances.length).toBeGreaterThanOrEqual(4);
+      const half = Math.floor(okDistances.length / 2);
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(okDistances.slice(half))).toBeLessThan(mean(okDistances.slice(0, half)));
+    } finally {
+      await Promise.allSettled(volunteers.map((v) => v.stop()));
+    }
+  }, 240_000);
+
+  it('with averaging off, nothing is exchanged and the models drift apart (the control)', async () => {
+    const job = await submitJob('node swarm control', 0.99);
+    const volunteers = swarm({ averaging: false });
+    try {
+      await Promise.all(volunteers.map((v) => v.start()));
+      await until('four shards on every volunteer', 150_000, () =>
+        Promise.resolve(volunteers.every((v) => v.trainer.status.shardsDone >= 4) ? true : null),
+      );
+      const series = await consensus(job.id);
+      const controlSpread = spread(await models(volunteers));
+      console.log(
+        `[node swarm control] shards ${volunteers.map((v) => v.trainer.status.shardsDone).join('/')}; reported exchanges ${series.totals.exchanges}; spread ${controlSpread.toExponential(2)} (averaged: ${averagedSpread.toExponential(2)})`,
+      );
+      expect(volunteers.map((v) => v.averaging().applied)).toEqual([0, 0, 0]);
+      expect(series.totals.exchanges).toBe(0);
+      // Averaging is what kept the swarm together: without it the models end up much further apart
+      // after fewer shards than the averaged run trained.
+      expect(controlSpread).toBeGreaterThan(1.5 * averagedSpread);
+    } finally {
+      await Promise.allSettled(volunteers.map((v) => v.stop()));
+    }
+  }, 210_000);
+});
