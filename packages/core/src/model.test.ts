@@ -60,7 +60,7 @@ function tfjsPreset(preset: (typeof MODEL_PRESETS)[number], inputShape: number[]
 const withoutVersion = (t: object) => ({ ...t, keras_version: undefined });
 
 describe('preset topologies', () => {
-  it('are exactly what tfjs emits for the same layers', async () => {
+  it('are exactly what tfjs emits for the same layers', () => {
     for (const preset of MODEL_PRESETS) {
       for (const [shape, classes] of [
         [[28, 28, 1], 10],

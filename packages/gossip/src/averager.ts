@@ -28,84 +28,34 @@ import {
   encodeFrame,
   framePayload,
   gossipJobIdSchema,
-  type AveragingSpec,
   type ExchangeOutcome,
-  type ExchangeReport,
   type ExchangeRole,
-  type FrameRejection,
   type GossipControl,
 } from '@tabswarm/protocol';
+import type {
+  AveragerStats,
+  AveragingSettings,
+  ExchangeResult,
+  GossipAveragerOptions,
+} from './averager-types.ts';
+import { emptyResult, exchangeReport, ExchangeTally } from './averager-stats.ts';
+import {
+  averageInto,
+  consensusStepInto,
+  defaultConsensusStep,
+  differenceFrom,
+  mergePending,
+} from './averaging-maths.ts';
 import { createCodec, type GossipCodec } from './codecs.ts';
 import type { FrameTransport } from './frame-transport.ts';
 import type { GossipKernels } from './kernels.ts';
 import type { GossipMesh } from './mesh.ts';
+import { PairStates } from './pair-states.ts';
 import type { ReceiveEvent } from './reassembler.ts';
+import { headerRejection, payloadRejection, QUARANTINE_REASONS, valuesRejection } from './receipt-checks.ts';
 import { scheduleFor, type PartnerSchedule } from './schedule.ts';
 
-export type AveragingSettings = Pick<
-  AveragingSpec,
-  'schedule' | 'codec' | 'topkFraction' | 'exchangeTimeoutMs' | 'maxNormRatio'
->;
-
-export interface GossipAveragerOptions {
-  readonly mesh: GossipMesh;
-  readonly jobId: string;
-  readonly averaging: AveragingSettings;
-  readonly kernels: GossipKernels;
-  /** The parameters to start from; copied. */
-  readonly initial: Float32Array;
-  /** A peer that sent a bad frame is skipped for this long (default 60 s). */
-  readonly quarantineMs?: number;
-  /** Partners whose pair state (2 vectors each) is kept for compressed codecs, LRU (default 8). */
-  readonly maxPairStates?: number;
-  /**
-   * γ of the compressed update x ← x + γ(ĥ_theirs − ĥ_mine). Default 0.5 (a pair's exact average
-   * once the references caught up) for fp16 and int8; for top-k 2 × topkFraction (at most 0.5):
-   * as CHOCO-gossip's analysis says, a step much larger than the fraction sent makes sparse
-   * exchanges oscillate instead of converge (measured in averager.test.ts).
-   */
-  readonly consensusStep?: number;
-  readonly int8BlockSize?: number;
-  readonly random?: () => number;
-  /** Send exchange reports to the coordinator (default true). */
-  readonly report?: boolean;
-  /**
-   * Rounds in step with partners (runRound without a trainer): a request for a round this node
-   * has not reached yet is answered busy until it gets there, so every node averages its rounds in
-   * order and the exponential schedule is exact. Off for afterShard, where rounds are local.
-   * Default false; runRound turns it on.
-   */
-  readonly lockstep?: boolean;
-}
-
-export interface ExchangeResult {
-  readonly exchangeId: number;
-  /** null when there was nobody to exchange with. */
-  readonly partner: string | null;
-  readonly role: ExchangeRole;
-  readonly round: number;
-  readonly outcome: ExchangeOutcome | 'alone';
-  readonly reason: string | null;
-  readonly distance: number | null;
-  readonly bytesOut: number;
-  readonly bytesIn: number;
-  readonly durationMs: number;
-  readonly link: 'direct' | 'relay' | null;
-}
-
-export interface AveragerStats {
-  readonly round: number;
-  readonly exchanges: Readonly<Partial<Record<ExchangeOutcome, number>>>;
-  readonly bytesOut: number;
-  readonly bytesIn: number;
-  readonly lastDistance: number | null;
-}
-
-interface PairState {
-  readonly epoch: number;
-  readonly mine: Float32Array;
-  readonly theirs: Float32Array;
-}
+export type * from './averager-types.ts';
 
 interface Exchange {
   readonly id: number;
@@ -143,16 +93,6 @@ interface Waiter {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const randomId = (): number => (Math.random() * 0xffffffff) >>> 0;
-/** Rejections that say the sender misbehaved (quarantine); a stray frame from an old exchange does not. */
-const QUARANTINE_REASONS: ReadonlySet<string> = new Set<FrameRejection>([
-  'LENGTH',
-  'NON_FINITE',
-  'NORM',
-  'WRONG_JOB',
-  'WRONG_SENDER',
-  'WRONG_CODEC',
-  'BAD_PAYLOAD',
-]);
 
 export class GossipAverager {
   readonly jobId: string;
@@ -162,11 +102,10 @@ export class GossipAverager {
   readonly #kernels: GossipKernels;
   readonly #settings: AveragingSettings;
   readonly #quarantineMs: number;
-  readonly #maxPairStates: number;
   readonly #step: number;
   readonly #random: () => number;
   readonly #report: boolean;
-  readonly #pairs = new Map<string, PairState>();
+  readonly #pairs: PairStates;
   readonly #answered = new Map<string, ExchangeResult>();
   readonly #idleWaiters = new Set<() => void>();
   readonly #resultHandlers = new Set<(result: ExchangeResult) => void>();
@@ -185,12 +124,7 @@ export class GossipAverager {
   #waiter: Waiter | null = null;
   #round = 0;
   #closed = false;
-  #stats = {
-    bytesOut: 0,
-    bytesIn: 0,
-    lastDistance: null as number | null,
-    exchanges: {} as Record<string, number>,
-  };
+  readonly #tally = new ExchangeTally();
 
   constructor(options: GossipAveragerOptions) {
     if (!gossipJobIdSchema.safeParse(options.jobId).success) throw new RangeError('job id is not an id');
@@ -204,10 +138,9 @@ export class GossipAverager {
     });
     this.schedule = scheduleFor(options.averaging.schedule);
     this.#quarantineMs = options.quarantineMs ?? 60_000;
-    this.#maxPairStates = options.maxPairStates ?? 8;
+    this.#pairs = new PairStates(options.maxPairStates ?? 8);
     this.#step =
-      options.consensusStep ??
-      (options.averaging.codec === 'topk' ? Math.min(0.5, 2 * options.averaging.topkFraction) : 0.5);
+      options.consensusStep ?? defaultConsensusStep(options.averaging.codec, options.averaging.topkFraction);
     this.#random = options.random ?? Math.random;
     this.#report = options.report ?? true;
     this.#lockstep = options.lockstep ?? false;
@@ -245,13 +178,7 @@ export class GossipAverager {
   }
 
   stats(): AveragerStats {
-    return {
-      round: this.#round,
-      exchanges: { ...this.#stats.exchanges },
-      bytesOut: this.#stats.bytesOut,
-      bytesIn: this.#stats.bytesIn,
-      lastDistance: this.#stats.lastDistance,
-    };
+    return this.#tally.snapshot(this.#round);
   }
 
   /**
@@ -267,11 +194,7 @@ export class GossipAverager {
       );
     }
     await this.#whenIdle();
-    const pending = this.#pending;
-    for (let i = 0; i < params.length; i++) {
-      this.#x[i] = (params[i] as number) + (pending === null ? 0 : (pending[i] as number));
-    }
-    pending?.fill(0);
+    mergePending(this.#x, params, this.#pending);
     this.#holding = true;
     try {
       await this.#runRound(false);
@@ -517,9 +440,7 @@ export class GossipAverager {
       } else {
         const pair = ex.reset ? undefined : this.#pairs.get(ex.peerId);
         const reference = pair?.mine;
-        const diff = new Float32Array(this.#x.length);
-        for (let i = 0; i < diff.length; i++)
-          diff[i] = (this.#x[i] as number) - (reference === undefined ? 0 : (reference[i] as number));
+        const diff = differenceFrom(this.#x, reference);
         payload = await this.codec.encode(diff, ex.param);
         const mineNext = reference === undefined ? new Float32Array(diff.length) : reference.slice();
         await this.codec.accumulate(mineNext, payload);
@@ -566,12 +487,18 @@ export class GossipAverager {
       this.#mesh.recordRejection(ex.peerId, 'WRONG_ROUND');
       return;
     }
-    if (header.jobId !== this.jobId) return this.#reject(ex, 'WRONG_JOB');
-    if (header.senderId !== ex.peerId) return this.#reject(ex, 'WRONG_SENDER');
-    if (header.codec !== this.codec.frameCodec) return this.#reject(ex, 'WRONG_CODEC');
-    if (header.elementCount !== n) return this.#reject(ex, 'LENGTH');
+    const expected = {
+      jobId: this.jobId,
+      senderId: ex.peerId,
+      codec: this.codec,
+      length: n,
+      param: ex.param,
+    };
+    const badHeader = headerRejection(header, expected);
+    if (badHeader !== null) return this.#reject(ex, badHeader);
     const payload = framePayload(event.frame);
-    if (this.codec.check(payload, n, ex.param) !== null) return this.#reject(ex, 'BAD_PAYLOAD');
+    const badPayload = payloadRejection(payload, expected);
+    if (badPayload !== null) return this.#reject(ex, badPayload);
     try {
       let theirs: Float32Array;
       if (!this.codec.differential) {
@@ -582,12 +509,14 @@ export class GossipAverager {
         await this.codec.accumulate(theirs, payload);
       }
       if (ex.settled) return;
-      if ((await this.#kernels.countNonFinite(theirs)) > 0) return this.#reject(ex, 'NON_FINITE');
-      const ratio = this.#settings.maxNormRatio;
-      const [own, their] = [await this.#kernels.l2Norm(this.#x), await this.#kernels.l2Norm(theirs)];
-      // A top-k reference starts sparse and small: only the upper bound applies to it.
-      const tooSmall = this.codec.name !== 'topk' && their * ratio < own;
-      if (own > 0 && (their > own * ratio || tooSmall)) return this.#reject(ex, 'NORM');
+      const bad = await valuesRejection(
+        this.#kernels,
+        this.#x,
+        theirs,
+        this.#settings.maxNormRatio,
+        this.codec,
+      );
+      if (bad !== null) return this.#reject(ex, bad);
       const distance = await this.#kernels.relativeDistance(this.#x, theirs);
       if (ex.settled) return;
       ex.theirs = theirs;
@@ -631,27 +560,11 @@ export class GossipAverager {
     let pending: Float32Array | null = null;
     if (!this.#holding) pending = this.#pending ??= new Float32Array(x.length);
     if (!this.codec.differential) {
-      // (a + b) / 2 rounded once: both sides compute the same bits, so a pair agrees exactly.
-      for (let i = 0; i < x.length; i++) {
-        const before = x[i] as number;
-        x[i] = (before + (theirs[i] as number)) * 0.5;
-        if (pending !== null) pending[i] = (pending[i] as number) + ((x[i] as number) - before);
-      }
+      averageInto(x, theirs, pending);
     } else {
       const mine = ex.mineNext as Float32Array;
-      const step = this.#step;
-      for (let i = 0; i < x.length; i++) {
-        const before = x[i] as number;
-        x[i] = before + step * ((theirs[i] as number) - (mine[i] as number));
-        if (pending !== null) pending[i] = (pending[i] as number) + ((x[i] as number) - before);
-      }
-      this.#pairs.delete(ex.peerId);
-      this.#pairs.set(ex.peerId, { epoch: ex.id, mine, theirs });
-      while (this.#pairs.size > this.#maxPairStates) {
-        const oldest = this.#pairs.keys().next().value;
-        if (oldest === undefined) break;
-        this.#pairs.delete(oldest);
-      }
+      consensusStepInto(x, theirs, mine, this.#step, pending);
+      this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
     }
     this.#settle(ex, 'ok', null);
   }
@@ -669,7 +582,7 @@ export class GossipAverager {
     if (this.#active === ex) this.#active = null;
     if (outcome !== 'ok' && this.codec.differential) {
       // This side did not commit: whatever the partner did, the next exchange starts afresh.
-      this.#pairs.delete(ex.peerId);
+      this.#pairs.drop(ex.peerId);
     }
     const result: ExchangeResult = {
       exchangeId: ex.id,
@@ -691,45 +604,20 @@ export class GossipAverager {
 
   #finish(result: ExchangeResult): void {
     if (result.outcome === 'alone') return;
-    const s = this.#stats;
-    s.exchanges[result.outcome] = (s.exchanges[result.outcome] ?? 0) + 1;
-    s.bytesOut += result.bytesOut;
-    s.bytesIn += result.bytesIn;
-    if (result.outcome === 'ok' && result.distance !== null) s.lastDistance = result.distance;
+    this.#tally.record(result);
     for (const handler of [...this.#resultHandlers]) handler(result);
     if (!this.#report || result.partner === null) return;
-    const report: ExchangeReport = {
-      jobId: this.jobId,
-      partner: result.partner,
-      exchangeId: result.exchangeId,
-      role: result.role,
-      round: result.round,
-      codec: this.codec.name,
-      outcome: result.outcome,
-      reason: result.reason?.slice(0, 256) ?? null,
-      distance: result.distance,
-      bytesOut: result.bytesOut,
-      bytesIn: result.bytesIn,
-      durationMs: result.durationMs,
-      link: result.link,
-    };
-    this.#mesh.coordinator.reportExchange(report);
+    this.#mesh.coordinator.reportExchange(
+      exchangeReport(this.jobId, this.codec.name, {
+        ...result,
+        partner: result.partner,
+        outcome: result.outcome,
+      }),
+    );
   }
 
   #emptyResult(outcome: ExchangeOutcome | 'alone', reason: string | null): ExchangeResult {
-    return {
-      exchangeId: 0,
-      partner: null,
-      role: 'initiator',
-      round: this.#round,
-      outcome,
-      reason,
-      distance: null,
-      bytesOut: 0,
-      bytesIn: 0,
-      durationMs: 0,
-      link: null,
-    };
+    return emptyResult(this.#round, outcome, reason);
   }
 
   #whenIdle(): Promise<void> {

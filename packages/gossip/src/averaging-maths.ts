@@ -1,0 +1,66 @@
+/**
+ * The arithmetic of a pairwise gossip exchange, pure over Float32Arrays: the exact pair average
+ * (fp32), the compressed codecs' consensus step (CHOCO-gossip), the difference a differential codec
+ * sends, and the bookkeeping of changes made while a trainer held the parameters. Both sides of a
+ * pair run these same functions, which is what keeps the swarm's mean where it was.
+ */
+import type { GossipCodecName } from '@tabswarm/protocol';
+
+/**
+ * γ of the compressed update when the caller sets none: 0.5 (a pair's exact average once the
+ * references caught up) for fp16 and int8; for top-k 2 × topkFraction, at most 0.5, because a step
+ * much larger than the fraction sent makes sparse exchanges oscillate instead of converge.
+ */
+export function defaultConsensusStep(codec: GossipCodecName, topkFraction: number): number {
+  return codec === 'topk' ? Math.min(0.5, 2 * topkFraction) : 0.5;
+}
+
+/**
+ * x ← (x + theirs) / 2, rounded once: both sides compute the same bits, so a pair agrees exactly.
+ * Each change is also added to `pending` when given.
+ */
+export function averageInto(x: Float32Array, theirs: Float32Array, pending: Float32Array | null): void {
+  for (let i = 0; i < x.length; i++) {
+    const before = x[i] as number;
+    x[i] = (before + (theirs[i] as number)) * 0.5;
+    if (pending !== null) pending[i] = (pending[i] as number) + ((x[i] as number) - before);
+  }
+}
+
+/**
+ * x ← x + γ(ĥ_theirs − ĥ_mine): the partner applies the same step with the references swapped, so
+ * the two updates cancel and the pair's sum is unchanged whatever the codec lost. Each change is
+ * also added to `pending` when given.
+ */
+export function consensusStepInto(
+  x: Float32Array,
+  theirs: Float32Array,
+  mine: Float32Array,
+  step: number,
+  pending: Float32Array | null,
+): void {
+  for (let i = 0; i < x.length; i++) {
+    const before = x[i] as number;
+    x[i] = before + step * ((theirs[i] as number) - (mine[i] as number));
+    if (pending !== null) pending[i] = (pending[i] as number) + ((x[i] as number) - before);
+  }
+}
+
+/** x − reference, or a copy of x without one: what a differential codec compresses and sends. */
+export function differenceFrom(x: Float32Array, reference: Float32Array | undefined): Float32Array {
+  const diff = new Float32Array(x.length);
+  for (let i = 0; i < diff.length; i++)
+    diff[i] = (x[i] as number) - (reference === undefined ? 0 : (reference[i] as number));
+  return diff;
+}
+
+/**
+ * x ← params + pending, then pending ← 0: a trainer's fresh parameters plus the changes that
+ * exchanges answered while it trained, so averaging never stops training.
+ */
+export function mergePending(x: Float32Array, params: Float32Array, pending: Float32Array | null): void {
+  for (let i = 0; i < params.length; i++) {
+    x[i] = (params[i] as number) + (pending === null ? 0 : (pending[i] as number));
+  }
+  pending?.fill(0);
+}
