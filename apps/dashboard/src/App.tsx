@@ -3,19 +3,18 @@
  * read-only notice, and the page for the current hash route.
  */
 import { useEffect, useRef } from 'react';
+import { useNow, useStoreState } from '@tabswarm/ui';
 import { EventLog } from './EventLog.tsx';
 import { JobPage } from './JobPage.tsx';
 import { JobsList } from './JobsList.tsx';
 import { NodeTable } from './NodeTable.tsx';
 import { parseRoute, replaceRoute, routeHref, useHash, type Route } from './routes.ts';
 import { useServices } from './services.ts';
-import { useStoreState } from './store.ts';
 import { SubmitJob } from './SubmitJob.tsx';
 import { canWrite } from './token.ts';
 import { TokenBar } from './TokenBar.tsx';
 import { Topology } from './Topology.tsx';
 import { ReadOnlyHint } from './ui.tsx';
-import { useNow } from './use-now.ts';
 
 const NAV: readonly { readonly route: Route; readonly label: string }[] = [
   { route: { page: 'overview' }, label: 'Overview' },

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import type { DatasetSummary, UploadProgress, UploadStatus } from './api.ts';
+import { Field } from './Field.tsx';
 import { formatBytes, formatNumber } from './format.ts';
 import { reportWriteError, useServices } from './services.ts';
 import { ProgressBar, READ_ONLY_HINT_ID } from './ui.tsx';
@@ -111,8 +112,7 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
   return (
     <div className="upload" data-testid="dataset-upload">
       <div className="field-row">
-        <div className="field">
-          <label htmlFor="dataset-file">Dataset file (CSV or tabswarm binary)</label>
+        <Field id="dataset-file" label="Dataset file (CSV or tabswarm binary)">
           <input
             id="dataset-file"
             data-testid="dataset-file"
@@ -126,24 +126,21 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
               {formatBytes(file.size)} · {format === 'csv' ? 'CSV' : 'tabswarm binary layout (TSDS)'}
             </p>
           )}
-        </div>
-        <div className="field">
-          <label htmlFor="dataset-name">Name</label>
+        </Field>
+        <Field id="dataset-name" label="Name">
           <input id="dataset-name" value={name} onChange={(e) => setName(e.target.value)} disabled={busy} />
-        </div>
+        </Field>
         {format === 'csv' && (
           <>
-            <div className="field">
-              <label htmlFor="dataset-label">Label column</label>
+            <Field id="dataset-label" label="Label column">
               <input
                 id="dataset-label"
                 value={label}
                 onChange={(e) => setLabel(e.target.value)}
                 disabled={busy}
               />
-            </div>
-            <div className="field">
-              <label htmlFor="dataset-test-fraction">Test fraction</label>
+            </Field>
+            <Field id="dataset-test-fraction" label="Test fraction">
               <input
                 id="dataset-test-fraction"
                 type="number"
@@ -155,7 +152,7 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
                 onChange={(e) => setTestFraction(e.target.value)}
                 disabled={busy}
               />
-            </div>
+            </Field>
           </>
         )}
       </div>

@@ -3,6 +3,7 @@
  * checkpoints, job changes, errors — newest first, filterable by kind and job.
  */
 import { EVENT_KINDS, type EventKind, type JobInfo, type LogEvent } from '@tabswarm/protocol';
+import { DataTable } from '@tabswarm/ui';
 import { countKinds, filterEvents, NO_JOB, type EventFilter } from './event-filter.ts';
 import { formatClock } from './format.ts';
 import { jobHref } from './routes.ts';
@@ -28,6 +29,14 @@ const KIND_LABELS: Record<EventKind, string> = {
   job: 'job',
   error: 'error',
 };
+
+const COLUMNS = [
+  { label: 'Time' },
+  { label: 'Kind' },
+  { label: 'Job' },
+  { label: 'Node' },
+  { label: 'Message' },
+] as const;
 
 function FilterControls({
   events,
@@ -104,42 +113,27 @@ export function EventLog({ events, jobs, filter, onFilterChange, limit = 500 }: 
           No events{filter.kinds.length > 0 || filter.jobId !== null ? ' match the filter' : ' yet'}.
         </p>
       ) : (
-        <div className="table-scroll tall">
-          <table className="table events" data-testid="event-table">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Job</th>
-                <th scope="col">Node</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((e) => (
-                <tr key={e.seq} data-testid="event-row" data-kind={e.kind} className={`level-${e.level}`}>
-                  <td className="mono">{formatClock(e.at)}</td>
-                  <td>
-                    <span className={`badge kind kind-${e.kind} level-${e.level}`}>
-                      {KIND_LABELS[e.kind]}
-                    </span>
-                  </td>
-                  <td>
-                    {e.jobId === null ? (
-                      ''
-                    ) : (
-                      <a href={jobHref(e.jobId)} className={jobs.has(e.jobId) ? undefined : 'mono'}>
-                        {jobs.get(e.jobId)?.name ?? e.jobId}
-                      </a>
-                    )}
-                  </td>
-                  <td className="mono">{e.nodeId ?? ''}</td>
-                  <td>{e.message}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={COLUMNS} className="events" testId="event-table" height="tall">
+          {shown.map((e) => (
+            <tr key={e.seq} data-testid="event-row" data-kind={e.kind} className={`level-${e.level}`}>
+              <td className="mono">{formatClock(e.at)}</td>
+              <td>
+                <span className={`badge kind kind-${e.kind} level-${e.level}`}>{KIND_LABELS[e.kind]}</span>
+              </td>
+              <td>
+                {e.jobId === null ? (
+                  ''
+                ) : (
+                  <a href={jobHref(e.jobId)} className={jobs.has(e.jobId) ? undefined : 'mono'}>
+                    {jobs.get(e.jobId)?.name ?? e.jobId}
+                  </a>
+                )}
+              </td>
+              <td className="mono">{e.nodeId ?? ''}</td>
+              <td>{e.message}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </div>
   );

@@ -5,6 +5,7 @@
  */
 import { useMemo, useState } from 'react';
 import { LINK_KINDS, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
+import { Card, DataTable, type TableColumn } from '@tabswarm/ui';
 import { formatAge, formatBytes, formatDuration, formatNumber, NONE } from './format.ts';
 import { jobHref } from './routes.ts';
 import {
@@ -173,66 +174,61 @@ export function NodeTable({ nodes, links, serverNow }: Props) {
 
   const toggle = (key: NodeSortKey): void =>
     setSort((s) => ({ key, direction: s.key === key && s.direction === 'asc' ? 'desc' : 'asc' }));
+  const columns = COLUMNS.map((column): TableColumn => {
+    const active = column.key !== null && sort.key === column.key;
+    const { key } = column;
+    return {
+      key: column.label,
+      ...(column.title === undefined ? {} : { title: column.title }),
+      ...(active ? { sort: sort.direction === 'asc' ? 'ascending' : 'descending' } : {}),
+      label:
+        key === null ? (
+          column.label
+        ) : (
+          <button
+            type="button"
+            className="sort-button"
+            data-testid={`sort-${key}`}
+            onClick={() => toggle(key)}
+          >
+            {column.label}
+            <span aria-hidden="true" className="sort-mark">
+              {active ? (sort.direction === 'asc' ? ' ▲' : ' ▼') : ''}
+            </span>
+          </button>
+        ),
+    };
+  });
 
   return (
-    <section className="card" aria-labelledby="nodes-heading">
-      <h2 id="nodes-heading">
-        Nodes{' '}
-        <span className="detail">
-          <span data-testid="active-count">{live}</span> active of{' '}
-          <span data-testid="node-count">{views.length}</span>
-          {views.length > 0 && (
-            <>
-              {' '}
-              · {counts.active} working, {counts.idle} idle, {counts.straggler} straggling, {counts.gone} gone
-            </>
-          )}
-        </span>
-      </h2>
+    <Card
+      headingId="nodes-heading"
+      title={
+        <>
+          Nodes{' '}
+          <span className="detail">
+            <span data-testid="active-count">{live}</span> active of{' '}
+            <span data-testid="node-count">{views.length}</span>
+            {views.length > 0 && (
+              <>
+                {' '}
+                · {counts.active} working, {counts.idle} idle, {counts.straggler} straggling, {counts.gone}{' '}
+                gone
+              </>
+            )}
+          </span>
+        </>
+      }
+    >
       {views.length === 0 ? (
         <p className="empty">No volunteer has joined yet. Open the volunteer page and press Start.</p>
       ) : (
-        <div className="table-scroll">
-          <table className="table nodes" data-testid="node-table">
-            <thead>
-              <tr>
-                {COLUMNS.map((column) => {
-                  const active = column.key !== null && sort.key === column.key;
-                  return (
-                    <th
-                      key={column.label}
-                      scope="col"
-                      title={column.title}
-                      aria-sort={active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : undefined}
-                    >
-                      {column.key === null ? (
-                        column.label
-                      ) : (
-                        <button
-                          type="button"
-                          className="sort-button"
-                          data-testid={`sort-${column.key}`}
-                          onClick={() => toggle(column.key as NodeSortKey)}
-                        >
-                          {column.label}
-                          <span aria-hidden="true" className="sort-mark">
-                            {active ? (sort.direction === 'asc' ? ' ▲' : ' ▼') : ''}
-                          </span>
-                        </button>
-                      )}
-                    </th>
-                  );
-                })}
-              </tr>
-            </thead>
-            <tbody>
-              {sorted.map((view) => (
-                <NodeRow key={view.id} view={view} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={columns} className="nodes" testId="node-table">
+          {sorted.map((view) => (
+            <NodeRow key={view.id} view={view} />
+          ))}
+        </DataTable>
       )}
-    </section>
+    </Card>
   );
 }

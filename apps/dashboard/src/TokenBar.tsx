@@ -1,7 +1,7 @@
 /** Asks for the operator token once, checks it with the coordinator, and says where things stand. */
 import { useState, type FormEvent } from 'react';
+import { useStoreState } from '@tabswarm/ui';
 import { useServices } from './services.ts';
-import { useStoreState } from './store.ts';
 
 export function TokenBar() {
   const { tokens, api } = useServices();

@@ -1,25 +1,30 @@
 /**
  * The one wrapper around uPlot (canvas): creates the chart once per options, hands it new data
  * with setData, follows its container's width with setSize, and destroys it on unmount. New data
- * and resizes are coalesced into at most one redraw per animation frame. After each draw the
- * figure carries data-points, data-series, data-draws and data-frame-ms, which tests read.
+ * and resizes are coalesced into at most one redraw per animation frame; each draw is reported
+ * through `onDraw`. ChartCard puts it in a titled figure.
  */
-import { useLayoutEffect, useRef, type ReactNode } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 export type ChartOptions = Omit<uPlot.Options, 'width' | 'height'>;
 
+/** What one draw showed, and how long it took. */
+export interface DrawStats {
+  /** Draws since this chart was created. */
+  readonly draws: number;
+  readonly points: number;
+  readonly series: number;
+  /** From the animation frame's start to the end of the draw; null for the first draw. */
+  readonly frameMs: number | null;
+}
+
 type Props = {
-  readonly title: string;
   readonly options: ChartOptions;
   readonly data: uPlot.AlignedData;
   readonly height?: number;
-  readonly testId?: string;
-  /** Shown over the plot area when set, e.g. "no data yet". */
-  readonly empty?: string | null;
-  /** A caption under the chart: what it shows in words (the canvas itself is not readable). */
-  readonly children?: ReactNode;
+  readonly onDraw?: (stats: DrawStats) => void;
 };
 
 interface Pending {
@@ -35,14 +40,16 @@ function asArray<T>(value: T | T[] | undefined): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
-export function UPlotChart({ title, options, data, height = 220, testId, empty = null, children }: Props) {
-  const figureRef = useRef<HTMLElement>(null);
+export function UPlotChart({ options, data, height = 220, onDraw }: Props) {
   const hostRef = useRef<HTMLDivElement>(null);
   const pending = useRef<Pending>({ data, dirty: false, schedule: () => undefined });
+  // The latest callback, read at draw time, so a new function does not re-create the chart.
+  const onDrawRef = useRef(onDraw);
 
   // Declared first, so that on a commit where options and data change together (a chart gaining a
   // series) the chart below is created with the new data, whose columns match the new series.
   useLayoutEffect(() => {
+    onDrawRef.current = onDraw;
     const state = pending.current;
     if (state.data === data) return;
     state.data = data;
@@ -51,22 +58,17 @@ export function UPlotChart({ title, options, data, height = 220, testId, empty =
   });
 
   useLayoutEffect(() => {
-    const figure = figureRef.current;
     const host = hostRef.current;
-    if (figure === null || host === null) return;
+    if (host === null) return;
     const state = pending.current;
     let frame = 0;
     let frameStart = 0;
     let draws = 0;
-    const onDraw = (u: uPlot): void => {
+    const drawn = (u: uPlot): void => {
       draws += 1;
-      figure.dataset.draws = String(draws);
-      figure.dataset.points = String(u.data[0]?.length ?? 0);
-      figure.dataset.series = String(u.series.length - 1);
-      if (frameStart > 0) {
-        figure.dataset.frameMs = (performance.now() - frameStart).toFixed(2);
-        frameStart = 0;
-      }
+      const frameMs = frameStart > 0 ? performance.now() - frameStart : null;
+      frameStart = 0;
+      onDrawRef.current?.({ draws, points: u.data[0]?.length ?? 0, series: u.series.length - 1, frameMs });
     };
     let width = Math.max(host.clientWidth, MIN_WIDTH);
     const plot = new uPlot(
@@ -74,7 +76,7 @@ export function UPlotChart({ title, options, data, height = 220, testId, empty =
         ...options,
         width,
         height,
-        hooks: { ...options.hooks, draw: [...asArray(options.hooks?.draw), onDraw] },
+        hooks: { ...options.hooks, draw: [...asArray(options.hooks?.draw), drawn] },
       },
       state.data,
       host,
@@ -110,18 +112,5 @@ export function UPlotChart({ title, options, data, height = 220, testId, empty =
     };
   }, [options, height]);
 
-  return (
-    <figure className="chart" ref={figureRef} data-testid={testId} aria-label={title}>
-      <figcaption className="chart-title">{title}</figcaption>
-      <div className="chart-plot">
-        <div ref={hostRef} className="chart-host" />
-        {empty !== null && (
-          <div className="chart-empty" role="status">
-            {empty}
-          </div>
-        )}
-      </div>
-      {children !== undefined && <div className="chart-caption">{children}</div>}
-    </figure>
-  );
+  return <div ref={hostRef} className="chart-host" />;
 }

@@ -7,7 +7,8 @@ import type uPlot from 'uplot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nodeColor } from './chart-options.ts';
 import { ColumnRing } from './ring-buffer.ts';
-import { UPlotChart, type ChartOptions } from './UPlotChart.tsx';
+import { ChartCard } from './ChartCard.tsx';
+import type { ChartOptions } from './UPlotChart.tsx';
 
 const POINTS = 10_000;
 const SERIES = 50;
@@ -50,7 +51,7 @@ function snapshot(ring: ColumnRing<string>, names: readonly string[]): uPlot.Ali
 
 function render(r: Root, options: ChartOptions, data: uPlot.AlignedData): void {
   flushSync(() =>
-    r.render(createElement(UPlotChart, { title: 'stress', options, data, height: 300, testId: 'chart' })),
+    r.render(createElement(ChartCard, { title: 'stress', options, data, height: 300, testId: 'chart' })),
   );
 }
 
@@ -67,7 +68,7 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
 }
 
-describe('UPlotChart', () => {
+describe('ChartCard and its uPlot wrapper', () => {
   it('draws every one of 50 series of 10,000 points, takes updates, and redraws at most once per frame', async () => {
     const names = Array.from({ length: SERIES }, (_, s) => `s${s}`);
     const ring = new ColumnRing(['x', ...names], POINTS);

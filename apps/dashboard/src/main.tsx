@@ -4,12 +4,14 @@
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import '@tabswarm/ui/theme.css';
 import type { LogEvent } from '@tabswarm/protocol';
+import { createStore } from '@tabswarm/ui';
 import { Api } from './api.ts';
 import { App } from './App.tsx';
 import { DashboardConnection } from './dashboard-connection.ts';
 import { ServicesContext, type Services } from './services.ts';
-import { createStore, INITIAL_STATE, withConsensusPoint, withEvents, withJobs, withLinks } from './store.ts';
+import { INITIAL_STATE, withConsensusPoint, withEvents, withJobs, withLinks } from './store.ts';
 import { createTokenStore } from './token.ts';
 import './styles.css';
 

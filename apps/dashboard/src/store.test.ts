@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConsensusPoint, JobInfo, LogEvent, NodeLinks } from '@tabswarm/protocol';
 import { jobSpecSchema } from '@tabswarm/protocol';
 import { filterEvents, NO_JOB } from './event-filter.ts';
 import {
-  createStore,
   INITIAL_STATE,
   MAX_EVENTS,
   samplesRate,
@@ -100,42 +99,6 @@ describe('job samples/s', () => {
   it('replaces the whole list on a snapshot', () => {
     const state = withJobs(withJobs(INITIAL_STATE, [job('a', 0)], 0), [job('b', 0)], 1, true);
     expect([...state.jobs.keys()]).toEqual(['b']);
-  });
-});
-
-describe('store notifications', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it('notifies on every change by default', () => {
-    const store = createStore({ n: 0 });
-    let calls = 0;
-    store.subscribe(() => (calls += 1));
-    store.update({ n: 1 });
-    store.update((s) => ({ n: s.n + 1 }));
-    expect(calls).toBe(2);
-    expect(store.get().n).toBe(2);
-  });
-
-  it('with notifyEveryMs: the first change at once, a burst folded into one trailing call, state always current', async () => {
-    vi.useFakeTimers();
-    const store = createStore({ n: 0 }, { notifyEveryMs: 200 });
-    const seen: number[] = [];
-    const unsubscribe = store.subscribe(() => seen.push(store.get().n));
-    store.update({ n: 1 });
-    expect(seen).toEqual([1]);
-    for (let i = 2; i <= 100; i++) store.update({ n: i });
-    expect(store.get().n).toBe(100);
-    expect(seen).toEqual([1]);
-    await vi.advanceTimersByTimeAsync(199);
-    expect(seen).toEqual([1]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(seen).toEqual([1, 100]);
-    await vi.advanceTimersByTimeAsync(1000);
-    store.update({ n: 101 });
-    expect(seen).toEqual([1, 100, 101]);
-    unsubscribe();
   });
 });
 

@@ -1,15 +1,18 @@
-/** The dashboard's state: one immutable snapshot, replaced on change, read through useSyncExternalStore. */
-import { useSyncExternalStore } from 'react';
-import type { ConsensusPoint, JobInfo, LogEvent, NodeInfo, NodeLinks } from '@tabswarm/protocol';
+/**
+ * The dashboard's state (one immutable snapshot in a @tabswarm/ui store) and the pure functions
+ * that merge what the coordinator sends into it.
+ */
+import type {
+  ConnectionState,
+  ConsensusPoint,
+  JobInfo,
+  LogEvent,
+  NodeInfo,
+  NodeLinks,
+} from '@tabswarm/protocol';
+import type { Store } from '@tabswarm/ui';
 
-export const CONNECTION_STATES = [
-  'connecting',
-  'connected',
-  'reconnecting',
-  'disconnected',
-  'error',
-] as const;
-export type ConnectionState = (typeof CONNECTION_STATES)[number];
+export type { ConnectionState } from '@tabswarm/protocol';
 
 /** A job's samplesDone as seen at a local time: what the jobs list's samples/s is measured from. */
 export interface SamplesMark {
@@ -55,62 +58,7 @@ export const INITIAL_STATE: DashboardState = {
   clockOffsetMs: 0,
 };
 
-/** Plain functions rather than methods, so they can be handed to React unbound. */
-export interface Store<T> {
-  readonly get: () => T;
-  readonly update: (change: Partial<T> | ((state: T) => Partial<T>)) => void;
-  readonly subscribe: (listener: () => void) => () => void;
-}
-
-export interface StoreOptions {
-  /**
-   * Tell listeners at most this often: the first change at once, a burst folded into one more
-   * notification at the end of the interval. The state itself changes at once either way. The
-   * dashboard's store gets hundreds of job and node updates a second from a busy swarm; React
-   * need not render each one.
-   */
-  readonly notifyEveryMs?: number;
-  readonly now?: () => number;
-}
-
-export function createStore<T extends object>(initial: T, options: StoreOptions = {}): Store<T> {
-  let state = initial;
-  const listeners = new Set<() => void>();
-  const every = options.notifyEveryMs ?? 0;
-  const now = options.now ?? (() => Date.now());
-  let lastNotified = -Infinity;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const notify = (): void => {
-    timer = null;
-    lastNotified = now();
-    for (const listener of [...listeners]) listener();
-  };
-  return {
-    get: () => state,
-    update: (change) => {
-      const patch = typeof change === 'function' ? change(state) : change;
-      state = { ...state, ...patch };
-      if (every <= 0) {
-        notify();
-        return;
-      }
-      if (timer !== null) return;
-      const wait = lastNotified + every - now();
-      if (wait <= 0) notify();
-      else timer = setTimeout(notify, wait);
-    },
-    subscribe: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-}
-
 export type DashboardStore = Store<DashboardState>;
-
-export function useStoreState<T extends object>(store: Store<T>): T {
-  return useSyncExternalStore(store.subscribe, store.get);
-}
 
 /** Adds or replaces jobs, keeping a mark of each one's samplesDone at local time `at`. */
 export function withJobs(

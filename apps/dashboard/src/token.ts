@@ -3,7 +3,7 @@
  * against the coordinator when entered, and marked refused when any write answers 401/403.
  * Without an accepted token the dashboard is read-only.
  */
-import { createStore, type Store } from './store.ts';
+import { createStore, type Store } from '@tabswarm/ui';
 
 export const TOKEN_STORAGE_KEY = 'tabswarm.operatorToken';
 

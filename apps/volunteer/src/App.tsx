@@ -1,22 +1,21 @@
 /** The volunteer page: consent (Start / Stop), the work it will do, what this tab is, and how it is doing. */
+import { Card, DataTable, formatElapsed, useNow, useStoreState } from '@tabswarm/ui';
 import { JobCard } from './JobCard.tsx';
 import type { VolunteerSession } from './session.ts';
-import { useStoreState, type VolunteerState, type VolunteerStore } from './store.ts';
+import type { VolunteerState, VolunteerStore } from './store.ts';
 import { TrainingCard } from './TrainingCard.tsx';
-import { useNow } from './use-now.ts';
 
 type Props = {
   readonly session: VolunteerSession;
   readonly store: VolunteerStore;
 };
 
-function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
-}
+const FRAME_COLUMNS = [
+  { label: 'From' },
+  { label: 'Elements' },
+  { label: 'Checksum' },
+  { label: 'Result' },
+] as const;
 
 function adapterLabel(state: VolunteerState): string {
   const a = state.adapter;
@@ -28,9 +27,7 @@ function adapterLabel(state: VolunteerState): string {
 
 function Uptime({ startedAt }: { readonly startedAt: number | null }) {
   const now = useNow(1000);
-  return (
-    <span data-testid="uptime">{startedAt === null ? '—' : formatDuration((now - startedAt) / 1000)}</span>
-  );
+  return <span data-testid="uptime">{startedAt === null ? '—' : formatElapsed(now - startedAt)}</span>;
 }
 
 export function App({ session, store }: Props) {
@@ -70,8 +67,7 @@ export function App({ session, store }: Props) {
 
       <JobCard state={state} />
 
-      <section className="card">
-        <h2>Status</h2>
+      <Card title="Status">
         <dl className="facts">
           <dt>Coordinator</dt>
           <dd>
@@ -126,13 +122,12 @@ export function App({ session, store }: Props) {
             <Uptime startedAt={state.startedAt} />
           </dd>
         </dl>
-      </section>
+      </Card>
 
       <TrainingCard session={session} state={state} />
 
       {state.adapter !== null && (
-        <section className="card">
-          <h2>GPU limits</h2>
+        <Card title="GPU limits">
           <dl className="facts compact">
             {Object.entries(state.adapter.limits).map(([name, value]) => (
               <div key={name} className="fact-row">
@@ -141,33 +136,22 @@ export function App({ session, store }: Props) {
               </div>
             ))}
           </dl>
-        </section>
+        </Card>
       )}
 
       {state.receivedFrames.length > 0 && (
-        <section className="card">
-          <h2>Frames received</h2>
-          <table className="table">
-            <thead>
-              <tr>
-                <th>From</th>
-                <th>Elements</th>
-                <th>Checksum</th>
-                <th>Result</th>
+        <Card title="Frames received">
+          <DataTable columns={FRAME_COLUMNS}>
+            {state.receivedFrames.map((r, i) => (
+              <tr key={i} data-testid="received-frame">
+                <td className="mono">{r.from}</td>
+                <td>{r.elementCount.toLocaleString()}</td>
+                <td className="mono">{r.checksum.toString(16).padStart(8, '0')}</td>
+                <td>{r.ok ? 'verified' : r.error}</td>
               </tr>
-            </thead>
-            <tbody>
-              {state.receivedFrames.map((r, i) => (
-                <tr key={i} data-testid="received-frame">
-                  <td className="mono">{r.from}</td>
-                  <td>{r.elementCount.toLocaleString()}</td>
-                  <td className="mono">{r.checksum.toString(16).padStart(8, '0')}</td>
-                  <td>{r.ok ? 'verified' : r.error}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+            ))}
+          </DataTable>
+        </Card>
       )}
     </main>
   );

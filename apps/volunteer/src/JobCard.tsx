@@ -1,6 +1,7 @@
 /** The work this tab will do: the coordinator, the job it trains and that job's settings. */
 import type { JobInfo, OptimizerSpec } from '@tabswarm/protocol';
 import { pickJob } from '@tabswarm/trainer';
+import { Card } from '@tabswarm/ui';
 import type { VolunteerState } from './store.ts';
 import { useJobs } from './use-jobs.ts';
 
@@ -35,8 +36,7 @@ export function JobCard({ state }: Props) {
   const next = fresh ?? current ?? (jobs === null ? null : pickJob(jobs));
   const open = jobs?.filter((j) => j.status === 'running' || j.status === 'queued') ?? [];
   return (
-    <section className="card">
-      <h2>Work</h2>
+    <Card title="Work">
       <dl className="facts">
         <dt>Coordinator</dt>
         <dd className="mono" data-testid="coordinator-host">
@@ -105,6 +105,6 @@ export function JobCard({ state }: Props) {
           </>
         )}
       </dl>
-    </section>
+    </Card>
   );
 }

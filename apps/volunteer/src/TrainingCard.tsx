@@ -1,4 +1,5 @@
 /** Live training stats and the volunteer's controls: duty cycle and pausing while hidden. */
+import { Card, formatElapsed } from '@tabswarm/ui';
 import type { VolunteerSession } from './session.ts';
 import type { VolunteerState } from './store.ts';
 
@@ -13,14 +14,6 @@ const DUTY_OPTIONS = [
   { value: 1, label: '100 %' },
 ] as const;
 
-function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
-}
-
 const fixed = (value: number | null, digits: number): string =>
   value === null ? '—' : value.toFixed(digits);
 
@@ -28,8 +21,7 @@ export function TrainingCard({ session, state }: Props) {
   const t = state.trainer;
   const lease = t?.lease ?? null;
   return (
-    <section className="card">
-      <h2>Training</h2>
+    <Card title="Training">
       <div className="controls">
         <label>
           GPU duty cycle{' '}
@@ -90,7 +82,7 @@ export function TrainingCard({ session, state }: Props) {
         <dt>Training loss</dt>
         <dd data-testid="last-loss">{fixed(t?.lastLoss ?? null, 4)}</dd>
         <dt>Time contributed</dt>
-        <dd data-testid="time-contributed">{formatDuration(t?.contributedMs ?? 0)}</dd>
+        <dd data-testid="time-contributed">{formatElapsed(t?.contributedMs ?? 0)}</dd>
         <dt>Memory</dt>
         <dd>
           <span>
@@ -119,6 +111,6 @@ export function TrainingCard({ session, state }: Props) {
             ))}
         </ul>
       )}
-    </section>
+    </Card>
   );
 }

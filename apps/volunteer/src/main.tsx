@@ -1,6 +1,7 @@
 /** Composition root of the volunteer page: one store, one session, the test hook, the React tree. */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import '@tabswarm/ui/theme.css';
 import { App } from './App.tsx';
 import { VolunteerSession } from './session.ts';
 import { createVolunteerStore } from './store.ts';

@@ -1,7 +1,7 @@
 /** The volunteer page's state: one immutable snapshot, replaced on change, read by React and the test API. */
-import { useSyncExternalStore } from 'react';
 import type { AdapterInfo, Backend, PeerInfo, SelfTestReport } from '@tabswarm/protocol';
 import type { TrainerStatus } from '@tabswarm/trainer';
+import { createStore, type Store } from '@tabswarm/ui';
 import type {
   ConnectionState,
   PeerServerState,
@@ -68,36 +68,8 @@ export const INITIAL_STATE: VolunteerState = {
   pauseWhenHidden: true,
 };
 
-/** Plain functions rather than methods, so they can be handed to React unbound. */
-export interface Store<T> {
-  readonly get: () => T;
-  readonly update: (change: Partial<T> | ((state: T) => Partial<T>)) => void;
-  readonly subscribe: (listener: () => void) => () => void;
-}
-
-export function createStore<T extends object>(initial: T): Store<T> {
-  let state = initial;
-  const listeners = new Set<() => void>();
-  return {
-    get: () => state,
-    update: (change) => {
-      const patch = typeof change === 'function' ? change(state) : change;
-      state = { ...state, ...patch };
-      for (const listener of [...listeners]) listener();
-    },
-    subscribe: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-}
-
 export type VolunteerStore = Store<VolunteerState>;
 
 export function createVolunteerStore(): VolunteerStore {
   return createStore(INITIAL_STATE);
-}
-
-export function useStoreState<T extends object>(store: Store<T>): T {
-  return useSyncExternalStore(store.subscribe, store.get);
 }
