@@ -2,10 +2,16 @@
  * The coordinator's HTTP API as the trainer uses it: jobs, dataset shapes, the latest parameters
  * (where a volunteer starts) and checkpoint uploads. Works wherever fetch does (page, worker, Node).
  */
-import { decodeFrame, frameValues, type CheckpointRequest, type JobInfo } from '@tabswarm/protocol';
+import {
+  decodeFrame,
+  frameValues,
+  parseDatasetShape,
+  parseJobInfo,
+  type CheckpointRequest,
+  type JobInfo,
+} from '@tabswarm/protocol';
 import { TrainerError, errorText } from './errors.ts';
 import type { DatasetShape } from './types.ts';
-import { parseDatasetShape, parseJobInfo } from './wire.ts';
 
 export interface CoordinatorApi {
   listJobs(): Promise<JobInfo[]>;

@@ -22,13 +22,6 @@ export {
   type CoordinatorOptions,
   type VolunteerSocket,
 } from './any/coordinator-connection.ts';
-export {
-  parseCheckpointRequest,
-  parseDatasetShape,
-  parseJobInfo,
-  parseLeaseCancelled,
-  parseLeaseGrant,
-} from './wire.ts';
 export { VolunteerTrainer, pickJob } from './volunteer-trainer.ts';
 export type {
   AveragingHook,

@@ -5,7 +5,15 @@
  * or a dead worker), the lease reports (retries), the checkpoint responder, and the status and
  * event stream (`for await (const e of trainer.events)`), the same for the page, tests and Node.
  */
-import type { Health, JobInfo, LeaseGrantInfo, ParamLayout, SelfTestReport } from '@tabswarm/protocol';
+import {
+  parseLeaseCancelled,
+  parseLeaseGrant,
+  type Health,
+  type JobInfo,
+  type LeaseGrantInfo,
+  type ParamLayout,
+  type SelfTestReport,
+} from '@tabswarm/protocol';
 import { CheckpointResponder } from './any/checkpoint-responder.ts';
 import { ComputeSupervisor, FATAL_CODES } from './any/compute-supervisor.ts';
 import { LeaseReports } from './any/lease-reports.ts';
@@ -29,7 +37,6 @@ import type {
   ParameterSnapshot,
   StepProgress,
 } from './types.ts';
-import { parseLeaseCancelled, parseLeaseGrant } from './wire.ts';
 
 export type {
   AveragingHook,

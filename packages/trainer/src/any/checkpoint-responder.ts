@@ -3,11 +3,10 @@
  * job's current parameters (or the last snapshot when the compute holds none of that job), and
  * uploads them as an fp32 frame. Every answer, refusals included, is a `checkpoint` event.
  */
-import { encodeFp32Frame, type CheckpointRequest } from '@tabswarm/protocol';
+import { encodeFp32Frame, parseCheckpointRequest, type CheckpointRequest } from '@tabswarm/protocol';
 import type { CoordinatorApi } from '../coordinator-api.ts';
 import { errorText } from '../errors.ts';
 import type { ParameterSnapshot } from '../types.ts';
-import { parseCheckpointRequest } from '../wire.ts';
 import type { TrainerState } from './trainer-status.ts';
 
 export interface CheckpointResponderOptions {
