@@ -42,9 +42,7 @@ export function vectors(seed: number, count: number, length: number, scale = 1):
 
 /** Tolerance of one momentum step's outputs, from the magnitudes of its terms. */
 export function sgdMomentumTolerance(
-  param: Float32Array,
-  grad: Float32Array,
-  accumulation: Float32Array,
+  { param, grad, accumulation }: Readonly<Record<'param' | 'grad' | 'accumulation', Float32Array>>,
   config: SgdMomentumConfig,
 ): { param: (i: number) => number; accumulation: (i: number) => number } {
   const { negLr, momentum } = sgdMomentumParams(config);
@@ -61,10 +59,7 @@ export function sgdMomentumTolerance(
 
 /** Tolerance of one Adam step's outputs (inputs as before the step). */
 export function adamTolerance(
-  param: Float32Array,
-  grad: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
+  { param, grad, m, v }: Readonly<Record<'param' | 'grad' | 'm' | 'v', Float32Array>>,
   config: AdamConfig,
   step: number,
 ): { param: (i: number) => number; m: (i: number) => number; v: (i: number) => number } {
@@ -86,4 +81,9 @@ export function adamTolerance(
       return rel * (x + 4 * update) + F32_MIN_NORMAL;
     },
   };
+}
+
+/** What a passing mix self-test reports on `path` (for toMatchObject). */
+export function passingMixSelfTest(path: 'webgpu' | 'reference', elements: number) {
+  return { kernel: 'mix', passed: true, path, elements, error: null } as const;
 }

@@ -5,7 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import { TEST_SIZES } from '../any/kernel-test-helpers.ts';
 import { getTfjsDevice } from './gpu-device.ts';
+import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
 
 export const allowNoWebGPU = import.meta.env.VITE_TABSWARM_ALLOW_NO_WEBGPU === '1';
 
@@ -15,3 +17,11 @@ export const adapter = 'gpu' in navigator ? await navigator.gpu.requestAdapter()
 
 export const onWebGPU = adapter !== null && (await tf.setBackend('webgpu')) && tf.getBackend() === 'webgpu';
 export const gpuDevice = getTfjsDevice() as GPUDevice;
+
+/** Runs `body` at each of TEST_SIZES in a GPU fixture of its own, with seeds from `firstSeed` on. */
+export async function atEveryTestSize(
+  firstSeed: number,
+  body: (gpu: GpuFixture, n: number, seed: number) => Promise<void> | void,
+): Promise<void> {
+  for (const [i, n] of TEST_SIZES.entries()) await withGpu(gpuDevice, (gpu) => body(gpu, n, firstSeed + i));
+}

@@ -6,9 +6,7 @@
  * changed: an updated residual comes back as a new tensor.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fp16PackBuffers, fp16UnpackBuffers } from './fp16-kernels.ts';
 import { fp16PackReference, fp16UnpackReference, fp16Words } from '../any/fp16-reference.ts';
-import { int8DequantizeBuffers, int8QuantizeBuffers, type Int8Options } from './int8-kernels.ts';
 import {
   checkBlockSize,
   INT8_DEFAULT_BLOCK_SIZE,
@@ -17,44 +15,51 @@ import {
   int8QuantizeReference,
   int8Words,
 } from '../any/int8-reference.ts';
+import { checkTopK, topKScatterAddReference, topKSparsifyReference } from '../any/topk-reference.ts';
+import { fp16PackBuffers, fp16UnpackBuffers } from './fp16-kernels.ts';
+import { int8DequantizeBuffers, int8QuantizeBuffers, type Int8Options } from './int8-kernels.ts';
 import {
   checkVectors,
-  copyBuffers,
   floatVector,
   floatsOf,
-  newTensor,
-  tensorBuffer,
-  webgpuBackend,
-  withOutputs,
+  onGpuOrReference,
   wordVector,
   wordsOf,
+  type GpuCall,
 } from './tensor-interop.ts';
 import { topKDecodeBuffers, topKScatterAddBuffers, topKSparsifyBuffers } from './topk-kernels.ts';
-import { checkTopK, topKScatterAddReference, topKSparsifyReference } from '../any/topk-reference.ts';
 
 /** ceil(n / 2) int32 words of IEEE halves (element 2w in the low 16 bits). */
 export function fp16PackTensor(x: tf.Tensor1D): tf.Tensor1D {
   const n = checkVectors({ x });
-  const backend = webgpuBackend();
-  if (backend === null || n === 0) return wordVector(fp16PackReference(floatsOf(x)));
-  return withOutputs((keep) => {
-    const packed = keep(newTensor<tf.Tensor1D>(backend, [fp16Words(n)], 'int32'));
-    fp16PackBuffers(backend.device, tensorBuffer(backend, x, 'x'), packed.buffer, n);
-    return packed.tensor;
-  });
+  return onGpuOrReference(
+    n,
+    () => wordVector(fp16PackReference(floatsOf(x))),
+    (gpu) => {
+      const packed = gpu.output([fp16Words(n)], 'int32');
+      fp16PackBuffers(gpu.device, gpu.input(x, 'x'), packed.buffer, n);
+      return packed.tensor;
+    },
+  );
 }
 
 /** The `length` floats packed by fp16PackTensor. */
 export function fp16UnpackTensor(packed: tf.Tensor1D, length: number): tf.Tensor1D {
   checkVectors({ packed }, 'int32', fp16Words(length));
-  const backend = webgpuBackend();
-  if (backend === null || length === 0) return floatVector(fp16UnpackReference(wordsOf(packed), length));
-  return withOutputs((keep) => {
-    const out = keep(newTensor<tf.Tensor1D>(backend, [length], 'float32'));
-    fp16UnpackBuffers(backend.device, tensorBuffer(backend, packed, 'packed'), out.buffer, length);
-    return out.tensor;
-  });
+  return onGpuOrReference(
+    length,
+    () => floatVector(fp16UnpackReference(wordsOf(packed), length)),
+    (gpu) => {
+      const out = gpu.output([length]);
+      fp16UnpackBuffers(gpu.device, gpu.input(packed, 'packed'), out.buffer, length);
+      return out.tensor;
+    },
+  );
 }
+
+/** A GPU copy of the residual, which the kernel updates in place, or null without one. */
+const residualCopy = (gpu: GpuCall, residual: tf.Tensor1D | null) =>
+  residual === null ? null : gpu.copyOf(residual, 'residual');
 
 export interface Int8Encoded {
   /** ceil(n / 4) int32 words, four int8 per word (element 4w + j in byte j). */
@@ -74,8 +79,7 @@ export function int8QuantizeTensors(
   const blockSize = options.blockSize ?? INT8_DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
   const n = checkVectors(residual === null ? { x } : { x, residual });
-  const backend = webgpuBackend();
-  if (backend === null || n === 0) {
+  const reference = () => {
     const r = residual === null ? null : floatsOf(residual);
     const { packed, scales } = int8QuantizeReference(floatsOf(x), r, blockSize);
     return {
@@ -83,25 +87,18 @@ export function int8QuantizeTensors(
       scales: floatVector(scales),
       residual: r === null ? null : floatVector(r),
     };
-  }
-  return withOutputs((keep) => {
-    const packed = keep(newTensor<tf.Tensor1D>(backend, [int8Words(n)], 'int32'));
-    const scales = keep(newTensor<tf.Tensor1D>(backend, [int8Blocks(n, blockSize)], 'float32'));
-    const r = residual === null ? null : keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    if (r !== null && residual !== null) {
-      copyBuffers(backend.device, [[tensorBuffer(backend, residual, 'residual'), r.buffer, n * 4]]);
-    }
-    int8QuantizeBuffers(
-      backend.device,
-      {
-        x: tensorBuffer(backend, x, 'x'),
-        residual: r?.buffer ?? null,
-        packed: packed.buffer,
-        scales: scales.buffer,
-      },
-      n,
-      { blockSize },
-    );
+  };
+  return onGpuOrReference(n, reference, (gpu) => {
+    const packed = gpu.output([int8Words(n)], 'int32');
+    const scales = gpu.output([int8Blocks(n, blockSize)]);
+    const r = residualCopy(gpu, residual);
+    const buffers = {
+      x: gpu.input(x, 'x'),
+      residual: r?.buffer ?? null,
+      packed: packed.buffer,
+      scales: scales.buffer,
+    };
+    int8QuantizeBuffers(gpu.device, buffers, n, { blockSize });
     return { packed: packed.tensor, scales: scales.tensor, residual: r?.tensor ?? null };
   });
 }
@@ -117,24 +114,20 @@ export function int8DequantizeTensor(
   checkBlockSize(blockSize);
   checkVectors({ packed }, 'int32', int8Words(length));
   checkVectors({ scales }, 'float32', int8Blocks(length, blockSize));
-  const backend = webgpuBackend();
-  if (backend === null || length === 0) {
-    return floatVector(int8DequantizeReference(wordsOf(packed), floatsOf(scales), length, blockSize));
-  }
-  return withOutputs((keep) => {
-    const out = keep(newTensor<tf.Tensor1D>(backend, [length], 'float32'));
-    int8DequantizeBuffers(
-      backend.device,
-      {
-        packed: tensorBuffer(backend, packed, 'packed'),
-        scales: tensorBuffer(backend, scales, 'scales'),
+  return onGpuOrReference(
+    length,
+    () => floatVector(int8DequantizeReference(wordsOf(packed), floatsOf(scales), length, blockSize)),
+    (gpu) => {
+      const out = gpu.output([length]);
+      const buffers = {
+        packed: gpu.input(packed, 'packed'),
+        scales: gpu.input(scales, 'scales'),
         out: out.buffer,
-      },
-      length,
-      { blockSize },
-    );
-    return out.tensor;
-  });
+      };
+      int8DequantizeBuffers(gpu.device, buffers, length, { blockSize });
+      return out.tensor;
+    },
+  );
 }
 
 export interface TopKEncoded {
@@ -152,8 +145,7 @@ export interface TopKEncoded {
 export function topKSparsifyTensors(x: tf.Tensor1D, residual: tf.Tensor1D | null, k: number): TopKEncoded {
   const n = checkVectors(residual === null ? { x } : { x, residual });
   checkTopK(k, n);
-  const backend = webgpuBackend();
-  if (backend === null || n === 0 || k === 0) {
+  const reference = () => {
     const r = residual === null ? null : floatsOf(residual);
     const pairs = topKSparsifyReference(floatsOf(x), r, k);
     return {
@@ -162,19 +154,16 @@ export function topKSparsifyTensors(x: tf.Tensor1D, residual: tf.Tensor1D | null
       count: tf.scalar(pairs.count, 'int32'),
       residual: r === null ? null : floatVector(r),
     };
-  }
-  return withOutputs((keep) => {
-    const indices = keep(newTensor<tf.Tensor1D>(backend, [k], 'int32'));
-    const values = keep(newTensor<tf.Tensor1D>(backend, [k], 'float32'));
-    const count = keep(newTensor<tf.Scalar>(backend, [], 'int32'));
-    const r = residual === null ? null : keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    if (r !== null && residual !== null) {
-      copyBuffers(backend.device, [[tensorBuffer(backend, residual, 'residual'), r.buffer, n * 4]]);
-    }
+  };
+  return onGpuOrReference(k === 0 ? 0 : n, reference, (gpu) => {
+    const indices = gpu.output([k], 'int32');
+    const values = gpu.output([k]);
+    const count = gpu.output<tf.Scalar>([], 'int32');
+    const r = residualCopy(gpu, residual);
     topKSparsifyBuffers(
-      backend.device,
+      gpu.device,
       {
-        x: tensorBuffer(backend, x, 'x'),
+        x: gpu.input(x, 'x'),
         residual: r?.buffer ?? null,
         indices: indices.buffer,
         values: values.buffer,
@@ -202,26 +191,19 @@ export function topKScatterAddTensor(
   const n = checkVectors({ target });
   const pairs = checkVectors({ indices }, 'int32');
   checkVectors({ values }, 'float32', pairs);
-  const backend = webgpuBackend();
-  if (backend === null || n === 0) {
+  const reference = () => {
     const out = floatsOf(target);
     topKScatterAddReference(out, wordsOf(indices), floatsOf(values), alpha);
     return floatVector(out);
-  }
-  return withOutputs((keep) => {
-    const out = keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    copyBuffers(backend.device, [[tensorBuffer(backend, target, 'target'), out.buffer, n * 4]]);
-    topKScatterAddBuffers(
-      backend.device,
-      {
-        indices: tensorBuffer(backend, indices, 'indices'),
-        values: tensorBuffer(backend, values, 'values'),
-        out: out.buffer,
-      },
-      pairs,
-      n,
-      { alpha },
-    );
+  };
+  return onGpuOrReference(n, reference, (gpu) => {
+    const out = gpu.copyOf(target, 'target');
+    const buffers = {
+      indices: gpu.input(indices, 'indices'),
+      values: gpu.input(values, 'values'),
+      out: out.buffer,
+    };
+    topKScatterAddBuffers(gpu.device, buffers, pairs, n, { alpha });
     return out.tensor;
   });
 }
@@ -230,22 +212,18 @@ export function topKScatterAddTensor(
 export function topKDecodeTensor(indices: tf.Tensor1D, values: tf.Tensor1D, length: number): tf.Tensor1D {
   const pairs = checkVectors({ indices }, 'int32');
   checkVectors({ values }, 'float32', pairs);
-  const backend = webgpuBackend();
-  if (backend === null || length === 0 || pairs === 0) {
-    return floatVector(topKScatterAddReference(new Float32Array(length), wordsOf(indices), floatsOf(values)));
-  }
-  return withOutputs((keep) => {
-    const out = keep(newTensor<tf.Tensor1D>(backend, [length], 'float32'));
-    topKDecodeBuffers(
-      backend.device,
-      {
-        indices: tensorBuffer(backend, indices, 'indices'),
-        values: tensorBuffer(backend, values, 'values'),
+  return onGpuOrReference(
+    pairs === 0 ? 0 : length,
+    () => floatVector(topKScatterAddReference(new Float32Array(length), wordsOf(indices), floatsOf(values))),
+    (gpu) => {
+      const out = gpu.output([length]);
+      const buffers = {
+        indices: gpu.input(indices, 'indices'),
+        values: gpu.input(values, 'values'),
         out: out.buffer,
-      },
-      pairs,
-      length,
-    );
-    return out.tensor;
-  });
+      };
+      topKDecodeBuffers(gpu.device, buffers, pairs, length);
+      return out.tensor;
+    },
+  );
 }

@@ -29,24 +29,31 @@ const QUAD_BYTES = 16;
 /** Each vector's tail sits at its own aligned offset of one temporary. */
 const TAIL_STRIDE = 256;
 
+/** One run of an element-wise kernel over elements [0, length) of every vector binding. */
+export interface ElementwiseRun<D extends ElementwiseUniforms> {
+  readonly shader: KernelShader<D>;
+  /** Override constants besides WORKGROUP_SIZE. */
+  readonly constants?: Readonly<Record<string, number>>;
+  readonly bindings: readonly ElementwiseBinding[];
+  readonly length: number;
+  readonly options: KernelOptions;
+  /** The uniforms but the quad range, which each dispatch sets. */
+  readonly params: ElementwiseParams<D>;
+}
+
 /**
- * Records `shader` over elements [0, length) of every vector binding, with `params` and each
- * dispatch's quad range as its uniforms. Vectors need COPY_SRC, and written ones COPY_DST, when
- * length is not a multiple of 4.
+ * Records `run` with its params and each dispatch's quad range as the uniforms. Vectors need
+ * COPY_SRC, and written ones COPY_DST, when length is not a multiple of 4.
  */
 export function recordElementwise<D extends ElementwiseUniforms>(
   rec: KernelRecorder,
-  shader: KernelShader<D>,
-  constants: Readonly<Record<string, number>>,
-  bindings: readonly ElementwiseBinding[],
-  length: number,
-  options: KernelOptions,
-  params: ElementwiseParams<D>,
+  run: ElementwiseRun<D>,
 ): void {
+  const { shader, bindings, length, options, params } = run;
   if (length === 0) return;
   const device = rec.device;
   const workgroupSize = resolveWorkgroupSize(device, options.workgroupSize);
-  const kernel = getKernelPipeline(device, shader, { ...constants, WORKGROUP_SIZE: workgroupSize });
+  const kernel = getKernelPipeline(device, shader, { ...run.constants, WORKGROUP_SIZE: workgroupSize });
   const quads = Math.floor(length / 4);
   const tail = length - quads * 4;
   const chunks = planOnDevice(device, quads, options, {
@@ -104,14 +111,10 @@ export function recordElementwise<D extends ElementwiseUniforms>(
 /** recordElementwise in a recorder of its own, submitted before returning. */
 export function runElementwise<D extends ElementwiseUniforms>(
   device: GPUDevice,
-  shader: KernelShader<D>,
-  bindings: readonly ElementwiseBinding[],
-  length: number,
-  options: KernelOptions,
-  params: ElementwiseParams<D>,
+  run: ElementwiseRun<D>,
 ): void {
-  if (length === 0) return;
-  record(device, shader.name, (rec) => recordElementwise(rec, shader, {}, bindings, length, options, params));
+  if (run.length === 0) return;
+  record(device, run.shader.name, (rec) => recordElementwise(rec, run));
 }
 
 /** Usage a vector of `length` elements needs: the tail copies want COPY_SRC, and COPY_DST if written. */

@@ -2,13 +2,13 @@
 // the reference, which is itself checked exhaustively in fp16-reference.test.ts.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gpuDevice, onWebGPU } from './browser-setup.ts';
+import { atEveryTestSize, gpuDevice, onWebGPU } from './browser-setup.ts';
 import { compareBits } from '../any/compare.ts';
 import { fp16PackBuffers, fp16UnpackBuffers } from './fp16-kernels.ts';
 import { fp16PackReference, fp16UnpackReference, fp16Words } from '../any/fp16-reference.ts';
 import { fp16PackTensor, fp16UnpackTensor } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
+import { EDGE_VALUES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 import type { KernelOptions } from './device-plan.ts';
 
 async function expectRoundTrip(gpu: GpuFixture, x: Float32Array, options: KernelOptions = {}): Promise<void> {
@@ -42,12 +42,9 @@ function allHalvesAndTies(): Float32Array {
 
 describe.skipIf(!onWebGPU)('fp16 pack and unpack on WebGPU', () => {
   it('match the reference bit for bit at every test size, with edge values', async () => {
-    let seed = 1;
-    for (const n of TEST_SIZES) {
-      await withGpu(gpuDevice, (gpu) =>
-        expectRoundTrip(gpu, sprinkle(vectors(seed++, 1, n, 70_000)[0] as Float32Array, EDGE_VALUES, 17)),
-      );
-    }
+    await atEveryTestSize(1, (gpu, n, seed) =>
+      expectRoundTrip(gpu, sprinkle(vectors(seed, 1, n, 70_000)[0] as Float32Array, EDGE_VALUES, 17)),
+    );
   });
 
   it('round every half and every tie between neighbours like the reference', async () => {

@@ -6,14 +6,8 @@ import { checkBlockSize, INT8_DEFAULT_BLOCK_SIZE, int8Blocks, int8Words } from '
 import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
 import { lcm } from '../any/plan.ts';
 import { checkBuffer, checkDistinct, checkLength } from './argument-checks.ts';
-import {
-  f32Alignment,
-  isCpuEmulated,
-  planOnDevice,
-  resolveWorkgroupSize,
-  unitsPerWorkgroup,
-  type KernelOptions,
-} from './device-plan.ts';
+import { f32Alignment, planOnDevice, resolveWorkgroupSize, type KernelOptions } from './device-plan.ts';
+import { isCpuEmulated, unitsPerWorkgroup } from './heuristics.ts';
 import { dummyBuffer } from './device-resources.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
 import { record } from './recorder.ts';

@@ -2,7 +2,7 @@
 // reference, with the error-feedback invariant decoded + residual' = x + residual.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gpuDevice, onWebGPU } from './browser-setup.ts';
+import { atEveryTestSize, gpuDevice, onWebGPU } from './browser-setup.ts';
 import { compareWithin, F32_MIN_NORMAL } from '../any/compare.ts';
 import { int8DequantizeTensor, int8QuantizeTensors } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
@@ -14,7 +14,7 @@ import {
   int8QuantizeReference,
   int8Words,
 } from '../any/int8-reference.ts';
-import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
+import { EDGE_VALUES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 
 const near = (expected: ArrayLike<number>) => (i: number) =>
   INT8_RELATIVE_TOLERANCE * Math.abs(expected[i] as number) + F32_MIN_NORMAL;
@@ -75,18 +75,15 @@ async function expectQuantizeMatches(
 
 describe.skipIf(!onWebGPU)('int8 quantisation on WebGPU', () => {
   it('matches the reference at every test size, with and without error feedback', async () => {
-    let seed = 1;
-    for (const n of TEST_SIZES) {
-      await withGpu(gpuDevice, async (gpu) => {
-        const [x, r] = vectors(seed++, 2, n) as [Float32Array, Float32Array];
-        await expectQuantizeMatches(
-          gpu,
-          x,
-          r.map((v) => v * 0.01),
-        );
-        if (n < 100_000) await expectQuantizeMatches(gpu, x, null);
-      });
-    }
+    await atEveryTestSize(1, async (gpu, n, seed) => {
+      const [x, r] = vectors(seed, 2, n) as [Float32Array, Float32Array];
+      await expectQuantizeMatches(
+        gpu,
+        x,
+        r.map((v) => v * 0.01),
+      );
+      if (n < 100_000) await expectQuantizeMatches(gpu, x, null);
+    });
   });
 
   it('keeps NaN and ±Inf out of the scales and in the residual, and zero blocks at zero', async () => {

@@ -4,29 +4,28 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { gpuDevice, onWebGPU } from './browser-setup.ts';
 import {
+  adamTensors,
+  clipByNormTensor,
+  COMMON_WGSL,
+  countNonFiniteTensor,
+  dotTensor,
   fp16PackTensor,
   fp16UnpackTensor,
   int8DequantizeTensor,
   int8QuantizeTensors,
+  KERNEL_SHADERS,
+  kernelBufferPoolStats,
+  l2NormTensor,
+  mixTensors,
+  relativeDistanceTensor,
+  setKernelDebug,
+  sgdMomentumBuffers,
+  sgdMomentumTensors,
   topKScatterAddTensor,
   topKSparsifyTensors,
-} from './compression-tensors.ts';
-import { setKernelDebug } from '../any/debug.ts';
-import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
-import { COMMON_WGSL } from '../any/shader-sources.ts';
+} from '../index.ts';
 import { withGpu } from './gpu-test-fixture.ts';
 import { vectors } from '../any/kernel-test-helpers.ts';
-import { kernelBufferPoolStats } from './device-resources.ts';
-import { mixTensors } from './mix-tensors.ts';
-import { sgdMomentumBuffers } from './optimizer-kernels.ts';
-import { adamTensors, sgdMomentumTensors } from './optimizer-tensors.ts';
-import {
-  clipByNormTensor,
-  countNonFiniteTensor,
-  dotTensor,
-  l2NormTensor,
-  relativeDistanceTensor,
-} from './reduce-tensors.ts';
 
 /** Waits for the GPU by reading a value back (and disposes what it made). */
 async function settle(x: tf.Tensor): Promise<void> {

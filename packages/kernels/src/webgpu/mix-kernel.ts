@@ -40,6 +40,7 @@ export function mixBuffers(
   if (length === 0) return;
 
   const unused = dummyBuffer(device);
+  const shader = KERNEL_SHADERS.mix;
   const constants = { K: inputs.length };
   const params = { k: inputs.length, w: weights };
   /** Bindings 2..8 for elements from `offset` on: the later inputs, then dummies. */
@@ -49,7 +50,14 @@ export function mixBuffers(
       return x === undefined ? { fixed: { buffer: unused } } : { buffer: x, offset };
     });
   const run = (rec: KernelRecorder, acc: GPUBuffer, offset: number, count: number) =>
-    recordElementwise(rec, KERNEL_SHADERS.mix, constants, [acc, ...later(offset)], count, options, params);
+    recordElementwise(rec, {
+      shader,
+      constants,
+      bindings: [acc, ...later(offset)],
+      length: count,
+      options,
+      params,
+    });
 
   record(device, 'mix', (rec) => {
     if (mode === 'in-place') {

@@ -6,6 +6,7 @@ import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
 import { getTfjsDevice } from './gpu-device.ts';
 import { mixReference } from '../any/mix-reference.ts';
 import { mixTensors } from './mix-tensors.ts';
+import { passingMixSelfTest } from '../any/kernel-test-helpers.ts';
 import { runMixSelfTest } from './self-test.ts';
 
 beforeAll(async () => {
@@ -40,13 +41,7 @@ describe('mix on a non-WebGPU backend', () => {
   it('the self-test takes the reference path and passes', async () => {
     const report = await runMixSelfTest({ elements: 10_001 });
     expect(selfTestReportSchema.parse(report)).toEqual(report);
-    expect(report).toMatchObject({
-      kernel: 'mix',
-      passed: true,
-      path: 'reference',
-      elements: 10_001,
-      error: null,
-    });
+    expect(report).toMatchObject(passingMixSelfTest('reference', 10_001));
     expect(report.maxAbsError).toBeLessThan(1e-6);
   });
 

@@ -12,6 +12,7 @@ import { gpuDevice, onWebGPU } from './browser-setup.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
 import { mixBuffers, type MixBufferOptions } from './mix-kernel.ts';
 import { mixTensors } from './mix-tensors.ts';
+import { passingMixSelfTest } from '../any/kernel-test-helpers.ts';
 import { runMixSelfTest } from './self-test.ts';
 
 /** Index of the first element that differs bit for bit, or -1 (toEqual on a million floats takes seconds). */
@@ -214,13 +215,7 @@ describe.skipIf(!onWebGPU)('mix.wgsl on WebGPU', () => {
   it('runMixSelfTest passes on the WebGPU path', async () => {
     const report = await runMixSelfTest();
     expect(selfTestReportSchema.parse(report)).toEqual(report);
-    expect(report).toMatchObject({
-      kernel: 'mix',
-      passed: true,
-      path: 'webgpu',
-      elements: 65_537,
-      error: null,
-    });
+    expect(report).toMatchObject(passingMixSelfTest('webgpu', 65_537));
     expect(report.maxAbsError).toBeLessThan(1e-5);
   });
 });

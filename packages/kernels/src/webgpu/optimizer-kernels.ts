@@ -43,14 +43,13 @@ export function sgdMomentumBuffers(
 ): void {
   const p = sgdMomentumParams(config);
   checkVectors(buffers, length, 'sgd-momentum');
-  runElementwise(
-    device,
-    KERNEL_SHADERS.sgdMomentum,
-    [buffers.param, buffers.accumulation, buffers.grad],
+  runElementwise(device, {
+    shader: KERNEL_SHADERS.sgdMomentum,
+    bindings: [buffers.param, buffers.accumulation, buffers.grad],
     length,
     options,
-    { nesterov: p.nesterov ? 1 : 0, neg_lr: p.negLr, momentum: p.momentum },
-  );
+    params: { nesterov: p.nesterov ? 1 : 0, neg_lr: p.negLr, momentum: p.momentum },
+  });
 }
 
 /**
@@ -67,13 +66,12 @@ export function adamBuffers(
 ): void {
   const p = adamParams(config, step);
   checkVectors(buffers, length, 'adam');
-  runElementwise(
-    device,
-    KERNEL_SHADERS.adam,
-    [buffers.param, buffers.m, buffers.v, buffers.grad],
+  runElementwise(device, {
+    shader: KERNEL_SHADERS.adam,
+    bindings: [buffers.param, buffers.m, buffers.v, buffers.grad],
     length,
     options,
-    {
+    params: {
       neg_lr: p.negLr,
       beta1: p.beta1,
       beta2: p.beta2,
@@ -84,7 +82,7 @@ export function adamBuffers(
       bias_correction2: p.biasCorrection2,
       lr_weight_decay: p.lrWeightDecay,
     },
-  );
+  });
 }
 
 function checkVectors(buffers: object, length: number, what: string): void {

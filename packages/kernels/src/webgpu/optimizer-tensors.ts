@@ -4,7 +4,6 @@
  * with any tfjs op); elsewhere the TypeScript reference, behind the same call.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { adamBuffers, sgdMomentumBuffers } from './optimizer-kernels.ts';
 import {
   adamParams,
   adamReference,
@@ -13,16 +12,8 @@ import {
   type AdamConfig,
   type SgdMomentumConfig,
 } from '../any/optimizer-reference.ts';
-import {
-  checkVectors,
-  copyBuffers,
-  floatVector,
-  floatsOf,
-  newTensor,
-  tensorBuffer,
-  webgpuBackend,
-  withOutputs,
-} from './tensor-interop.ts';
+import { adamBuffers, sgdMomentumBuffers } from './optimizer-kernels.ts';
+import { checkVectors, floatVector, floatsOf, onGpuOrReference } from './tensor-interop.ts';
 
 export interface SgdMomentumTensors {
   readonly param: tf.Tensor1D;
@@ -44,23 +35,17 @@ export function sgdMomentumTensors(
 ): { param: tf.Tensor1D; accumulation: tf.Tensor1D } {
   sgdMomentumParams(config);
   const n = checkVectors({ ...tensors });
-  const backend = webgpuBackend();
-  if (backend === null || n === 0) {
-    const param = floatsOf(tensors.param);
-    const accumulation = floatsOf(tensors.accumulation);
+  const reference = () => {
+    const [param, accumulation] = [floatsOf(tensors.param), floatsOf(tensors.accumulation)];
     sgdMomentumReference(param, floatsOf(tensors.grad), accumulation, config);
     return { param: floatVector(param), accumulation: floatVector(accumulation) };
-  }
-  return withOutputs((keep) => {
-    const grad = tensorBuffer(backend, tensors.grad, 'grad');
-    const param = keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    const accumulation = keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    copyBuffers(backend.device, [
-      [tensorBuffer(backend, tensors.param, 'param'), param.buffer, n * 4],
-      [tensorBuffer(backend, tensors.accumulation, 'accumulation'), accumulation.buffer, n * 4],
-    ]);
+  };
+  return onGpuOrReference(n, reference, (gpu) => {
+    const param = gpu.copyOf(tensors.param, 'param');
+    const accumulation = gpu.copyOf(tensors.accumulation, 'accumulation');
+    const grad = gpu.input(tensors.grad, 'grad');
     sgdMomentumBuffers(
-      backend.device,
+      gpu.device,
       { param: param.buffer, grad, accumulation: accumulation.buffer },
       n,
       config,
@@ -80,23 +65,19 @@ export function adamTensors(
 ): { param: tf.Tensor1D; m: tf.Tensor1D; v: tf.Tensor1D } {
   adamParams(config, step);
   const n = checkVectors({ ...tensors });
-  const backend = webgpuBackend();
-  if (backend === null || n === 0) {
+  const reference = () => {
     const [param, m, v] = [floatsOf(tensors.param), floatsOf(tensors.m), floatsOf(tensors.v)];
     adamReference(param, floatsOf(tensors.grad), m, v, config, step);
     return { param: floatVector(param), m: floatVector(m), v: floatVector(v) };
-  }
-  return withOutputs((keep) => {
-    const grad = tensorBuffer(backend, tensors.grad, 'grad');
-    const param = keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    const m = keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    const v = keep(newTensor<tf.Tensor1D>(backend, [n], 'float32'));
-    copyBuffers(backend.device, [
-      [tensorBuffer(backend, tensors.param, 'param'), param.buffer, n * 4],
-      [tensorBuffer(backend, tensors.m, 'm'), m.buffer, n * 4],
-      [tensorBuffer(backend, tensors.v, 'v'), v.buffer, n * 4],
-    ]);
-    adamBuffers(backend.device, { param: param.buffer, grad, m: m.buffer, v: v.buffer }, n, config, step);
+  };
+  return onGpuOrReference(n, reference, (gpu) => {
+    const [param, m, v] = [
+      gpu.copyOf(tensors.param, 'param'),
+      gpu.copyOf(tensors.m, 'm'),
+      gpu.copyOf(tensors.v, 'v'),
+    ];
+    const grad = gpu.input(tensors.grad, 'grad');
+    adamBuffers(gpu.device, { param: param.buffer, grad, m: m.buffer, v: v.buffer }, n, config, step);
     return { param: param.tensor, m: m.tensor, v: v.tensor };
   });
 }

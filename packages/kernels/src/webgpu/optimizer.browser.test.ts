@@ -2,12 +2,11 @@
 // and against tfjs's own optimizers on the same backend.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gpuDevice, onWebGPU } from './browser-setup.ts';
+import { atEveryTestSize, gpuDevice, onWebGPU } from './browser-setup.ts';
 import { compareWithin } from '../any/compare.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
 import {
   EDGE_VALUES,
-  TEST_SIZES,
   adamTolerance,
   sgdMomentumTolerance,
   sprinkle,
@@ -32,7 +31,7 @@ async function expectSgdMatches(
   const p = param as Float32Array;
   const g = grad as Float32Array;
   const a = accumulation as Float32Array;
-  const tol = sgdMomentumTolerance(p, g, a, config);
+  const tol = sgdMomentumTolerance({ param: p, grad: g, accumulation: a }, config);
   const buffers = { param: gpu.upload(p), grad: gpu.upload(g), accumulation: gpu.upload(a) };
   const [expectedParam, expectedAcc] = [p.slice(), a.slice()];
   sgdMomentumReference(expectedParam, g, expectedAcc, config);
@@ -56,7 +55,7 @@ async function expectAdamMatches(
   options: KernelOptions = {},
 ): Promise<void> {
   const [p, g, m0, v0] = [param, grad, m, v] as [Float32Array, Float32Array, Float32Array, Float32Array];
-  const tol = adamTolerance(p, g, m0, v0, config, step);
+  const tol = adamTolerance({ param: p, grad: g, m: m0, v: v0 }, config, step);
   const buffers = { param: gpu.upload(p), grad: gpu.upload(g), m: gpu.upload(m0), v: gpu.upload(v0) };
   const [ep, em, ev] = [p.slice(), m0.slice(), v0.slice()];
   adamReference(ep, g, em, ev, config, step);
@@ -79,24 +78,18 @@ function adamInputs(seed: number, n: number): Float32Array[] {
 
 describe.skipIf(!onWebGPU)('optimizer steps on WebGPU', () => {
   it('SGD with momentum (classic and Nesterov) matches the reference at every test size', async () => {
-    let seed = 1;
-    for (const n of TEST_SIZES) {
-      await withGpu(gpuDevice, async (gpu) => {
-        const config = { learningRate: 0.05, momentum: 0.9, useNesterov: n % 2 === 1 };
-        await expectSgdMatches(gpu, vectors(seed++, 3, n), config);
-      });
-    }
+    await atEveryTestSize(1, async (gpu, n, seed) => {
+      const config = { learningRate: 0.05, momentum: 0.9, useNesterov: n % 2 === 1 };
+      await expectSgdMatches(gpu, vectors(seed, 3, n), config);
+    });
   });
 
   it('Adam and AdamW match the reference at every test size', async () => {
-    let seed = 10;
-    for (const n of TEST_SIZES) {
-      await withGpu(gpuDevice, async (gpu) => {
-        const step = (seed % 5) + 1;
-        const weightDecay = n % 2 === 1 ? 0.01 : 0;
-        await expectAdamMatches(gpu, adamInputs(seed++, n), { learningRate: 0.01, weightDecay }, step);
-      });
-    }
+    await atEveryTestSize(10, async (gpu, n, seed) => {
+      const step = (seed % 5) + 1;
+      const weightDecay = n % 2 === 1 ? 0.01 : 0;
+      await expectAdamMatches(gpu, adamInputs(seed, n), { learningRate: 0.01, weightDecay }, step);
+    });
   });
 
   it('propagates NaN and ±Inf and keeps zeros, extremes and subnormals like the reference', async () => {

@@ -6,13 +6,8 @@
 import { KERNEL_SHADERS } from '../any/kernel-shaders.ts';
 import { checkMaxNorm } from '../any/reduce-reference.ts';
 import { checkBuffer, checkLength, checkResultTarget, type ResultTarget } from './argument-checks.ts';
-import {
-  CPU_BARRIER_WORKGROUPS,
-  isCpuEmulated,
-  planOnDevice,
-  resolveWorkgroupSize,
-  type KernelOptions,
-} from './device-plan.ts';
+import { planOnDevice, resolveWorkgroupSize, type KernelOptions } from './device-plan.ts';
+import { CPU_BARRIER_WORKGROUPS, isCpuEmulated } from './heuristics.ts';
 import { acquireTemp, dummyBuffer, readWords, releaseTemp } from './device-resources.ts';
 import { runElementwise, vectorUsage } from './elementwise.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
@@ -93,45 +88,35 @@ export function clipByNormBuffer(
   try {
     reduceInto(device, OP.norm, x, null, length, target, options);
     const offset = target.offset ?? 0;
-    runElementwise(
-      device,
-      KERNEL_SHADERS.clipByNorm,
-      [x, { fixed: { buffer: target.buffer, offset, size: 4 } }],
+    runElementwise(device, {
+      shader: KERNEL_SHADERS.clipByNorm,
+      bindings: [x, { fixed: { buffer: target.buffer, offset, size: 4 } }],
       length,
       options,
-      { max_norm: maxNorm },
-    );
+      params: { max_norm: maxNorm },
+    });
   } finally {
     if (temp !== null) releaseTemp(device, temp);
   }
 }
 
+const readUnary =
+  (op: Op) =>
+  (device: GPUDevice, x: GPUBuffer, length: number, options: KernelOptions = {}) =>
+    reduceAndRead(device, op, x, null, length, options);
+const readBinary =
+  (op: Op) =>
+  (device: GPUDevice, a: GPUBuffer, b: GPUBuffer, length: number, options: KernelOptions = {}) =>
+    reduceAndRead(device, op, a, b, length, options);
+
 /** ‖x‖ read back to the CPU. */
-export const l2Norm = (device: GPUDevice, x: GPUBuffer, length: number, options: KernelOptions = {}) =>
-  reduceAndRead(device, OP.norm, x, null, length, options);
+export const l2Norm = readUnary(OP.norm);
 /** Σ a[i]·b[i] read back to the CPU. */
-export const dot = (
-  device: GPUDevice,
-  a: GPUBuffer,
-  b: GPUBuffer,
-  length: number,
-  options: KernelOptions = {},
-) => reduceAndRead(device, OP.dot, a, b, length, options);
+export const dot = readBinary(OP.dot);
 /** The number of NaN and ±Inf elements, read back to the CPU. */
-export const countNonFinite = (
-  device: GPUDevice,
-  x: GPUBuffer,
-  length: number,
-  options: KernelOptions = {},
-) => reduceAndRead(device, OP.nonFinite, x, null, length, options);
+export const countNonFinite = readUnary(OP.nonFinite);
 /** ‖a − b‖ / ‖a‖ read back to the CPU. */
-export const relativeDistance = (
-  device: GPUDevice,
-  a: GPUBuffer,
-  b: GPUBuffer,
-  length: number,
-  options: KernelOptions = {},
-) => reduceAndRead(device, OP.distance, a, b, length, options);
+export const relativeDistance = readBinary(OP.distance);
 
 async function reduceAndRead(
   device: GPUDevice,

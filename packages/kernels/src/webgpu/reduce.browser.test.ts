@@ -1,42 +1,33 @@
 // shaders/reduce.wgsl and shaders/clip-by-norm.wgsl on tfjs's GPUDevice against the references.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gpuDevice, onWebGPU } from './browser-setup.ts';
-import { compareWithin, F32_MIN_NORMAL } from '../any/compare.ts';
-import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import {
-  EDGE_VALUES,
-  FINITE_EDGE_VALUES,
-  TEST_SIZES,
-  sprinkle,
-  vectors,
-} from '../any/kernel-test-helpers.ts';
-import type { KernelOptions } from './device-plan.ts';
-import {
-  clipByNormBuffer,
-  countNonFinite,
-  countNonFiniteBuffer,
-  dot,
-  l2Norm,
-  relativeDistance,
-} from './reduce-kernels.ts';
+import { atEveryTestSize, gpuDevice, onWebGPU } from './browser-setup.ts';
 import {
   CLIP_RELATIVE_TOLERANCE,
-  DOT_RELATIVE_TOLERANCE,
-  NORM_RELATIVE_TOLERANCE,
+  clipByNormBuffer,
   clipByNormReference,
-  countNonFiniteReference,
-  dotReference,
-  l2NormReference,
-  relativeDistanceReference,
-} from '../any/reduce-reference.ts';
-import {
   clipByNormTensor,
+  compareWithin,
+  countNonFinite,
+  countNonFiniteBuffer,
+  countNonFiniteReference,
   countNonFiniteTensor,
+  dot,
+  DOT_RELATIVE_TOLERANCE,
+  dotReference,
   dotTensor,
+  F32_MIN_NORMAL,
+  l2Norm,
+  l2NormReference,
   l2NormTensor,
+  NORM_RELATIVE_TOLERANCE,
+  relativeDistance,
+  relativeDistanceReference,
   relativeDistanceTensor,
-} from './reduce-tensors.ts';
+  type KernelOptions,
+} from '../index.ts';
+import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
+import { EDGE_VALUES, FINITE_EDGE_VALUES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 
 const F32_MAX = 3.4028234663852886e38;
 
@@ -107,15 +98,12 @@ async function expectClipMatches(
 
 describe.skipIf(!onWebGPU)('reductions on WebGPU', () => {
   it('norm, dot, non-finite count and distance match the references at every test size', async () => {
-    let seed = 1;
-    for (const n of TEST_SIZES) {
-      await withGpu(gpuDevice, async (gpu) => {
-        const [a, noise] = vectors(seed++, 2, n) as [Float32Array, Float32Array];
-        // b close to a, as two models after averaging are.
-        const b = a.map((v, i) => v + 0.01 * (noise[i] as number));
-        await expectReductionsMatch(gpu, a, b);
-      });
-    }
+    await atEveryTestSize(1, async (gpu, n, seed) => {
+      const [a, noise] = vectors(seed, 2, n) as [Float32Array, Float32Array];
+      // b close to a, as two models after averaging are.
+      const b = a.map((v, i) => v + 0.01 * (noise[i] as number));
+      await expectReductionsMatch(gpu, a, b);
+    });
   });
 
   it('handles NaN, ±Inf, zeros, huge and subnormal values', async () => {
@@ -191,15 +179,12 @@ describe.skipIf(!onWebGPU)('reductions on WebGPU', () => {
   });
 
   it('clips by norm on the GPU at every test size, and leaves small or non-finite norms alone', async () => {
-    let seed = 30;
-    for (const n of TEST_SIZES) {
-      await withGpu(gpuDevice, async (gpu) => {
-        const [x] = vectors(seed++, 1, n) as [Float32Array];
-        const norm = l2NormReference(x);
-        await expectClipMatches(gpu, x, norm / 3);
-        await expectClipMatches(gpu, x, norm * 2);
-      });
-    }
+    await atEveryTestSize(30, async (gpu, n, seed) => {
+      const [x] = vectors(seed, 1, n) as [Float32Array];
+      const norm = l2NormReference(x);
+      await expectClipMatches(gpu, x, norm / 3);
+      await expectClipMatches(gpu, x, norm * 2);
+    });
     await withGpu(gpuDevice, async (gpu) => {
       const [x] = vectors(40, 1, 10_007) as [Float32Array];
       await expectClipMatches(gpu, x, 1, { maxBindingBytes: 2048, maxWorkgroupsPerDimension: 3 });

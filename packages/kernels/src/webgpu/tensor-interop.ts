@@ -10,13 +10,6 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getTfjsWebGPUBackend } from './gpu-device.ts';
 import { record } from './recorder.ts';
 
-export type { WebGPUBackend };
-
-/** tfjs's WebGPU backend, or null when tfjs runs elsewhere (then the references run instead). */
-export function webgpuBackend(): WebGPUBackend | null {
-  return getTfjsWebGPUBackend();
-}
-
 /** Throws unless every tensor is a live 1-D tensor of `dtype` with the same length; returns it. */
 export function checkVectors(
   tensors: Readonly<Record<string, tf.Tensor>>,
@@ -38,7 +31,7 @@ export function checkVectors(
  * The GPUBuffer holding `t`'s data (uploaded first if tfjs still keeps it on the CPU). Our
  * submissions flush tfjs's pending commands first, so we read what tfjs has computed.
  */
-export function tensorBuffer(backend: WebGPUBackend, t: tf.Tensor, name: string): GPUBuffer {
+function tensorBuffer(backend: WebGPUBackend, t: tf.Tensor, name: string): GPUBuffer {
   if (t.isDisposed) throw new Error(`${name} is disposed`);
   if (!backend.tensorMap.has(t.dataId)) throw new Error(`${name} belongs to another tfjs backend`);
   backend.uploadToGPU(t.dataId);
@@ -53,7 +46,7 @@ export interface NewTensor<T extends tf.Tensor> {
 }
 
 /** A new tfjs tensor whose (uninitialised) buffer comes from tfjs's pool, for a kernel to fill. */
-export function newTensor<T extends tf.Tensor>(
+function newTensor<T extends tf.Tensor>(
   backend: WebGPUBackend,
   shape: number[],
   dtype: 'float32' | 'int32',
@@ -69,27 +62,44 @@ export function newTensor<T extends tf.Tensor>(
   return { tensor, buffer };
 }
 
-/** Copies whole buffers on the GPU: [source, target, bytes] triples, one submission. */
-export function copyBuffers(
-  device: GPUDevice,
-  copies: readonly (readonly [GPUBuffer, GPUBuffer, number])[],
-): void {
-  record(device, 'copy', (rec) => {
-    for (const [source, target, bytes] of copies) rec.copy(source, 0, target, 0, bytes);
-  });
+/** What a tensor entry point works with on tfjs's WebGPU device. */
+export interface GpuCall {
+  readonly device: GPUDevice;
+  /** The GPUBuffer tfjs holds for the input `t`. */
+  input(t: tf.Tensor, name: string): GPUBuffer;
+  /** A new tensor from tfjs's pool for a kernel to fill; disposed if the call throws. */
+  output<T extends tf.Tensor = tf.Tensor1D>(shape: number[], dtype?: 'float32' | 'int32'): NewTensor<T>;
+  /** A new float32 vector holding a copy of `t`, for a kernel that updates it in place. */
+  copyOf(t: tf.Tensor1D, name: string): NewTensor<tf.Tensor1D>;
 }
 
 /**
- * Runs `body` with a list to put new tensors in; if it throws, they are disposed, so that a
- * failed call leaks nothing.
+ * Runs `gpu` on tfjs's WebGPU device, or `reference` (on the CPU, the same semantics) when tfjs
+ * runs on another backend or there are no elements to dispatch. If `gpu` throws, the tensors it
+ * made are disposed, so that a failed call leaks nothing.
  */
-export function withOutputs<R>(body: (keep: <T extends tf.Tensor>(t: NewTensor<T>) => NewTensor<T>) => R): R {
+export function onGpuOrReference<R>(elements: number, reference: () => R, gpu: (call: GpuCall) => R): R {
+  const backend = getTfjsWebGPUBackend();
+  if (backend === null || elements === 0) return reference();
   const made: tf.Tensor[] = [];
+  const output = <T extends tf.Tensor>(shape: number[], dtype: 'float32' | 'int32' = 'float32') => {
+    const t = newTensor<T>(backend, shape, dtype);
+    made.push(t.tensor);
+    return t;
+  };
+  const call: GpuCall = {
+    device: backend.device,
+    input: (t, name) => tensorBuffer(backend, t, name),
+    output,
+    copyOf(t, name) {
+      const copy = output<tf.Tensor1D>([t.size]);
+      const source = tensorBuffer(backend, t, name);
+      record(backend.device, 'copy', (rec) => rec.copy(source, 0, copy.buffer, 0, t.size * 4));
+      return copy;
+    },
+  };
   try {
-    return body((t) => {
-      made.push(t.tensor);
-      return t;
-    });
+    return gpu(call);
   } catch (error) {
     tf.dispose(made);
     throw error;

@@ -3,34 +3,34 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  adamReference,
+  adamTensors,
+  clipByNormReference,
+  clipByNormTensor,
+  countNonFiniteReference,
+  countNonFiniteTensor,
+  dotReference,
+  dotTensor,
+  fp16PackReference,
   fp16PackTensor,
+  fp16UnpackReference,
   fp16UnpackTensor,
+  int8DequantizeReference,
   int8DequantizeTensor,
+  int8QuantizeReference,
   int8QuantizeTensors,
+  l2NormReference,
+  l2NormTensor,
+  relativeDistanceReference,
+  relativeDistanceTensor,
+  sgdMomentumReference,
+  sgdMomentumTensors,
   topKDecodeTensor,
   topKScatterAddTensor,
+  topKSparsifyReference,
   topKSparsifyTensors,
-} from './compression-tensors.ts';
-import { fp16PackReference, fp16UnpackReference } from '../any/fp16-reference.ts';
-import { int8DequantizeReference, int8QuantizeReference } from '../any/int8-reference.ts';
+} from '../index.ts';
 import { vectors } from '../any/kernel-test-helpers.ts';
-import { adamReference, sgdMomentumReference } from '../any/optimizer-reference.ts';
-import { adamTensors, sgdMomentumTensors } from './optimizer-tensors.ts';
-import {
-  clipByNormReference,
-  countNonFiniteReference,
-  dotReference,
-  l2NormReference,
-  relativeDistanceReference,
-} from '../any/reduce-reference.ts';
-import {
-  clipByNormTensor,
-  countNonFiniteTensor,
-  dotTensor,
-  l2NormTensor,
-  relativeDistanceTensor,
-} from './reduce-tensors.ts';
-import { topKSparsifyReference } from '../any/topk-reference.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

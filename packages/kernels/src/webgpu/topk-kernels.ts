@@ -14,14 +14,8 @@ import {
   checkResultTarget,
   type ResultTarget,
 } from './argument-checks.ts';
-import {
-  f32Alignment,
-  isCpuEmulated,
-  planOnDevice,
-  resolveWorkgroupSize,
-  unitsPerWorkgroup,
-  type KernelOptions,
-} from './device-plan.ts';
+import { f32Alignment, planOnDevice, resolveWorkgroupSize, type KernelOptions } from './device-plan.ts';
+import { isCpuEmulated, unitsPerWorkgroup } from './heuristics.ts';
 import { acquireTemp, releaseTemp } from './device-resources.ts';
 import { mixBuffers } from './mix-kernel.ts';
 import { getKernelPipeline } from './pipeline-cache.ts';
@@ -216,27 +210,24 @@ export interface TopKScatterOptions extends KernelOptions {
   readonly alpha?: number;
 }
 
-/** out[indices[j]] += alpha · values[j] for j < pairs. */
-export function topKScatterAddBuffers(
+type ScatterEntry = (
   device: GPUDevice,
   buffers: TopKScatterAddBuffers,
   pairs: number,
   length: number,
-  options: TopKScatterOptions = {},
-): void {
-  scatter(device, buffers, pairs, length, options, false);
-}
+  options?: TopKScatterOptions,
+) => void;
+
+const scatterEntry =
+  (zero: boolean): ScatterEntry =>
+  (device, buffers, pairs, length, options = {}) =>
+    scatter(device, buffers, pairs, length, options, zero);
+
+/** out[indices[j]] += alpha · values[j] for j < pairs. */
+export const topKScatterAddBuffers = scatterEntry(false);
 
 /** The dense decode: out = 0, then the scatter-add (out needs COPY_DST). */
-export function topKDecodeBuffers(
-  device: GPUDevice,
-  buffers: TopKScatterAddBuffers,
-  pairs: number,
-  length: number,
-  options: TopKScatterOptions = {},
-): void {
-  scatter(device, buffers, pairs, length, options, true);
-}
+export const topKDecodeBuffers = scatterEntry(true);
 
 function scatter(
   device: GPUDevice,

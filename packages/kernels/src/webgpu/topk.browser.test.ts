@@ -2,11 +2,11 @@
 // against the reference, with the error-feedback invariant scatter(pairs) + residual' = x + residual.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { gpuDevice, onWebGPU } from './browser-setup.ts';
+import { atEveryTestSize, gpuDevice, onWebGPU } from './browser-setup.ts';
 import { compareBits } from '../any/compare.ts';
 import { topKDecodeTensor, topKScatterAddTensor, topKSparsifyTensors } from './compression-tensors.ts';
 import { withGpu, type GpuFixture } from './gpu-test-fixture.ts';
-import { EDGE_VALUES, TEST_SIZES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
+import { EDGE_VALUES, sprinkle, vectors } from '../any/kernel-test-helpers.ts';
 import type { KernelOptions } from './device-plan.ts';
 import { topKDecodeBuffers, topKScatterAddBuffers, topKSparsifyBuffers } from './topk-kernels.ts';
 import { TOPK_SENTINEL, topKScatterAddReference, topKSparsifyReference } from '../any/topk-reference.ts';
@@ -62,19 +62,16 @@ async function expectTopKMatches(
 
 describe.skipIf(!onWebGPU)('top-k sparsification on WebGPU', () => {
   it('matches the reference bit for bit at every test size and several k', async () => {
-    let seed = 1;
-    for (const n of TEST_SIZES) {
-      await withGpu(gpuDevice, async (gpu) => {
-        const [x, r] = vectors(seed++, 2, n) as [Float32Array, Float32Array];
-        const residual = r.map((v) => v * 0.1);
-        await expectTopKMatches(gpu, x, residual, Math.max(1, Math.floor(n / 100)));
-        if (n < 100_000) {
-          await expectTopKMatches(gpu, x, residual, 1);
-          await expectTopKMatches(gpu, x, null, n);
-          await expectTopKMatches(gpu, x, residual, n + 3);
-        }
-      });
-    }
+    await atEveryTestSize(1, async (gpu, n, seed) => {
+      const [x, r] = vectors(seed, 2, n) as [Float32Array, Float32Array];
+      const residual = r.map((v) => v * 0.1);
+      await expectTopKMatches(gpu, x, residual, Math.max(1, Math.floor(n / 100)));
+      if (n < 100_000) {
+        await expectTopKMatches(gpu, x, residual, 1);
+        await expectTopKMatches(gpu, x, null, n);
+        await expectTopKMatches(gpu, x, residual, n + 3);
+      }
+    });
   });
 
   it('takes ties in index order and never selects NaN, ±Inf or zeros', async () => {
