@@ -115,8 +115,24 @@ async function trySetBackend(name: Backend, choice: BackendChoice, reasons: stri
   return false;
 }
 
+/**
+ * tfjs has one active backend per JavaScript context, and of two overlapping setBackend calls the
+ * earlier one fails ("outdated" initialisation): starts in one context (virtual volunteers sharing
+ * a Node process) take turns.
+ */
+let previousStart: Promise<unknown> = Promise.resolve();
+
 /** Starts the best backend; throws when not even the CPU backend starts. */
-export async function startBackend(choice: BackendChoice = {}): Promise<BackendInfo> {
+export function startBackend(choice: BackendChoice = {}): Promise<BackendInfo> {
+  const start = previousStart.then(
+    () => chooseBackend(choice),
+    () => chooseBackend(choice),
+  );
+  previousStart = start.catch(() => undefined);
+  return start;
+}
+
+async function chooseBackend(choice: BackendChoice): Promise<BackendInfo> {
   const reasons: string[] = [];
   const probe = await probeWebGpu();
   for (const name of BACKEND_ORDER) {

@@ -28,6 +28,14 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
+describe('startBackend, called concurrently', () => {
+  // First in the file: the race is in WebAssembly's first initialisation.
+  it('gives every concurrent caller the backend (tfjs fails the earlier of two overlapping inits)', async () => {
+    const infos = await Promise.all([startBackend(), startBackend(), startBackend()]);
+    expect(infos.map((i) => i.backend)).toEqual(['wasm', 'wasm', 'wasm']);
+  });
+});
+
 describe('startBackend in Node', () => {
   it('falls back past WebGPU and WebGL to WebAssembly, says why, and trains a step there', async () => {
     const info = await startBackend();
