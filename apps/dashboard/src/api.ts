@@ -3,15 +3,22 @@
  * token, and uploads through XMLHttpRequest because only XHR reports upload progress. Every
  * failure becomes an ApiError carrying the server's `{ ok: false, code, message }`.
  */
-import type {
-  CheckpointSummary,
-  ConsensusSeries,
-  EventKind,
-  JobInfo,
-  LogEvent,
-  NodeLinks,
+import {
+  readReply,
+  restErrorSchema,
+  type ConsensusSeries,
+  type DatasetSummary,
+  type EventKind,
+  type JobInfo,
+  type JobMetrics as JobMetricsReply,
+  type LogEvent,
+  type NodeLinks,
+  type RestReply,
+  type RestRoute,
+  type UploadStatus,
 } from '@tabswarm/protocol';
-import { isConsensusPoint, isNodeLinks } from './dashboard-connection.ts';
+
+export type { DatasetSummary, TrainingPoint, UploadPhase, UploadStatus } from '@tabswarm/protocol';
 
 export class ApiError extends Error {
   /** HTTP status; 0 when the request never got an answer. */
@@ -29,42 +36,8 @@ export class ApiError extends Error {
   }
 }
 
-/** One lease completion, as `GET /api/jobs/:id/metrics` lists them (SQLite gives `counted` as 0/1). */
-export interface TrainingPoint {
-  readonly t: number;
-  readonly loss: number;
-  readonly samples: number;
-  readonly counted: number | boolean;
-  readonly nodeId: string;
-}
-
-export interface JobMetrics {
-  readonly checkpoints: readonly CheckpointSummary[];
-  readonly training: readonly TrainingPoint[];
-  /** Counted samples per second over the coordinator's last minute. */
-  readonly samplesPerSecond: number;
-}
-
-export interface DatasetSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly source: string;
-  readonly featureShape: readonly number[];
-  readonly numClasses: number;
-  readonly trainSize: number;
-  readonly testSize: number;
-}
-
-export type UploadPhase = 'receiving' | 'processing' | 'done' | 'failed';
-
-export interface UploadStatus {
-  readonly uploadId: string;
-  readonly phase: UploadPhase;
-  readonly receivedBytes: number;
-  readonly totalBytes: number | null;
-  readonly datasetId?: string;
-  readonly error?: { readonly code: string; readonly message: string };
-}
+/** What the job page keeps of `GET /api/jobs/:id/metrics`. */
+export type JobMetrics = Omit<JobMetricsReply, 'trainingTotal'>;
 
 export interface UploadProgress {
   readonly loaded: number;
@@ -98,25 +71,21 @@ export interface XhrRequest {
   readonly signal?: AbortSignal;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
-function isConsensusBucket(value: unknown): value is ConsensusSeries['buckets'][number] {
-  return (
-    isObject(value) &&
-    typeof value.at === 'number' &&
-    typeof value.exchanges === 'number' &&
-    typeof value.ok === 'number' &&
-    (value.meanDistance === null || typeof value.meanDistance === 'number')
-  );
-}
-
 /** The server's error body, or a stand-in that says what happened. */
 export function errorFrom(status: number, body: unknown, fallback: string): ApiError {
-  if (isObject(body) && typeof body.code === 'string' && typeof body.message === 'string') {
-    return new ApiError(status, body.code, body.message);
-  }
+  const error = restErrorSchema.safeParse(body);
+  if (error.success) return new ApiError(status, error.data.code, error.data.message);
   return new ApiError(status, status === 0 ? 'NETWORK' : `HTTP_${status}`, fallback);
+}
+
+/** A reply body checked with its route's schema; a malformed one is a BAD_PAYLOAD ApiError. */
+function parsed<R extends RestRoute>(route: R, status: number, body: unknown): RestReply<R> {
+  try {
+    return readReply(route, body);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ApiError(status, 'BAD_PAYLOAD', message);
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -162,7 +131,8 @@ export class Api {
     this.#base = base;
   }
 
-  async #get(path: string): Promise<unknown> {
+  /** GET `path` and parse its reply as `route`. */
+  async #get<R extends RestRoute>(route: R, path: string): Promise<RestReply<R>> {
     let res: Response;
     try {
       res = await fetch(`${this.#base}${path}`, { headers: { accept: 'application/json' } });
@@ -171,65 +141,44 @@ export class Api {
     }
     const body = parseJson(await res.text());
     if (!res.ok) throw errorFrom(res.status, body, `${path} answered ${res.status}`);
-    return body;
+    return parsed(route, res.status, body);
   }
 
-  async #post(path: string, token: string | null, init: Omit<XhrRequest, 'method' | 'url'> = {}) {
+  /** POST to `path` with the operator token and parse the reply as `route`. */
+  async #post<R extends RestRoute>(
+    route: R,
+    path: string,
+    token: string | null,
+    init: Omit<XhrRequest, 'method' | 'url'> = {},
+  ): Promise<RestReply<R>> {
     const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (token !== null) headers.authorization = `Bearer ${token}`;
     const { status, body } = await xhr({ ...init, method: 'POST', url: `${this.#base}${path}`, headers });
     if (status < 200 || status >= 300) throw errorFrom(status, body, `${path} answered ${status}`);
-    return body;
+    return parsed(route, status, body);
   }
 
   async jobs(): Promise<JobInfo[]> {
-    const body = await this.#get('/api/jobs');
-    return isObject(body) && Array.isArray(body.jobs) ? (body.jobs as JobInfo[]) : [];
+    return (await this.#get('GET /api/jobs', '/api/jobs')).jobs;
   }
 
   async job(id: string): Promise<JobInfo> {
-    const body = await this.#get(`/api/jobs/${encodeURIComponent(id)}`);
-    if (!isObject(body) || !isObject(body.job))
-      throw new ApiError(200, 'BAD_RESPONSE', 'no job in the reply');
-    return body.job as unknown as JobInfo;
+    return (await this.#get('GET /api/jobs/:jobId', `/api/jobs/${encodeURIComponent(id)}`)).job;
   }
 
   async metrics(id: string): Promise<JobMetrics> {
-    const body = await this.#get(`/api/jobs/${encodeURIComponent(id)}/metrics`);
-    if (!isObject(body) || !Array.isArray(body.checkpoints) || !Array.isArray(body.training)) {
-      throw new ApiError(200, 'BAD_RESPONSE', 'the metrics reply has no checkpoints or training series');
-    }
-    return {
-      checkpoints: body.checkpoints as CheckpointSummary[],
-      training: body.training as TrainingPoint[],
-      samplesPerSecond: typeof body.samplesPerSecond === 'number' ? body.samplesPerSecond : 0,
-    };
+    return this.#get('GET /api/jobs/:jobId/metrics', `/api/jobs/${encodeURIComponent(id)}/metrics`);
   }
 
-  /** GET /api/gossip/links: every volunteer's latest link report (malformed ones dropped). */
+  /** GET /api/gossip/links: every volunteer's latest link report. */
   async links(): Promise<NodeLinks[]> {
-    const body = await this.#get('/api/gossip/links');
-    return isObject(body) && Array.isArray(body.nodes) ? body.nodes.filter(isNodeLinks) : [];
+    return (await this.#get('GET /api/gossip/links', '/api/gossip/links')).nodes;
   }
 
   /** GET /api/jobs/:id/consensus: the job's exchanges, bucketed, and the newest points. */
   async consensus(id: string, limit = 500): Promise<ConsensusSeries> {
-    const body = await this.#get(`/api/jobs/${encodeURIComponent(id)}/consensus?limit=${limit}`);
-    if (!isObject(body) || !Array.isArray(body.buckets) || !Array.isArray(body.points)) {
-      throw new ApiError(200, 'BAD_RESPONSE', 'the consensus reply has no buckets or points');
-    }
-    const totals = isObject(body.totals) ? body.totals : {};
-    return {
-      jobId: id,
-      bucketMs: typeof body.bucketMs === 'number' ? body.bucketMs : 0,
-      buckets: (body.buckets as unknown[]).filter(isConsensusBucket),
-      points: body.points.filter(isConsensusPoint),
-      totals: {
-        exchanges: typeof totals.exchanges === 'number' ? totals.exchanges : 0,
-        byOutcome: isObject(totals.byOutcome) ? totals.byOutcome : {},
-        bytesByCodec: isObject(totals.bytesByCodec) ? totals.bytesByCodec : {},
-      },
-    };
+    const path = `/api/jobs/${encodeURIComponent(id)}/consensus?limit=${limit}`;
+    return this.#get('GET /api/jobs/:jobId/consensus', path);
   }
 
   async events(query: EventQuery = {}): Promise<LogEvent[]> {
@@ -237,20 +186,16 @@ export class Api {
     if (query.jobId !== undefined) params.set('jobId', query.jobId);
     if (query.kinds !== undefined && query.kinds.length > 0) params.set('kind', query.kinds.join(','));
     params.set('limit', String(query.limit ?? 2000));
-    const body = await this.#get(`/api/events?${params.toString()}`);
-    return isObject(body) && Array.isArray(body.events) ? (body.events as LogEvent[]) : [];
+    return (await this.#get('GET /api/events', `/api/events?${params.toString()}`)).events;
   }
 
   async datasets(): Promise<DatasetSummary[]> {
-    const body = await this.#get('/api/datasets');
-    return isObject(body) && Array.isArray(body.datasets) ? (body.datasets as DatasetSummary[]) : [];
+    return (await this.#get('GET /api/datasets', '/api/datasets')).datasets;
   }
 
   async uploadStatus(uploadId: string): Promise<UploadStatus> {
-    const body = await this.#get(`/api/datasets/uploads/${encodeURIComponent(uploadId)}`);
-    if (!isObject(body) || !isObject(body.upload))
-      throw new ApiError(200, 'BAD_RESPONSE', 'no upload status');
-    return body.upload as unknown as UploadStatus;
+    const path = `/api/datasets/uploads/${encodeURIComponent(uploadId)}`;
+    return (await this.#get('GET /api/datasets/uploads/:uploadId', path)).upload;
   }
 
   /** POST /api/jobs; `onProgress` follows the request body (large with an uploaded topology). */
@@ -259,21 +204,17 @@ export class Api {
     token: string | null,
     onProgress?: (progress: UploadProgress) => void,
   ): Promise<JobInfo> {
-    const body = await this.#post('/api/jobs', token, {
+    const reply = await this.#post('POST /api/jobs', '/api/jobs', token, {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(spec),
       ...(onProgress && { onUploadProgress: onProgress }),
     });
-    if (!isObject(body) || !isObject(body.job))
-      throw new ApiError(201, 'BAD_RESPONSE', 'no job in the reply');
-    return body.job as unknown as JobInfo;
+    return reply.job;
   }
 
   async control(id: string, action: JobAction, token: string | null): Promise<JobInfo> {
-    const body = await this.#post(`/api/jobs/${encodeURIComponent(id)}/${action}`, token);
-    if (!isObject(body) || !isObject(body.job))
-      throw new ApiError(200, 'BAD_RESPONSE', 'no job in the reply');
-    return body.job as unknown as JobInfo;
+    const path = `/api/jobs/${encodeURIComponent(id)}/${action}`;
+    return (await this.#post('POST /api/jobs/:jobId/:action', path, token)).job;
   }
 
   async uploadDataset(
@@ -292,16 +233,13 @@ export class Api {
         params.set('testFraction', options.testFraction.trim());
       }
     }
-    const body = await this.#post(`/api/datasets?${params.toString()}`, token, {
+    const reply = await this.#post('POST /api/datasets', `/api/datasets?${params.toString()}`, token, {
       headers: { 'content-type': options.format === 'csv' ? 'text/csv' : 'application/octet-stream' },
       body: file,
       onUploadProgress: onProgress,
       ...(signal && { signal }),
     });
-    if (!isObject(body) || !isObject(body.dataset)) {
-      throw new ApiError(201, 'BAD_RESPONSE', 'no dataset in the reply');
-    }
-    return body.dataset as unknown as DatasetSummary;
+    return reply.dataset;
   }
 
   /**
@@ -310,7 +248,7 @@ export class Api {
    */
   async verifyToken(token: string): Promise<'accepted' | ApiError> {
     try {
-      await this.#post(`/api/jobs/${PROBE_JOB}/pause`, token);
+      await this.#post('POST /api/jobs/:jobId/:action', `/api/jobs/${PROBE_JOB}/pause`, token);
       return 'accepted';
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return 'accepted';

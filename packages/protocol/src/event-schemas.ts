@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { errorReplySchema } from './errors.ts';
+import type { Reply } from './errors.ts';
 import type {
   Ack,
   DashboardClientToServer,
@@ -104,6 +105,15 @@ export const VOLUNTEER_ACKS = {
   exchangeReport: empty,
   relay: z.object({ queuedMs: z.number().finite().nonnegative() }),
 } as const satisfies AckSchemas<VolunteerClientToServer>;
+
+/** What volunteer request `E` sends. */
+export type VolunteerRequest<E extends keyof typeof VOLUNTEER_CLIENT_EVENTS> = z.input<
+  (typeof VOLUNTEER_CLIENT_EVENTS)[E]
+>;
+/** The parsed ack of volunteer request `E`, as `request` resolves it. */
+export type VolunteerReply<E extends keyof typeof VOLUNTEER_ACKS> = Reply<
+  z.output<(typeof VOLUNTEER_ACKS)[E]>
+>;
 
 export const VOLUNTEER_REQUESTS = {
   payloads: VOLUNTEER_CLIENT_EVENTS,

@@ -79,11 +79,15 @@ export function listen<S extends SchemaMap>(
 /** A parsed ack: the success body with `ok: true`, or an error reply (BAD_PAYLOAD when malformed). */
 export type ParsedAck<T> = ({ readonly ok: true } & T) | ErrorReply;
 
-/** Parses an ack of request `event`: an error reply as sent, or the success body with its schema. */
+/**
+ * Parses an ack of request `event`: an error reply as sent, or the success body with its schema.
+ * A malformed ack becomes a BAD_PAYLOAD error reply, and `onRejected` hears its PayloadError.
+ */
 export function parseAck<A extends SchemaMap, E extends keyof A & string>(
   acks: A,
   event: E,
   reply: unknown,
+  onRejected?: (error: PayloadError) => void,
 ): ParsedAck<z.output<A[E]>> {
   const refused = errorReplySchema.safeParse(reply);
   if (refused.success) return refused.data;
@@ -91,8 +95,9 @@ export function parseAck<A extends SchemaMap, E extends keyof A & string>(
   const parsed = isOk
     ? parseEvent(acks, event, reply)
     : { ok: false as const, error: new PayloadError(event, 'the ack is neither ok nor an error reply') };
-  if (!parsed.ok) return parsed.error.toReply();
-  return { ...(parsed.value as object), ok: true } as ParsedAck<z.output<A[E]>>;
+  if (parsed.ok) return { ...(parsed.value as object), ok: true } as ParsedAck<z.output<A[E]>>;
+  onRejected?.(parsed.error);
+  return parsed.error.toReply();
 }
 
 /** What `request` needs of a socket: socket.io's `timeout(ms).emit(event, payload, callback)`. */
@@ -107,7 +112,8 @@ interface UntypedTarget {
 
 /**
  * Emits request `event` and parses its ack with the schema of the same name. Null when no ack
- * came within `timeoutMs`; a malformed ack resolves as a BAD_PAYLOAD error reply.
+ * came within `timeoutMs`; a malformed ack resolves as a BAD_PAYLOAD error reply (and is reported
+ * to `onRejected`).
  */
 export function request<
   Q extends SchemaMap,
@@ -119,11 +125,12 @@ export function request<
   event: E,
   payload: z.input<Q[E]>,
   timeoutMs: number,
+  onRejected?: (error: PayloadError) => void,
 ): Promise<ParsedAck<z.output<A[E]>> | null> {
   const socket = untyped<UntypedTarget>(target);
   return new Promise((resolve) => {
     socket.timeout(timeoutMs).emit(event, payload, (error, reply) => {
-      resolve(error ? null : parseAck(schemas.acks, event, reply));
+      resolve(error ? null : parseAck(schemas.acks, event, reply, onRejected));
     });
   });
 }

@@ -5,10 +5,11 @@
 import {
   decodeFrame,
   frameValues,
-  parseDatasetShape,
-  parseJobInfo,
+  parseReply,
   type CheckpointRequest,
   type JobInfo,
+  type RestReply,
+  type RestRoute,
 } from '@tabswarm/protocol';
 import { TrainerError, errorText } from './errors.ts';
 import type { DatasetShape } from './types.ts';
@@ -34,26 +35,19 @@ export class HttpCoordinatorApi implements CoordinatorApi {
   }
 
   async listJobs(): Promise<JobInfo[]> {
-    const body = await this.#json('/api/jobs');
-    const jobs = (body as { jobs?: unknown }).jobs;
-    if (!Array.isArray(jobs)) throw new TrainerError('HTTP_FAILED', 'GET /api/jobs: no job list');
-    return jobs.map(parseJobInfo).filter((j): j is JobInfo => j !== null);
+    return (await this.#json('GET /api/jobs', '/api/jobs')).jobs;
   }
 
   async getJob(jobId: string): Promise<JobInfo> {
-    const body = await this.#json(`/api/jobs/${encodeURIComponent(jobId)}`);
-    const job = parseJobInfo((body as { job?: unknown }).job);
-    if (job === null || job.id !== jobId)
-      throw new TrainerError('HTTP_FAILED', `GET /api/jobs/${jobId}: not a job`);
+    const { job } = await this.#json('GET /api/jobs/:jobId', `/api/jobs/${encodeURIComponent(jobId)}`);
+    if (job.id !== jobId) throw new TrainerError('HTTP_FAILED', `GET /api/jobs/${jobId}: another job`);
     return job;
   }
 
   async getDataset(datasetId: string): Promise<DatasetShape & { name: string }> {
-    const body = await this.#json(`/api/datasets/${encodeURIComponent(datasetId)}`);
-    const shape = parseDatasetShape((body as { dataset?: unknown }).dataset);
-    if (shape === null)
-      throw new TrainerError('HTTP_FAILED', `GET /api/datasets/${datasetId}: not a dataset`);
-    return shape;
+    const path = `/api/datasets/${encodeURIComponent(datasetId)}`;
+    const { dataset } = await this.#json('GET /api/datasets/:id', path);
+    return { featureShape: dataset.featureShape, numClasses: dataset.numClasses, name: dataset.name };
   }
 
   async getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }> {
@@ -78,13 +72,18 @@ export class HttpCoordinatorApi implements CoordinatorApi {
     await response.body?.cancel().catch(() => undefined);
   }
 
-  async #json(path: string): Promise<unknown> {
+  /** GET `path` and parse its reply as `route`; a malformed reply fails with its BAD_PAYLOAD message. */
+  async #json<R extends RestRoute>(route: R, path: string): Promise<RestReply<R>> {
     const response = await this.#request(path);
+    let body: unknown;
     try {
-      return (await response.json()) as unknown;
+      body = await response.json();
     } catch (error) {
       throw new TrainerError('HTTP_FAILED', `${path}: ${errorText(error)}`);
     }
+    const reply = parseReply(route, body);
+    if (!reply.ok) throw new TrainerError('HTTP_FAILED', `${reply.error.code}: ${reply.error.message}`);
+    return reply.value;
   }
 
   async #request(path: string, init: RequestInit = {}): Promise<Response> {

@@ -1,25 +1,34 @@
 /**
  * The volunteer's control-plane link to the coordinator: socket.io on /volunteer with exponential
  * reconnection, join (resuming the same node id after a reconnect), heartbeats, the self-test
- * report and the lease calls. Reports its state through callbacks; knows nothing about React.
+ * report and the lease calls. Every event and ack is parsed with its protocol schema on arrival.
+ * Reports through callbacks; no DOM, so the tab, the worker and Node all run it.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
+  listen,
   NAMESPACES,
   PROTOCOL_VERSION,
+  RECONNECT_OPTIONS,
+  request,
+  VOLUNTEER_REQUESTS,
+  VOLUNTEER_SERVER_EVENTS,
   type Capabilities,
+  type CheckpointRequest,
   type ConnectionState,
   type Heartbeat,
   type JoinAccepted,
   type JoinRequest,
+  type LeaseCancelled,
   type LeaseCompletion,
-  type LeaseGrantInfo,
   type LeaseRelease,
   type LeaseRequest,
+  type PayloadError,
   type PeerInfo,
-  type Reply,
   type SelfTestReport,
   type VolunteerClientToServer,
+  type VolunteerReply,
+  type VolunteerRequest,
   type VolunteerServerToClient,
 } from '@tabswarm/protocol';
 
@@ -31,9 +40,13 @@ export interface CoordinatorCallbacks {
   onJoined(accepted: JoinAccepted, first: boolean): void;
   onPeers(peers: PeerInfo[]): void;
   onServerTime?(offsetMs: number): void;
-  /** Untrusted payloads: the trainer validates them. */
-  onLeaseCancelled?(notice: unknown): void;
-  onCheckpointRequest?(request: unknown): void;
+  onLeaseCancelled?(notice: LeaseCancelled): void;
+  onCheckpointRequest?(request: CheckpointRequest): void;
+  /**
+   * A server event or ack that failed its schema (code BAD_PAYLOAD). It changed nothing here;
+   * default: console.warn.
+   */
+  onRejected?(error: PayloadError): void;
 }
 
 export interface CoordinatorOptions {
@@ -46,51 +59,7 @@ export interface CoordinatorOptions {
   readonly requestTimeoutMs?: number;
 }
 
-/** Backoff of socket.io's own reconnection: ~0.5 s doubling to 10 s, ±50 % jitter. */
-export const RECONNECT_OPTIONS = {
-  reconnection: true,
-  reconnectionDelay: 500,
-  reconnectionDelayMax: 10_000,
-  randomizationFactor: 0.5,
-} as const;
-
-/** Emits with an acknowledgement and a deadline; null when the deadline passes first. */
-function ask<T extends object>(
-  send: (callback: (error: Error | null, reply: Reply<T>) => void) => void,
-): Promise<Reply<T> | null> {
-  return new Promise((resolve) => send((error, reply) => resolve(error ? null : reply)));
-}
-
-function isJoinAccepted(value: unknown): value is { ok: true } & JoinAccepted {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  const peerjs = v.peerjs as Record<string, unknown> | null | undefined;
-  return (
-    v.ok === true &&
-    typeof v.nodeId === 'string' &&
-    typeof v.secret === 'string' &&
-    typeof v.heartbeatIntervalMs === 'number' &&
-    typeof peerjs === 'object' &&
-    peerjs !== null &&
-    typeof peerjs.path === 'string' &&
-    typeof peerjs.key === 'string' &&
-    typeof peerjs.token === 'string' &&
-    Array.isArray(v.iceServers)
-  );
-}
-
-function isPeerList(value: unknown): value is PeerInfo[] {
-  return (
-    Array.isArray(value) &&
-    value.every(
-      (p: unknown) =>
-        typeof p === 'object' &&
-        p !== null &&
-        typeof (p as PeerInfo).nodeId === 'string' &&
-        typeof (p as PeerInfo).backend === 'string',
-    )
-  );
-}
+export { RECONNECT_OPTIONS };
 
 export class CoordinatorConnection {
   readonly #options: CoordinatorOptions;
@@ -151,25 +120,18 @@ export class CoordinatorConnection {
   }
 
   /** Asks for a shard. Null when not joined or no answer came in time. */
-  requestLease(
-    request: LeaseRequest,
-  ): Promise<Reply<{ lease: LeaseGrantInfo | null; retryAfterMs: number }> | null> {
-    if (!this.ready) return Promise.resolve(null);
-    return ask((cb) => this.#socket.timeout(this.#timeoutMs).emit('requestLease', request, cb));
+  requestLease(lease: LeaseRequest): Promise<VolunteerReply<'requestLease'> | null> {
+    return this.ready ? this.#request('requestLease', lease) : Promise.resolve(null);
   }
 
   /** Reports a shard done (idempotent by lease id). Null when not joined or no answer came in time. */
-  completeLease(
-    completion: LeaseCompletion,
-  ): Promise<Reply<{ counted: boolean; duplicate: boolean }> | null> {
-    if (!this.ready) return Promise.resolve(null);
-    return ask((cb) => this.#socket.timeout(this.#timeoutMs).emit('completeLease', completion, cb));
+  completeLease(completion: LeaseCompletion): Promise<VolunteerReply<'completeLease'> | null> {
+    return this.ready ? this.#request('completeLease', completion) : Promise.resolve(null);
   }
 
   /** Gives a lease back. Null when not joined or no answer came in time. */
-  releaseLease(release: LeaseRelease): Promise<Reply | null> {
-    if (!this.ready) return Promise.resolve(null);
-    return ask((cb) => this.#socket.timeout(this.#timeoutMs).emit('releaseLease', release, cb));
+  releaseLease(release: LeaseRelease): Promise<VolunteerReply<'releaseLease'> | null> {
+    return this.ready ? this.#request('releaseLease', release) : Promise.resolve(null);
   }
 
   /** Reports the self-test now, and again after any join that gets a fresh identity. */
@@ -217,20 +179,33 @@ export class CoordinatorConnection {
       this.#attempt = attempt;
       if (!this.#stopped) callbacks.onState('reconnecting', `attempt ${attempt}`);
     });
-    socket.on('peers', (peers: unknown) => {
-      if (isPeerList(peers)) callbacks.onPeers(peers.map((p) => ({ nodeId: p.nodeId, backend: p.backend })));
-    });
-    socket.on('leaseCancelled', (notice: unknown) => callbacks.onLeaseCancelled?.(notice));
-    socket.on('checkpointRequest', (request: unknown) => callbacks.onCheckpointRequest?.(request));
-    socket.on('fatal', (error: unknown) => {
-      const message =
-        typeof error === 'object' &&
-        error !== null &&
-        typeof (error as { message?: unknown }).message === 'string'
-          ? (error as { message: string }).message
-          : 'the coordinator ended this connection';
-      this.#fail(message);
-    });
+    listen(
+      socket,
+      VOLUNTEER_SERVER_EVENTS,
+      {
+        peers: (peers) => callbacks.onPeers(peers),
+        leaseCancelled: (notice) => callbacks.onLeaseCancelled?.(notice),
+        checkpointRequest: (checkpoint) => callbacks.onCheckpointRequest?.(checkpoint),
+        fatal: (error) => this.#fail(error.message),
+      },
+      (error) => this.#rejected(error),
+    );
+  }
+
+  #rejected(error: PayloadError): void {
+    if (this.#options.callbacks.onRejected) this.#options.callbacks.onRejected(error);
+    else console.warn(error.message);
+  }
+
+  /** One request with its ack parsed; a malformed ack is reported and answers as BAD_PAYLOAD. */
+  #request<E extends keyof VolunteerClientToServer>(
+    event: E,
+    payload: VolunteerRequest<E>,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<VolunteerReply<E> | null> {
+    return request(this.#socket, VOLUNTEER_REQUESTS, event, payload, timeoutMs, (error) =>
+      this.#rejected(error),
+    );
   }
 
   async #join(): Promise<void> {
@@ -240,9 +215,7 @@ export class CoordinatorConnection {
       capabilities: this.#options.capabilities,
       ...(this.#identity ? { resume: this.#identity } : {}),
     };
-    const reply = await ask<JoinAccepted>((cb) =>
-      this.#socket.timeout(this.#timeoutMs).emit('join', request, cb),
-    );
+    const reply = await this.#request('join', request);
     if (this.#stopped) return;
     if (reply === null) {
       this.#options.callbacks.onState('reconnecting', 'join timed out');
@@ -263,19 +236,7 @@ export class CoordinatorConnection {
       this.#fail(`${reply.code}: ${reply.message}`);
       return;
     }
-    if (!isJoinAccepted(reply)) {
-      this.#fail('the coordinator sent a malformed join reply');
-      return;
-    }
-    const accepted: JoinAccepted = {
-      nodeId: reply.nodeId,
-      secret: reply.secret,
-      resumed: reply.resumed,
-      heartbeatIntervalMs: reply.heartbeatIntervalMs,
-      heartbeatTimeoutMs: reply.heartbeatTimeoutMs,
-      peerjs: reply.peerjs,
-      iceServers: reply.iceServers,
-    };
+    const { ok: _ok, ...accepted } = reply;
     this.#identity = { nodeId: accepted.nodeId, secret: accepted.secret };
     this.#accepted = accepted;
     const first = this.#joins === 0;
@@ -287,7 +248,7 @@ export class CoordinatorConnection {
   }
 
   async #emitSelfTest(report: SelfTestReport): Promise<void> {
-    await ask((cb) => this.#socket.timeout(this.#timeoutMs).emit('selfTest', report, cb));
+    await this.#request('selfTest', report);
   }
 
   #startHeartbeat(intervalMs: number): void {
@@ -299,14 +260,10 @@ export class CoordinatorConnection {
   async #beat(timeoutMs: number): Promise<void> {
     if (!this.#socket.connected || this.#accepted === null) return;
     const sentAt = Date.now();
-    const reply = await ask<{ serverTime: number }>((cb) =>
-      this.#socket.timeout(timeoutMs).emit('heartbeat', this.#options.heartbeat(), cb),
-    );
+    const reply = await this.#request('heartbeat', this.#options.heartbeat(), timeoutMs);
     if (reply === null || this.#stopped) return;
     if (reply.ok) {
-      if (typeof reply.serverTime === 'number') {
-        this.#options.callbacks.onServerTime?.(reply.serverTime - (sentAt + Date.now()) / 2);
-      }
+      this.#options.callbacks.onServerTime?.(reply.serverTime - (sentAt + Date.now()) / 2);
     } else if (reply.code === 'NOT_JOINED' || reply.code === 'UNKNOWN_NODE') {
       this.#accepted = null;
       void this.#join();
