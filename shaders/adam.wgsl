@@ -27,9 +27,8 @@
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(grid: GridInvocation) {
-  let local = flat_index(grid);
-  if (local >= params.count) { return; }
-  let i = params.base + local;
+  let i = item_index(grid, params.base, params.count);
+  if (i == NO_ITEM) { return; }
   let g = grad[i];
   let m1 = m[i] * params.beta1 + g * params.one_minus_beta1;
   let v1 = v[i] * params.beta2 + (g * g) * params.one_minus_beta2;

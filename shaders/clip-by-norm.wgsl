@@ -18,10 +18,8 @@
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(grid: GridInvocation) {
-  let local = flat_index(grid);
-  if (local >= params.count) { return; }
+  let i = item_index(grid, params.base, params.count);
   let n = norm[0];
-  if (!is_finite(n) || !(n > params.max_norm)) { return; }
-  let i = params.base + local;
+  if (i == NO_ITEM || !is_finite(n) || !(n > params.max_norm)) { return; }
   x[i] = x[i] * (params.max_norm / n);
 }

@@ -36,6 +36,15 @@ fn flat_index(grid: GridInvocation) -> u32 {
   return grid.gid.y * (grid.groups.x * WORKGROUP_SIZE) + grid.gid.x;
 }
 
+const NO_ITEM: u32 = 0xffffffffu;
+
+// The item base + flat_index(grid) of this invocation, or NO_ITEM for the invocations past
+// `count` that rounding the grid up to whole workgroups (and to a rectangle) adds.
+fn item_index(grid: GridInvocation, base: u32, count: u32) -> u32 {
+  let local = flat_index(grid);
+  return select(base + local, NO_ITEM, local >= count);
+}
+
 // Index of this workgroup in a 2-D grid.
 fn flat_group(wid: vec3<u32>, groups: vec3<u32>) -> u32 {
   return wid.y * groups.x + wid.x;

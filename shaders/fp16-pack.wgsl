@@ -57,9 +57,8 @@ fn f32_to_f16(value: f32) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(grid: GridInvocation) {
-  let local = flat_index(grid);
-  if (local >= params.words) { return; }
-  let w = params.base_word + local;
+  let w = item_index(grid, params.base_word, params.words);
+  if (w == NO_ITEM) { return; }
   let lo = f32_to_f16(x[2u * w]);
   var hi = 0u;
   if (2u * w + 1u < params.elements) {

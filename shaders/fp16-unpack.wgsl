@@ -29,9 +29,8 @@ fn f16_to_f32(h: u32) -> f32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(grid: GridInvocation) {
-  let local = flat_index(grid);
-  if (local >= params.words) { return; }
-  let w = params.base_word + local;
+  let w = item_index(grid, params.base_word, params.words);
+  if (w == NO_ITEM) { return; }
   let word = packed[w];
   out[2u * w] = f16_to_f32(word & 0xffffu);
   if (2u * w + 1u < params.elements) {

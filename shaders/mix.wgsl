@@ -43,10 +43,8 @@ override K: u32 = 8;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(grid: GridInvocation) {
-  let local = flat_index(grid);
-  // The grid is rounded up to whole workgroups (and to a rectangle in 2-D): drop the excess.
-  if (local >= params.count) { return; }
-  let i = params.base + local;
+  let i = item_index(grid, params.base, params.count);
+  if (i == NO_ITEM) { return; }
   let wa = params.w[0];
   let wb = params.w[1];
 

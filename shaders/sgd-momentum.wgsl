@@ -23,9 +23,8 @@
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(grid: GridInvocation) {
-  let local = flat_index(grid);
-  if (local >= params.count) { return; }
-  let i = params.base + local;
+  let i = item_index(grid, params.base, params.count);
+  if (i == NO_ITEM) { return; }
   let g = grad[i];
   let a = params.momentum * accum[i] + g;
   accum[i] = a;

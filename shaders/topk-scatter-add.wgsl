@@ -19,9 +19,8 @@
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(grid: GridInvocation) {
-  let local = flat_index(grid);
-  if (local >= params.count) { return; }
-  let j = params.base + local;
+  let j = item_index(grid, params.base, params.count);
+  if (j == NO_ITEM) { return; }
   let index = indices[j];
   if (index < params.out_start || index - params.out_start >= params.out_length) { return; }
   let o = index - params.out_start;
