@@ -2,6 +2,7 @@
 // entry and the main entry (WGSL sources read from shaders/ by the `node` condition of
 // #wgsl-sources) and reports what it found.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
@@ -43,3 +44,20 @@ it('loads the reference and main entries in plain Node, WGSL sources included', 
   });
   expect(out.adamParams).toMatch(/^struct Params \{\n {2}base: u32,\n {2}count: u32,\n {2}neg_lr: f32,/);
 }, 60_000);
+
+it('the reference entry needs no GPU, no TensorFlow.js and no WGSL: it imports only its own folder', () => {
+  const seen = new Set<string>();
+  const outside: string[] = [];
+  const visit = (url: URL) => {
+    if (seen.has(url.href)) return;
+    seen.add(url.href);
+    const text = readFileSync(url, 'utf8');
+    for (const [, specifier] of text.matchAll(/^(?:import|export)[^'"]*from '([^']+)';/gm)) {
+      if (specifier?.startsWith('./')) visit(new URL(specifier, url));
+      else outside.push(`${url.pathname.split('/').pop()}: ${specifier}`);
+    }
+  };
+  visit(new URL('./reference.ts', import.meta.url));
+  expect(seen.size).toBeGreaterThan(5);
+  expect(outside).toEqual([]);
+});
