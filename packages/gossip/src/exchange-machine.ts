@@ -1,0 +1,450 @@
+/**
+ * The exchange state machine: one pairwise exchange at a time, as initiator or responder, from
+ * request to commit or abort (see averager.ts for the protocol). It checks what arrives with the
+ * receipt checks, averages with the pure averaging maths, and keeps the pair states of compressed
+ * codecs. The averager (rounds, parameters, stats) is its host.
+ *
+ * One exchange, initiator A and responder B, exchange id x (frames carry x as their round):
+ *   A → B  xreq {x, job, round, codec, n, param, epoch}     B → A  xrep accept | busy | refuse
+ *   A ⇄ B  each sends its frame at once (fp32: the model; other codecs: the difference from the
+ *          pair's shared reference)
+ *   each checks what it received and answers xok or xabort; each averages only with its own check
+ *   passed and the partner's xok, so both average or neither does (short of a link dying between
+ *   the two xoks, after which the pair state epochs disagree and the next exchange starts afresh).
+ */
+import {
+  encodeFrame,
+  framePayload,
+  type ExchangeOutcome,
+  type ExchangeRole,
+  type GossipControl,
+} from '@tabswarm/protocol';
+import { emptyResult } from './averager-stats.ts';
+import type { AveragingSettings, ExchangeResult } from './averager-types.ts';
+import { averageInto, consensusStepInto, differenceFrom } from './averaging-maths.ts';
+import type { GossipCodec } from './codecs.ts';
+import type { FrameTransport } from './frame-transport.ts';
+import type { GossipKernels } from './kernels.ts';
+import type { GossipMesh } from './mesh.ts';
+import { PairStates } from './pair-states.ts';
+import type { ReceiveEvent } from './reassembler.ts';
+import { headerRejection, payloadRejection, QUARANTINE_REASONS, valuesRejection } from './receipt-checks.ts';
+
+/** What the state machine needs of the averager that runs it. */
+export interface ExchangeHost {
+  readonly jobId: string;
+  /** The live parameters exchanges send, check against and average into. */
+  parameters(): Float32Array;
+  /** Where a committed exchange also adds its changes (a trainer holds a snapshot), or null. */
+  pendingSink(): Float32Array | null;
+  /** Why a request for `round` is answered busy for now (rounds in step), or null. */
+  busyFor(round: number): string | null;
+  /** Every finished exchange once, with the unreachable ones: stats, reports, listeners. */
+  settled(result: ExchangeResult): void;
+  /** The result of an exchange this node answered as responder. */
+  answered(peerId: string, result: ExchangeResult): void;
+}
+
+export interface ExchangeMachineOptions {
+  readonly mesh: GossipMesh;
+  readonly kernels: GossipKernels;
+  readonly codec: GossipCodec;
+  readonly settings: AveragingSettings;
+  readonly quarantineMs: number;
+  readonly maxPairStates: number;
+  /** γ of the compressed update. */
+  readonly step: number;
+}
+
+interface Exchange {
+  readonly id: number;
+  readonly peerId: string;
+  readonly role: ExchangeRole;
+  readonly round: number;
+  readonly param: number;
+  readonly startedAt: number;
+  readonly transport: FrameTransport;
+  readonly link: 'direct' | 'relay';
+  reset: boolean;
+  /** Set once this side's frame is on its way (and, for compressed codecs, ĥ_mine' is known). */
+  ownSent: boolean;
+  mineNext: Float32Array | null;
+  /** The partner's model (fp32) or its reference ĥ_theirs' (compressed), checked. */
+  theirs: Float32Array | null;
+  distance: number | null;
+  partnerOk: boolean;
+  bytesOut: number;
+  bytesIn: number;
+  settled: boolean;
+  onReply: ((reply: Extract<GossipControl, { t: 'xrep' }>) => void) | null;
+  readonly done: Promise<ExchangeResult>;
+  resolve(result: ExchangeResult): void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly unpin: () => void;
+  offClose: () => void;
+}
+
+const randomId = (): number => (Math.random() * 0xffffffff) >>> 0;
+
+export class ExchangeMachine {
+  readonly codec: GossipCodec;
+  readonly #host: ExchangeHost;
+  readonly #mesh: GossipMesh;
+  readonly #kernels: GossipKernels;
+  readonly #settings: AveragingSettings;
+  readonly #quarantineMs: number;
+  readonly #step: number;
+  readonly #pairs: PairStates;
+  readonly #idleWaiters = new Set<() => void>();
+  #active: Exchange | null = null;
+  #closed = false;
+
+  constructor(host: ExchangeHost, options: ExchangeMachineOptions) {
+    this.#host = host;
+    this.#mesh = options.mesh;
+    this.#kernels = options.kernels;
+    this.codec = options.codec;
+    this.#settings = options.settings;
+    this.#quarantineMs = options.quarantineMs;
+    this.#step = options.step;
+    this.#pairs = new PairStates(options.maxPairStates);
+  }
+
+  /** Forgets every pair's references (new parameters: a new job or a checkpoint). */
+  resetPairs(): void {
+    this.#pairs.clear();
+  }
+
+  /** Fails the exchange in progress, if any, and refuses every later one. */
+  close(): void {
+    this.#closed = true;
+    if (this.#active !== null) this.#settle(this.#active, 'failed', 'closed');
+  }
+
+  /**
+   * Runs one exchange with `peerId` as initiator; resolves when it settles (ok, busy, refused,
+   * rejected, timeout, failed or unreachable), never rejects.
+   */
+  async initiate(peerId: string, round: number, deadline: number): Promise<ExchangeResult> {
+    const connected = await this.#mesh.connect(peerId);
+    if (!connected.ok) {
+      const result = { ...emptyResult(round, 'unreachable', connected.message), partner: peerId };
+      this.#host.settled(result);
+      return result;
+    }
+    if (this.#active !== null || this.#closed)
+      return { ...emptyResult(round, 'busy', 'this node is in an exchange'), partner: peerId };
+    const n = this.#host.parameters().length;
+    const param = this.codec.param(n);
+    // The exchange gets its full timeout once a link is up, however long making the link took.
+    const exchangeDeadline = Math.max(deadline, Date.now() + this.#settings.exchangeTimeoutMs);
+    const ex = this.#open(
+      randomId(),
+      peerId,
+      'initiator',
+      round,
+      param,
+      connected.transport,
+      connected.kind,
+      exchangeDeadline,
+    );
+    const pair = this.#pairs.get(peerId);
+    const request: GossipControl = {
+      t: 'xreq',
+      x: ex.id,
+      job: this.#host.jobId,
+      round,
+      codec: this.codec.name,
+      n,
+      param,
+      epoch: this.codec.differential && pair !== undefined ? pair.epoch : null,
+    };
+    ex.onReply = (reply) => {
+      ex.onReply = null;
+      if (reply.verdict === 'busy') this.#settle(ex, 'busy', reply.reason);
+      else if (reply.verdict === 'refuse') this.#settle(ex, 'refused', reply.reason);
+      else {
+        ex.reset = reply.reset || pair === undefined;
+        void this.#sendOwn(ex);
+      }
+    };
+    this.#control(ex, request);
+    return ex.done;
+  }
+
+  #respond(peerId: string, request: Extract<GossipControl, { t: 'xreq' }>, transport: FrameTransport): void {
+    const refuse = (verdict: 'busy' | 'refuse', reason: string): void => {
+      transport.sendControl({
+        t: 'xrep',
+        x: request.x,
+        verdict,
+        reason,
+        reset: false,
+      } satisfies GossipControl);
+    };
+    if (this.#closed) return refuse('refuse', 'closed');
+    if (this.#active !== null) return refuse('busy', 'in another exchange');
+    if (this.#mesh.isQuarantined(peerId)) return refuse('refuse', 'quarantined');
+    const notYet = this.#host.busyFor(request.round);
+    if (notYet !== null) return refuse('busy', notYet);
+    const n = this.#host.parameters().length;
+    if (request.job !== this.#host.jobId)
+      return refuse('refuse', `this node averages job ${this.#host.jobId}`);
+    if (request.codec !== this.codec.name) return refuse('refuse', `this node uses codec ${this.codec.name}`);
+    if (request.n !== n) return refuse('refuse', `this node holds ${n} parameters`);
+    if (request.param !== this.codec.param(n)) return refuse('refuse', 'codec parameter differs');
+    const kind = transport.link.kind ?? 'direct';
+    const ex = this.#open(
+      request.x,
+      peerId,
+      'responder',
+      request.round,
+      request.param,
+      transport,
+      kind,
+      Date.now() + this.#settings.exchangeTimeoutMs,
+    );
+    const pair = this.#pairs.get(peerId);
+    ex.reset =
+      this.codec.differential &&
+      (pair === undefined || request.epoch === null || pair.epoch !== request.epoch);
+    this.#control(ex, { t: 'xrep', x: ex.id, verdict: 'accept', reason: null, reset: ex.reset });
+    void ex.done.then((result) => this.#host.answered(peerId, result));
+    void this.#sendOwn(ex);
+  }
+
+  #open(
+    id: number,
+    peerId: string,
+    role: ExchangeRole,
+    round: number,
+    param: number,
+    transport: FrameTransport,
+    link: 'direct' | 'relay',
+    deadline: number,
+  ): Exchange {
+    let resolve: (result: ExchangeResult) => void = () => undefined;
+    const done = new Promise<ExchangeResult>((r) => (resolve = r));
+    const ex: Exchange = {
+      id,
+      peerId,
+      role,
+      round,
+      param,
+      startedAt: Date.now(),
+      transport,
+      link,
+      reset: false,
+      ownSent: false,
+      mineNext: null,
+      theirs: null,
+      distance: null,
+      partnerOk: false,
+      bytesOut: 0,
+      bytesIn: 0,
+      settled: false,
+      onReply: null,
+      done,
+      resolve,
+      timer: setTimeout(
+        () => this.#settle(ex, 'timeout', `no answer from ${peerId} in time`),
+        Math.max(0, deadline - Date.now()),
+      ),
+      unpin: this.#mesh.pin(peerId),
+      offClose: () => undefined,
+    };
+    this.#active = ex;
+    ex.offClose = transport.onClose(() => this.#settle(ex, 'failed', 'the link closed'));
+    return ex;
+  }
+
+  /** Encodes and sends this side's frame: the model (fp32) or C(x − ĥ_mine). */
+  async #sendOwn(ex: Exchange): Promise<void> {
+    try {
+      let payload;
+      if (!this.codec.differential) {
+        payload = await this.codec.encode(this.#host.parameters(), ex.param);
+      } else {
+        const pair = ex.reset ? undefined : this.#pairs.get(ex.peerId);
+        const reference = pair?.mine;
+        const diff = differenceFrom(this.#host.parameters(), reference);
+        payload = await this.codec.encode(diff, ex.param);
+        const mineNext = reference === undefined ? new Float32Array(diff.length) : reference.slice();
+        await this.codec.accumulate(mineNext, payload);
+        ex.mineNext = mineNext;
+      }
+      if (ex.settled) return;
+      const frame = encodeFrame({
+        jobId: this.#host.jobId,
+        senderId: this.#mesh.nodeId,
+        round: ex.id,
+        payload,
+      });
+      ex.bytesOut += ex.transport.wireBytes(frame.length);
+      ex.ownSent = true;
+      void ex.transport.sendFrame(frame).then((outcome) => {
+        if (outcome.ok) return;
+        if (outcome.code === 'REMOTE_REJECTED') {
+          this.#settle(
+            ex,
+            'rejected',
+            `${ex.peerId} could not take this node's frame: ${outcome.remoteCode ?? '?'}`,
+          );
+        } else {
+          this.#settle(ex, 'failed', `${outcome.code}: ${outcome.message}`);
+        }
+      });
+      this.#tryCommit(ex);
+    } catch (error) {
+      this.#settle(ex, 'failed', error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** A frame from the mesh: the partner's frame of the exchange in progress is checked, then held for the commit. */
+  async onFrame(event: ReceiveEvent): Promise<void> {
+    const ex = this.#active;
+    if (ex === null || ex.settled || ex.peerId !== event.peerId) {
+      if (event.ok) this.#mesh.recordRejection(event.peerId, 'UNEXPECTED');
+      return;
+    }
+    if (!event.ok) {
+      // The transport already told the sender; this side's exchange is over too.
+      this.#reject(ex, event.code, false);
+      return;
+    }
+    ex.bytesIn += ex.transport.wireBytes(event.bytes);
+    const { header } = event.frame;
+    const n = this.#host.parameters().length;
+    if (header.round !== ex.id) {
+      // A late frame of an earlier exchange with this peer: not for us, not the peer's fault.
+      this.#mesh.recordRejection(ex.peerId, 'WRONG_ROUND');
+      return;
+    }
+    const expected = {
+      jobId: this.#host.jobId,
+      senderId: ex.peerId,
+      codec: this.codec,
+      length: n,
+      param: ex.param,
+    };
+    const badHeader = headerRejection(header, expected);
+    if (badHeader !== null) return this.#reject(ex, badHeader);
+    const payload = framePayload(event.frame);
+    const badPayload = payloadRejection(payload, expected);
+    if (badPayload !== null) return this.#reject(ex, badPayload);
+    try {
+      let theirs: Float32Array;
+      if (!this.codec.differential) {
+        theirs = payload.codec === 'fp32' ? payload.values : new Float32Array(n);
+      } else {
+        const reference = ex.reset ? undefined : this.#pairs.get(ex.peerId)?.theirs;
+        theirs = reference === undefined ? new Float32Array(n) : reference.slice();
+        await this.codec.accumulate(theirs, payload);
+      }
+      if (ex.settled) return;
+      const bad = await valuesRejection(
+        this.#kernels,
+        this.#host.parameters(),
+        theirs,
+        this.#settings.maxNormRatio,
+        this.codec,
+      );
+      if (bad !== null) return this.#reject(ex, bad);
+      const distance = await this.#kernels.relativeDistance(this.#host.parameters(), theirs);
+      if (ex.settled) return;
+      ex.theirs = theirs;
+      ex.distance = Number.isFinite(distance) ? distance : null;
+      this.#control(ex, { t: 'xok', x: ex.id });
+      this.#tryCommit(ex);
+    } catch (error) {
+      this.#settle(ex, 'failed', error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** Answers a request, or hands a control message to the exchange it belongs to. */
+  onControl(peerId: string, message: GossipControl, transport: FrameTransport): void {
+    if (message.t === 'xreq') {
+      this.#respond(peerId, message, transport);
+      return;
+    }
+    const ex = this.#active;
+    if (ex === null || ex.settled || ex.peerId !== peerId || !('x' in message) || message.x !== ex.id) return;
+    ex.bytesIn += 32 + JSON.stringify(message).length;
+    if (message.t === 'xrep') ex.onReply?.(message);
+    else if (message.t === 'xok') {
+      ex.partnerOk = true;
+      this.#tryCommit(ex);
+    } else if (message.t === 'xabort') {
+      this.#settle(ex, 'rejected', `${peerId} rejected this node's frame: ${message.reason}`);
+    }
+  }
+
+  #reject(ex: Exchange, reason: string, tell = true): void {
+    this.#mesh.recordRejection(ex.peerId, reason);
+    if (QUARANTINE_REASONS.has(reason)) this.#mesh.quarantine(ex.peerId, this.#quarantineMs);
+    if (tell) this.#control(ex, { t: 'xabort', x: ex.id, reason });
+    this.#settle(ex, 'rejected', reason);
+  }
+
+  /** Averages once this side's frame went out, the partner's passed the checks, and the partner said xok. */
+  #tryCommit(ex: Exchange): void {
+    if (ex.settled || !ex.ownSent || !ex.partnerOk || ex.theirs === null) return;
+    const x = this.#host.parameters();
+    const theirs = ex.theirs;
+    const pending = this.#host.pendingSink();
+    if (!this.codec.differential) {
+      averageInto(x, theirs, pending);
+    } else {
+      const mine = ex.mineNext as Float32Array;
+      consensusStepInto(x, theirs, mine, this.#step, pending);
+      this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
+    }
+    this.#settle(ex, 'ok', null);
+  }
+
+  #control(ex: Exchange, message: GossipControl): void {
+    ex.bytesOut += ex.transport.sendControl(message);
+  }
+
+  #settle(ex: Exchange, outcome: ExchangeOutcome, reason: string | null): void {
+    if (ex.settled) return;
+    ex.settled = true;
+    clearTimeout(ex.timer);
+    ex.unpin();
+    ex.offClose();
+    if (this.#active === ex) this.#active = null;
+    if (outcome !== 'ok' && this.codec.differential) {
+      // This side did not commit: whatever the partner did, the next exchange starts afresh.
+      this.#pairs.drop(ex.peerId);
+    }
+    const result: ExchangeResult = {
+      exchangeId: ex.id,
+      partner: ex.peerId,
+      role: ex.role,
+      round: ex.round,
+      outcome,
+      reason,
+      distance: ex.distance,
+      bytesOut: ex.bytesOut,
+      bytesIn: ex.bytesIn,
+      durationMs: Date.now() - ex.startedAt,
+      link: ex.link,
+    };
+    this.#host.settled(result);
+    ex.resolve(result);
+    for (const waiter of [...this.#idleWaiters]) waiter();
+  }
+
+  /** Resolves once no exchange is in progress. */
+  whenIdle(): Promise<void> {
+    if (this.#active === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#active !== null) return;
+        this.#idleWaiters.delete(check);
+        resolve();
+      };
+      this.#idleWaiters.add(check);
+    });
+  }
+}
