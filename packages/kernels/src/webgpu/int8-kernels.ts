@@ -39,9 +39,7 @@ export function int8QuantizeBuffers(
   length: number,
   options: Int8Options = {},
 ): void {
-  const blockSize = options.blockSize ?? INT8_DEFAULT_BLOCK_SIZE;
-  checkBlockSize(blockSize);
-  checkLength(length, 'int8-quantize');
+  const blockSize = checkedBlockSize(options, length, 'int8-quantize');
   const { x, residual, packed, scales } = buffers;
   checkDistinct({ x, residual, packed, scales });
   const { STORAGE } = GPUBufferUsage;
@@ -103,9 +101,7 @@ export function int8DequantizeBuffers(
   length: number,
   options: Int8Options = {},
 ): void {
-  const blockSize = options.blockSize ?? INT8_DEFAULT_BLOCK_SIZE;
-  checkBlockSize(blockSize);
-  checkLength(length, 'int8-dequantize');
+  const blockSize = checkedBlockSize(options, length, 'int8-dequantize');
   const { packed, scales, out } = buffers;
   checkDistinct({ packed, scales, out });
   const { STORAGE } = GPUBufferUsage;
@@ -139,6 +135,14 @@ export function int8DequantizeBuffers(
         rec.dispatch(kernel, bindGroup, { base, count }, x, y);
     }
   });
+}
+
+/** The block size of `options`, checked, after checking `length`. */
+function checkedBlockSize(options: Int8Options, length: number, what: string): number {
+  const blockSize = options.blockSize ?? INT8_DEFAULT_BLOCK_SIZE;
+  checkBlockSize(blockSize);
+  checkLength(length, what);
+  return blockSize;
 }
 
 /** Chunk starts that align the f32, the int8 (1 byte) and the scale (1 per block) bindings. */
