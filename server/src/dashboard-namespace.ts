@@ -1,7 +1,7 @@
 /** The /dashboard socket.io namespace: a snapshot on subscribe, then every node and job change. */
 import type { Namespace } from 'socket.io';
 import {
-  dashboardSubscribeSchema,
+  DASHBOARD_REQUESTS,
   PROTOCOL_VERSION,
   ProtocolError,
   type DashboardClientToServer,
@@ -13,7 +13,7 @@ import {
 import type { EventLog } from './event-log.ts';
 import type { JobService } from './jobs/job-service.ts';
 import type { Membership } from './membership.ts';
-import { guarded, type HandlerContext } from './socket-handler.ts';
+import { serve, type HandlerContext } from './socket-handler.ts';
 import { checkProtocolVersion } from './version-check.ts';
 
 export type DashboardNamespace = Namespace<
@@ -41,17 +41,16 @@ export function attachDashboardNamespace(
   nsp.use(checkProtocolVersion);
   nsp.on('connection', (socket) => {
     ctx.metrics.dashboardsConnected.inc();
-    socket.on(
-      'subscribe',
-      guarded(ctx, 'subscribe', dashboardSubscribeSchema, (request) => {
+    serve(socket, ctx, DASHBOARD_REQUESTS, {
+      subscribe: (request) => {
         if (request.protocolVersion !== PROTOCOL_VERSION) {
           throw new ProtocolError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`);
         }
         socket.data.subscribed = true;
         void socket.join(SUBSCRIBERS_ROOM);
         return { nodes: membership.list(), jobs: jobs.list(), serverTime: Date.now() };
-      }),
-    );
+      },
+    });
     socket.on('disconnect', () => ctx.metrics.dashboardsConnected.dec());
   });
   return {

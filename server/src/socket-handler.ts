@@ -1,10 +1,20 @@
 /**
- * Wraps a socket.io event handler with the boundary rules: the payload is validated with its
- * schema, the ack is optional and guarded, errors become `{ ok: false, code, message }`, and the
- * outcome is counted. A handler never throws past this wrapper.
+ * Registers a namespace's request handlers with the boundary rules: each payload is validated with
+ * the schema of the same event name (from the protocol's request maps), the ack is optional and
+ * guarded, errors become `{ ok: false, code, message }`, and the outcome is counted. A handler
+ * never throws past this wrapper.
  */
 import type { z } from 'zod';
-import { errorReply, parsePayload, ProtocolError, type Reply } from '@tabswarm/protocol';
+import {
+  addListener,
+  errorReply,
+  parsePayload,
+  ProtocolError,
+  type ListenerSource,
+  type Reply,
+  type RequestSchemas,
+  type SchemaMap,
+} from '@tabswarm/protocol';
 import type { Logger } from './logger.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -14,34 +24,57 @@ export interface HandlerContext {
   readonly log: Logger;
 }
 
-type AnyAck = (reply: Reply<object>) => void;
+type Acks<Q extends SchemaMap> = { readonly [K in keyof Q]: z.ZodType };
 
-export function guarded<T, R extends object>(
+/** One handler per request: it gets the parsed payload and returns what its ack schema takes. */
+export type RequestHandlers<Q extends SchemaMap, A extends Acks<Q>> = {
+  readonly [E in keyof Q & keyof A & string]?: (
+    payload: z.output<Q[E]>,
+  ) => z.input<A[E]> | Promise<z.input<A[E]>>;
+};
+
+/**
+ * Registers `handlers` on `socket`, keyed by event name; the schema for each comes from
+ * `schemas.payloads` under the same name. Asynchronous handlers are acknowledged when they settle.
+ */
+export function serve<Q extends SchemaMap, A extends Acks<Q>>(
+  socket: ListenerSource,
   ctx: HandlerContext,
-  event: string,
-  schema: z.ZodType<T>,
-  handler: (payload: T) => R,
-): (payload: unknown, ack?: unknown) => void {
-  return (payload, ack) => {
-    const reply = (r: Reply<object>): void => {
-      ctx.metrics.socketEvents.inc({ namespace: ctx.namespace, event, outcome: r.ok ? 'ok' : r.code });
-      if (typeof ack === 'function') (ack as AnyAck)(r);
-    };
-    const parsed = parsePayload(schema, payload);
-    if (!parsed.ok) {
-      ctx.log.debug({ event, reason: parsed.message }, 'rejected socket payload');
-      reply(parsed);
-      return;
-    }
-    try {
-      reply({ ok: true, ...handler(parsed.value) });
-    } catch (error) {
-      if (error instanceof ProtocolError) {
-        reply(error.toReply());
-      } else {
-        ctx.log.error({ err: error, event }, 'socket handler failed');
-        reply(errorReply('INTERNAL', 'internal error'));
+  schemas: RequestSchemas<Q, A>,
+  handlers: RequestHandlers<Q, A>,
+): void {
+  for (const event of Object.keys(handlers) as (keyof Q & keyof A & string)[]) {
+    const handler = handlers[event];
+    if (handler === undefined) continue;
+    addListener(socket, event, (payload, ack) => {
+      const reply = (r: Reply<object>): void => {
+        ctx.metrics.socketEvents.inc({ namespace: ctx.namespace, event, outcome: r.ok ? 'ok' : r.code });
+        if (typeof ack === 'function') (ack as (reply: Reply<object>) => void)(r);
+      };
+      const failed = (error: unknown): void => {
+        if (error instanceof ProtocolError) {
+          reply(error.toReply());
+        } else {
+          ctx.log.error({ err: error, event }, 'socket handler failed');
+          reply(errorReply('INTERNAL', 'internal error'));
+        }
+      };
+      const parsed = parsePayload(schemas.payloads[event] as z.ZodType<z.output<Q[typeof event]>>, payload);
+      if (!parsed.ok) {
+        ctx.log.debug({ event, reason: parsed.message }, 'rejected socket payload');
+        reply(parsed);
+        return;
       }
-    }
-  };
+      try {
+        const result = handler(parsed.value);
+        if (result instanceof Promise) {
+          result.then((body) => reply({ ok: true, ...(body as object) }), failed);
+        } else {
+          reply({ ok: true, ...(result as object) });
+        }
+      } catch (error) {
+        failed(error);
+      }
+    });
+  }
 }

@@ -1,16 +1,11 @@
 /** The /volunteer socket.io namespace: join, heartbeats, self-test reports, peer lists. */
 import type { Namespace, Socket } from 'socket.io';
 import {
-  heartbeatSchema,
-  joinRequestSchema,
-  leaseCompletionSchema,
-  leaseReleaseSchema,
-  leaseRequestSchema,
   PEERJS_KEY,
   PEERJS_PATH,
   PROTOCOL_VERSION,
   ProtocolError,
-  selfTestReportSchema,
+  VOLUNTEER_REQUESTS,
   type InterServerEvents,
   type JoinAccepted,
   type VolunteerClientToServer,
@@ -21,7 +16,7 @@ import type { ServerConfig } from './config.ts';
 import type { EventLog } from './event-log.ts';
 import { NO_WORK_RETRY_MS, type JobService } from './jobs/job-service.ts';
 import type { Membership } from './membership.ts';
-import { guarded, type HandlerContext } from './socket-handler.ts';
+import { serve, type HandlerContext } from './socket-handler.ts';
 import { checkProtocolVersion } from './version-check.ts';
 
 export type VolunteerNamespace = Namespace<
@@ -81,9 +76,8 @@ export function attachVolunteerNamespace(
       return nodeId;
     };
 
-    socket.on(
-      'join',
-      guarded(ctx, 'join', joinRequestSchema, (request): JoinAccepted => {
+    serve(socket, ctx, VOLUNTEER_REQUESTS, {
+      join: (request): JoinAccepted => {
         if (socket.data.nodeId !== undefined)
           throw new ProtocolError('ALREADY_JOINED', 'this connection has joined already');
         if (request.protocolVersion !== PROTOCOL_VERSION) {
@@ -122,51 +116,29 @@ export function attachVolunteerNamespace(
           peerjs: { path: PEERJS_PATH, key: PEERJS_KEY, token: membership.peerToken(node.id) },
           iceServers: [...config.iceServers],
         };
-      }),
-    );
-
-    socket.on(
-      'heartbeat',
-      guarded(ctx, 'heartbeat', heartbeatSchema, (heartbeat) => {
+      },
+      heartbeat: (heartbeat) => {
         const nodeId = joined();
         membership.heartbeat(nodeId, heartbeat);
         jobs.scheduler.extendLeases(nodeId);
         return { serverTime: Date.now() };
-      }),
-    );
-
-    socket.on(
-      'requestLease',
-      guarded(ctx, 'requestLease', leaseRequestSchema, (request) => {
+      },
+      requestLease: (request) => {
         const lease = jobs.lease(joined(), request.samplesPerSec);
         return { lease, retryAfterMs: lease ? 0 : NO_WORK_RETRY_MS };
-      }),
-    );
-
-    socket.on(
-      'completeLease',
-      guarded(ctx, 'completeLease', leaseCompletionSchema, (completion) =>
-        jobs.complete(joined(), completion),
-      ),
-    );
-
-    socket.on(
-      'releaseLease',
-      guarded(ctx, 'releaseLease', leaseReleaseSchema, (release) => {
+      },
+      completeLease: (completion) => jobs.complete(joined(), completion),
+      releaseLease: (release) => {
         jobs.release(joined(), release.leaseId);
         return {};
-      }),
-    );
-
-    socket.on(
-      'selfTest',
-      guarded(ctx, 'selfTest', selfTestReportSchema, (report) => {
+      },
+      selfTest: (report) => {
         const nodeId = joined();
         membership.recordSelfTest(nodeId, report);
         ctx.log.info({ nodeId, passed: report.passed, path: report.path }, 'kernel self-test');
         return {};
-      }),
-    );
+      },
+    });
 
     socket.on('disconnect', (reason) => {
       ctx.metrics.volunteersConnected.dec();

@@ -18,8 +18,22 @@ export interface ListenerSource {
   off: (...args: never[]) => unknown;
 }
 interface UntypedSource {
-  on(event: string, listener: (payload: unknown) => void): unknown;
-  off(event: string, listener: (payload: unknown) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/**
+ * Adds one listener by event name and returns its remover. The building block of `listen` and of
+ * the coordinator's request handlers; call sites use those, which take the name from a schema map.
+ */
+export function addListener(
+  source: ListenerSource,
+  event: string,
+  listener: (...args: unknown[]) => void,
+): () => void {
+  const socket = untyped<UntypedSource>(source);
+  socket.on(event, listener);
+  return () => socket.off(event, listener);
 }
 
 /**
@@ -57,19 +71,16 @@ export function listen<S extends SchemaMap>(
   handlers: PayloadHandlers<S>,
   onRejected: (error: PayloadError) => void,
 ): () => void {
-  // The one untyped step: the event name was checked against the schema map's keys above.
-  const socket = untyped<UntypedSource>(source);
   const removers: (() => void)[] = [];
   for (const event of Object.keys(handlers) as (keyof S & string)[]) {
     const handler = handlers[event];
     if (handler === undefined) continue;
-    const listener = (payload: unknown): void => {
+    const remove = addListener(source, event, (payload) => {
       const parsed = parseEvent(schemas, event, payload);
       if (parsed.ok) handler(parsed.value);
       else onRejected(parsed.error);
-    };
-    socket.on(event, listener);
-    removers.push(() => socket.off(event, listener));
+    });
+    removers.push(remove);
   }
   return () => {
     for (const remove of removers) remove();

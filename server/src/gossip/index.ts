@@ -5,21 +5,17 @@
  */
 import type { Socket } from 'socket.io';
 import {
-  exchangeReportSchema,
-  linkReportSchema,
-  parsePayload,
   ProtocolError,
-  relayMessageSchema,
+  VOLUNTEER_REQUESTS,
   type ConsensusPoint,
   type InterServerEvents,
   type NodeLinks,
-  type Reply,
   type VolunteerClientToServer,
   type VolunteerServerToClient,
   type VolunteerSocketData,
 } from '@tabswarm/protocol';
 import type express from 'express';
-import { guarded, type HandlerContext } from '../socket-handler.ts';
+import { serve, type HandlerContext } from '../socket-handler.ts';
 import type { JobService } from '../jobs/job-service.ts';
 import type { Checkpointing } from '../jobs/checkpointing.ts';
 import type { Membership } from '../membership.ts';
@@ -144,40 +140,23 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
       if (nodeId === undefined) throw new ProtocolError('NOT_JOINED', 'join first');
       return nodeId;
     };
-    socket.on(
-      'linkReport',
-      guarded(ctx, 'linkReport', linkReportSchema, (report) => {
+    serve(socket, ctx, VOLUNTEER_REQUESTS, {
+      linkReport: (report) => {
         links.record(joined(), report);
         return {};
-      }),
-    );
-    socket.on(
-      'exchangeReport',
-      guarded(ctx, 'exchangeReport', exchangeReportSchema, (report) => {
+      },
+      exchangeReport: (report) => {
         const nodeId = joined();
         if (!deps.jobs.exists(report.jobId)) throw new ProtocolError('UNKNOWN_JOB', `no job ${report.jobId}`);
         consensus.record(nodeId, report);
         return {};
-      }),
-    );
-    // The relay acknowledges once it forwarded (after pacing), so it cannot use the synchronous guard.
-    socket.on('relay', (payload: unknown, ack?: unknown) => {
-      const reply = (r: Reply<object>): void => {
-        ctx.metrics.socketEvents.inc({
-          namespace: ctx.namespace,
-          event: 'relay',
-          outcome: r.ok ? 'ok' : r.code,
-        });
-        if (typeof ack === 'function') (ack as (r: Reply<object>) => void)(r);
-      };
-      const parsed = parsePayload(relayMessageSchema, payload);
-      if (!parsed.ok) return reply(parsed);
-      const from = socket.data.nodeId;
-      if (from === undefined) return reply(new ProtocolError('NOT_JOINED', 'join first').toReply());
-      void relay.relay(from, parsed.value.to, parsed.value.data).then(reply, (err: unknown) => {
-        ctx.log.error({ err }, 'relay failed');
-        reply({ ok: false, code: 'INTERNAL', message: 'internal error' });
-      });
+      },
+      // Acknowledged once forwarded (after pacing); a refusal comes back as its error reply.
+      relay: async ({ to, data }) => {
+        const forwarded = await relay.relay(joined(), to, data);
+        if (!forwarded.ok) throw new ProtocolError(forwarded.code, forwarded.message);
+        return { queuedMs: forwarded.queuedMs };
+      },
     });
     socket.on('disconnect', () => {
       const nodeId = socket.data.nodeId;
