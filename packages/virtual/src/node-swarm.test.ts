@@ -116,11 +116,11 @@ async function models(volunteers: readonly VirtualVolunteer[]): Promise<Float32A
 
 function swarm(options: { averaging: boolean }): VirtualVolunteer[] {
   const network = new MemoryNetwork();
-  // The coordinator evaluates on tfjs's CPU backend in this process, and tfjs has one active
-  // backend per process: the volunteers use the CPU backend too (see VirtualVolunteerOptions).
+  // Each volunteer's TensorFlow.js runs in its own worker thread (as a tab's runs in its Web
+  // Worker), on WebAssembly, apart from the coordinator's CPU backend in this thread.
   return ['a', 'b', 'c'].map(
     (label) =>
-      new VirtualVolunteer({ baseUrl: url, network, backend: 'cpu', label, averaging: options.averaging }),
+      new VirtualVolunteer({ baseUrl: url, network, backend: 'wasm', label, averaging: options.averaging }),
   );
 }
 
@@ -133,7 +133,7 @@ describe('a swarm of virtual volunteers against a real coordinator', () => {
     const volunteers = swarm({ averaging: true });
     try {
       const backends = await Promise.all(volunteers.map((v) => v.start()));
-      expect(backends.map((b) => b.backend)).toEqual(['cpu', 'cpu', 'cpu']);
+      expect(backends.map((b) => b.backend)).toEqual(['wasm', 'wasm', 'wasm']);
       const trained = await until('the job to reach the target', 200_000, async () => {
         const latest = await getJob(job.id);
         return latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= TARGET
@@ -181,9 +181,9 @@ describe('a swarm of virtual volunteers against a real coordinator', () => {
       );
       expect(volunteers.map((v) => v.averaging().applied)).toEqual([0, 0, 0]);
       expect(series.totals.exchanges).toBe(0);
-      // Averaging is what kept the swarm together: without it the models end up much further apart
-      // after fewer shards than the averaged run trained.
-      expect(controlSpread).toBeGreaterThan(1.5 * averagedSpread);
+      // Averaging is what kept the swarm together: without it the models end up further apart after
+      // fewer shards than the averaged run trained (measured 1.8–3.7× apart; a margin, not a ratio).
+      expect(controlSpread).toBeGreaterThan(1.25 * averagedSpread);
     } finally {
       await Promise.allSettled(volunteers.map((v) => v.stop()));
     }

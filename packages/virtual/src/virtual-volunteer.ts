@@ -1,8 +1,8 @@
 /**
  * A virtual volunteer: the tab's own classes in Node. The shared volunteer wiring (VolunteerRuntime:
- * the lease loop, the coordinator connection over socket.io, heartbeats, self-test) runs with an
- * in-process LocalCompute (TensorFlow.js on WebAssembly, or the CPU) instead of a Web Worker, and
- * the same gossip averaging (SwarmAveraging over a GossipMesh) with an in-memory network instead
+ * the lease loop, the coordinator connection over socket.io, heartbeats, self-test) drives a
+ * LocalCompute (TensorFlow.js on WebAssembly, or the CPU) in a worker thread as the tab's runs in
+ * a Web Worker (or in-process), and the same gossip averaging (SwarmAveraging over a GossipMesh) with an in-memory network instead
  * of WebRTC; membership, the relay and the exchange reports go through the real coordinator.
  */
 import {
@@ -21,11 +21,13 @@ import {
   MemoryShardCache,
   VolunteerRuntime,
   type BackendInfo,
+  type ComputePort,
   type CoordinatorConnection,
   type VolunteerRuntimeOptions,
   type VolunteerTrainer,
 } from '@tabswarm/trainer';
 import type { JoinAccepted } from '@tabswarm/protocol';
+import { threadCompute } from './compute-thread.ts';
 
 export type VirtualBackend = 'wasm' | 'cpu';
 
@@ -34,12 +36,15 @@ export interface VirtualVolunteerOptions {
   readonly baseUrl: string;
   /** The in-memory network the virtual volunteers link over directly (their WebRTC). */
   readonly network: MemoryNetwork;
-  /**
-   * TensorFlow.js's backend; WebAssembly by default. TensorFlow.js has one active backend per
-   * process: virtual volunteers sharing a process with a coordinator (which evaluates on 'cpu')
-   * must use 'cpu' too, or the two switch it under each other.
-   */
+  /** TensorFlow.js's backend; WebAssembly by default. */
   readonly backend?: VirtualBackend;
+  /**
+   * Where the compute runs: its own worker thread (default, as the tab's Web Worker; its own
+   * TensorFlow.js), or this thread. TensorFlow.js has one active backend per thread: in-process
+   * volunteers next to an in-process coordinator (which evaluates on 'cpu') must use 'cpu' too,
+   * or the two switch it under each other.
+   */
+  readonly compute?: 'thread' | 'in-process';
   /** Average after every shard by the job's mode (default true); false trains alone (a control). */
   readonly averaging?: boolean;
   readonly mesh?: Partial<Omit<GossipMeshOptions, 'coordinator' | 'connector'>>;
@@ -60,7 +65,7 @@ export class VirtualVolunteer {
   readonly label: string;
   readonly #options: VirtualVolunteerOptions;
   readonly #results: ExchangeResult[] = [];
-  #compute: LocalCompute | null = null;
+  #compute: ComputePort | null = null;
   /** The membership the coordinator last announced (it may come before the join is acknowledged). */
   #peers: readonly string[] = [];
   #mesh: { readonly mesh: GossipMesh; close(): void } | null = null;
@@ -72,15 +77,18 @@ export class VirtualVolunteer {
     this.runtime = new VolunteerRuntime({
       baseUrl: options.baseUrl,
       createCompute: () => {
-        this.#compute = new LocalCompute({
-          cache: new MemoryShardCache(),
-          backend: {
-            skip: {
-              webgl: 'no WebGL in Node',
-              ...(backend === 'cpu' ? { wasm: 'this virtual volunteer runs on the CPU backend' } : {}),
-            },
-          },
-        });
+        this.#compute =
+          options.compute === 'in-process'
+            ? new LocalCompute({
+                cache: new MemoryShardCache(),
+                backend: {
+                  skip: {
+                    webgl: 'no WebGL in Node',
+                    ...(backend === 'cpu' ? { wasm: 'this virtual volunteer runs on the CPU backend' } : {}),
+                  },
+                },
+              })
+            : threadCompute({ cpu: backend === 'cpu' });
         return this.#compute;
       },
       userAgent: `tabswarm-virtual/${this.label} Node ${process.version}`,
