@@ -2,7 +2,7 @@
 // and the host's binding list is read from the shader's declarations.
 import { describe, expect, it } from 'vitest';
 import { KERNEL_SHADERS } from './kernel-shaders.ts';
-import { COMMON_WGSL, storageBindings, wgslFile } from './shader-sources.ts';
+import { COMMON_WGSL, sourceLocation, storageBindings, wgslFile } from './shader-sources.ts';
 import { wgslFiles } from './wgsl-sources-node.ts';
 
 const kernels = Object.values(KERNEL_SHADERS);
@@ -44,5 +44,21 @@ describe('the shader loader', () => {
     expect(() => storageBindings('@group(0) @binding(1) var<uniform> p: P;', 'u')).toThrow(
       /expected storage/,
     );
+  });
+});
+
+describe('sourceLocation', () => {
+  it('maps a line of the composed source back to the file it came from', () => {
+    const shader = KERNEL_SHADERS.adam;
+    const lines = shader.source.split('\n');
+    const own = wgslFile('adam').split('\n');
+    const mainLine = own.findIndex((l) => l.startsWith('fn main(')) + 1;
+    const composedMain = lines.findIndex((l) => l.startsWith('fn main(')) + 1;
+    expect(sourceLocation(shader, composedMain)).toBe(`shaders/adam.wgsl:${mainLine}`);
+    const headerLine = COMMON_WGSL.split('\n').findIndex((l) => l.startsWith('fn flat_index(')) + 1;
+    expect(sourceLocation(shader, lines.indexOf(lines[headerLine - 1] as string) + 1)).toBe(
+      `shaders/common.wgsl:${headerLine}`,
+    );
+    expect(sourceLocation(shader, lines.indexOf('struct Params {') + 1)).toBe('adam Params (generated)');
   });
 });

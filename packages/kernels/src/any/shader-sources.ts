@@ -29,14 +29,40 @@ export function wgslFile(name: string): string {
 /** The header every kernel starts with. */
 export const COMMON_WGSL = wgslFile('common');
 
-export function composeShader(name: string, uniforms: UniformLayout<UniformDeclaration>): string {
+/** The pieces of a composed kernel, in order: what each is and its text. */
+function composition(name: string, uniforms: UniformLayout<UniformDeclaration>): [string, string][] {
   return [
-    COMMON_WGSL,
-    `// Params of ${name}, generated from its uniform declaration (packages/kernels/src/any/kernel-shaders.ts)`,
-    uniforms.wgsl,
-    `// ---- shaders/${name}.wgsl`,
-    wgslFile(name),
-  ].join('\n');
+    ['shaders/common.wgsl', COMMON_WGSL],
+    [
+      'generated',
+      `// Params of ${name}, from its uniform declaration (packages/kernels/src/any/kernel-shaders.ts)`,
+    ],
+    ['generated', uniforms.wgsl],
+    ['generated', `// ---- shaders/${name}.wgsl`],
+    [`shaders/${name}.wgsl`, wgslFile(name)],
+  ];
+}
+
+export function composeShader(name: string, uniforms: UniformLayout<UniformDeclaration>): string {
+  return composition(name, uniforms)
+    .map(([, text]) => text)
+    .join('\n');
+}
+
+/**
+ * Where line `line` (1-based, as in GPUCompilationMessage.lineNum) of a composed kernel comes
+ * from: `shaders/<file>.wgsl:<line>`, or `generated Params` for the struct, so that compilation
+ * messages point into the files one edits.
+ */
+export function sourceLocation(shader: Pick<KernelShader, 'name' | 'uniforms'>, line: number): string {
+  let first = 1;
+  for (const [file, text] of composition(shader.name, shader.uniforms as UniformLayout<UniformDeclaration>)) {
+    const lines = text.split('\n').length;
+    if (line < first + lines)
+      return file === 'generated' ? `${shader.name} Params (generated)` : `${file}:${line - first + 1}`;
+    first += lines;
+  }
+  return `${shader.name}:${line}`;
 }
 
 const BINDING =

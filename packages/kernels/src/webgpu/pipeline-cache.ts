@@ -3,7 +3,7 @@
  * and cached, with explicit layouts and labels; the debug switch prints each one's composed WGSL.
  */
 import { isKernelDebug } from '../any/debug.ts';
-import type { KernelShader } from '../any/shader-sources.ts';
+import { sourceLocation, type KernelShader } from '../any/shader-sources.ts';
 import type { UniformDeclaration } from '../any/uniforms.ts';
 
 export interface KernelPipeline<D extends UniformDeclaration = UniformDeclaration> {
@@ -65,7 +65,8 @@ function kernelModule(device: GPUDevice, cache: DeviceCache, shader: KernelShade
   if (isKernelDebug()) {
     void module.getCompilationInfo().then((info) => {
       for (const m of info.messages) {
-        console.info(`[tabswarm kernels] ${label}.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);
+        const where = `${sourceLocation(shader, m.lineNum)}:${m.linePos}`;
+        console.info(`[tabswarm kernels] ${label}: ${where} ${m.type}: ${m.message}`);
       }
     });
   }
