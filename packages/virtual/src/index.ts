@@ -8,3 +8,5 @@ export {
   type VirtualBackend,
   type VirtualVolunteerOptions,
 } from './virtual-volunteer.ts';
+export { threadCompute } from './compute-thread.ts';
+export type { ThreadSettings } from './compute-thread-entry.ts';
