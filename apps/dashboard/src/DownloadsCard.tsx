@@ -1,5 +1,5 @@
 /** A job's downloads: the latest (or final) model, every checkpoint's files, and the metrics as CSV. */
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import type { CheckpointSummary, JobInfo } from '@tabswarm/protocol';
 import { Card, DataTable, type TableColumn } from '@tabswarm/ui';
 import { checkpointUrls, type JobMetrics } from './api.ts';
@@ -22,6 +22,12 @@ const CHECKPOINT_COLUMNS: readonly TableColumn[] = [
   { label: 'Loss', num: true },
   { label: 'Download' },
 ];
+
+/** A TF.js layers model is these two files, saved side by side. */
+const MODEL_FILES = [
+  { url: 'modelJson', name: 'model.json' },
+  { url: 'weightsBin', name: 'weights.bin' },
+] as const;
 
 function saveFile(name: string, type: string, text: string): void {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -55,22 +61,17 @@ function ModelDownloads({
         {formatPercent(latest.accuracy)}), TensorFlow.js layers format:
       </p>
       <div className="actions">
-        <a
-          className="button primary"
-          href={urls.modelJson}
-          download="model.json"
-          data-testid="download-model-json"
-        >
-          model.json
-        </a>
-        <a
-          className="button"
-          href={urls.weightsBin}
-          download="weights.bin"
-          data-testid="download-weights-bin"
-        >
-          weights.bin
-        </a>
+        {MODEL_FILES.map(({ url, name }, i) => (
+          <a
+            key={name}
+            className={i === 0 ? 'button primary' : 'button'}
+            href={urls[url]}
+            download={name}
+            data-testid={`download-${name.replace('.', '-')}`}
+          >
+            {name}
+          </a>
+        ))}
       </div>
       <p className="detail">
         Save both side by side, or load straight from the coordinator:{' '}
@@ -99,12 +100,13 @@ function CheckpointRow({
       <td className="num">{c.accuracy === null ? 'evaluating…' : formatPercent(c.accuracy)}</td>
       <td className="num">{formatLoss(c.loss)}</td>
       <td className="links">
-        <a href={urls.modelJson} download="model.json" aria-label={`checkpoint ${c.seq} model.json`}>
-          model.json
-        </a>{' '}
-        <a href={urls.weightsBin} download="weights.bin" aria-label={`checkpoint ${c.seq} weights.bin`}>
-          weights.bin
-        </a>{' '}
+        {MODEL_FILES.map(({ url, name }) => (
+          <Fragment key={name}>
+            <a href={urls[url]} download={name} aria-label={`checkpoint ${c.seq} ${name}`}>
+              {name}
+            </a>{' '}
+          </Fragment>
+        ))}
         <a href={urls.frame} aria-label={`checkpoint ${c.seq} parameter frame`}>
           frame
         </a>

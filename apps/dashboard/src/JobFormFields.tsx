@@ -3,6 +3,7 @@
  * error from the coordinator, its test id and its accessible description from the field key.
  */
 import { createContext, useContext, type ReactNode } from 'react';
+import { Select } from '@tabswarm/ui';
 import { errorId, Field, hintId } from './Field.tsx';
 import { FIELD_PATHS, type FieldKey, type JobForm } from './job-form.ts';
 
@@ -107,17 +108,12 @@ export function SelectField<K extends ChoiceField>({
   const { form, errors, set } = useJobForm();
   return (
     <BoundField field={field} label={label}>
-      <select
+      <Select<string>
         {...controlProps(field, errors)}
+        options={options.map((o) => ({ value: o, label: o }))}
         value={form[field]}
-        onChange={(e) => set(field, e.target.value as JobForm[K])}
-      >
-        {options.map((o) => (
-          <option key={o} value={o}>
-            {o}
-          </option>
-        ))}
-      </select>
+        onChange={(value) => set(field, value as JobForm[K])}
+      />
     </BoundField>
   );
 }

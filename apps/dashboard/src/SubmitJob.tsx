@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { AVERAGING_MODES, CODECS, GOSSIP_SCHEDULES, MODEL_PRESETS, OPTIMIZERS } from '@tabswarm/protocol';
-import { Card } from '@tabswarm/ui';
+import { Card, Select } from '@tabswarm/ui';
 import { ApiError, type UploadProgress } from './api.ts';
 import { DatasetField } from './DatasetField.tsx';
 import { Field } from './Field.tsx';
@@ -39,6 +39,8 @@ import { ProgressBar, READ_ONLY_HINT_ID } from './ui.tsx';
 type Props = {
   readonly canWrite: boolean;
 };
+
+const PRESET_CHOICES = FORM_PRESETS.map((p) => ({ value: p.id, label: p.label }));
 
 export function SubmitJob({ canWrite }: Props) {
   const { api, store, tokens } = useServices();
@@ -125,18 +127,13 @@ export function SubmitJob({ canWrite }: Props) {
               label="Preset"
               hint={FORM_PRESETS.find((p) => p.id === presetId)?.description}
             >
-              <select
+              <Select
                 id="form-preset"
                 data-testid="form-preset"
+                options={PRESET_CHOICES}
                 value={presetId}
-                onChange={(e) => applyPreset(e.target.value)}
-              >
-                {FORM_PRESETS.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.label}
-                  </option>
-                ))}
-              </select>
+                onChange={applyPreset}
+              />
             </Field>
             <BoundField field="name" label="Job name" grow>
               <input

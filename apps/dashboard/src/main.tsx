@@ -14,6 +14,10 @@ import { ServicesContext, type Services } from './services.ts';
 import { INITIAL_STATE, withConsensusPoint, withEvents, withJobs, withLinks } from './store.ts';
 import { createTokenStore } from './token.ts';
 import './styles.css';
+import './job-page.css';
+import './topology.css';
+import './forms.css';
+import './events.css';
 
 /** Job, node and event updates reach React at most this often (see StoreOptions). */
 const RENDER_EVERY_MS = 200;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { throttledTask } from './throttle.ts';
+import { throttledTask, type ThrottledTask } from './throttle.ts';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -7,6 +7,12 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
+
+/** Asks for a run, then lets `ms` of fake time pass. */
+async function requestThenWait(task: ThrottledTask, ms: number): Promise<void> {
+  task.request();
+  await vi.advanceTimersByTimeAsync(ms);
+}
 
 describe('throttledTask', () => {
   it('runs at once, folds a burst into one trailing run, and never faster than the interval', async () => {
@@ -38,10 +44,8 @@ describe('throttledTask', () => {
       await new Promise((resolve) => setTimeout(resolve, 3000));
       running -= 1;
     }, 100);
-    task.request();
-    await vi.advanceTimersByTimeAsync(500);
-    task.request();
-    await vi.advanceTimersByTimeAsync(10_000);
+    await requestThenWait(task, 500);
+    await requestThenWait(task, 10_000);
     expect(most).toBe(1);
     expect(runs).toBe(2);
     task.dispose();
@@ -54,16 +58,13 @@ describe('throttledTask', () => {
       await Promise.resolve();
       throw new Error('boom');
     }, 100);
-    task.request();
-    await vi.advanceTimersByTimeAsync(200);
-    task.request();
-    await vi.advanceTimersByTimeAsync(200);
+    await requestThenWait(task, 200);
+    await requestThenWait(task, 200);
     expect(runs).toBe(2);
     task.request();
     task.dispose();
     await vi.advanceTimersByTimeAsync(1000);
-    task.request();
-    await vi.advanceTimersByTimeAsync(1000);
+    await requestThenWait(task, 1000);
     expect(runs).toBe(3);
   });
 });

@@ -1,5 +1,5 @@
 /** Live training stats and the volunteer's controls: duty cycle and pausing while hidden. */
-import { Card, formatElapsed } from '@tabswarm/ui';
+import { Card, formatElapsed, Select } from '@tabswarm/ui';
 import type { VolunteerSession } from './session.ts';
 import type { VolunteerState } from './store.ts';
 
@@ -25,17 +25,12 @@ export function TrainingCard({ session, state }: Props) {
       <div className="controls">
         <label>
           GPU duty cycle{' '}
-          <select
+          <Select
             data-testid="duty-cycle"
+            options={DUTY_OPTIONS}
             value={state.dutyCycle}
-            onChange={(e) => session.setDutyCycle(Number(e.target.value))}
-          >
-            {DUTY_OPTIONS.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
+            onChange={(value) => session.setDutyCycle(value)}
+          />
         </label>
         <label>
           <input

@@ -5,3 +5,4 @@ export { useStoreState } from './page/use-store-state.ts';
 export { useNow } from './page/use-now.ts';
 export { Card } from './page/Card.tsx';
 export { DataTable, type TableColumn } from './page/DataTable.tsx';
+export { Select, type Choice } from './page/Select.tsx';

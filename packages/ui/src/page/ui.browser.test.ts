@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createStore } from '../any/store.ts';
 import { Card } from './Card.tsx';
 import { DataTable } from './DataTable.tsx';
+import { Select } from './Select.tsx';
 import { useNow } from './use-now.ts';
 import { useStoreState } from './use-store-state.ts';
 
@@ -117,5 +118,31 @@ describe('Card and DataTable', () => {
     expect(el.querySelector('section.card > h2')?.textContent).toBe('Status');
     expect(el.querySelector('.card-header')).toBeNull();
     expect(el.querySelector('section.card')?.hasAttribute('aria-labelledby')).toBe(false);
+  });
+});
+
+describe('Select', () => {
+  it('hands back the chosen value with its own type, not the DOM string', () => {
+    const picked: number[] = [];
+    const options = [
+      { value: 0.25, label: '25 %' },
+      { value: 1, label: '100 %' },
+    ];
+    const el = render(
+      createElement(Select<number>, {
+        options,
+        value: 1,
+        onChange: (v: number) => picked.push(v),
+        id: 'duty',
+      }),
+    );
+    const select = el.querySelector<HTMLSelectElement>('select#duty');
+    expect([...(select?.options ?? [])].map((o) => o.textContent)).toEqual(['25 %', '100 %']);
+    expect(select?.value).toBe('1');
+    act(() => {
+      if (select) select.value = '0.25';
+      select?.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    expect(picked).toEqual([0.25]);
   });
 });
