@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_LEASE_TIMING,
-  STRAGGLER_FRACTION,
   extendedDeadline,
   isOverdue,
   isStraggler,
@@ -42,7 +41,8 @@ describe('lease deadlines', () => {
 describe('stragglers', () => {
   it('are leases that ran for the fraction of their window, boundary included', () => {
     const lease = { issuedAt: 1_000, deadline: 11_000 };
-    expect(STRAGGLER_FRACTION).toBe(0.5);
+    // The default fraction is the scheduler's default: half the window.
+    expect(DEFAULT_LEASE_TIMING.speculateAfter).toBe(0.5);
     expect(isStraggler(lease, 5_999)).toBe(false);
     expect(isStraggler(lease, 6_000)).toBe(true);
     expect(isStraggler(lease, 1_000, 0)).toBe(true);

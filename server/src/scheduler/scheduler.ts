@@ -10,14 +10,8 @@ import type { Database } from 'better-sqlite3';
 import { extendedDeadline, isStraggler, leaseDeadline, shardOrder, type LeaseWindow } from '@tabswarm/core';
 import { ProtocolError, type JobSpec, type JobStatus } from '@tabswarm/protocol';
 import type { Clock } from '../membership.ts';
-import {
-  prepareStatements,
-  toJob,
-  toLease,
-  type JobRow,
-  type LeaseRow,
-  type SchedulerStatements,
-} from './scheduler-sql.ts';
+import { isTerminal, JobRecords } from './job-records.ts';
+import { prepareStatements, toLease, type LeaseRow, type SchedulerStatements } from './scheduler-sql.ts';
 import {
   DEFAULT_LEASE_TIMING,
   type CompletionOutcome,
@@ -29,17 +23,14 @@ import {
   type SchedulerEvent,
 } from './types.ts';
 
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
-
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL.has(status);
-}
+export { isTerminal } from './job-records.ts';
 
 type Listener = (event: SchedulerEvent) => void;
 
 export class Scheduler {
   private readonly listeners = new Set<Listener>();
   private readonly sql: SchedulerStatements;
+  private readonly jobs: JobRecords;
 
   constructor(
     private readonly db: Database,
@@ -47,6 +38,7 @@ export class Scheduler {
     private readonly now: Clock = Date.now,
   ) {
     this.sql = prepareStatements(db);
+    this.jobs = new JobRecords(this.sql, now);
   }
 
   onEvent(listener: Listener): () => void {
@@ -57,31 +49,17 @@ export class Scheduler {
   // ── jobs ──────────────────────────────────────────────────────────────────
 
   createJob(spec: JobSpec, trainSize: number): JobRecord {
-    if (!Number.isInteger(trainSize) || trainSize <= 0)
-      throw new RangeError('the dataset has no training samples');
-    const shardSize = Math.min(trainSize, spec.training.batchSize * spec.training.localSteps);
-    const id = `job-${crypto.randomBytes(6).toString('hex')}`;
-    this.sql.insertJob.run({
-      id,
-      name: spec.name,
-      spec: JSON.stringify(spec),
-      now: this.now(),
-      train_size: trainSize,
-      shard_size: shardSize,
-      shard_count: Math.ceil(trainSize / shardSize),
-    });
-    const job = this.requireJob(id);
+    const job = this.jobs.create(spec, trainSize);
     this.emit({ type: 'job', job });
     return job;
   }
 
   getJob(id: string): JobRecord | undefined {
-    const row = this.sql.job.get(id) as JobRow | undefined;
-    return row && toJob(row);
+    return this.jobs.get(id);
   }
 
   listJobs(): JobRecord[] {
-    return (this.sql.jobs.all() as JobRow[]).map(toJob);
+    return this.jobs.list();
   }
 
   pause(id: string): JobRecord {
@@ -89,7 +67,7 @@ export class Scheduler {
   }
 
   resume(id: string): JobRecord {
-    const job = this.requireJob(id);
+    const job = this.jobs.require(id);
     return this.transition(id, ['paused'], job.startedAt === null ? 'queued' : 'running', null);
   }
 
@@ -118,8 +96,8 @@ export class Scheduler {
       const active = new Map(
         (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
       );
-      const jobs = (this.sql.leasableJobs.all() as JobRow[])
-        .map(toJob)
+      const jobs = this.jobs
+        .leasable()
         .sort(
           (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
         );
@@ -142,7 +120,7 @@ export class Scheduler {
         const lease = this.requireLease(leaseId, nodeId);
         if (lease.state === 'completed') return { kind: 'duplicate', lease };
         const now = this.now();
-        const job = this.requireJob(lease.jobId);
+        const job = this.jobs.require(lease.jobId);
         const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
           { state: string } | undefined;
         const counts = !isTerminal(job.status) && shard !== undefined && shard.state !== 'done';
@@ -184,10 +162,10 @@ export class Scheduler {
             reason: 'another copy of this shard finished first',
           });
         }
-        let updated = this.requireJob(lease.jobId);
-        if (updated.status === 'queued') updated = this.setStatus(updated.id, 'running', null, events);
+        let updated = this.jobs.require(lease.jobId);
+        if (updated.status === 'queued') updated = this.jobs.setStatus(updated.id, 'running', null, events);
         if (this.allDone(updated))
-          updated = this.setStatus(updated.id, 'completed', 'all epochs done', events);
+          updated = this.jobs.setStatus(updated.id, 'completed', 'all epochs done', events);
         return { kind: 'counted', lease: recorded, job: updated, cancelled };
       })();
       this.emitAll(events);
@@ -304,7 +282,7 @@ export class Scheduler {
         pending = { ...candidate, reissues: 0 };
         speculative = true;
       } else {
-        const current = this.requireJob(job.id);
+        const current = this.jobs.require(job.id);
         if (current.epochsOpened >= job.spec.training.epochs) return null;
         this.openEpoch(current, current.epochsOpened);
         pending = this.sql.nextPending.get(job.id) as typeof pending;
@@ -327,7 +305,7 @@ export class Scheduler {
       speculative: speculative ? 1 : 0,
     });
     this.sql.setShard.run({ state: 'leased', job: job.id, epoch: pending.epoch, shard: pending.shard });
-    if (job.status === 'queued') this.setStatus(job.id, 'running', null, events);
+    if (job.status === 'queued') this.jobs.setStatus(job.id, 'running', null, events);
     const grant: LeaseGrant = {
       id,
       jobId: job.id,
@@ -396,11 +374,8 @@ export class Scheduler {
   ): JobRecord {
     const events: SchedulerEvent[] = [];
     const job = this.db.transaction(() => {
-      const current = this.requireJob(id);
-      if (!from.includes(current.status)) {
-        throw new ProtocolError('BAD_REQUEST', `job ${id} is ${current.status}; it cannot become ${to}`);
-      }
-      return this.setStatus(id, to, reason, events);
+      this.jobs.requireStatus(id, from, to);
+      return this.jobs.setStatus(id, to, reason, events);
     })();
     this.emitAll(events);
     return job;
@@ -409,10 +384,7 @@ export class Scheduler {
   private finish(id: string, to: 'completed' | 'failed' | 'cancelled', reason: string): JobRecord {
     const events: SchedulerEvent[] = [];
     const job = this.db.transaction(() => {
-      const current = this.requireJob(id);
-      if (isTerminal(current.status)) {
-        throw new ProtocolError('BAD_REQUEST', `job ${id} is already ${current.status}`);
-      }
+      this.jobs.requireUnfinished(id);
       for (const row of this.sql.activeForJob.all(id) as LeaseRow[]) {
         this.sql.endLease.run({ id: row.id, state: 'cancelled' });
         events.push({
@@ -421,27 +393,9 @@ export class Scheduler {
           reason: `job ${to}`,
         });
       }
-      return this.setStatus(id, to, reason, events);
+      return this.jobs.setStatus(id, to, reason, events);
     })();
     this.emitAll(events);
-    return job;
-  }
-
-  private setStatus(
-    id: string,
-    status: JobStatus,
-    reason: string | null,
-    events: SchedulerEvent[],
-  ): JobRecord {
-    this.sql.setStatus.run({ id, status, reason, now: this.now() });
-    const job = this.requireJob(id);
-    events.push({ type: 'job', job });
-    return job;
-  }
-
-  private requireJob(id: string): JobRecord {
-    const job = this.getJob(id);
-    if (!job) throw new ProtocolError('UNKNOWN_JOB', `unknown job ${id}`);
     return job;
   }
 
