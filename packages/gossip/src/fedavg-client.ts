@@ -16,6 +16,7 @@ import {
   fedAvgCredential,
   fedAvgUploadPath,
   frameValues,
+  restErrorSchema,
 } from '@tabswarm/protocol';
 
 export type FedAvgResult =
@@ -58,12 +59,10 @@ export function httpFedAvgPort(options: HttpFedAvgOptions): FedAvgPort {
           body: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) as ArrayBuffer,
         });
         if (!res.ok) {
-          const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
-          return {
-            ok: false,
-            code: body.code ?? `HTTP_${res.status}`,
-            message: body.message ?? res.statusText,
-          };
+          const body = restErrorSchema.safeParse(await res.json().catch(() => null));
+          return body.success
+            ? { ok: false, code: body.data.code, message: body.data.message }
+            : { ok: false, code: `HTTP_${res.status}`, message: res.statusText };
         }
         const decoded = decodeFrame(new Uint8Array(await res.arrayBuffer()));
         if (!decoded.ok) return { ok: false, code: decoded.code, message: decoded.message };
