@@ -56,7 +56,7 @@ export function composeShader(name: string, uniforms: UniformLayout<UniformDecla
  */
 export function sourceLocation(shader: Pick<KernelShader, 'name' | 'uniforms'>, line: number): string {
   let first = 1;
-  for (const [file, text] of composition(shader.name, shader.uniforms as UniformLayout<UniformDeclaration>)) {
+  for (const [file, text] of composition(shader.name, shader.uniforms)) {
     const lines = text.split('\n').length;
     if (line < first + lines)
       return file === 'generated' ? `${shader.name} Params (generated)` : `${file}:${line - first + 1}`;
