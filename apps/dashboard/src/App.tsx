@@ -14,7 +14,7 @@ import { SubmitJob } from './SubmitJob.tsx';
 import { canWrite } from './token.ts';
 import { TokenBar } from './TokenBar.tsx';
 import { Topology } from './Topology.tsx';
-import { ReadOnlyHint } from './ui.tsx';
+import { ReadOnlyHint } from './ReadOnlyHint.tsx';
 
 const NAV: readonly { readonly route: Route; readonly label: string }[] = [
   { route: { page: 'overview' }, label: 'Overview' },

@@ -8,7 +8,8 @@ import type { DatasetSummary, UploadProgress, UploadStatus } from './api.ts';
 import { Field } from './Field.tsx';
 import { formatBytes, formatNumber } from './format.ts';
 import { reportWriteError, useServices } from './services.ts';
-import { ProgressBar, READ_ONLY_HINT_ID } from './ui.tsx';
+import { ProgressBar } from './ProgressBar.tsx';
+import { READ_ONLY_HINT_ID } from './ReadOnlyHint.tsx';
 
 type Props = {
   readonly canWrite: boolean;

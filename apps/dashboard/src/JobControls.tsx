@@ -5,7 +5,7 @@ import type { JobAction } from './api.ts';
 import { actionAllowed } from './job-progress.ts';
 import { reportWriteError, useServices } from './services.ts';
 import { withJobs } from './store.ts';
-import { READ_ONLY_HINT_ID } from './ui.tsx';
+import { READ_ONLY_HINT_ID } from './ReadOnlyHint.tsx';
 
 type Props = {
   readonly job: JobInfo;

@@ -5,7 +5,7 @@ import { formatDateTime, formatLoss, formatNumber, formatPercent, NONE } from '.
 import { JobControls } from './JobControls.tsx';
 import { jobProgress } from './job-progress.ts';
 import type { JobSeries } from './job-series.ts';
-import { ProgressBar } from './ui.tsx';
+import { ProgressBar } from './ProgressBar.tsx';
 
 type Props = {
   readonly job: JobInfo;

@@ -5,7 +5,7 @@ import { formatDateTime, formatNumber, formatPercent } from './format.ts';
 import { jobProgress, sortJobs } from './job-progress.ts';
 import { jobHref, routeHref } from './routes.ts';
 import { samplesRate, type SamplesMark } from './store.ts';
-import { ProgressBar } from './ui.tsx';
+import { ProgressBar } from './ProgressBar.tsx';
 
 type Props = {
   readonly jobs: ReadonlyMap<string, JobInfo>;

@@ -34,7 +34,8 @@ import { navigate } from './routes.ts';
 import { reportWriteError, useServices } from './services.ts';
 import { withJobs } from './store.ts';
 import { TopologyField } from './TopologyField.tsx';
-import { ProgressBar, READ_ONLY_HINT_ID } from './ui.tsx';
+import { ProgressBar } from './ProgressBar.tsx';
+import { READ_ONLY_HINT_ID } from './ReadOnlyHint.tsx';
 
 type Props = {
   readonly canWrite: boolean;

@@ -4,7 +4,7 @@ import type { UploadProgress } from './api.ts';
 import { formatBytes } from './format.ts';
 import { topologyFromModelJson } from './job-form.ts';
 import { BoundField, controlProps, useJobForm } from './JobFormFields.tsx';
-import { ProgressBar } from './ui.tsx';
+import { ProgressBar } from './ProgressBar.tsx';
 
 interface TopologyFile {
   readonly fileName: string;

@@ -1,4 +1,4 @@
-/** Small shared pieces: progress bars and the read-only explanation. */
+/** A labelled progress bar, determinate (0–1) or not, with its text beside it. */
 import type { ReactNode } from 'react';
 
 type ProgressProps = {
@@ -25,17 +25,5 @@ export function ProgressBar({ label, fraction, text, testId }: ProgressProps) {
       </div>
       {text !== undefined && <span className="progress-text">{text}</span>}
     </div>
-  );
-}
-
-export const READ_ONLY_HINT_ID = 'read-only-hint';
-
-/** The reason write controls are disabled; controls point at it with aria-describedby. */
-export function ReadOnlyHint({ canWrite }: { readonly canWrite: boolean }) {
-  if (canWrite) return null;
-  return (
-    <p className="hint" id={READ_ONLY_HINT_ID} data-testid="read-only-hint" role="note">
-      Read-only: enter the operator token (top right) to submit jobs, upload data and pause, resume or cancel.
-    </p>
   );
 }
