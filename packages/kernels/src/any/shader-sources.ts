@@ -51,7 +51,7 @@ export function composeShader(name: string, uniforms: UniformLayout<UniformDecla
 
 /**
  * Where line `line` (1-based, as in GPUCompilationMessage.lineNum) of a composed kernel comes
- * from: `shaders/<file>.wgsl:<line>`, or `generated Params` for the struct, so that compilation
+ * from: `shaders/<file>.wgsl:<line>`, or `<name> Params (generated)` for the struct, so that compilation
  * messages point into the files one edits.
  */
 export function sourceLocation(shader: Pick<KernelShader, 'name' | 'uniforms'>, line: number): string {
