@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { HttpCoordinatorApi } from './coordinator-api.ts';
+import { TrainerError } from './errors.ts';
+import { jobInfo, jobSpec } from './test-support.ts';
+
+const BASE = 'http://coordinator.test';
+const JOB_ID = 'job-0123456789ab';
+
+/** An API whose every GET answers `body` as JSON. */
+function answering(body: unknown): HttpCoordinatorApi {
+  const fetch = (): Promise<Response> =>
+    Promise.resolve(new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } }));
+  return new HttpCoordinatorApi(BASE, { fetch });
+}
+
+/** The typed failure a call ends in, or null when it succeeded. */
+async function failure(call: Promise<unknown>): Promise<TrainerError | null> {
+  try {
+    await call;
+    return null;
+  } catch (error) {
+    if (error instanceof TrainerError) return error;
+    throw error;
+  }
+}
+
+describe('the trainer’s REST client', () => {
+  const job = JSON.parse(JSON.stringify(jobInfo(JOB_ID, jobSpec(), 101_770))) as Record<string, unknown>;
+  const dataset = {
+    id: 'mnist',
+    name: 'MNIST',
+    source: 'builtin',
+    featureShape: [28, 28, 1],
+    numClasses: 10,
+    trainSize: 60_000,
+    testSize: 10_000,
+  };
+
+  it('reads well-formed jobs and dataset shapes', async () => {
+    expect((await answering({ jobs: [job] }).listJobs())[0]?.id).toBe(JOB_ID);
+    expect((await answering({ job }).getJob(JOB_ID)).spec.training.batchSize).toBe(32);
+    expect(await answering({ ok: true, dataset }).getDataset('mnist')).toEqual({
+      featureShape: [28, 28, 1],
+      numClasses: 10,
+      name: 'MNIST',
+    });
+  });
+
+  it('rejects malformed replies with a coded error that names the route', async () => {
+    const cases: [string, Promise<unknown>][] = [
+      ['GET /api/jobs', answering({ jobs: [{ ...job, status: 'sleeping' }] }).listJobs()],
+      ['GET /api/jobs', answering({ jobs: 'all of them' }).listJobs()],
+      ['GET /api/jobs/:jobId', answering({ job: { ...job, spec: { name: '' } } }).getJob(JOB_ID)],
+      ['GET /api/jobs/:jobId', answering(null).getJob(JOB_ID)],
+      [
+        'GET /api/datasets/:id',
+        answering({ ok: true, dataset: { ...dataset, numClasses: 1 } }).getDataset('mnist'),
+      ],
+      [
+        'GET /api/datasets/:id',
+        answering({ ok: true, dataset: { ...dataset, featureShape: [0] } }).getDataset('mnist'),
+      ],
+    ];
+    for (const [route, call] of cases) {
+      const error = await failure(call);
+      expect(error?.code).toBe('HTTP_FAILED');
+      expect(error?.message).toMatch(new RegExp(`^BAD_PAYLOAD: ${route.replaceAll('/', '\\/')}: `));
+    }
+  });
+});
