@@ -33,7 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['apps/**/*.tsx', 'apps/**/*.ts'],
+    files: ['apps/**/*.tsx', 'apps/**/*.ts', 'packages/ui/**/*.tsx', 'packages/ui/**/*.ts'],
     plugins: { 'react-hooks': reactHooks },
     rules: reactHooks.configs.recommended.rules,
   },
