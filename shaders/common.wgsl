@@ -45,9 +45,17 @@ fn item_index(grid: GridInvocation, base: u32, count: u32) -> u32 {
   return select(base + local, NO_ITEM, local >= count);
 }
 
+// The builtins of a kernel whose workgroups take whole blocks or tiles, beside its
+// local_invocation_id: uniform across a workgroup, so control flow they decide stays uniform
+// around barriers.
+struct WorkgroupInvocation {
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+}
+
 // Index of this workgroup in a 2-D grid.
-fn flat_group(wid: vec3<u32>, groups: vec3<u32>) -> u32 {
-  return wid.y * groups.x + wid.x;
+fn flat_group(wg: WorkgroupInvocation) -> u32 {
+  return wg.wid.y * wg.groups.x + wg.wid.x;
 }
 
 const EXPONENT_MASK: u32 = 0x7f800000u;

@@ -40,12 +40,8 @@ var<workgroup> block_max: array<f32, WORKGROUP_SIZE>;
 const MIN_MAX: f32 = 1.5e-36;  // a little above 127 · 2^-126, so scale ≥ 2^-126 (a normal f32)
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(local_invocation_id) lid: vec3<u32>,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
-  let group = flat_group(wid, groups);
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, wg: WorkgroupInvocation) {
+  let group = flat_group(wg);
   for (var block = 0u; block < params.blocks_per_group; block++) {
     let first = (group * params.blocks_per_group + block) * BLOCK_SIZE;
     // Whole workgroups leave together, so the barriers below stay in uniform control flow.

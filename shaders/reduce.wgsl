@@ -159,15 +159,11 @@ fn finish(p: Partial) -> u32 {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(local_invocation_id) lid: vec3<u32>,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, wg: WorkgroupInvocation) {
   var acc = Partial(0.0, 0.0, 0.0, 0.0, 0u, 0u, 0u, 0u);
   if (STAGE == 0u) {
-    let stride = groups.x * WORKGROUP_SIZE;
-    for (var i = wid.x * WORKGROUP_SIZE + lid.x; i < params.count; i += stride) {
+    let stride = wg.groups.x * WORKGROUP_SIZE;
+    for (var i = wg.wid.x * WORKGROUP_SIZE + lid.x; i < params.count; i += stride) {
       add_element(i);
     }
     acc = Partial(s0, q0, s1, q1, nan_count, inf_count, 0u, 0u);
@@ -195,7 +191,7 @@ fn main(
   }
   if (lid.x == 0u) {
     if (STAGE == 0u) {
-      partials[params.partial_base + wid.x] = scratch[0];
+      partials[params.partial_base + wg.wid.x] = scratch[0];
     } else {
       result[0] = finish(scratch[0]);
     }

@@ -27,13 +27,9 @@ override ITEMS: u32 = 4u;
 var<workgroup> scan: array<vec2<u32>, WORKGROUP_SIZE>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(local_invocation_id) lid: vec3<u32>,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, wg: WorkgroupInvocation) {
   let t = lid.x;
-  let group = flat_group(wid, groups);
+  let group = flat_group(wg);
   let threshold = state[0];
   let ties = state[1];
   for (var tile = 0u; tile < params.tiles_per_group; tile++) {

@@ -22,12 +22,8 @@ var<workgroup> greater: atomic<u32>;
 var<workgroup> equal: atomic<u32>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(local_invocation_id) lid: vec3<u32>,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
-  let group = flat_group(wid, groups);
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, wg: WorkgroupInvocation) {
+  let group = flat_group(wg);
   for (var t = 0u; t < params.tiles_per_group; t++) {
     let tile_index = group * params.tiles_per_group + t;
     let first = tile_index * WORKGROUP_SIZE * ITEMS;

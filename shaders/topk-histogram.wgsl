@@ -29,17 +29,13 @@ override ITEMS: u32 = 4u;
 var<workgroup> local_hist: array<atomic<u32>, 256>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-  @builtin(local_invocation_id) lid: vec3<u32>,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
-) {
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, wg: WorkgroupInvocation) {
   for (var b = lid.x; b < 256u; b += WORKGROUP_SIZE) {
     atomicStore(&local_hist[b], 0u);
   }
   workgroupBarrier();
   let span = WORKGROUP_SIZE * ITEMS * params.tiles_per_group;
-  let first = flat_group(wid, groups) * span;
+  let first = flat_group(wg) * span;
   let digit = params.digit;
   let shift = 24u - 8u * digit;
   // Digit 0 matches every key; a shift by 32 would wrap in WGSL, hence the branch.
