@@ -3,20 +3,9 @@
  * `GET /api/datasets/uploads/:uploadId` while the server parses and writes. In memory only:
  * an upload does not survive a restart either. Finished entries are kept a while, then pruned.
  */
+import type { UploadStatus } from '@tabswarm/protocol';
 
-export type UploadPhase = 'receiving' | 'processing' | 'done' | 'failed';
-
-export interface UploadStatus {
-  readonly uploadId: string;
-  readonly phase: UploadPhase;
-  readonly receivedBytes: number;
-  /** Content-Length when the client sent one. */
-  readonly totalBytes: number | null;
-  readonly datasetId?: string;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly startedAt: number;
-  readonly updatedAt: number;
-}
+export type { UploadPhase, UploadStatus } from '@tabswarm/protocol';
 
 export const UPLOAD_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 

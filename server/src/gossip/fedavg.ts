@@ -11,7 +11,13 @@
  * longer than the grace, and nobody for a vanished volunteer longer than the deadline.
  */
 import { l2Norm, validateContribution, weightedMean } from '@tabswarm/core';
-import { decodeFrame, encodeFp32Frame, frameValues, type AveragingSpec } from '@tabswarm/protocol';
+import {
+  decodeFrame,
+  encodeFp32Frame,
+  frameValues,
+  type AveragingSpec,
+  type FedAvgState,
+} from '@tabswarm/protocol';
 import type { Logger } from '../logger.ts';
 import type { GossipMetrics } from './metrics.ts';
 
@@ -61,12 +67,6 @@ interface Round {
   readonly uploads: Map<string, Upload>;
   deadline: ReturnType<typeof setTimeout> | undefined;
   grace: ReturnType<typeof setTimeout> | undefined;
-}
-
-export interface FedAvgState {
-  readonly round: number;
-  readonly open: { readonly uploads: number; readonly expected: number; readonly openedAt: number } | null;
-  readonly lastParticipants: number | null;
 }
 
 const fail = (status: 400 | 404 | 409 | 422, code: string, message: string): FedAvgOutcome => ({
