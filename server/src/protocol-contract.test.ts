@@ -5,14 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  DASHBOARD_ACKS,
+  DASHBOARD_REQUESTS,
   DASHBOARD_SERVER_EVENTS,
   parseAck,
   parseEvent,
   parseReply,
   PROTOCOL_VERSION,
   REST_REPLIES,
-  VOLUNTEER_ACKS,
+  VOLUNTEER_REQUESTS,
   VOLUNTEER_SERVER_EVENTS,
   type JobInfo,
   type LeaseGrantInfo,
@@ -71,7 +71,7 @@ describe('the coordinator against the protocol schemas', () => {
     const dashboardEvents = checkEvents(dashboard, DASHBOARD_SERVER_EVENTS);
     await connected(dashboard);
     const subscribed = await request(dashboard, 'subscribe', { protocolVersion: PROTOCOL_VERSION });
-    expect(parseAck(DASHBOARD_ACKS, 'subscribe', subscribed).ok).toBe(true);
+    expect(parseAck(DASHBOARD_REQUESTS, 'subscribe', subscribed).ok).toBe(true);
 
     const volunteer = running.volunteer();
     const volunteerEvents = checkEvents(volunteer, VOLUNTEER_SERVER_EVENTS);
@@ -113,13 +113,13 @@ describe('the coordinator against the protocol schemas', () => {
       }),
     };
     for (const [event, ack] of Object.entries({ ...acks, ...leaseAcks }) as [
-      keyof typeof VOLUNTEER_ACKS,
+      keyof typeof VOLUNTEER_REQUESTS,
       unknown,
     ][]) {
-      const parsed = parseAck(VOLUNTEER_ACKS, event, ack);
+      const parsed = parseAck(VOLUNTEER_REQUESTS, event, ack);
       expect(parsed.ok, `${event}: ${JSON.stringify(parsed)}`).toBe(true);
     }
-    const joined = parseAck(VOLUNTEER_ACKS, 'join', acks.join);
+    const joined = parseAck(VOLUNTEER_REQUESTS, 'join', acks.join);
     const nodeId = joined.ok ? joined.nodeId : '';
 
     await get('GET /healthz', '/healthz');

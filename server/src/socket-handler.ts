@@ -12,8 +12,7 @@ import {
   ProtocolError,
   type ListenerSource,
   type Reply,
-  type RequestSchemas,
-  type SchemaMap,
+  type RequestSchemaMap,
 } from '@tabswarm/protocol';
 import type { Logger } from './logger.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -24,26 +23,24 @@ export interface HandlerContext {
   readonly log: Logger;
 }
 
-type Acks<Q extends SchemaMap> = { readonly [K in keyof Q]: z.ZodType };
-
 /** One handler per request: it gets the parsed payload and returns what its ack schema takes. */
-export type RequestHandlers<Q extends SchemaMap, A extends Acks<Q>> = {
-  readonly [E in keyof Q & keyof A & string]?: (
-    payload: z.output<Q[E]>,
-  ) => z.input<A[E]> | Promise<z.input<A[E]>>;
+export type RequestHandlers<R extends RequestSchemaMap> = {
+  readonly [E in keyof R & string]?: (
+    payload: z.output<R[E]['payload']>,
+  ) => z.input<R[E]['ack']> | Promise<z.input<R[E]['ack']>>;
 };
 
 /**
- * Registers `handlers` on `socket`, keyed by event name; the schema for each comes from
- * `schemas.payloads` under the same name. Asynchronous handlers are acknowledged when they settle.
+ * Registers `handlers` on `socket`, keyed by event name; the payload schema for each comes from
+ * `requests` under the same name. Asynchronous handlers are acknowledged when they settle.
  */
-export function serve<Q extends SchemaMap, A extends Acks<Q>>(
+export function serve<R extends RequestSchemaMap>(
   socket: ListenerSource,
   ctx: HandlerContext,
-  schemas: RequestSchemas<Q, A>,
-  handlers: RequestHandlers<Q, A>,
+  requests: R,
+  handlers: RequestHandlers<R>,
 ): void {
-  for (const event of Object.keys(handlers) as (keyof Q & keyof A & string)[]) {
+  for (const event of Object.keys(handlers) as (keyof R & string)[]) {
     const handler = handlers[event];
     if (handler === undefined) continue;
     addListener(socket, event, (payload, ack) => {
@@ -59,7 +56,8 @@ export function serve<Q extends SchemaMap, A extends Acks<Q>>(
           reply(errorReply('INTERNAL', 'internal error'));
         }
       };
-      const parsed = parsePayload(schemas.payloads[event] as z.ZodType<z.output<Q[typeof event]>>, payload);
+      const schema = requests[event]?.payload as z.ZodType<z.output<R[typeof event]['payload']>>;
+      const parsed = parsePayload(schema, payload);
       if (!parsed.ok) {
         ctx.log.debug({ event, reason: parsed.message }, 'rejected socket payload');
         reply(parsed);

@@ -5,12 +5,7 @@
  */
 import { describe, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
-import type {
-  DASHBOARD_ACKS,
-  DASHBOARD_CLIENT_EVENTS,
-  VOLUNTEER_ACKS,
-  VOLUNTEER_CLIENT_EVENTS,
-} from './event-schemas.ts';
+import type { DASHBOARD_REQUESTS, VOLUNTEER_REQUESTS } from './event-schemas.ts';
 import {
   DASHBOARD_SERVER_EVENTS,
   VOLUNTEER_SERVER_EVENTS,
@@ -24,34 +19,35 @@ import type {
   VolunteerServerToClient,
 } from './events.ts';
 import { listen, type ListenerSource } from './receive.ts';
-import type { REST_REPLIES } from './rest.ts';
-import { type RestReply } from './rest.ts';
+import type { REST_REPLIES, RestReply } from './rest.ts';
 
 /** Each event's schema output, keyed like the schema map. */
 type Outputs<S> = { -readonly [E in keyof S]: S[E] extends z.ZodType ? z.output<S[E]> : never };
+/** Each request's payload schema output and ack schema output. */
+type RequestOutputs<R> = {
+  -readonly [E in keyof R]: R[E] extends { payload: z.ZodType; ack: z.ZodType }
+    ? { payload: z.output<R[E]['payload']>; ack: z.output<R[E]['ack']> }
+    : never;
+};
 /** Each event's declared payload, keyed like the event map. */
 type Payloads<M> = { [E in keyof M]: EventPayload<M, E> };
-type AckBodies<M> = { [E in keyof M]: AckBody<M, E> };
+/** Each request's declared payload and ack body, keyed like the event map. */
+type Requests<M> = { [E in keyof M]: { payload: EventPayload<M, E>; ack: AckBody<M, E> } };
 
 describe('socket.io event maps and their schemas', () => {
-  it('pair every /volunteer event with a schema of exactly its payload', () => {
+  it('pair every event and request of both namespaces with schemas of exactly its types', () => {
     expectTypeOf<Outputs<typeof VOLUNTEER_SERVER_EVENTS>>().toEqualTypeOf<
       Payloads<VolunteerServerToClient>
     >();
-    expectTypeOf<Outputs<typeof VOLUNTEER_CLIENT_EVENTS>>().toEqualTypeOf<
-      Payloads<VolunteerClientToServer>
+    expectTypeOf<RequestOutputs<typeof VOLUNTEER_REQUESTS>>().toEqualTypeOf<
+      Requests<VolunteerClientToServer>
     >();
-    expectTypeOf<Outputs<typeof VOLUNTEER_ACKS>>().toEqualTypeOf<AckBodies<VolunteerClientToServer>>();
-  });
-
-  it('pair every /dashboard event with a schema of exactly its payload', () => {
     expectTypeOf<Outputs<typeof DASHBOARD_SERVER_EVENTS>>().toEqualTypeOf<
       Payloads<DashboardServerToClient>
     >();
-    expectTypeOf<Outputs<typeof DASHBOARD_CLIENT_EVENTS>>().toEqualTypeOf<
-      Payloads<DashboardClientToServer>
+    expectTypeOf<RequestOutputs<typeof DASHBOARD_REQUESTS>>().toEqualTypeOf<
+      Requests<DashboardClientToServer>
     >();
-    expectTypeOf<Outputs<typeof DASHBOARD_ACKS>>().toEqualTypeOf<AckBodies<DashboardClientToServer>>();
   });
 
   it('type handlers from the schema of the same event name', () => {

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { errorReplySchema, PayloadError, type ErrorReply } from './errors.ts';
-import type { RequestSchemas, SchemaMap } from './event-schemas.ts';
+import type { RequestSchemaMap, SchemaMap } from './event-schemas.ts';
 import { firstIssue } from './schemas.ts';
 
 /**
@@ -48,17 +48,27 @@ export type PayloadHandlers<S extends SchemaMap> = {
   readonly [E in keyof S]?: (payload: z.output<S[E]>) => void;
 };
 
+export type Parsed<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: PayloadError };
+
+/** Parses what arrived as `source` (an event, an ack, a REST route) with `schema`. */
+export function parseAs<S extends z.ZodType>(
+  schema: S,
+  source: string,
+  payload: unknown,
+): Parsed<z.output<S>> {
+  const result = schema.safeParse(payload);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, error: new PayloadError(source, firstIssue(result.error)) };
+}
+
 /** Parses one payload with the schema registered for `event`. */
 export function parseEvent<S extends SchemaMap, E extends keyof S & string>(
   schemas: S,
   event: E,
   payload: unknown,
-):
-  | { readonly ok: true; readonly value: z.output<S[E]> }
-  | { readonly ok: false; readonly error: PayloadError } {
-  const result = (schemas[event] as S[E]).safeParse(payload);
-  if (result.success) return { ok: true, value: result.data };
-  return { ok: false, error: new PayloadError(event, firstIssue(result.error)) };
+): Parsed<z.output<S[E]>> {
+  return parseAs(schemas[event] as S[E], event, payload);
 }
 
 /**
@@ -91,22 +101,22 @@ export function listen<S extends SchemaMap>(
 export type ParsedAck<T> = ({ readonly ok: true } & T) | ErrorReply;
 
 /**
- * Parses an ack of request `event`: an error reply as sent, or the success body with its schema.
- * A malformed ack becomes a BAD_PAYLOAD error reply, and `onRejected` hears its PayloadError.
+ * Parses the ack of request `event` from `requests`: an error reply as sent, or the success body
+ * with its ack schema. A malformed ack becomes a BAD_PAYLOAD error reply, reported to `onRejected`.
  */
-export function parseAck<A extends SchemaMap, E extends keyof A & string>(
-  acks: A,
+export function parseAck<R extends RequestSchemaMap, E extends keyof R & string>(
+  requests: R,
   event: E,
   reply: unknown,
   onRejected?: (error: PayloadError) => void,
-): ParsedAck<z.output<A[E]>> {
+): ParsedAck<z.output<R[E]['ack']>> {
   const refused = errorReplySchema.safeParse(reply);
   if (refused.success) return refused.data;
   const isOk = typeof reply === 'object' && reply !== null && (reply as { ok?: unknown }).ok === true;
   const parsed = isOk
-    ? parseEvent(acks, event, reply)
+    ? parseAs(requests[event]?.ack as R[E]['ack'], event, reply)
     : { ok: false as const, error: new PayloadError(event, 'the ack is neither ok nor an error reply') };
-  if (parsed.ok) return { ...(parsed.value as object), ok: true } as ParsedAck<z.output<A[E]>>;
+  if (parsed.ok) return { ...(parsed.value as object), ok: true } as ParsedAck<z.output<R[E]['ack']>>;
   onRejected?.(parsed.error);
   return parsed.error.toReply();
 }
@@ -126,22 +136,18 @@ interface UntypedTarget {
  * came within `timeoutMs`; a malformed ack resolves as a BAD_PAYLOAD error reply (and is reported
  * to `onRejected`).
  */
-export function request<
-  Q extends SchemaMap,
-  A extends { readonly [K in keyof Q]: z.ZodType },
-  E extends keyof Q & keyof A & string,
->(
+export function request<R extends RequestSchemaMap, E extends keyof R & string>(
   target: RequestTarget,
-  schemas: RequestSchemas<Q, A>,
+  requests: R,
   event: E,
-  payload: z.input<Q[E]>,
+  payload: z.input<R[E]['payload']>,
   timeoutMs: number,
   onRejected?: (error: PayloadError) => void,
-): Promise<ParsedAck<z.output<A[E]>> | null> {
+): Promise<ParsedAck<z.output<R[E]['ack']>> | null> {
   const socket = untyped<UntypedTarget>(target);
   return new Promise((resolve) => {
     socket.timeout(timeoutMs).emit(event, payload, (error, reply) => {
-      resolve(error ? null : parseAck(schemas.acks, event, reply, onRejected));
+      resolve(error ? null : parseAck(requests, event, reply, onRejected));
     });
   });
 }

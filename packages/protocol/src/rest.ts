@@ -6,8 +6,7 @@
 import { z } from 'zod';
 import { consensusSeriesSchema, fedAvgStateSchema, nodeLinksSchema } from './gossip.ts';
 import { checkpointSummarySchema, jobInfoSchema, logEventSchema } from './jobs.ts';
-import type { PayloadError } from './errors.ts';
-import { parseEvent } from './receive.ts';
+import { parseEvent, type Parsed } from './receive.ts';
 import { nodeInfoSchema } from './schemas.ts';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -122,11 +121,7 @@ export type RestRoute = keyof typeof REST_REPLIES;
 export type RestReply<R extends RestRoute> = z.output<(typeof REST_REPLIES)[R]>;
 
 /** Parses a reply body of `route`; a malformed one becomes a BAD_PAYLOAD PayloadError naming the route. */
-export function parseReply<R extends RestRoute>(
-  route: R,
-  body: unknown,
-):
-  { readonly ok: true; readonly value: RestReply<R> } | { readonly ok: false; readonly error: PayloadError } {
+export function parseReply<R extends RestRoute>(route: R, body: unknown): Parsed<RestReply<R>> {
   return parseEvent(REST_REPLIES, route, body);
 }
 
