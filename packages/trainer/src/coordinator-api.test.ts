@@ -26,23 +26,16 @@ async function failure(call: Promise<unknown>): Promise<TrainerError | null> {
 
 describe('the trainer’s REST client', () => {
   const job = JSON.parse(JSON.stringify(jobInfo(JOB_ID, jobSpec(), 101_770))) as Record<string, unknown>;
-  const dataset = {
-    id: 'mnist',
-    name: 'MNIST',
-    source: 'builtin',
-    featureShape: [28, 28, 1],
-    numClasses: 10,
-    trainSize: 60_000,
-    testSize: 10_000,
-  };
+  const dataset = { id: 'parity', name: 'Parity', source: 'csv', featureShape: [2], numClasses: 2 };
+  const listed = { ...dataset, trainSize: 15, testSize: 5 };
 
   it('reads well-formed jobs and dataset shapes', async () => {
     expect((await answering({ jobs: [job] }).listJobs())[0]?.id).toBe(JOB_ID);
     expect((await answering({ job }).getJob(JOB_ID)).spec.training.batchSize).toBe(32);
-    expect(await answering({ ok: true, dataset }).getDataset('mnist')).toEqual({
-      featureShape: [28, 28, 1],
-      numClasses: 10,
-      name: 'MNIST',
+    expect(await answering({ ok: true, dataset: listed }).getDataset('parity')).toEqual({
+      featureShape: [2],
+      numClasses: 2,
+      name: 'Parity',
     });
   });
 
@@ -54,12 +47,9 @@ describe('the trainer’s REST client', () => {
       ['GET /api/jobs/:jobId', answering(null).getJob(JOB_ID)],
       [
         'GET /api/datasets/:id',
-        answering({ ok: true, dataset: { ...dataset, numClasses: 1 } }).getDataset('mnist'),
+        answering({ ok: true, dataset: { ...listed, numClasses: 1 } }).getDataset('parity'),
       ],
-      [
-        'GET /api/datasets/:id',
-        answering({ ok: true, dataset: { ...dataset, featureShape: [0] } }).getDataset('mnist'),
-      ],
+      ['GET /api/datasets/:id', answering({ ok: true, dataset }).getDataset('parity')],
     ];
     for (const [route, call] of cases) {
       const error = await failure(call);
