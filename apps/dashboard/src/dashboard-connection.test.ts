@@ -15,10 +15,9 @@ import {
 } from '@tabswarm/protocol';
 import { DashboardConnection, type DashboardCallbacks } from './dashboard-connection.ts';
 
-type DashboardEvent = keyof typeof DASHBOARD_SERVER_EVENTS;
-
-const NODE_ID = 'node0123456789';
-const JOB_ID = 'job-0123456789ab';
+/** The events under test: the event map's, each of which must have its schema. */
+type DashboardEvent = keyof DashboardServerToClient & keyof typeof DASHBOARD_SERVER_EVENTS;
+const [NODE_ID, JOB_ID] = ['node0123456789', 'job-0123456789ab'];
 
 /** One malformed payload per event: a new event without a case here does not compile. */
 const MALFORMED = {
