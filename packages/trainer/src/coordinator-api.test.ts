@@ -6,10 +6,12 @@ import { jobInfo, jobSpec } from './test-support.ts';
 const BASE = 'http://coordinator.test';
 const JOB_ID = 'job-0123456789ab';
 
-/** An API whose every GET answers `body` as JSON. */
-function answering(body: unknown): HttpCoordinatorApi {
+/** An API whose every GET answers `body` as JSON, with `status`. */
+function answering(body: unknown, status = 200): HttpCoordinatorApi {
   const fetch = (): Promise<Response> =>
-    Promise.resolve(new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } }));
+    Promise.resolve(
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } }),
+    );
   return new HttpCoordinatorApi(BASE, { fetch });
 }
 
@@ -56,5 +58,14 @@ describe('the trainer’s REST client', () => {
       expect(error?.code).toBe('HTTP_FAILED');
       expect(error?.message).toMatch(new RegExp(`^BAD_PAYLOAD: ${route.replaceAll('/', '\\/')}: `));
     }
+  });
+
+  it('reads error bodies with the REST error schema', async () => {
+    const refused = await failure(
+      answering({ ok: false, code: 'NOT_FOUND', message: 'no job' }, 404).getJob(JOB_ID),
+    );
+    expect(refused?.message).toBe(`GET /api/jobs/${JOB_ID}: HTTP 404: NOT_FOUND: no job`);
+    const bare = await failure(answering({ message: 7 }, 500).getJob(JOB_ID));
+    expect(bare?.message).toBe(`GET /api/jobs/${JOB_ID}: HTTP 500`);
   });
 });

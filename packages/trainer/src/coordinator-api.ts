@@ -6,6 +6,7 @@ import {
   decodeFrame,
   frameValues,
   parseReply,
+  restErrorSchema,
   type CheckpointRequest,
   type JobInfo,
   type RestReply,
@@ -97,13 +98,8 @@ export class HttpCoordinatorApi implements CoordinatorApi {
       throw new TrainerError('HTTP_FAILED', `${init.method ?? 'GET'} ${path}: ${errorText(error)}`);
     }
     if (!response.ok) {
-      let detail = '';
-      try {
-        const body = (await response.json()) as { message?: unknown };
-        if (typeof body.message === 'string') detail = `: ${body.message.slice(0, 300)}`;
-      } catch {
-        // no JSON body
-      }
+      const body = restErrorSchema.safeParse(await response.json().catch(() => null));
+      const detail = body.success ? `: ${body.data.code}: ${body.data.message.slice(0, 300)}` : '';
       throw new TrainerError(
         'HTTP_FAILED',
         `${init.method ?? 'GET'} ${path}: HTTP ${response.status}${detail}`,
