@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpCoordinatorApi } from './coordinator-api.ts';
-import { TrainerError } from './errors.ts';
-import { jobInfo, jobSpec } from './test-support.ts';
+import { TrainerError } from './any/errors.ts';
+import { jobInfo, jobSpec } from './any/test-support.ts';
 
 const BASE = 'http://coordinator.test';
 const JOB_ID = 'job-0123456789ab';

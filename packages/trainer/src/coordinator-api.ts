@@ -12,8 +12,8 @@ import {
   type RestReply,
   type RestRoute,
 } from '@tabswarm/protocol';
-import { TrainerError, errorText } from './errors.ts';
-import type { DatasetShape } from './types.ts';
+import { TrainerError, errorText } from './any/errors.ts';
+import type { DatasetShape } from './any/types.ts';
 
 export interface CoordinatorApi {
   listJobs(): Promise<JobInfo[]>;

@@ -3,17 +3,17 @@
  * compute — TensorFlow.js with a flat parameter vector and the kernel library's optimizer steps —
  * running in a Web Worker on the page (WorkerCompute) or in-process (LocalCompute).
  */
-export * from './errors.ts';
-export type * from './types.ts';
-export { EventQueue } from './event-queue.ts';
-export { DUTY_CYCLES, MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
+export * from './any/errors.ts';
+export type * from './any/types.ts';
+export { EventQueue } from './any/event-queue.ts';
+export { DUTY_CYCLES, MovingAverage, clampDutyCycle, restAfterStep, sleep } from './any/pacing.ts';
 export {
   CacheStorageShardCache,
   DEFAULT_SHARD_CACHE_BYTES,
   MemoryShardCache,
   type ShardCache,
-} from './shard-cache.ts';
-export { ShardSource, type LoadedShard, type ShardSourceOptions } from './shard-source.ts';
+} from './any/shard-cache.ts';
+export { ShardSource, type LoadedShard, type ShardSourceOptions } from './any/shard-source.ts';
 export { HttpCoordinatorApi, type CoordinatorApi } from './coordinator-api.ts';
 export {
   CoordinatorConnection,
@@ -22,7 +22,7 @@ export {
   type CoordinatorOptions,
   type VolunteerSocket,
 } from './any/coordinator-connection.ts';
-export { VolunteerTrainer, pickJob } from './volunteer-trainer.ts';
+export { VolunteerTrainer, pickJob } from './any/volunteer-trainer.ts';
 export type {
   AveragingHook,
   LeaseCoordinator,
@@ -50,15 +50,15 @@ export {
   type VolunteerRuntimeHooks,
   type VolunteerRuntimeOptions,
 } from './any/volunteer-runtime.ts';
-export { WorkerCompute, createTrainerWorker } from './worker-client.ts';
-export type { MessageEndpoint, PageToWorker, WorkerCalls, WorkerToPage } from './worker-protocol.ts';
+export { WorkerCompute, createTrainerWorker } from './page/worker-client.ts';
+export type { MessageEndpoint, PageToWorker, WorkerCalls, WorkerToPage } from './any/worker-protocol.ts';
 // In-process compute (TensorFlow.js): what the worker runs, also usable directly (tests, Node).
-export { LocalCompute, type LocalComputeOptions } from './local-compute.ts';
-export { serveCompute } from './worker-host.ts';
-export { LocalTrainer, type ShardTensors, type StepResult } from './local-trainer.ts';
-export { FlatModel } from './flat-model.ts';
-export { createOptimizer, type FlatOptimizer } from './optimizers.ts';
-export { sparseCategoricalCrossentropy, trainingLoss } from './loss.ts';
+export { LocalCompute, type LocalComputeOptions } from './any/local-compute.ts';
+export { serveCompute } from './worker/worker-host.ts';
+export { LocalTrainer, type ShardTensors, type StepResult } from './any/local-trainer.ts';
+export { FlatModel } from './any/flat-model.ts';
+export { createOptimizer, type FlatOptimizer } from './any/optimizers.ts';
+export { sparseCategoricalCrossentropy, trainingLoss } from './any/loss.ts';
 export {
   BACKEND_ORDER,
   describeAdapter,
@@ -69,4 +69,4 @@ export {
   type BackendChoice,
   type WasmBinaryName,
   type WasmPaths,
-} from './backend.ts';
+} from './any/backend.ts';

@@ -2,9 +2,9 @@
 // .wasm files read from node_modules), and on the CPU when WebAssembly is not to be had.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startBackend } from '../backend.ts';
-import { LocalTrainer } from '../local-trainer.ts';
-import { jobSpec } from '../test-support.ts';
+import { startBackend } from './backend.ts';
+import { LocalTrainer } from './local-trainer.ts';
+import { jobSpec } from './test-support.ts';
 
 /** One local step of a small MLP on the active backend: the loss, and whether parameters moved. */
 async function oneStep(): Promise<{ loss: number; moved: boolean }> {

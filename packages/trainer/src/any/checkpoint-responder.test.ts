@@ -1,7 +1,7 @@
 import { decodeFrame, frameValues } from '@tabswarm/protocol';
 import { describe, expect, it } from 'vitest';
-import { FakeApi } from '../test-fakes.ts';
-import type { ParameterSnapshot } from '../types.ts';
+import { FakeApi } from './test-fakes.ts';
+import type { ParameterSnapshot } from './types.ts';
 import { CheckpointResponder } from './checkpoint-responder.ts';
 import { TrainerState, type TrainerEvent } from './trainer-status.ts';
 

@@ -5,8 +5,8 @@
  */
 import { encodeFp32Frame, parseCheckpointRequest, type CheckpointRequest } from '@tabswarm/protocol';
 import type { CoordinatorApi } from '../coordinator-api.ts';
-import { errorText } from '../errors.ts';
-import type { ParameterSnapshot } from '../types.ts';
+import { errorText } from './errors.ts';
+import type { ParameterSnapshot } from './types.ts';
 import type { TrainerState } from './trainer-status.ts';
 
 export interface CheckpointResponderOptions {

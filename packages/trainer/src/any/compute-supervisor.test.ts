@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TrainerError } from '../errors.ts';
-import { sleep } from '../pacing.ts';
-import { FakeCompute } from '../test-fakes.ts';
+import { TrainerError } from './errors.ts';
+import { sleep } from './pacing.ts';
+import { FakeCompute } from './test-fakes.ts';
 import { ComputeSupervisor } from './compute-supervisor.ts';
 import { PauseGate } from './pause-gate.ts';
 import { TrainerState, type TrainerEvent } from './trainer-status.ts';

@@ -3,8 +3,8 @@
  * against its failure, restarts it with backoff after a lost device or a crash (skipping WebGPU
  * after repeated device losses), and treats a compute that stops making progress as crashed.
  */
-import { TrainerError, asTrainerError, type TrainerErrorCode } from '../errors.ts';
-import type { BackendInfo, ComputeStats, ComputePort, ParameterSnapshot, StartOptions } from '../types.ts';
+import { TrainerError, asTrainerError, type TrainerErrorCode } from './errors.ts';
+import type { BackendInfo, ComputeStats, ComputePort, ParameterSnapshot, StartOptions } from './types.ts';
 import type { PauseGate } from './pause-gate.ts';
 import type { Sleep } from './trainer-ports.ts';
 import type { TrainerState } from './trainer-status.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TrainerError } from '../errors.ts';
-import { FakeCoordinator, grant } from '../test-fakes.ts';
+import { TrainerError } from './errors.ts';
+import { FakeCoordinator, grant } from './test-fakes.ts';
 import { LeaseReports } from './lease-reports.ts';
 import { TrainerState, type ActiveLease } from './trainer-status.ts';
 

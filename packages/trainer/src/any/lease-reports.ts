@@ -4,7 +4,7 @@
  * since an unanswered lease expires on its own.
  */
 import type { LeaseCompletion } from '@tabswarm/protocol';
-import { TrainerError, asTrainerError, errorText } from '../errors.ts';
+import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import type { LeaseCoordinator, Sleep } from './trainer-ports.ts';
 import type { ActiveLease, TrainerState } from './trainer-status.ts';
 

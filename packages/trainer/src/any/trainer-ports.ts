@@ -10,7 +10,7 @@ import type {
   ParamLayout,
 } from '@tabswarm/protocol';
 import type { CoordinatorApi } from '../coordinator-api.ts';
-import type { ComputePort } from '../types.ts';
+import type { ComputePort } from './types.ts';
 
 /** The control-plane calls the loop makes (socket.io on the page). Throw TrainerErrors. */
 export interface LeaseCoordinator {

@@ -4,9 +4,9 @@
  * progress as the loop tracks it.
  */
 import type { Health, JobInfo, LeaseGrantInfo } from '@tabswarm/protocol';
-import type { TrainerErrorCode } from '../errors.ts';
-import { EventQueue } from '../event-queue.ts';
-import type { BackendInfo, Calibration, DatasetShape, StepProgress } from '../types.ts';
+import type { TrainerErrorCode } from './errors.ts';
+import { EventQueue } from './event-queue.ts';
+import type { BackendInfo, Calibration, DatasetShape, StepProgress } from './types.ts';
 
 export type TrainerPhase =
   | 'off'

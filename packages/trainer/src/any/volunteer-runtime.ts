@@ -17,10 +17,10 @@ import type {
   SelfTestReport,
 } from '@tabswarm/protocol';
 import { HttpCoordinatorApi, type CoordinatorApi } from '../coordinator-api.ts';
-import { TrainerError, errorText } from '../errors.ts';
-import { sleep } from '../pacing.ts';
-import type { BackendInfo, ComputePort } from '../types.ts';
-import { VolunteerTrainer } from '../volunteer-trainer.ts';
+import { TrainerError, errorText } from './errors.ts';
+import { sleep } from './pacing.ts';
+import type { BackendInfo, ComputePort } from './types.ts';
+import { VolunteerTrainer } from './volunteer-trainer.ts';
 import { CoordinatorConnection } from './coordinator-connection.ts';
 import type { AveragingHook, LeaseCoordinator, VolunteerTrainerOptions } from './trainer-ports.ts';
 

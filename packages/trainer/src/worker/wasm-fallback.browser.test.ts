@@ -3,9 +3,9 @@
 // back, and a local step trains there.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startBackend } from '../backend.ts';
-import { LocalTrainer } from '../local-trainer.ts';
-import { jobSpec } from '../test-support.ts';
+import { startBackend } from '../any/backend.ts';
+import { LocalTrainer } from '../any/local-trainer.ts';
+import { jobSpec } from '../any/test-support.ts';
 import { WASM_FILES } from './wasm-files.ts';
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import simdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import threadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { WasmPaths } from '../backend.ts';
+import type { WasmPaths } from '../any/backend.ts';
 
 export const WASM_FILES: WasmPaths = {
   'tfjs-backend-wasm.wasm': wasmUrl,

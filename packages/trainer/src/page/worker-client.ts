@@ -4,7 +4,7 @@
  * every pending call, so the lease loop can release its lease and start a new worker.
  */
 import type { SelfTestReport } from '@tabswarm/protocol';
-import { TrainerError } from './errors.ts';
+import { TrainerError } from '../any/errors.ts';
 import type {
   BackendInfo,
   Calibration,
@@ -20,18 +20,18 @@ import type {
   ShardTask,
   StartOptions,
   StepProgress,
-} from './types.ts';
+} from '../any/types.ts';
 import {
   transferablesOf,
   type PageToWorker,
   type WorkerCallName,
   type WorkerCalls,
   type WorkerToPage,
-} from './worker-protocol.ts';
+} from '../any/worker-protocol.ts';
 
 /** A new trainer worker (Vite bundles worker-entry.ts and its imports as a module worker). */
 export function createTrainerWorker(): Worker {
-  return new Worker(new URL('./worker-entry.ts', import.meta.url), {
+  return new Worker(new URL('../worker/worker-entry.ts', import.meta.url), {
     type: 'module',
     name: 'tabswarm-trainer',
   });

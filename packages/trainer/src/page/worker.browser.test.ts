@@ -3,8 +3,8 @@
 // `failed` and fails the calls in flight, which is what the lease loop restarts on.
 import { presetLayout } from '@tabswarm/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jobSpec } from './test-support.ts';
-import { DATASET } from './test-fakes.ts';
+import { jobSpec } from '../any/test-support.ts';
+import { DATASET } from '../any/test-fakes.ts';
 import { WorkerCompute } from './worker-client.ts';
 
 const spec = jobSpec({ training: { batchSize: 8, localSteps: 2 } });

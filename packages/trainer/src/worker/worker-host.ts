@@ -1,5 +1,5 @@
 /** The worker side of the page ↔ worker protocol: serves a ComputePort's calls over a message endpoint. */
-import { TrainerError, asTrainerError } from './errors.ts';
+import { TrainerError, asTrainerError } from '../any/errors.ts';
 import type {
   ComputeFailure,
   ComputePort,
@@ -8,13 +8,13 @@ import type {
   ParameterSnapshot,
   ShardTask,
   StartOptions,
-} from './types.ts';
+} from '../any/types.ts';
 import {
   transferablesOf,
   type MessageEndpoint,
   type PageToWorker,
   type WorkerToPage,
-} from './worker-protocol.ts';
+} from '../any/worker-protocol.ts';
 
 /** Errors are rare: waiting this long on one for the device's lost promise costs nothing. */
 const FATAL_GRACE_MS = 500;

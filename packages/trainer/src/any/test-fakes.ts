@@ -7,7 +7,7 @@ import type {
   LeaseRelease,
   SelfTestReport,
 } from '@tabswarm/protocol';
-import type { CoordinatorApi } from './coordinator-api.ts';
+import type { CoordinatorApi } from '../coordinator-api.ts';
 import { TrainerError } from './errors.ts';
 import type {
   BackendInfo,

@@ -14,11 +14,11 @@ import {
   type ParamLayout,
   type SelfTestReport,
 } from '@tabswarm/protocol';
-import { CheckpointResponder } from './any/checkpoint-responder.ts';
-import { ComputeSupervisor, FATAL_CODES } from './any/compute-supervisor.ts';
-import { LeaseReports } from './any/lease-reports.ts';
-import { PauseGate } from './any/pause-gate.ts';
-import type { ShardParameters, Sleep, VolunteerTrainerOptions } from './any/trainer-ports.ts';
+import { CheckpointResponder } from './checkpoint-responder.ts';
+import { ComputeSupervisor, FATAL_CODES } from './compute-supervisor.ts';
+import { LeaseReports } from './lease-reports.ts';
+import { PauseGate } from './pause-gate.ts';
+import type { ShardParameters, Sleep, VolunteerTrainerOptions } from './trainer-ports.ts';
 import {
   TrainerState,
   healthOf,
@@ -26,7 +26,7 @@ import {
   type ActiveLease,
   type TrainerEvent,
   type TrainerStatus,
-} from './any/trainer-status.ts';
+} from './trainer-status.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { clampDutyCycle, sleep as defaultSleep } from './pacing.ts';
 import type {
@@ -43,8 +43,8 @@ export type {
   LeaseCoordinator,
   ShardParameters,
   VolunteerTrainerOptions,
-} from './any/trainer-ports.ts';
-export type { LeaseProgress, TrainerEvent, TrainerPhase, TrainerStatus } from './any/trainer-status.ts';
+} from './trainer-ports.ts';
+export type { LeaseProgress, TrainerEvent, TrainerPhase, TrainerStatus } from './trainer-status.ts';
 
 interface LoadedJob {
   readonly info: JobInfo;
