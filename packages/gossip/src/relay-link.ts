@@ -6,6 +6,7 @@
  */
 import { RELAY_MAX_MESSAGE_BYTES } from '@tabswarm/protocol';
 import type { RelayPort } from './coordinator-port.ts';
+import { LinkBase } from './link-base.ts';
 import type { MessageLink } from './link.ts';
 
 export interface RelayHubOptions {
@@ -23,25 +24,18 @@ interface Pending {
 /** Relay messages are chunk-wire messages: keep them within what the coordinator accepts. */
 export const RELAY_CHUNK_BYTES = 64 * 1024;
 
-class RelayLink implements MessageLink {
+class RelayLink extends LinkBase implements MessageLink {
   readonly kind = 'relay' as const;
   readonly peerId: string;
   readonly maxMessageBytes: number;
   readonly #hub: RelayHub;
-  #open = true;
   buffered = 0;
-  readonly #messageHandlers = new Set<(data: unknown) => void>();
-  readonly #closeHandlers = new Set<() => void>();
-  readonly #drainWaiters = new Set<() => void>();
 
   constructor(peerId: string, hub: RelayHub, maxMessageBytes: number) {
+    super();
     this.peerId = peerId;
     this.#hub = hub;
     this.maxMessageBytes = maxMessageBytes;
-  }
-
-  get open(): boolean {
-    return this.#open;
   }
 
   get bufferedAmount(): number {
@@ -49,59 +43,26 @@ class RelayLink implements MessageLink {
   }
 
   send(message: Uint8Array): void {
-    if (!this.#open) throw new Error(`relay link to ${this.peerId} is closed`);
+    if (!this.open) throw new Error(`relay link to ${this.peerId} is closed`);
     if (message.length > RELAY_MAX_MESSAGE_BYTES) throw new RangeError('message too large for the relay');
     this.buffered += message.length;
     this.#hub.enqueue({ link: this, data: message.slice() });
   }
 
-  waitForDrain(lowWaterBytes: number, timeoutMs: number): Promise<boolean> {
-    if (!this.#open) return Promise.resolve(false);
-    if (this.buffered <= lowWaterBytes) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!this.#open) finish(false);
-        else if (this.buffered <= lowWaterBytes) finish(true);
-      };
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      const finish = (drained: boolean): void => {
-        clearTimeout(timer);
-        this.#drainWaiters.delete(check);
-        resolve(drained);
-      };
-      this.#drainWaiters.add(check);
-    });
-  }
-
-  onMessage(handler: (data: unknown) => void): () => void {
-    this.#messageHandlers.add(handler);
-    return () => this.#messageHandlers.delete(handler);
-  }
-
-  onClose(handler: () => void): () => void {
-    this.#closeHandlers.add(handler);
-    return () => this.#closeHandlers.delete(handler);
-  }
-
   close(): void {
-    if (!this.#open) return;
-    this.#open = false;
+    if (!this.open) return;
     this.buffered = 0;
     this.#hub.forget(this);
-    for (const waiter of [...this.#drainWaiters]) waiter();
-    for (const handler of [...this.#closeHandlers]) handler();
+    this.markClosed();
   }
 
   sent(bytes: number): void {
     this.buffered = Math.max(0, this.buffered - bytes);
-    for (const waiter of [...this.#drainWaiters]) waiter();
+    this.notifyDrained();
   }
 
   deliver(data: Uint8Array): void {
-    if (!this.#open) return;
-    // Hand over an ArrayBuffer, as a data channel does.
-    const copy = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-    for (const handler of [...this.#messageHandlers]) handler(copy);
+    this.deliverCopy(data);
   }
 }
 
