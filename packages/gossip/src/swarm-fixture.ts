@@ -1,4 +1,5 @@
 /** Test fixture: a swarm of averagers on an in-memory network and coordinator, and consensus maths. */
+import { l2Norm } from '@tabswarm/core';
 import type { AveragingSettings, GossipAveragerOptions } from './averager.ts';
 import { GossipAverager } from './averager.ts';
 import { MemoryNetwork, type MemoryNetworkOptions } from './connector.ts';
@@ -102,11 +103,7 @@ export function mean(vectors: readonly Float32Array[]): Float64Array {
   return out;
 }
 
-export function norm(v: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += (v[i] as number) ** 2;
-  return Math.sqrt(s);
-}
+export const norm = l2Norm;
 
 export function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;

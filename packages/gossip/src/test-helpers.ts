@@ -1,15 +1,11 @@
 /** Shared by this package's tests: deterministic frames and a chunk-by-chunk feeder. */
+import { mulberry32, randomVector as seededVector } from '@tabswarm/core';
 import { encodeFp32Frame } from '@tabswarm/protocol';
 import { decodeMessage, splitFrame, type ChunkMessage } from './chunk-codec.ts';
 
+/** n values in [-1, 1), the same for the same seed. */
 export function randomVector(n: number, seed = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 0x100000000) * 2 - 1;
-  }
-  return out;
+  return seededVector(mulberry32(seed), n);
 }
 
 export function testFrame(elements: number, seed = 1): Uint8Array {

@@ -45,6 +45,9 @@ it('loads the reference and main entries in plain Node, WGSL sources included', 
   expect(out.adamParams).toMatch(/^struct Params \{\n {2}base: u32,\n {2}count: u32,\n {2}neg_lr: f32,/);
 }, 60_000);
 
+/** Pure rules the references share with the coordinator (no tfjs behind them). */
+const SHARED_RULES = ['@tabswarm/core/contribution'];
+
 it('the reference entry needs no GPU, no TensorFlow.js and no WGSL: it imports only its own folder', () => {
   const seen = new Set<string>();
   const outside: string[] = [];
@@ -54,7 +57,8 @@ it('the reference entry needs no GPU, no TensorFlow.js and no WGSL: it imports o
     const text = readFileSync(url, 'utf8');
     for (const [, specifier] of text.matchAll(/^(?:import|export)[^'"]*from '([^']+)';/gm)) {
       if (specifier?.startsWith('./')) visit(new URL(specifier, url));
-      else outside.push(`${url.pathname.split('/').pop()}: ${specifier}`);
+      else if (!SHARED_RULES.includes(specifier ?? ''))
+        outside.push(`${url.pathname.split('/').pop()}: ${specifier}`);
     }
   };
   visit(new URL('./reference.ts', import.meta.url));

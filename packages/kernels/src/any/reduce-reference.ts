@@ -3,6 +3,7 @@
  * distance) and shaders/clip-by-norm.wgsl; also the path without WebGPU. Sums are taken in
  * float64, which neither overflows nor underflows on squares of f32 values, and rounded to f32.
  */
+import { l2Norm } from '@tabswarm/core/contribution';
 
 /** Norms and the distance: |gpu − reference| ≤ this × reference (+ a subnormal floor). */
 export const NORM_RELATIVE_TOLERANCE = 1e-5;
@@ -13,17 +14,12 @@ export const CLIP_RELATIVE_TOLERANCE = 2e-5;
 
 const fround = Math.fround;
 
-/** ‖x‖: NaN if any element is NaN, else +Inf if any is ±Inf. */
+/**
+ * ‖x‖ as the kernel returns it: the one L2 norm of @tabswarm/core rounded to f32 (NaN if any
+ * element is NaN, else +Inf if any is ±Inf).
+ */
 export function l2NormReference(x: Float32Array): number {
-  let sum = 0;
-  let inf = false;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] as number;
-    if (Number.isNaN(v)) return Number.NaN;
-    if (!Number.isFinite(v)) inf = true;
-    else sum += v * v;
-  }
-  return inf ? Number.POSITIVE_INFINITY : fround(Math.sqrt(sum));
+  return fround(l2Norm(x));
 }
 
 export function dotReference(a: Float32Array, b: Float32Array): number {
