@@ -4,6 +4,7 @@
  * failure becomes an ApiError carrying the server's `{ ok: false, code, message }`.
  */
 import {
+  CodedError,
   readReply,
   restErrorSchema,
   type ConsensusSeries,
@@ -20,15 +21,12 @@ import {
 
 export type { DatasetSummary, TrainingPoint, UploadPhase, UploadStatus } from '@tabswarm/protocol';
 
-export class ApiError extends Error {
+export class ApiError extends CodedError {
   /** HTTP status; 0 when the request never got an answer. */
   readonly status: number;
-  readonly code: string;
   constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'ApiError';
+    super(code, message, 'ApiError');
     this.status = status;
-    this.code = code;
   }
   /** 401 or 403: the operator token is missing or wrong. */
   get isAuth(): boolean {

@@ -4,7 +4,13 @@
  * coordinator and the tabs build through these functions, so their flat layouts agree.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layoutFromShapes, presetTopology, type ModelSpec, type ParamLayout } from '@tabswarm/protocol';
+import {
+  CodedError,
+  layoutFromShapes,
+  presetTopology,
+  type ModelSpec,
+  type ParamLayout,
+} from '@tabswarm/protocol';
 
 /** What a model needs to know about its dataset. */
 export interface DatasetShape {
@@ -16,11 +22,9 @@ export interface DatasetShape {
 export type Topology = Record<string, unknown>;
 
 /** A model that cannot be built or does not fit its dataset; the message says why. */
-export class ModelError extends Error {
-  readonly code = 'MODEL_INVALID';
+export class ModelError extends CodedError<'MODEL_INVALID'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
+    super('MODEL_INVALID', message, 'ModelError');
   }
 }
 

@@ -6,8 +6,8 @@
  * integer arithmetic, multiplication and Math.sqrt, which every engine computes identically;
  * normal draws also use Math.log and Math.cos.
  */
+import { CodedError, type ModelSpec } from '@tabswarm/protocol';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec } from '@tabswarm/protocol';
 import { buildModel, layoutOf, topologyFor, type DatasetShape } from './model.ts';
 import { mix32, mulberry32 } from './random.ts';
 
@@ -17,11 +17,9 @@ export interface InitializerConfig {
   readonly config: Readonly<Record<string, unknown>>;
 }
 
-export class InitializerError extends Error {
-  readonly code = 'UNSUPPORTED_INITIALIZER';
+export class InitializerError extends CodedError<'UNSUPPORTED_INITIALIZER'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'InitializerError';
+    super('UNSUPPORTED_INITIALIZER', message, 'InitializerError');
   }
 }
 

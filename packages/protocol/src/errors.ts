@@ -27,12 +27,19 @@ export type ErrorReply = z.infer<typeof errorReplySchema>;
 
 export type Reply<T extends object = object> = ({ readonly ok: true } & T) | ErrorReply;
 
-export class ProtocolError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+/** The base of every typed error in tabswarm: a string code to branch on, a message to read. */
+export class CodedError<Code extends string = string> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, name = 'CodedError') {
     super(message);
-    this.name = 'ProtocolError';
+    this.name = name;
     this.code = code;
+  }
+}
+
+export class ProtocolError extends CodedError<ErrorCode> {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message, 'ProtocolError');
   }
   toReply(): ErrorReply {
     return { ok: false, code: this.code, message: this.message };

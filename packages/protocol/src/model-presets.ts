@@ -8,6 +8,7 @@
  * depends on tfjs filling in a default differently. Layers are named explicitly: weight names such
  * as "hidden/kernel" are then stable across processes and match a model.json weights manifest.
  */
+import { CodedError } from './errors.ts';
 import type { ModelPreset } from './job-spec.ts';
 
 /** A TF.js layers `modelTopology`: a type alias (not an interface) so it fits `ModelSpec.topology`. */
@@ -44,11 +45,9 @@ export interface ParamLayoutEntry {
   readonly size: number;
 }
 
-export class PresetError extends Error {
-  readonly code = 'PRESET_DOES_NOT_FIT';
+export class PresetError extends CodedError<'PRESET_DOES_NOT_FIT'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'PresetError';
+    super('PRESET_DOES_NOT_FIT', message, 'PresetError');
   }
 }
 

@@ -1,12 +1,10 @@
 /** The one error type of the datasets module: an HTTP error code a route can send as it is. */
+import { CodedError } from '@tabswarm/protocol';
 import type { HttpErrorCode } from '../http-errors.ts';
 
-export class DatasetError extends Error {
-  readonly code: HttpErrorCode;
+export class DatasetError extends CodedError<HttpErrorCode> {
   constructor(code: HttpErrorCode, message: string) {
-    super(message);
-    this.name = 'DatasetError';
-    this.code = code;
+    super(code, message, 'DatasetError');
   }
 }
 

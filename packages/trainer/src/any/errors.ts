@@ -1,4 +1,5 @@
 /** Typed failures of the trainer: a string code a caller can act on, and a message for people. */
+import { CodedError } from '@tabswarm/protocol';
 
 export const TRAINER_ERROR_CODES = [
   /** The shard could not be downloaded, even after retries. */
@@ -32,12 +33,9 @@ export const TRAINER_ERROR_CODES = [
 ] as const;
 export type TrainerErrorCode = (typeof TRAINER_ERROR_CODES)[number];
 
-export class TrainerError extends Error {
-  readonly code: TrainerErrorCode;
+export class TrainerError extends CodedError<TrainerErrorCode> {
   constructor(code: TrainerErrorCode, message: string) {
-    super(message);
-    this.name = 'TrainerError';
-    this.code = code;
+    super(code, message, 'TrainerError');
   }
 }
 
