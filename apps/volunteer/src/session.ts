@@ -145,6 +145,15 @@ export class VolunteerSession {
             if (live())
               this.#store.update({ selfTest: report.passed ? 'passed' : 'failed', selfTestReport: report });
           },
+          onRejected: (error) => {
+            if (!live()) return;
+            const line: TrainerLogLine = {
+              at: Date.now(),
+              level: 'warn',
+              text: `ignored a malformed message from the coordinator (${error.code}): ${error.message}`,
+            };
+            this.#store.update((s) => ({ trainerLog: [...s.trainerLog, line].slice(-MAX_LOG_LINES) }));
+          },
         },
       });
       this.#runtime = runtime;

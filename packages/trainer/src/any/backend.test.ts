@@ -3,26 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBackend } from './backend.ts';
-import { LocalTrainer } from './local-trainer.ts';
-import { jobSpec } from './test-support.ts';
-
-/** One local step of a small MLP on the active backend: the loss, and whether parameters moved. */
-async function oneStep(): Promise<{ loss: number; moved: boolean }> {
-  const spec = jobSpec({ training: { batchSize: 8, localSteps: 1 } });
-  const trainer = await LocalTrainer.create('job-a', spec, { featureShape: [4], numClasses: 3 });
-  try {
-    const before = await trainer.flat.read();
-    const x = tf.randomUniform([8, 4]);
-    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1]);
-    const loss = trainer.step(x, y);
-    const value = (await loss.data())[0] ?? Number.NaN;
-    tf.dispose([x, y, loss]);
-    const after = await trainer.flat.read();
-    return { loss: value, moved: after.some((v, i) => v !== before[i]) };
-  } finally {
-    trainer.dispose();
-  }
-}
+import { oneLocalStep as oneStep } from './test-support.ts';
 
 afterAll(async () => {
   await tf.setBackend('cpu');

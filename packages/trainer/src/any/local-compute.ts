@@ -13,21 +13,7 @@ import { LocalTrainer } from './local-trainer.ts';
 import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
 import { CacheStorageShardCache, MemoryShardCache, type ShardCache } from './shard-cache.ts';
 import { ShardSource, type ShardSourceOptions } from './shard-source.ts';
-import type {
-  BackendInfo,
-  Calibration,
-  ComputeFailure,
-  ComputePort,
-  ComputeStats,
-  FaultKind,
-  JobLoad,
-  JobLoaded,
-  ParameterSnapshot,
-  ShardOutcome,
-  ShardTask,
-  StartOptions,
-  StepProgress,
-} from './types.ts';
+import type * as T from './types.ts';
 
 export interface LocalComputeOptions {
   /** Overrides for the shard source (tests: a fake fetch, no retries' sleeping). */
@@ -37,7 +23,7 @@ export interface LocalComputeOptions {
   /** Backends to skip and where the .wasm files are; the WebGPU opt-out comes from start(). */
   readonly backend?: Omit<BackendChoice, 'avoidWebGpu'>;
   /** Backend selection, e.g. to pin 'cpu' in tests; by default the best one (startBackend). */
-  readonly startBackend?: (choice: BackendChoice) => Promise<BackendInfo>;
+  readonly startBackend?: (choice: BackendChoice) => Promise<T.BackendInfo>;
 }
 
 /** Runs exclusive work one call at a time (loading, calibrating, training, replacing parameters). */
@@ -50,21 +36,21 @@ class Exclusive {
   }
 }
 
-export class LocalCompute implements ComputePort {
-  readonly failed: Promise<ComputeFailure>;
+export class LocalCompute implements T.ComputePort {
+  readonly failed: Promise<T.ComputeFailure>;
   readonly #options: LocalComputeOptions;
   readonly #exclusive = new Exclusive();
   readonly #cancelled = new Set<string>();
   readonly #stepTime = new MovingAverage(0.2);
-  #fail: (failure: ComputeFailure) => void = () => undefined;
-  #backend: BackendInfo | null = null;
+  #fail: (failure: T.ComputeFailure) => void = () => undefined;
+  #backend: T.BackendInfo | null = null;
   #trainer: LocalTrainer | null = null;
   #shards: ShardSource | null = null;
   #paused = false;
   #resumed: (() => void)[] = [];
   #dutyCycle = 1;
   #batchSize = 1;
-  #failure: ComputeFailure | null = null;
+  #failure: T.ComputeFailure | null = null;
   #active: { readonly leaseId: string; readonly abort: AbortController } | null = null;
   #disposed = false;
 
@@ -79,13 +65,13 @@ export class LocalCompute implements ComputePort {
     });
   }
 
-  get backend(): BackendInfo | null {
+  get backend(): T.BackendInfo | null {
     return this.#backend;
   }
 
-  async start(options: StartOptions): Promise<BackendInfo> {
+  async start(options: T.StartOptions): Promise<T.BackendInfo> {
     if (this.#backend !== null) return this.#backend;
-    let info: BackendInfo;
+    let info: T.BackendInfo;
     try {
       info = await (this.#options.startBackend ?? startBackend)({
         ...this.#options.backend,
@@ -113,7 +99,7 @@ export class LocalCompute implements ComputePort {
     return runMixSelfTest();
   }
 
-  loadJob(job: JobLoad): Promise<JobLoaded> {
+  loadJob(job: T.JobLoad): Promise<T.JobLoaded> {
     return this.#exclusive.run(async () => {
       this.#requireStarted();
       this.#trainer?.dispose();
@@ -125,7 +111,7 @@ export class LocalCompute implements ComputePort {
     });
   }
 
-  calibrate(steps: number): Promise<Calibration> {
+  calibrate(steps: number): Promise<T.Calibration> {
     return this.#exclusive.run(async () => {
       const result = await this.#requireTrainer().calibrate(steps);
       this.#stepTime.reset();
@@ -134,7 +120,7 @@ export class LocalCompute implements ComputePort {
     });
   }
 
-  train(task: ShardTask, onStep?: (progress: StepProgress) => void): Promise<ShardOutcome> {
+  train(task: T.ShardTask, onStep?: (progress: T.StepProgress) => void): Promise<T.ShardOutcome> {
     return this.#exclusive.run(() => this.#train(task, onStep));
   }
 
@@ -145,13 +131,13 @@ export class LocalCompute implements ComputePort {
     this.#wake();
   }
 
-  async parameters(): Promise<ParameterSnapshot | null> {
+  async parameters(): Promise<T.ParameterSnapshot | null> {
     const trainer = this.#trainer;
     if (trainer === null) return null;
     return { jobId: trainer.jobId, values: await trainer.flat.read() };
   }
 
-  setParameters(snapshot: ParameterSnapshot): Promise<void> {
+  setParameters(snapshot: T.ParameterSnapshot): Promise<void> {
     return this.#exclusive.run(() => {
       const trainer = this.#requireTrainer();
       if (snapshot.jobId !== trainer.jobId) {
@@ -171,7 +157,7 @@ export class LocalCompute implements ComputePort {
     this.#dutyCycle = clampDutyCycle(dutyCycle);
   }
 
-  stats(): Promise<ComputeStats> {
+  stats(): Promise<T.ComputeStats> {
     const step = this.#stepTime.value;
     return Promise.resolve({
       backend: this.#backend?.backend ?? null,
@@ -182,7 +168,7 @@ export class LocalCompute implements ComputePort {
     });
   }
 
-  simulateFault(kind: FaultKind): Promise<boolean> {
+  simulateFault(kind: T.FaultKind): Promise<boolean> {
     if (kind === 'device-loss') {
       const device = getTfjsDevice();
       if (device === null) return Promise.resolve(false);
@@ -210,7 +196,7 @@ export class LocalCompute implements ComputePort {
     this.#fail({ code: 'WORKER_CRASHED', message: 'the compute was disposed' });
   }
 
-  async #train(task: ShardTask, onStep?: (progress: StepProgress) => void): Promise<ShardOutcome> {
+  async #train(task: T.ShardTask, onStep?: (progress: T.StepProgress) => void): Promise<T.ShardOutcome> {
     const { lease } = task;
     const leaseId = lease.leaseId;
     const started = performance.now();
@@ -231,13 +217,13 @@ export class LocalCompute implements ComputePort {
 
   async #trainShard(
     trainer: LocalTrainer,
-    { lease }: ShardTask,
+    { lease }: T.ShardTask,
     signal: AbortSignal,
     started: number,
-    onStep?: (progress: StepProgress) => void,
-  ): Promise<ShardOutcome> {
+    onStep?: (progress: T.StepProgress) => void,
+  ): Promise<T.ShardOutcome> {
     const leaseId = lease.leaseId;
-    const fail = (error: unknown): ShardOutcome => {
+    const fail = (error: unknown): T.ShardOutcome => {
       const failure = this.#failure;
       const e = failure === null ? asTrainerError(error) : new TrainerError(failure.code, failure.message);
       return { ok: false, leaseId, code: e.code, message: e.message };

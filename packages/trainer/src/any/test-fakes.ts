@@ -9,25 +9,10 @@ import type {
 } from '@tabswarm/protocol';
 import type { CoordinatorApi } from '../coordinator-api.ts';
 import { TrainerError } from './errors.ts';
-import type {
-  BackendInfo,
-  Calibration,
-  ComputeFailure,
-  ComputePort,
-  ComputeStats,
-  DatasetShape,
-  FaultKind,
-  JobLoad,
-  JobLoaded,
-  ParameterSnapshot,
-  ShardOutcome,
-  ShardTask,
-  StartOptions,
-  StepProgress,
-} from './types.ts';
+import type * as T from './types.ts';
 import type { LeaseCoordinator } from './volunteer-trainer.ts';
 
-export const DATASET: DatasetShape & { name: string } = { featureShape: [4], numClasses: 3, name: 'tiny' };
+export const DATASET: T.DatasetShape & { name: string } = { featureShape: [4], numClasses: 3, name: 'tiny' };
 
 let leaseCounter = 0;
 export function grant(jobId: string, shard = 0, extra: Partial<LeaseGrantInfo> = {}): LeaseGrantInfo {
@@ -47,30 +32,32 @@ export function grant(jobId: string, shard = 0, extra: Partial<LeaseGrantInfo> =
   };
 }
 
-export class FakeCompute implements ComputePort {
-  readonly failed: Promise<ComputeFailure>;
+export class FakeCompute implements T.ComputePort {
+  readonly failed: Promise<T.ComputeFailure>;
   readonly calls: string[] = [];
-  readonly starts: StartOptions[] = [];
-  readonly loaded: JobLoad[] = [];
+  readonly starts: T.StartOptions[] = [];
+  readonly loaded: T.JobLoad[] = [];
   readonly cancelled: string[] = [];
   paused = false;
   dutyCycle = 1;
   disposed = false;
-  snapshot: ParameterSnapshot | null = null;
+  snapshot: T.ParameterSnapshot | null = null;
   /** How a train call goes; by default: every parameter +1, loss 0.5. */
-  onTrain: (task: ShardTask, onStep?: (p: StepProgress) => void) => Promise<ShardOutcome> = (task, onStep) =>
-    this.defaultTrain(task, onStep);
-  #fail: (f: ComputeFailure) => void = () => undefined;
+  onTrain: (task: T.ShardTask, onStep?: (p: T.StepProgress) => void) => Promise<T.ShardOutcome> = (
+    task,
+    onStep,
+  ) => this.defaultTrain(task, onStep);
+  #fail: (f: T.ComputeFailure) => void = () => undefined;
 
-  constructor(readonly backend: BackendInfo = { backend: 'webgpu', fallbackReason: null, adapter: null }) {
+  constructor(readonly backend: T.BackendInfo = { backend: 'webgpu', fallbackReason: null, adapter: null }) {
     this.failed = new Promise((resolve) => (this.#fail = resolve));
   }
 
-  fail(failure: ComputeFailure): void {
+  fail(failure: T.ComputeFailure): void {
     this.#fail(failure);
   }
 
-  start(options: StartOptions): Promise<BackendInfo> {
+  start(options: T.StartOptions): Promise<T.BackendInfo> {
     this.calls.push('start');
     this.starts.push(options);
     return Promise.resolve(
@@ -90,7 +77,7 @@ export class FakeCompute implements ComputePort {
       error: null,
     });
   }
-  loadJob(job: JobLoad): Promise<JobLoaded> {
+  loadJob(job: T.JobLoad): Promise<T.JobLoaded> {
     this.calls.push(`loadJob ${job.jobId}`);
     this.loaded.push(job);
     this.snapshot = { jobId: job.jobId, values: job.values.slice() };
@@ -102,15 +89,15 @@ export class FakeCompute implements ComputePort {
       },
     });
   }
-  calibrate(steps: number): Promise<Calibration> {
+  calibrate(steps: number): Promise<T.Calibration> {
     this.calls.push('calibrate');
     return Promise.resolve({ batchSize: 4, steps, stepTimeMs: 10, samplesPerSec: 400 });
   }
-  train(task: ShardTask, onStep?: (p: StepProgress) => void): Promise<ShardOutcome> {
+  train(task: T.ShardTask, onStep?: (p: T.StepProgress) => void): Promise<T.ShardOutcome> {
     this.calls.push(`train ${task.lease.leaseId}`);
     return this.onTrain(task, onStep);
   }
-  async defaultTrain(task: ShardTask, onStep?: (p: StepProgress) => void): Promise<ShardOutcome> {
+  async defaultTrain(task: T.ShardTask, onStep?: (p: T.StepProgress) => void): Promise<T.ShardOutcome> {
     const leaseId = task.lease.leaseId;
     if (this.snapshot === null || this.snapshot.jobId !== task.lease.jobId) {
       return { ok: false, leaseId, code: 'NO_JOB', message: 'not loaded' };
@@ -146,12 +133,12 @@ export class FakeCompute implements ComputePort {
   cancel(leaseId: string): void {
     this.cancelled.push(leaseId);
   }
-  parameters(): Promise<ParameterSnapshot | null> {
+  parameters(): Promise<T.ParameterSnapshot | null> {
     return Promise.resolve(
       this.snapshot && { jobId: this.snapshot.jobId, values: this.snapshot.values.slice() },
     );
   }
-  setParameters(snapshot: ParameterSnapshot): Promise<void> {
+  setParameters(snapshot: T.ParameterSnapshot): Promise<void> {
     this.calls.push('setParameters');
     this.snapshot = { jobId: snapshot.jobId, values: snapshot.values.slice() };
     return Promise.resolve();
@@ -162,7 +149,7 @@ export class FakeCompute implements ComputePort {
   setDutyCycle(dutyCycle: number): void {
     this.dutyCycle = dutyCycle;
   }
-  stats(): Promise<ComputeStats> {
+  stats(): Promise<T.ComputeStats> {
     return Promise.resolve({
       backend: 'webgpu',
       jobId: this.snapshot?.jobId ?? null,
@@ -173,7 +160,7 @@ export class FakeCompute implements ComputePort {
       stepTimeMs: 10,
     });
   }
-  simulateFault(kind: FaultKind): Promise<boolean> {
+  simulateFault(kind: T.FaultKind): Promise<boolean> {
     this.fail({ code: kind === 'crash' ? 'WORKER_CRASHED' : 'DEVICE_LOST', message: `simulated ${kind}` });
     return Promise.resolve(true);
   }
@@ -234,7 +221,7 @@ export class FakeApi implements CoordinatorApi {
       ? Promise.resolve(job.info)
       : Promise.reject(new TrainerError('HTTP_FAILED', `no job ${jobId}`));
   }
-  getDataset(): Promise<DatasetShape & { name: string }> {
+  getDataset(): Promise<T.DatasetShape & { name: string }> {
     return Promise.resolve(DATASET);
   }
   getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }> {

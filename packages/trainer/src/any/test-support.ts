@@ -8,6 +8,8 @@ import {
   type JobSpecInput,
 } from '@tabswarm/protocol';
 import { mulberry32 as seededRandom } from '@tabswarm/core';
+import * as tf from '@tensorflow/tfjs';
+import { LocalTrainer } from './local-trainer.ts';
 import type { DatasetShape } from './types.ts';
 
 export function jobSpec(input: Partial<JobSpecInput> = {}): JobSpec {
@@ -73,4 +75,22 @@ export function makeShard(dataset: DatasetShape, start: number, count: number, s
     bytes[yOffset + i] = Math.floor((sum / featureCount) * dataset.numClasses * 0.999) % dataset.numClasses;
   }
   return bytes;
+}
+
+/** One local step of a small MLP on the active backend: the loss, and whether parameters moved. */
+export async function oneLocalStep(): Promise<{ loss: number; moved: boolean }> {
+  const spec = jobSpec({ training: { batchSize: 8, localSteps: 1 } });
+  const trainer = await LocalTrainer.create('job-a', spec, { featureShape: [4], numClasses: 3 });
+  try {
+    const before = await trainer.flat.read();
+    const x = tf.randomUniform([8, 4]);
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1]);
+    const loss = trainer.step(x, y);
+    const value = (await loss.data())[0] ?? Number.NaN;
+    tf.dispose([x, y, loss]);
+    const after = await trainer.flat.read();
+    return { loss: value, moved: after.some((v, i) => v !== before[i]) };
+  } finally {
+    trainer.dispose();
+  }
 }

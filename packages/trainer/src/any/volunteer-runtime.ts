@@ -13,6 +13,7 @@ import type {
   ConnectionState,
   Heartbeat,
   JoinAccepted,
+  PayloadError,
   PeerInfo,
   SelfTestReport,
 } from '@tabswarm/protocol';
@@ -38,6 +39,8 @@ export interface VolunteerRuntimeHooks {
   /** After every accepted join (a new node id means a new identity: rebuild what hangs on it). */
   onJoined?(accepted: JoinAccepted, connection: CoordinatorConnection, first: boolean): void;
   onSelfTest?(report: SelfTestReport): void;
+  /** The coordinator sent something its schema refuses: it was dropped and changed nothing. */
+  onRejected?(error: PayloadError): void;
 }
 
 export interface VolunteerRuntimeOptions {
@@ -187,6 +190,7 @@ export class VolunteerRuntime {
         },
         onLeaseCancelled: (notice) => this.trainer.leaseCancelled(notice),
         onCheckpointRequest: (request) => this.trainer.checkpointRequested(request),
+        ...(hooks.onRejected ? { onRejected: (error: PayloadError) => hooks.onRejected?.(error) } : {}),
         onJoined: (accepted, first) => {
           if (this.#stopped) return;
           this.#accepted = accepted;

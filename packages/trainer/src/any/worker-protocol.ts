@@ -4,32 +4,19 @@
  */
 import type { SelfTestReport } from '@tabswarm/protocol';
 import type { TrainerErrorCode } from './errors.ts';
-import type {
-  BackendInfo,
-  Calibration,
-  ComputeStats,
-  FatalCode,
-  FaultKind,
-  JobLoad,
-  JobLoaded,
-  ParameterSnapshot,
-  ShardOutcome,
-  ShardTask,
-  StartOptions,
-  StepProgress,
-} from './types.ts';
+import type * as T from './types.ts';
 
 /** Each call's argument and result. */
 export interface WorkerCalls {
-  start: { args: StartOptions; result: BackendInfo };
+  start: { args: T.StartOptions; result: T.BackendInfo };
   selfTest: { args: null; result: SelfTestReport };
-  loadJob: { args: JobLoad; result: JobLoaded };
-  calibrate: { args: number; result: Calibration };
-  train: { args: ShardTask; result: ShardOutcome };
-  parameters: { args: null; result: ParameterSnapshot | null };
-  setParameters: { args: ParameterSnapshot; result: null };
-  stats: { args: null; result: ComputeStats };
-  fault: { args: FaultKind; result: boolean };
+  loadJob: { args: T.JobLoad; result: T.JobLoaded };
+  calibrate: { args: number; result: T.Calibration };
+  train: { args: T.ShardTask; result: T.ShardOutcome };
+  parameters: { args: null; result: T.ParameterSnapshot | null };
+  setParameters: { args: T.ParameterSnapshot; result: null };
+  stats: { args: null; result: T.ComputeStats };
+  fault: { args: T.FaultKind; result: boolean };
 }
 export type WorkerCallName = keyof WorkerCalls;
 
@@ -48,8 +35,8 @@ export type WorkerToPage =
       readonly code: TrainerErrorCode;
       readonly message: string;
     }
-  | { readonly kind: 'step'; readonly id: number; readonly progress: StepProgress }
-  | { readonly kind: 'fatal'; readonly code: FatalCode; readonly message: string };
+  | { readonly kind: 'step'; readonly id: number; readonly progress: T.StepProgress }
+  | { readonly kind: 'fatal'; readonly code: T.FatalCode; readonly message: string };
 
 /** The parts of a worker scope (or a MessagePort) the host needs. */
 export interface MessageEndpoint {

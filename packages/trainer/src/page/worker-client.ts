@@ -5,22 +5,7 @@
  */
 import type { SelfTestReport } from '@tabswarm/protocol';
 import { TrainerError } from '../any/errors.ts';
-import type {
-  BackendInfo,
-  Calibration,
-  ComputeFailure,
-  ComputePort,
-  ComputeStats,
-  FatalCode,
-  FaultKind,
-  JobLoad,
-  JobLoaded,
-  ParameterSnapshot,
-  ShardOutcome,
-  ShardTask,
-  StartOptions,
-  StepProgress,
-} from '../any/types.ts';
+import type * as T from '../any/types.ts';
 import {
   transferablesOf,
   type PageToWorker,
@@ -40,16 +25,16 @@ export function createTrainerWorker(): Worker {
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
-  onStep?: ((progress: StepProgress) => void) | undefined;
+  onStep?: ((progress: T.StepProgress) => void) | undefined;
 }
 
-export class WorkerCompute implements ComputePort {
-  readonly failed: Promise<ComputeFailure>;
+export class WorkerCompute implements T.ComputePort {
+  readonly failed: Promise<T.ComputeFailure>;
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
-  #failure: ComputeFailure | null = null;
-  #settle: (failure: ComputeFailure) => void = () => undefined;
+  #failure: T.ComputeFailure | null = null;
+  #settle: (failure: T.ComputeFailure) => void = () => undefined;
 
   constructor(worker: Worker = createTrainerWorker()) {
     this.#worker = worker;
@@ -64,30 +49,30 @@ export class WorkerCompute implements ComputePort {
     );
   }
 
-  start(options: StartOptions): Promise<BackendInfo> {
+  start(options: T.StartOptions): Promise<T.BackendInfo> {
     return this.#call('start', options);
   }
   selfTest(): Promise<SelfTestReport> {
     return this.#call('selfTest', null);
   }
-  loadJob(job: JobLoad): Promise<JobLoaded> {
+  loadJob(job: T.JobLoad): Promise<T.JobLoaded> {
     // The caller may keep its vector (e.g. the snapshot restarts start from): send a copy.
     const copy = { ...job, values: job.values.slice() };
     return this.#call('loadJob', copy, transferablesOf(copy));
   }
-  calibrate(steps: number): Promise<Calibration> {
+  calibrate(steps: number): Promise<T.Calibration> {
     return this.#call('calibrate', steps);
   }
-  train(task: ShardTask, onStep?: (progress: StepProgress) => void): Promise<ShardOutcome> {
+  train(task: T.ShardTask, onStep?: (progress: T.StepProgress) => void): Promise<T.ShardOutcome> {
     return this.#call('train', task, [], onStep);
   }
   cancel(leaseId: string): void {
     this.#post({ kind: 'cancel', leaseId });
   }
-  parameters(): Promise<ParameterSnapshot | null> {
+  parameters(): Promise<T.ParameterSnapshot | null> {
     return this.#call('parameters', null);
   }
-  async setParameters(snapshot: ParameterSnapshot): Promise<void> {
+  async setParameters(snapshot: T.ParameterSnapshot): Promise<void> {
     const copy = { jobId: snapshot.jobId, values: snapshot.values.slice() };
     await this.#call('setParameters', copy, transferablesOf(copy));
   }
@@ -97,10 +82,10 @@ export class WorkerCompute implements ComputePort {
   setDutyCycle(dutyCycle: number): void {
     this.#post({ kind: 'dutyCycle', dutyCycle });
   }
-  stats(): Promise<ComputeStats> {
+  stats(): Promise<T.ComputeStats> {
     return this.#call('stats', null);
   }
-  simulateFault(kind: FaultKind): Promise<boolean> {
+  simulateFault(kind: T.FaultKind): Promise<boolean> {
     if (kind === 'crash') {
       // The reply may never come: the worker dies right after sending it.
       void this.#call('fault', kind).catch(() => undefined);
@@ -118,7 +103,7 @@ export class WorkerCompute implements ComputePort {
     name: K,
     args: WorkerCalls[K]['args'],
     transfer: Transferable[] = [],
-    onStep?: (progress: StepProgress) => void,
+    onStep?: (progress: T.StepProgress) => void,
   ): Promise<WorkerCalls[K]['result']> {
     if (this.#failure !== null) {
       return Promise.reject(new TrainerError(this.#failure.code, this.#failure.message));
@@ -154,7 +139,7 @@ export class WorkerCompute implements ComputePort {
     }
   }
 
-  #fail(code: FatalCode, message: string): void {
+  #fail(code: T.FatalCode, message: string): void {
     if (this.#failure !== null) return;
     this.#failure = { code, message };
     this.#settle(this.#failure);
