@@ -9,6 +9,8 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser-launch.ts';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from './coordinator.ts';
 import './volunteer-test-api.ts';
 
+export { mnistMlpJob } from '../packages/virtual/src/operator-client.ts';
+
 export interface VolunteerBrowser {
   readonly browser: Browser;
   readonly page: Page;
@@ -88,29 +90,6 @@ export async function startVolunteer(page: Page): Promise<string> {
   const nodeId = (await page.getByTestId('node-id').textContent())?.trim() ?? '';
   expect(nodeId).toMatch(/^v[0-9a-f]{16}$/);
   return nodeId;
-}
-
-/** The mnist-mlp job the training specs run: settings that reach 90 % in a few shards. */
-export function mnistMlpJob(
-  name: string,
-  extra: Pick<JobSpecInput, 'averaging' | 'checkpoint'> = {},
-): JobSpecInput {
-  return {
-    name,
-    model: { kind: 'preset', preset: 'mnist-mlp' },
-    dataset: 'mnist',
-    training: {
-      optimizer: { type: 'adam' },
-      learningRate: 0.003,
-      batchSize: 64,
-      localSteps: 25,
-      // Room to spare: the job completes as soon as a checkpoint evaluates at the target.
-      epochs: 3,
-      targetAccuracy: 0.9,
-      seed: 1,
-    },
-    ...extra,
-  };
 }
 
 export const trainerState = (page: Page) => page.evaluate(() => window.tabswarmTest.trainer());

@@ -5,85 +5,23 @@
  * store passes its integrity check, no acknowledged completion is missing, the latest checkpoint
  * loads, and in the end the job finishes with every shard counted exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, type JobInfo } from '@tabswarm/protocol';
 import { mulberry32 } from '@tabswarm/core';
 import { SimVolunteer } from './sim/sim-volunteer.ts';
+import { spawnCoordinator, type SpawnedCoordinator } from './spawn-coordinator.ts';
 import { api, OPERATOR_TOKEN, tempDir } from './test-support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
-interface Coordinator {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  /** Resolves when a log line matching the pattern appears. */
-  waitForLog(pattern: RegExp): Promise<void>;
-}
-
-function startCoordinator(dataDir: string): Promise<Coordinator> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'server/src/main.ts'),
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--data-dir',
-      dataDir,
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, TABSWARM_OPERATOR_TOKEN: OPERATOR_TOKEN, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  let output = '';
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      for (const w of [...waiters]) {
-        if (w.pattern.test(output)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
-      }
-      const url = /dashboard:\s+(http:\/\/\S+?)\/\s/.exec(output)?.[1];
-      if (url) {
-        resolve({
-          url,
-          child,
-          exited,
-          waitForLog: (pattern) =>
-            new Promise((res) => {
-              // Only lines written from now on count.
-              const fresh = new RegExp(pattern.source);
-              const before = output.length;
-              waiters.push({
-                pattern: { test: (s: string) => fresh.test(s.slice(before)) } as RegExp,
-                resolve: res,
-              });
-            }),
-        });
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`coordinator exited (${code}) before listening:\n${output}`)),
-    );
-  });
+async function startCoordinator(dataDir: string): Promise<SpawnedCoordinator> {
+  const coordinator = await spawnCoordinator({ dataDir, env: { TABSWARM_OPERATOR_TOKEN: OPERATOR_TOKEN } });
+  children.push(coordinator.child);
+  return coordinator;
 }
 
 /** Volunteers that lease and complete as fast as they can, recording every acknowledged completion. */

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PEERJS_KEY } from '@tabswarm/protocol';
 import { PEERJS_WS_PATH } from './peer-signalling.ts';
 import {
+  closedAfterEach,
   api,
   connected,
   joinVolunteer,
@@ -12,11 +13,7 @@ import {
   type RunningServer,
 } from './test-support.ts';
 
-let running: RunningServer | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+const track = closedAfterEach<RunningServer>();
 
 function openPeerSocket(
   url: string,
@@ -37,7 +34,7 @@ function openPeerSocket(
 
 describe('one HTTP port for socket.io and PeerJS', () => {
   it('serves socket.io over websocket and PeerJS signalling side by side', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const volunteer = running.volunteer();
     await connected(volunteer);
     expect(volunteer.io.engine.transport.name).toBe('websocket');
@@ -52,7 +49,7 @@ describe('one HTTP port for socket.io and PeerJS', () => {
   });
 
   it('refuses PeerJS registration without the node token, and for unknown ids', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const volunteer = running.volunteer();
     const accepted = await joinVolunteer(volunteer);
     expect(await openPeerSocket(running.url, accepted.nodeId, 'f'.repeat(32))).toEqual({
@@ -66,7 +63,7 @@ describe('one HTTP port for socket.io and PeerJS', () => {
   });
 
   it('closes upgrades for paths nobody owns', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const ws = new WebSocket(`${running.url.replace('http', 'ws')}/elsewhere`);
     const outcome = await new Promise<string>((resolve) => {
       ws.once('open', () => resolve('open'));
@@ -76,7 +73,7 @@ describe('one HTTP port for socket.io and PeerJS', () => {
   });
 
   it('answers /healthz and exposes volunteer and socket-event metrics', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const volunteer = running.volunteer();
     await joinVolunteer(volunteer);
     await request(volunteer, 'heartbeat', { state: 'bogus' });
@@ -99,7 +96,7 @@ describe('one HTTP port for socket.io and PeerJS', () => {
   });
 
   it('checks an operator token without side effects', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     expect((await api(`${running.url}/api/auth`, { token: null })).status).toBe(401);
     expect((await api(`${running.url}/api/auth`, { token: 'not-the-token-at-all' })).status).toBe(403);
     expect(
@@ -109,7 +106,7 @@ describe('one HTTP port for socket.io and PeerJS', () => {
   });
 
   it('says the pages are not built instead of failing silently', async () => {
-    running = await startServer({ dashboardDir: '/nonexistent', volunteerDir: '/nonexistent' });
+    const running = track(await startServer({ dashboardDir: '/nonexistent', volunteerDir: '/nonexistent' }));
     const res = await fetch(`${running.url}/volunteer/`);
     expect(res.status).toBe(503);
     expect(await res.text()).toMatch(/not built/);

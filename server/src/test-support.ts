@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
+import { afterEach } from 'vitest';
 import {
   NAMESPACES,
   PROTOCOL_VERSION,
@@ -142,4 +143,19 @@ export function connected(socket: Socket): Promise<void> {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
+}
+
+/**
+ * Closes the servers a test started once it ends, whatever happened:
+ * `const track = closedAfterEach<RunningServer>()`, then `const running = track(await startServer())`.
+ */
+export function closedAfterEach<T extends { close(): Promise<void> }>(): (server: T) => T {
+  const open: T[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((server) => server.close()));
+  });
+  return (server) => {
+    open.push(server);
+    return server;
+  };
 }

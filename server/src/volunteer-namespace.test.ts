@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PROTOCOL_VERSION, type NodeInfo, type PeerInfo } from '@tabswarm/protocol';
 import {
+  closedAfterEach,
   capabilities,
   connected,
   joinVolunteer,
@@ -9,11 +10,7 @@ import {
   type RunningServer,
 } from './test-support.ts';
 
-let running: RunningServer | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+const track = closedAfterEach<RunningServer>();
 
 const selfTest = {
   kernel: 'mix',
@@ -27,7 +24,7 @@ const selfTest = {
 
 describe('volunteer namespace', () => {
   it('joins, heartbeats, records the self-test and streams every change to dashboards', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const dashboard = running.dashboard();
     const snapshot = await request<{ nodes: NodeInfo[] }>(dashboard, 'subscribe', {
       protocolVersion: PROTOCOL_VERSION,
@@ -64,7 +61,7 @@ describe('volunteer namespace', () => {
   });
 
   it('marks a silent volunteer gone after the heartbeat timeout and tells dashboards and peers', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const dashboard = running.dashboard();
     await request(dashboard, 'subscribe', { protocolVersion: PROTOCOL_VERSION });
     const statuses = new Map<string, string>();
@@ -92,7 +89,7 @@ describe('volunteer namespace', () => {
   });
 
   it('resumes a node id with its secret and refuses a wrong secret', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const first = running.volunteer();
     const accepted = await joinVolunteer(first);
     first.disconnect();
@@ -116,7 +113,7 @@ describe('volunteer namespace', () => {
   });
 
   it('refuses a connection that speaks another protocol version', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const old = running.volunteer({ protocolVersion: PROTOCOL_VERSION + 1 });
     await expect(connected(old)).rejects.toThrow(/^VERSION_MISMATCH/);
     const none = running.dashboard({});
@@ -124,7 +121,7 @@ describe('volunteer namespace', () => {
   });
 
   it('answers malformed payloads with an error code, changes nothing, and keeps others connected', async () => {
-    running = await startServer();
+    const running = track(await startServer());
     const good = running.volunteer();
     const accepted = await joinVolunteer(good);
     const before = JSON.stringify(running.server.membership.list());
@@ -186,7 +183,7 @@ describe('volunteer namespace', () => {
   });
 
   it('drops only the sender of a message over the size limit', async () => {
-    running = await startServer({ maxMessageBytes: 16 * 1024 });
+    const running = track(await startServer({ maxMessageBytes: 16 * 1024 }));
     const good = running.volunteer();
     await joinVolunteer(good);
     const flood = running.volunteer();

@@ -10,3 +10,4 @@ export {
 } from './virtual-volunteer.ts';
 export { threadCompute } from './compute-thread.ts';
 export type { ThreadSettings } from './compute-thread-entry.ts';
+export { OperatorClient, mnistMlpJob } from './operator-client.ts';

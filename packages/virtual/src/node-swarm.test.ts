@@ -8,8 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '@tabswarm/gossip';
-import type { ConsensusSeries, JobInfo, JobSpecInput } from '@tabswarm/protocol';
+import type { ConsensusSeries, JobInfo } from '@tabswarm/protocol';
 import { DEFAULT_CONFIG, createServer, type TabswarmServer } from '@tabswarm/server';
+import { OperatorClient, mnistMlpJob } from './operator-client.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const TOKEN = 'node-swarm-operator-token-0123456789';
@@ -31,6 +32,7 @@ beforeAll(async () => {
     logLevel: 'silent',
   });
   url = await server.listen(0);
+  operator = new OperatorClient(url, TOKEN);
 });
 
 afterAll(async () => {
@@ -38,48 +40,22 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function api<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${url}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-const getJob = async (id: string): Promise<JobInfo> =>
-  (await api<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
-const consensus = (id: string): Promise<ConsensusSeries> =>
-  api<ConsensusSeries>('GET', `/api/jobs/${id}/consensus?limit=20000`);
+let operator: OperatorClient;
+const getJob = (id: string): Promise<JobInfo> => operator.getJob(id);
+const consensus = (id: string): Promise<ConsensusSeries> => operator.consensus(id);
 
 /**
  * The e2e gossip test's job: mnist-mlp, Adam, 25 local steps of 64, a checkpoint every 2 shards.
  * The control aims higher, so that it keeps handing out shards while the test watches it drift.
  */
-async function submitJob(name: string, targetAccuracy = TARGET): Promise<JobInfo> {
-  const spec: JobSpecInput = {
-    name,
-    model: { kind: 'preset', preset: 'mnist-mlp' },
-    dataset: 'mnist',
-    training: {
-      optimizer: { type: 'adam' },
-      learningRate: 0.003,
-      batchSize: 64,
-      localSteps: 25,
-      epochs: 3,
+const submitJob = (name: string, targetAccuracy = TARGET): Promise<JobInfo> =>
+  operator.createJob(
+    mnistMlpJob(name, {
       targetAccuracy,
-      seed: 1,
-    },
-    averaging: { mode: 'gossip', exchangeTimeoutMs: 5_000 },
-    checkpoint: { everyShards: 2, contributors: 2 },
-  };
-  return (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
-}
+      averaging: { mode: 'gossip', exchangeTimeoutMs: 5_000 },
+      checkpoint: { everyShards: 2, contributors: 2 },
+    }),
+  );
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,19 +1,15 @@
 import { io } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   PROTOCOL_VERSION,
   RELAY_MAX_MESSAGE_BYTES,
   type RelayedMessage,
   type Reply,
 } from '@tabswarm/protocol';
-import { request, type VolunteerClient } from '../test-support.ts';
+import { closedAfterEach, request, type VolunteerClient } from '../test-support.ts';
 import { startGossipServer, type GossipTestServer } from './test-support.ts';
 
-let server: GossipTestServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const track = closedAfterEach<GossipTestServer>();
 
 const relay = (socket: VolunteerClient, to: string, data: unknown) =>
   request<{ queuedMs: number }>(socket, 'relay', { to, data });
@@ -29,7 +25,7 @@ const message = (size: number, seed: number): Uint8Array =>
 
 describe('socket.io relay through the coordinator', () => {
   it('forwards binary messages between two volunteers intact and in order', async () => {
-    server = await startGossipServer();
+    const server = track(await startGossipServer());
     const a = await server.volunteer();
     const b = await server.volunteer();
     const got = collect(b.socket);
@@ -39,14 +35,14 @@ describe('socket.io relay through the coordinator', () => {
     await expect.poll(() => got.length).toBe(12);
     got.forEach((m, k) => {
       expect(m.from).toBe(a.nodeId);
-      expect(Buffer.compare(Buffer.from(m.data as Uint8Array), Buffer.from(sent[k] as Uint8Array))).toBe(0);
+      expect(Buffer.compare(Buffer.from(m.data), Buffer.from(sent[k] as Uint8Array))).toBe(0);
     });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/tabswarm_relay_bytes_total \d{6,}/);
   });
 
   it('validates: sender joined, recipient active, binary, size cap, not to itself', async () => {
-    server = await startGossipServer();
+    const server = track(await startGossipServer());
     const a = await server.volunteer();
     const b = await server.volunteer();
     const code = (r: Reply<object>) => (r.ok ? 'ok' : r.code);
@@ -73,9 +69,11 @@ describe('socket.io relay through the coordinator', () => {
   });
 
   it('paces each volunteer to its rate (token bucket), and refuses a sender that ignores acknowledgements', async () => {
-    server = await startGossipServer({
-      relay: { bytesPerSec: 1_000_000, burstBytes: 100_000, maxQueuedBytes: 300_000 },
-    });
+    const server = track(
+      await startGossipServer({
+        relay: { bytesPerSec: 1_000_000, burstBytes: 100_000, maxQueuedBytes: 300_000 },
+      }),
+    );
     const a = await server.volunteer();
     const b = await server.volunteer();
     const got = collect(b.socket);
@@ -102,7 +100,7 @@ describe('socket.io relay through the coordinator', () => {
 
 describe('link and exchange reports', () => {
   it('stores each volunteer latest link report and serves it', async () => {
-    server = await startGossipServer();
+    const server = track(await startGossipServer());
     const a = await server.volunteer();
     const b = await server.volunteer();
     const report = {
@@ -135,7 +133,7 @@ describe('link and exchange reports', () => {
   });
 
   it('keeps exchange reports per job as the consensus series', async () => {
-    server = await startGossipServer();
+    const server = track(await startGossipServer());
     const a = await server.volunteer();
     const b = await server.volunteer();
     const report = (distance: number, outcome = 'ok') => ({

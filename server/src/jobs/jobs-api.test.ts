@@ -1,19 +1,22 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PROTOCOL_VERSION, type JobInfo, type LeaseGrantInfo } from '@tabswarm/protocol';
-import { api, joinVolunteer, request, startServer, type RunningServer } from '../test-support.ts';
+import {
+  closedAfterEach,
+  api,
+  joinVolunteer,
+  request,
+  startServer,
+  type RunningServer,
+} from '../test-support.ts';
 
-let running: RunningServer | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+const track = closedAfterEach<RunningServer>();
 
 const smallJob = { name: 'digits', training: { batchSize: 100, localSteps: 10, epochs: 1 } };
 
-async function createJob(url: string, spec: unknown = smallJob): Promise<JobInfo> {
-  const res = await api<{ job: JobInfo }>(`${url}/api/jobs`, { body: spec });
+async function createJob(running: RunningServer, spec: unknown = smallJob): Promise<JobInfo> {
+  const res = await api<{ job: JobInfo }>(`${running.url}/api/jobs`, { body: spec });
   expect(res.status).toBe(201);
-  await running?.server.checkpoints().idle(); // checkpoint 0's evaluation runs in the background
+  await running.server.checkpoints().idle(); // checkpoint 0's evaluation runs in the background
   return res.body.job;
 }
 
@@ -23,8 +26,8 @@ function jobStateSnapshot(r: RunningServer): string {
 
 describe('jobs REST API', () => {
   it('creates a job on the built-in MNIST with defaults, lists it and gets it', async () => {
-    running = await startServer();
-    const job = await createJob(running.url);
+    const running = track(await startServer());
+    const job = await createJob(running);
     expect(job).toMatchObject({
       name: 'digits',
       status: 'queued',
@@ -42,8 +45,8 @@ describe('jobs REST API', () => {
   });
 
   it('pauses, resumes and cancels, and refuses impossible transitions with 409', async () => {
-    running = await startServer();
-    const job = await createJob(running.url);
+    const running = track(await startServer());
+    const job = await createJob(running);
     const base = `${running.url}/api/jobs/${job.id}`;
     expect((await api<{ job: JobInfo }>(`${base}/pause`, { method: 'POST' })).body.job.status).toBe('paused');
     expect((await api(`${base}/pause`, { method: 'POST' })).status).toBe(409);
@@ -57,8 +60,8 @@ describe('jobs REST API', () => {
   });
 
   it('rejects bad input with a 4xx and a reason, and changes nothing', async () => {
-    running = await startServer();
-    const job = await createJob(running.url);
+    const running = track(await startServer());
+    const job = await createJob(running);
     const before = jobStateSnapshot(running);
     const url = running.url;
     const cases: [string, Parameters<typeof api>[1], number, RegExp][] = [
@@ -89,8 +92,8 @@ describe('jobs REST API', () => {
 
 describe('leases over socket.io', () => {
   it('hands out shards, counts completions once, and shows progress to dashboards and /metrics', async () => {
-    running = await startServer();
-    const job = await createJob(running.url, {
+    const running = track(await startServer());
+    const job = await createJob(running, {
       name: 'one epoch',
       training: { batchSize: 100, localSteps: 20, epochs: 1 },
     });
@@ -141,8 +144,8 @@ describe('leases over socket.io', () => {
   });
 
   it('re-queues the shard of a volunteer that disconnects, and rejects bad lease messages', async () => {
-    running = await startServer();
-    const job = await createJob(running.url, {
+    const running = track(await startServer());
+    const job = await createJob(running, {
       name: 'x',
       training: { batchSize: 100, localSteps: 40, epochs: 1 },
     });
