@@ -22,7 +22,8 @@ export {
   type CoordinatorOptions,
   type VolunteerSocket,
 } from './any/coordinator-connection.ts';
-export { VolunteerTrainer, pickJob } from './any/volunteer-trainer.ts';
+export { VolunteerTrainer } from './any/volunteer-trainer.ts';
+export { pickJob } from './any/pick-job.ts';
 export type {
   AveragingHook,
   LeaseCoordinator,

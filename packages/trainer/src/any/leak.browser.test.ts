@@ -10,7 +10,9 @@ import { sleep } from './pacing.ts';
 import { MemoryShardCache } from './shard-cache.ts';
 import { jobInfo, jobSpec, makeShard } from './test-support.ts';
 import { DATASET, FakeApi, FakeCoordinator, grant } from './test-fakes.ts';
-import { VolunteerTrainer, type AveragingHook, type TrainerEvent } from './volunteer-trainer.ts';
+import type { AveragingHook } from './trainer-ports.ts';
+import type { TrainerEvent } from './trainer-status.ts';
+import { VolunteerTrainer } from './volunteer-trainer.ts';
 
 const BASE = location.origin;
 const spec = jobSpec({ training: { batchSize: 4, localSteps: 2, learningRate: 0.01 } });

@@ -10,7 +10,7 @@ import type {
 import type { CoordinatorApi } from '../coordinator-api.ts';
 import { TrainerError } from './errors.ts';
 import type * as T from './types.ts';
-import type { LeaseCoordinator } from './volunteer-trainer.ts';
+import type { LeaseCoordinator } from './trainer-ports.ts';
 
 export const DATASET: T.DatasetShape & { name: string } = { featureShape: [4], numClasses: 3, name: 'tiny' };
 

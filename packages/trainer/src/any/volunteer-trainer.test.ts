@@ -3,7 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from './pacing.ts';
 import { jobInfo, jobSpec } from './test-support.ts';
 import { FakeApi, FakeCompute, FakeCoordinator, grant } from './test-fakes.ts';
-import { VolunteerTrainer, pickJob, type AveragingHook, type TrainerEvent } from './volunteer-trainer.ts';
+import { pickJob } from './pick-job.ts';
+import type { AveragingHook } from './trainer-ports.ts';
+import type { TrainerEvent } from './trainer-status.ts';
+import { VolunteerTrainer } from './volunteer-trainer.ts';
 
 const spec = jobSpec({ training: { batchSize: 4, localSteps: 2 } });
 const running: VolunteerTrainer[] = [];

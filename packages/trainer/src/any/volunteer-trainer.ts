@@ -18,6 +18,7 @@ import { CheckpointResponder } from './checkpoint-responder.ts';
 import { ComputeSupervisor, FATAL_CODES } from './compute-supervisor.ts';
 import { LeaseReports } from './lease-reports.ts';
 import { PauseGate } from './pause-gate.ts';
+import { pickJob } from './pick-job.ts';
 import type { ShardParameters, Sleep, VolunteerTrainerOptions } from './trainer-ports.ts';
 import {
   TrainerState,
@@ -37,14 +38,6 @@ import type {
   ParameterSnapshot,
   StepProgress,
 } from './types.ts';
-
-export type {
-  AveragingHook,
-  LeaseCoordinator,
-  ShardParameters,
-  VolunteerTrainerOptions,
-} from './trainer-ports.ts';
-export type { LeaseProgress, TrainerEvent, TrainerPhase, TrainerStatus } from './trainer-status.ts';
 
 interface LoadedJob {
   readonly info: JobInfo;
@@ -494,19 +487,4 @@ export class VolunteerTrainer {
   #emit(event: TrainerEvent): void {
     this.#state.emit(event);
   }
-}
-
-/**
- * The job a volunteer will most likely be given: a running (else queued) job of the highest
- * priority, oldest first, as the coordinator's fair share favours it when nobody works on it yet.
- */
-export function pickJob(jobs: readonly JobInfo[]): JobInfo | null {
-  const open = jobs.filter((j) => j.status === 'running' || j.status === 'queued');
-  open.sort(
-    (a, b) =>
-      (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) ||
-      b.spec.priority - a.spec.priority ||
-      a.createdAt - b.createdAt,
-  );
-  return open[0] ?? null;
 }
