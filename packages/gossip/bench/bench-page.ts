@@ -8,11 +8,11 @@
  */
 import type { DataConnection } from 'peerjs';
 import { encodeFp32Frame, type GossipCodecName } from '@tabswarm/protocol';
-import { GossipAverager, type ExchangeResult } from '../src/averager.ts';
-import { FrameTransport } from '../src/frame-transport.ts';
-import { referenceKernels } from '../src/kernel-library.ts';
-import { dataConnectionLink, dialPeer } from '../src/peerjs-link.ts';
-import { Reassembler } from '../src/reassembler.ts';
+import { GossipAverager, type ExchangeResult } from '../src/any/averager.ts';
+import { FrameTransport } from '../src/any/frame-transport.ts';
+import { referenceKernels } from '../src/any/kernel-library.ts';
+import { dataConnectionLink, dialPeer } from '../src/page/peerjs-link.ts';
+import { Reassembler } from '../src/any/reassembler.ts';
 import { seededVector, startSwarmNode, type SwarmNode } from '../test-page/swarm-node.ts';
 import type { CodecRow, ThroughputRow } from './bench-api.ts';
 

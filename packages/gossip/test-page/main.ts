@@ -3,7 +3,7 @@
  * runs exchange rounds, and reads the vector back. No trainer, no TensorFlow.js: eight of these
  * fit in one Chromium.
  */
-import type { AveragingSettings, ExchangeResult } from '../src/averager.ts';
+import type { AveragingSettings, ExchangeResult } from '../src/any/averager.ts';
 import { seededVector, startSwarmNode, toBase64, type SwarmNode } from './swarm-node.ts';
 
 export interface GossipTestStart {

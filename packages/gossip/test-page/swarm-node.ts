@@ -15,11 +15,11 @@ import {
   type VolunteerClientToServer,
   type VolunteerServerToClient,
 } from '@tabswarm/protocol';
-import { GossipAverager, type AveragingSettings } from '../src/averager.ts';
-import { socketCoordinatorPort } from '../src/coordinator-port.ts';
-import { basicKernels, type GossipKernels } from '../src/kernels.ts';
-import { GossipMesh } from '../src/mesh.ts';
-import { peerJsConnector } from '../src/peerjs-link.ts';
+import { GossipAverager, type AveragingSettings } from '../src/any/averager.ts';
+import { socketCoordinatorPort } from '../src/any/coordinator-port.ts';
+import { basicKernels, type GossipKernels } from '../src/any/kernels.ts';
+import { GossipMesh } from '../src/any/mesh.ts';
+import { peerJsConnector } from '../src/page/peerjs-link.ts';
 
 export type VolunteerSocket = Socket<VolunteerServerToClient, VolunteerClientToServer>;
 

@@ -4,8 +4,8 @@
  * dials a peer with a typed outcome instead of PeerJS's scattered error events.
  */
 import type { DataConnection, Peer, PeerError } from 'peerjs';
-import type { DialResult, LinkConnector } from './connector.ts';
-import type { MessageLink } from './link.ts';
+import type { DialResult, LinkConnector } from '../any/connector.ts';
+import type { MessageLink } from '../any/link.ts';
 
 /** How every frame connection is opened: bytes as they are, ordered and reliable. */
 export const FRAME_CONNECTION_OPTIONS = { serialization: 'raw', reliable: true } as const;
