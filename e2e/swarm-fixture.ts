@@ -36,6 +36,13 @@ export function useSwarm(options: CoordinatorOptions): Swarm {
   test.beforeAll(async () => {
     coordinator = await startCoordinator(options);
   });
+  // eslint-disable-next-line no-empty-pattern -- Playwright needs the fixtures argument destructured
+  test.afterEach(({}, testInfo) => {
+    // The coordinator's own account of a failed test: its log's tail (pino JSON lines).
+    if (testInfo.status !== testInfo.expectedStatus && coordinator) {
+      console.log(`[coordinator log, last lines]\n${coordinator.output().split('\n').slice(-80).join('\n')}`);
+    }
+  });
   test.afterAll(async () => {
     await Promise.allSettled(browsers.map((b) => b.close()));
     await coordinator?.stop();

@@ -116,7 +116,15 @@ describe('a swarm of virtual volunteers against a real coordinator', () => {
           ? latest
           : null;
       });
-      const series = await consensus(job.id);
+      // Exchange reports reach the coordinator asynchronously: wait for each volunteer's (the
+      // assertions below still fail when a volunteer never reports a successful exchange).
+      const series = await until('every volunteer’s exchange reports', 20_000, async () => {
+        const latest = await consensus(job.id);
+        const reported = volunteers.every((v) =>
+          latest.points.some((p) => p.nodeId === v.nodeId && p.outcome === 'ok'),
+        );
+        return reported ? latest : null;
+      }).catch(() => consensus(job.id));
       const summaries = volunteers.map((v) => v.averaging());
       averagedSpread = spread(await models(volunteers));
       const okDistances = series.points

@@ -60,8 +60,9 @@ export function mnistMlpJob(
       learningRate: 0.003,
       batchSize: 64,
       localSteps: 25,
-      // Room to spare: the job completes as soon as a checkpoint evaluates at the target.
-      epochs: 3,
+      // Room to spare: the job completes as soon as a checkpoint evaluates at the target, and a
+      // run that lands just under it (90 % is near where 3 epochs end) gets more shards to cross it.
+      epochs: 5,
       targetAccuracy,
       seed: 1,
     },
