@@ -13,7 +13,7 @@ import {
   type TrainerEvent,
   type VolunteerTrainer,
 } from '@tabswarm/trainer';
-import { SwarmAveraging, httpFedAvgPort } from '@tabswarm/gossip';
+import { volunteerAveraging } from '@tabswarm/gossip';
 import { referenceKernels } from '@tabswarm/gossip/kernel-library';
 import type { JoinAccepted } from '@tabswarm/protocol';
 import { PeerMesh } from './peer-mesh.ts';
@@ -117,17 +117,10 @@ export class VolunteerSession {
         // After every shard: gossip with peers over this tab's mesh, or FedAvg, by the job's mode.
         // The page has no TensorFlow.js (it runs in the trainer's worker): the reference kernels.
         averaging: (rt) =>
-          new SwarmAveraging({
+          volunteerAveraging(rt, {
+            baseUrl: origin,
             mesh: () => this.#mesh?.mesh ?? null,
             kernels: referenceKernels,
-            averaging: (jobId) => rt.averagingOf(jobId),
-            fedAvgPort: (jobId) =>
-              httpFedAvgPort({
-                baseUrl: origin,
-                jobId,
-                nodeId: rt.accepted?.nodeId ?? '',
-                peerToken: rt.accepted?.peerjs.token ?? '',
-              }),
           }),
         hooks: {
           onConnectionState: (connection, connectionDetail) => {

@@ -7,9 +7,8 @@
  */
 import {
   GossipMesh,
-  SwarmAveraging,
-  httpFedAvgPort,
   socketCoordinatorPort,
+  volunteerAveraging,
   type ExchangeResult,
   type GossipAverager,
   type GossipMeshOptions,
@@ -97,17 +96,10 @@ export class VirtualVolunteer {
         ? {}
         : {
             averaging: (rt: VolunteerRuntime) =>
-              new SwarmAveraging({
+              volunteerAveraging(rt, {
+                baseUrl: options.baseUrl,
                 mesh: () => this.#mesh?.mesh ?? null,
                 kernels: referenceKernels,
-                averaging: (jobId) => rt.averagingOf(jobId),
-                fedAvgPort: (jobId) =>
-                  httpFedAvgPort({
-                    baseUrl: options.baseUrl,
-                    jobId,
-                    nodeId: rt.nodeId ?? '',
-                    peerToken: rt.accepted?.peerjs.token ?? '',
-                  }),
                 onAverager: (averager) => this.#follow(averager),
               }),
           }),

@@ -4,9 +4,9 @@
  * coordinator (FedAvgClient). It matches packages/trainer's AveragingHook structurally, so the
  * volunteer page passes it as `averaging` without either package importing the other.
  */
-import type { AveragingSpec } from '@tabswarm/protocol';
+import type { AveragingSpec, JoinAccepted } from '@tabswarm/protocol';
 import { GossipAverager } from './averager.ts';
-import { FedAvgClient, type FedAvgPort } from './fedavg-client.ts';
+import { FedAvgClient, httpFedAvgPort, type FedAvgPort } from './fedavg-client.ts';
 import type { GossipKernels } from './kernels.ts';
 import type { GossipMesh } from './mesh.ts';
 
@@ -104,4 +104,32 @@ export class SwarmAveraging {
     this.#options.onAverager?.(averager);
     return averager;
   }
+}
+
+/** What a volunteer runtime tells its averaging: each job's settings and this node's identity. */
+export interface AveragingRuntime {
+  averagingOf(jobId: string): AveragingSpec | undefined;
+  readonly accepted: JoinAccepted | null;
+}
+
+/**
+ * A volunteer's averaging after every shard, by the job's mode: gossip over its mesh, or FedAvg
+ * through the coordinator at `baseUrl`, authenticated as the node the runtime joined as.
+ */
+export function volunteerAveraging(
+  runtime: AveragingRuntime,
+  options: Pick<SwarmAveragingOptions, 'mesh' | 'kernels' | 'onAverager'> & { readonly baseUrl: string },
+): SwarmAveraging {
+  const { baseUrl, ...rest } = options;
+  return new SwarmAveraging({
+    ...rest,
+    averaging: (jobId) => runtime.averagingOf(jobId),
+    fedAvgPort: (jobId) =>
+      httpFedAvgPort({
+        baseUrl,
+        jobId,
+        nodeId: runtime.accepted?.nodeId ?? '',
+        peerToken: runtime.accepted?.peerjs.token ?? '',
+      }),
+  });
 }
