@@ -1,0 +1,46 @@
+/**
+ * What every part of `npm run bench` shares: its options, the machine it ran on, and the result it
+ * hands back (a markdown table for the terminal and JSON for the results folder). Parts measure and
+ * report; they never assert a time.
+ */
+
+export interface BenchOptions {
+  /** A reduced version of every part (the whole command in under 5 minutes). */
+  readonly quick: boolean;
+  /** Repetitions per timed figure (medians with min–max); at least 5 unless quick. */
+  readonly repetitions: number;
+  /** Progress lines go here (stderr), never into the tables. */
+  readonly log: (line: string) => void;
+}
+
+/** One timed figure: the median of its repetitions, with the spread. */
+export interface Timing {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly repetitions: number;
+}
+
+export interface MachineDescription {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly chromium: string | null;
+  /** The WebGPU adapter Chromium gave the page, and whether it is a fallback (software) adapter. */
+  readonly webgpu: { readonly adapter: string; readonly fallback: boolean } | null;
+}
+
+export interface PartResult {
+  readonly part: string;
+  /** Markdown: one or more tables, and short notes under them (goals met or missed, by how much). */
+  readonly markdown: string;
+  /** Every figure behind the tables. */
+  readonly data: unknown;
+}
+
+export interface BenchPart {
+  readonly name: string;
+  readonly description: string;
+  run(options: BenchOptions): Promise<PartResult>;
+}

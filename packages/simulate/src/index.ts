@@ -1,0 +1,2 @@
+/** The simulation harness's public surface: what `npm run simulate` and the e2e scenarios share. */
+export type * from './record.ts';
