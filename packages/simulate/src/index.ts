@@ -1,2 +1,3 @@
 /** The simulation harness's public surface: what `npm run simulate` and the e2e scenarios share. */
 export type * from './record.ts';
+export type * from './plan.ts';
