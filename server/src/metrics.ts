@@ -7,6 +7,7 @@ export interface ServerMetrics {
   readonly volunteersActive: Gauge;
   readonly dashboardsConnected: Gauge;
   readonly socketEvents: Counter<'namespace' | 'event' | 'outcome'>;
+  readonly requestSeconds: Histogram<'namespace' | 'request'>;
   // Job metrics are labelled by job, never by volunteer: label sets stay bounded.
   readonly leases: Counter<'job' | 'event'>;
   readonly shardsDone: Counter<'job'>;
@@ -14,6 +15,11 @@ export interface ServerMetrics {
   readonly checkpointSeconds: Histogram<'job'>;
   readonly validationRejections: Counter<'job' | 'reason'>;
 }
+
+/** Upper bounds of the request-latency histogram's buckets (a quantile is known to this resolution). */
+export const REQUEST_BUCKETS_SECONDS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export function createMetrics(): ServerMetrics {
   const registry = new Registry();
@@ -39,6 +45,15 @@ export function createMetrics(): ServerMetrics {
       name: 'tabswarm_socket_events_total',
       help: 'socket.io events received, by namespace, event and outcome (ok or the error code)',
       labelNames: ['namespace', 'event', 'outcome'],
+      registers: [registry],
+    }),
+    requestSeconds: new Histogram({
+      name: 'tabswarm_request_duration_seconds',
+      help: 'Time from a socket.io request arriving to its ack being sent, by namespace and request',
+      labelNames: ['namespace', 'request'],
+      // Fine at the low end, where a healthy coordinator answers, and up to the 10 s a swarm of
+      // thousands can push a lease round trip to.
+      buckets: REQUEST_BUCKETS_SECONDS,
       registers: [registry],
     }),
     leases: new Counter({

@@ -44,7 +44,9 @@ export function serve<R extends RequestSchemaMap>(
     const handler = handlers[event];
     if (handler === undefined) continue;
     addListener(socket, event, (payload, ack) => {
+      const endTimer = ctx.metrics.requestSeconds.startTimer({ namespace: ctx.namespace, request: event });
       const reply = (r: Reply<object>): void => {
+        endTimer();
         ctx.metrics.socketEvents.inc({ namespace: ctx.namespace, event, outcome: r.ok ? 'ok' : r.code });
         if (typeof ack === 'function') (ack as (reply: Reply<object>) => void)(r);
       };

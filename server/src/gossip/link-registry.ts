@@ -24,6 +24,7 @@ export class LinkRegistry {
       links: report.links,
       quarantined: report.quarantined,
     };
+    this.#countNewRejections(this.#byNode.get(nodeId), links);
     this.#byNode.set(nodeId, links);
     this.#updateGauges();
     for (const listener of this.#listeners) listener(links);
@@ -45,6 +46,23 @@ export class LinkRegistry {
   onChange(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * A link report counts rejections since its link opened: only the growth over the volunteer's
+   * previous report is new (a count that went down is a new link, counted whole).
+   */
+  #countNewRejections(before: NodeLinks | undefined, after: NodeLinks): void {
+    const counter = this.metrics?.rejectedFramesTotal;
+    if (counter === undefined) return;
+    for (const link of after.links) {
+      const old = before?.links.find((l) => l.peer === link.peer)?.rejected ?? {};
+      for (const [reason, count] of Object.entries(link.rejected)) {
+        const previous = old[reason] ?? 0;
+        const added = count >= previous ? count - previous : count;
+        if (added > 0) counter.inc({ reason }, added);
+      }
+    }
   }
 
   #updateGauges(): void {

@@ -9,6 +9,7 @@ export interface GossipMetrics {
   readonly relayMessages: Counter<'outcome'>;
   readonly links: Gauge<'kind'>;
   readonly rejectedFrames: Gauge<'reason'>;
+  readonly rejectedFramesTotal: Counter<'reason'>;
   readonly fedAvgRounds: Counter<'job' | 'outcome'>;
 }
 
@@ -52,6 +53,12 @@ export function createGossipMetrics(registry: Registry): GossipMetrics {
     rejectedFrames: new Gauge({
       name: 'tabswarm_gossip_rejected_frames',
       help: 'Frames volunteers dropped on receipt, as their latest link reports count them, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    rejectedFramesTotal: new Counter({
+      name: 'tabswarm_gossip_rejected_frames_total',
+      help: 'Frames volunteers dropped on receipt since this coordinator started, by reason (the growth of each link report over the one before; kept after the volunteer leaves)',
       labelNames: ['reason'],
       registers: [registry],
     }),
