@@ -1,0 +1,202 @@
+/**
+ * Volunteer browsers for a simulation: headless Chromium on the coordinator's volunteer page, one
+ * process each or contexts of one process, pressed Start and then hurt on request — closed
+ * without a goodbye (the renderer crashed first), taken offline, throttled through the DevTools
+ * protocol, or cut off from some peers (the page's test API).
+ */
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../browser-launch.ts';
+import type { BrowserBackend } from './plan.ts';
+
+/** The page's test API as far as the harness drives it (apps/volunteer/src/test-api-types.ts). */
+interface PageTestApi {
+  getState(): { nodeId: string | null; connection: string; backend: string | null; peers: unknown[] };
+  trainer(): {
+    phase: string;
+    backend: string | null;
+    shardsDone: number;
+    samplesPerSec: number | null;
+    lastLoss: number | null;
+  } | null;
+  /** No peer traffic with these node ids, relay included; [] lifts the block (added by the mesh work). */
+  blockPeers?(nodeIds: readonly string[]): void;
+}
+
+export interface BrowserObservation {
+  readonly nodeId: string | null;
+  readonly connection: string;
+  readonly phase: string;
+  readonly backend: string | null;
+  readonly shardsDone: number;
+  readonly samplesPerSec: number | null;
+  readonly lastLoss: number | null;
+}
+
+export interface BrowserVolunteer {
+  readonly label: string;
+  readonly page: Page;
+  readonly context: BrowserContext;
+  /** Node ids it joined as (a new one after the coordinator forgot it). */
+  readonly nodeIds: string[];
+  alive: boolean;
+}
+
+export interface BrowserSwarmOptions {
+  readonly url: string;
+  /** One Chromium per volunteer, or contexts of one Chromium (less memory). */
+  readonly mode: 'processes' | 'contexts';
+  readonly backend: BrowserBackend | null;
+  readonly log?: (line: string) => void;
+}
+
+const testApi = (): PageTestApi => (window as unknown as { tabswarmTest: PageTestApi }).tabswarmTest;
+
+export class BrowserSwarm {
+  readonly #options: BrowserSwarmOptions;
+  readonly #volunteers = new Map<string, BrowserVolunteer>();
+  readonly #browsers: Browser[] = [];
+  readonly #cdp = new Map<string, CDPSession>();
+  #shared: Promise<Browser> | null = null;
+  #next = 0;
+
+  constructor(options: BrowserSwarmOptions) {
+    this.#options = options;
+  }
+
+  get volunteers(): readonly BrowserVolunteer[] {
+    return [...this.#volunteers.values()];
+  }
+
+  get alive(): readonly BrowserVolunteer[] {
+    return this.volunteers.filter((v) => v.alive);
+  }
+
+  get(label: string): BrowserVolunteer {
+    const v = this.#volunteers.get(label);
+    if (v === undefined) throw new Error(`no browser volunteer ${label}`);
+    return v;
+  }
+
+  /** Opens the volunteer page, presses Start and waits until it joined; returns it. */
+  async add(label = `browser-${++this.#next}`): Promise<BrowserVolunteer> {
+    const context = await this.#newContext();
+    const page = await context.newPage();
+    const v: BrowserVolunteer = { label, page, context, nodeIds: [], alive: true };
+    this.#volunteers.set(label, v);
+    page.on('pageerror', (error) => this.#options.log?.(`[${label} page error] ${error.message}`));
+    const query = this.#options.backend === null ? '' : `?backend=${this.#options.backend}`;
+    await page.goto(`${this.#options.url}/volunteer/${query}`);
+    await page.getByTestId('start-button').click();
+    await page.waitForFunction(() => testApi().getState().connection === 'connected', undefined, {
+      timeout: 120_000,
+    });
+    await this.observe(label);
+    return v;
+  }
+
+  /** Closes it without a goodbye: its renderer crashes (sockets and peer links just die), then it closes. */
+  async kill(label: string): Promise<void> {
+    const v = this.get(label);
+    if (!v.alive) return;
+    v.alive = false;
+    await this.#session(v)
+      .then((cdp) => cdp.send('Page.crash'))
+      .catch(() => undefined);
+    this.#cdp.delete(label);
+    await v.context.close().catch(() => undefined);
+    const own = this.#options.mode === 'processes' ? v.context.browser() : null;
+    await own?.close().catch(() => undefined);
+  }
+
+  /**
+   * Off the network and back: the context's offline emulation (HTTP, socket.io's transport) and a
+   * block of every peer (WebRTC data channels do not go through the emulated network stack).
+   */
+  async setOffline(label: string, offline: boolean): Promise<void> {
+    const v = this.get(label);
+    if (!v.alive) return;
+    await v.context.setOffline(offline);
+    const peers = offline ? this.volunteers.flatMap((o) => (o === v ? [] : o.nodeIds)) : [];
+    await this.blockPeers(label, peers).catch(() => undefined);
+  }
+
+  /** CPU throttling through the DevTools protocol (1 = none, 10 = ten times slower). */
+  async throttle(label: string, rate: number): Promise<void> {
+    const v = this.get(label);
+    if (!v.alive) return;
+    const cdp = await this.#session(v);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+  }
+
+  /** No peer traffic between this volunteer and these node ids ([] heals). */
+  async blockPeers(label: string, nodeIds: readonly string[]): Promise<void> {
+    const v = this.get(label);
+    if (!v.alive) return;
+    const ok = await v.page.evaluate((ids) => {
+      const api = testApi();
+      if (api.blockPeers === undefined) return false;
+      api.blockPeers(ids);
+      return true;
+    }, nodeIds);
+    if (!ok) throw new Error('the volunteer page has no tabswarmTest.blockPeers');
+  }
+
+  /** The page's own account of itself; records a new node id. Null once it is closed. */
+  async observe(label: string): Promise<BrowserObservation | null> {
+    const v = this.get(label);
+    if (!v.alive) return null;
+    const seen = await v.page
+      .evaluate(() => {
+        const api = testApi();
+        const s = api.getState();
+        const t = api.trainer();
+        return {
+          nodeId: s.nodeId,
+          connection: s.connection,
+          phase: t?.phase ?? 'off',
+          backend: t?.backend ?? s.backend,
+          shardsDone: t?.shardsDone ?? 0,
+          samplesPerSec: t?.samplesPerSec ?? null,
+          lastLoss: t?.lastLoss ?? null,
+        };
+      })
+      .catch(() => null);
+    if (seen?.nodeId && !v.nodeIds.includes(seen.nodeId)) v.nodeIds.push(seen.nodeId);
+    return seen;
+  }
+
+  /** Closes every browser, whatever state it is in. */
+  async stop(): Promise<void> {
+    for (const v of this.#volunteers.values()) v.alive = false;
+    await Promise.allSettled([...this.#volunteers.values()].map((v) => v.context.close()));
+    // A shared browser still launching is in the list once it has launched: wait for that.
+    await this.#shared?.catch(() => undefined);
+    this.#shared = null;
+    await Promise.allSettled(this.#browsers.map((b) => b.close()));
+  }
+
+  /** The Chromium build the volunteers run, or null before the first. */
+  version(): string | null {
+    return this.#browsers[0]?.version() ?? null;
+  }
+
+  async #newContext(): Promise<BrowserContext> {
+    const launch = async (): Promise<Browser> => {
+      const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+      this.#browsers.push(browser);
+      return browser;
+    };
+    if (this.#options.mode === 'processes') return (await launch()).newContext();
+    this.#shared ??= launch();
+    return (await this.#shared).newContext();
+  }
+
+  async #session(v: BrowserVolunteer): Promise<CDPSession> {
+    let cdp = this.#cdp.get(v.label);
+    if (cdp === undefined) {
+      cdp = await v.context.newCDPSession(v.page);
+      this.#cdp.set(v.label, cdp);
+    }
+    return cdp;
+  }
+}
