@@ -6,7 +6,6 @@
  */
 import {
   VolunteerRuntime,
-  WorkerCompute,
   errorText,
   probeWebGpu,
   type CoordinatorConnection,
@@ -16,6 +15,7 @@ import {
 import { volunteerAveraging } from '@tabswarm/gossip';
 import { referenceKernels } from '@tabswarm/gossip/kernel-library';
 import type { JoinAccepted } from '@tabswarm/protocol';
+import { createWorkerCompute } from './backend-pin.ts';
 import { PeerMesh } from './peer-mesh.ts';
 import { INITIAL_STATE, type TrainerLogLine, type VolunteerStore } from './store.ts';
 import type { SendFrameResult } from './test-api-types.ts';
@@ -110,7 +110,7 @@ export class VolunteerSession {
       const origin = location.origin;
       const runtime = new VolunteerRuntime({
         baseUrl: origin,
-        createCompute: () => new WorkerCompute(),
+        createCompute: () => createWorkerCompute(location.search),
         userAgent: navigator.userAgent,
         adapter: device.adapter,
         dutyCycle: this.#store.get().dutyCycle,

@@ -18,8 +18,9 @@ interface PageTestApi {
     samplesPerSec: number | null;
     lastLoss: number | null;
   } | null;
-  /** No peer traffic with these node ids, relay included; [] lifts the block (added by the mesh work). */
-  blockPeers?(nodeIds: readonly string[]): void;
+  /** No peer traffic with these node ids, relay included, until unblockPeers; false without a mesh. */
+  blockPeers?(nodeIds: string[]): boolean;
+  unblockPeers?(): boolean;
 }
 
 export interface BrowserObservation {
@@ -129,16 +130,16 @@ export class BrowserSwarm {
   }
 
   /** No peer traffic between this volunteer and these node ids ([] heals). */
-  async blockPeers(label: string, nodeIds: readonly string[]): Promise<void> {
+  async blockPeers(label: string, nodeIds: string[]): Promise<void> {
     const v = this.get(label);
     if (!v.alive) return;
     const ok = await v.page.evaluate((ids) => {
       const api = testApi();
-      if (api.blockPeers === undefined) return false;
-      api.blockPeers(ids);
-      return true;
+      if (ids.length === 0) return api.unblockPeers?.() ?? null;
+      return api.blockPeers?.(ids) ?? null;
     }, nodeIds);
-    if (!ok) throw new Error('the volunteer page has no tabswarmTest.blockPeers');
+    if (ok === null) throw new Error('the volunteer page has no tabswarmTest.blockPeers');
+    if (!ok) throw new Error(`${label} has not joined a peer mesh yet`);
   }
 
   /** The page's own account of itself; records a new node id. Null once it is closed. */

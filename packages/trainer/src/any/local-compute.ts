@@ -5,15 +5,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getTfjsDevice, runMixSelfTest } from '@tabswarm/kernels';
-import type { SelfTestReport } from '@tabswarm/protocol';
+import type { Backend, SelfTestReport } from '@tabswarm/protocol';
 import { planBatches, shardSeed } from '@tabswarm/core';
-import { memoryStats, startBackend, watchDeviceLoss, type BackendChoice } from './backend.ts';
+import { BACKEND_ORDER, memoryStats, startBackend, watchDeviceLoss, type BackendChoice } from './backend.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { LocalTrainer } from './local-trainer.ts';
 import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
 import { CacheStorageShardCache, MemoryShardCache, type ShardCache } from './shard-cache.ts';
 import { ShardSource, type ShardSourceOptions } from './shard-source.ts';
 import type * as T from './types.ts';
+
+/** Every backend but `only`, each with the reason the fallback report gives. */
+function onlyBackend(only: Backend): Partial<Record<Backend, string>> {
+  return Object.fromEntries(BACKEND_ORDER.filter((b) => b !== only).map((b) => [b, `pinned to ${only}`]));
+}
 
 export interface LocalComputeOptions {
   /** Overrides for the shard source (tests: a fake fetch, no retries' sleeping). */
@@ -76,6 +81,7 @@ export class LocalCompute implements T.ComputePort {
       info = await (this.#options.startBackend ?? startBackend)({
         ...this.#options.backend,
         ...(options.avoidWebGpu === undefined ? {} : { avoidWebGpu: options.avoidWebGpu }),
+        ...(options.only === undefined ? {} : { skip: onlyBackend(options.only) }),
       });
     } catch (error) {
       throw new TrainerError('BACKEND_UNAVAILABLE', errorText(error));

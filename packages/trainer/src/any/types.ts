@@ -33,6 +33,8 @@ export interface StartOptions {
   readonly baseUrl: string;
   /** Skip WebGPU (e.g. after its device was lost repeatedly); the reason is reported. */
   readonly avoidWebGpu?: string;
+  /** Only this backend, the others skipped (a page pinned by `?backend=`, for tests and simulations). */
+  readonly only?: Backend;
   /** Size cap of the shard cache (Cache Storage), in bytes. */
   readonly shardCacheBytes?: number;
 }
