@@ -1,5 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PROTOCOL_VERSION, type NodeInfo, type PeerInfo } from '@tabswarm/protocol';
+import {
+  PEER_SAMPLE_SIZE,
+  PeerView,
+  PROTOCOL_VERSION,
+  type NodeInfo,
+  type PeerInfo,
+  type PeersDelta,
+} from '@tabswarm/protocol';
 import {
   closedAfterEach,
   capabilities,
@@ -76,12 +83,13 @@ describe('volunteer namespace', () => {
       100,
     );
     try {
-      let lastPeers: readonly PeerInfo[] = [];
-      stays.on('peers', (p) => (lastPeers = p));
+      const deltas: PeersDelta[] = [];
+      stays.on('peersDelta', (d) => deltas.push(d));
       leaves.disconnect();
       await vi.waitFor(() => expect(statuses.get(b.nodeId)).toBe('gone'), { timeout: 3000 });
       expect(statuses.get(a.nodeId) ?? 'active').toBe('active');
-      await vi.waitFor(() => expect(lastPeers.map((p) => p.nodeId)).toEqual([a.nodeId]));
+      // Peers hear it as a change to their view, not a new list.
+      await vi.waitFor(() => expect(deltas).toContainEqual({ added: [], removed: [b.nodeId] }));
       expect(running.server.store.getNode(b.nodeId)?.status).toBe('gone');
     } finally {
       clearInterval(beat);
@@ -195,5 +203,61 @@ describe('volunteer namespace', () => {
     expect(await gone).toMatch(/transport close|transport error/);
     expect(good.connected).toBe(true);
     expect(await request(good, 'heartbeat', { state: 'idle', uptimeS: 1 })).toMatchObject({ ok: true });
+  });
+
+  it('sends each joiner a bounded view once and a leave only to the views that held it', async () => {
+    const running = track(await startServer());
+    const count = PEER_SAMPLE_SIZE + 8;
+    const views = new Map<string, PeerView>();
+    const emits = { peers: 0, peersDelta: 0 };
+    const joined: { socket: ReturnType<typeof running.volunteer>; nodeId: string }[] = [];
+    const beat = setInterval(() => {
+      for (const { socket } of joined)
+        socket.emit('heartbeat', { state: 'idle', uptimeS: 1 }, () => undefined);
+    }, 100);
+    for (let i = 0; i < count; i++) {
+      const socket = running.volunteer();
+      const view = new PeerView();
+      socket.on('peers', (p) => {
+        emits.peers++;
+        view.reset(p);
+      });
+      socket.on('peersDelta', (d) => {
+        emits.peersDelta++;
+        view.apply(d);
+      });
+      const { nodeId } = await joinVolunteer(socket);
+      views.set(nodeId, view);
+      joined.push({ socket, nodeId });
+    }
+    try {
+      await vi.waitFor(() => expect(emits.peers).toBe(count));
+      // Every view is bounded, holds its owner, and the latest joiner sees a sample, not everyone.
+      for (const [nodeId, view] of views) {
+        expect(view.ids()).toContain(nodeId);
+        expect(view.size).toBeLessThanOrEqual(PEER_SAMPLE_SIZE + 1);
+      }
+      expect(views.get(joined.at(-1)?.nodeId ?? '')?.size).toBe(PEER_SAMPLE_SIZE + 1);
+      expect(views.get(joined.at(-1)?.nodeId ?? '')?.complete).toBe(false);
+
+      const leaver = joined[0] as (typeof joined)[number];
+      const holders = [...views].filter(([id, v]) => id !== leaver.nodeId && v.ids().includes(leaver.nodeId));
+      const others = [...views].filter(([id, v]) => id !== leaver.nodeId && !v.ids().includes(leaver.nodeId));
+      expect(others.length).toBeGreaterThan(0);
+      const before = emits.peersDelta;
+      leaver.socket.disconnect();
+      await vi.waitFor(
+        () => {
+          for (const [, view] of holders) expect(view.ids()).not.toContain(leaver.nodeId);
+        },
+        { timeout: 3000 },
+      );
+      // The holders got one delta each (a replacement included: their views stay full); the rest,
+      // nothing beyond the periodic refresh of a few samples per second.
+      for (const [, view] of holders) expect(view.size).toBe(PEER_SAMPLE_SIZE + 1);
+      expect(emits.peersDelta - before).toBeLessThan(holders.length + 8);
+    } finally {
+      clearInterval(beat);
+    }
   });
 });

@@ -1,4 +1,7 @@
-/** The /volunteer socket.io namespace: join, heartbeats, self-test reports, peer lists. */
+/**
+ * The /volunteer socket.io namespace: join, heartbeats, self-test reports, and each volunteer's
+ * view of the membership (a snapshot after join, then deltas to only the views a change touches).
+ */
 import type { Namespace, Socket } from 'socket.io';
 import {
   PEERJS_KEY,
@@ -16,6 +19,7 @@ import type { ServerConfig } from './config.ts';
 import type { EventLog } from './event-log.ts';
 import { NO_WORK_RETRY_MS, type JobService } from './jobs/job-service.ts';
 import type { Membership } from './membership.ts';
+import { PeerSamples, type ViewDeltas } from './peer-samples.ts';
 import { serve, type HandlerContext } from './socket-handler.ts';
 import { checkProtocolVersion } from './version-check.ts';
 
@@ -32,7 +36,9 @@ type VolunteerSocket = Socket<
   VolunteerSocketData
 >;
 
-const MEMBERS_ROOM = 'members';
+/** How often some members' samples are refreshed, and how many each time. */
+const SAMPLE_REFRESH_MS = 1_000;
+const SAMPLE_REFRESH_PER_TICK = 4;
 
 /** Sends to one volunteer by node id, if it is connected. */
 export interface VolunteerChannel {
@@ -52,19 +58,34 @@ export function attachVolunteerNamespace(
   ctx: HandlerContext,
 ): VolunteerChannel {
   const socketsByNode = new Map<string, VolunteerSocket>();
-  let lastPeers = '';
-
-  const broadcastPeersIfChanged = (): void => {
-    const peers = membership.activePeers();
-    const key = peers.map((p) => p.nodeId).join(',');
-    if (key === lastPeers) return;
-    lastPeers = key;
-    nsp.to(MEMBERS_ROOM).emit('peers', peers);
+  const samples = new PeerSamples();
+  const sendDeltas = (deltas: ViewDeltas): void => {
+    for (const [nodeId, delta] of deltas) socketsByNode.get(nodeId)?.emit('peersDelta', delta);
   };
-  membership.onChange(() => {
-    ctx.metrics.volunteersActive.set(membership.activeCount());
-    broadcastPeersIfChanged();
+  for (const node of membership.list()) {
+    if (node.status === 'active') samples.add({ nodeId: node.id, backend: node.capabilities.backend });
+  }
+  // Called on every heartbeat too: only a node becoming active or gone changes the samples.
+  membership.onChange((node) => {
+    if (node.status === 'active' && !samples.has(node.id)) {
+      sendDeltas(samples.add({ nodeId: node.id, backend: node.capabilities.backend }));
+    } else if (node.status === 'gone' && samples.has(node.id)) {
+      sendDeltas(samples.remove(node.id));
+    } else {
+      return;
+    }
+    ctx.metrics.volunteersActive.set(samples.size);
   });
+  const refresher = setInterval(
+    () => sendDeltas(samples.refresh(SAMPLE_REFRESH_PER_TICK)),
+    SAMPLE_REFRESH_MS,
+  );
+  refresher.unref();
+  // Unref'd and stopped with the HTTP server; it holds nothing open.
+  (nsp.server.httpServer as { once?(event: 'close', listener: () => void): unknown } | undefined)?.once?.(
+    'close',
+    () => clearInterval(refresher),
+  );
 
   nsp.use(checkProtocolVersion);
 
@@ -100,13 +121,12 @@ export function attachVolunteerNamespace(
         }
         socket.data.nodeId = node.id;
         socketsByNode.set(node.id, socket);
-        void socket.join(MEMBERS_ROOM);
         ctx.log.info({ nodeId: node.id, resumed, backend: node.capabilities.backend }, 'volunteer joined');
         events.add('join', `${resumed ? 'resumed' : 'joined'} on ${node.capabilities.backend}`, {
           nodeId: node.id,
         });
-        // The joiner did not hear earlier peer broadcasts: send it the list once it has its id.
-        setImmediate(() => socket.emit('peers', membership.activePeers()));
+        // Its view, once it has its id (the ack goes first); changes to it follow as deltas.
+        setImmediate(() => socket.emit('peers', samples.view(node.id)));
         return {
           nodeId: node.id,
           secret,

@@ -29,6 +29,7 @@ const JOB_ID = 'job-0123456789ab';
 /** One malformed payload per event: a new event without a case here does not compile. */
 const MALFORMED = {
   peers: [{ nodeId: PEER_ID, backend: 'quantum' }],
+  peersDelta: { added: [], removed: ['no spaces allowed'] },
   fatal: { ok: false, code: 'NOT_A_CODE', message: 42 },
   leaseCancelled: { leaseId: 'not-a-lease', reason: 'done' },
   checkpointRequest: {
@@ -47,6 +48,7 @@ const VALID = {
     { nodeId: NODE_ID, backend: 'cpu' },
     { nodeId: PEER_ID, backend: 'webgpu' },
   ],
+  peersDelta: { added: [], removed: [PEER_ID] },
   fatal: { ok: false, code: 'ALREADY_JOINED', message: 'resumed elsewhere' },
   leaseCancelled: { leaseId: LEASE_ID, reason: 'done' },
   checkpointRequest: {

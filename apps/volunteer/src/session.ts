@@ -207,6 +207,19 @@ export class VolunteerSession {
     return mesh.sendRandomFrame(peerId, elements);
   }
 
+  /** Blocks peer traffic with these nodes (tests and simulations); false without a mesh. */
+  blockPeers(nodeIds: readonly string[]): boolean {
+    const mesh = this.#mesh?.mesh;
+    mesh?.blockPeers(nodeIds);
+    return mesh !== undefined;
+  }
+
+  unblockPeers(): boolean {
+    const mesh = this.#mesh?.mesh;
+    mesh?.unblockAll();
+    return mesh !== undefined;
+  }
+
   /** Copies the trainer's status into the store after every event it reports. */
   async #follow(trainer: VolunteerTrainer, live: () => boolean): Promise<void> {
     for await (const event of trainer.events) {

@@ -72,6 +72,13 @@ export interface TabswarmTestApi {
   simulateDeviceLoss(): Promise<boolean>;
   /** Makes the trainer's worker die of an uncaught error. */
   simulateWorkerCrash(): Promise<boolean>;
+  /**
+   * Cuts this tab off from these node ids (a simulated partition): no direct link, relay or frame
+   * either way until unblockPeers(). False before the tab has joined (there is no mesh yet).
+   */
+  blockPeers(nodeIds: string[]): boolean;
+  /** Lifts every block; false when there is no mesh. */
+  unblockPeers(): boolean;
 }
 
 declare global {

@@ -41,6 +41,8 @@ export function createTestApi(session: VolunteerSession, store: VolunteerStore):
     },
     simulateDeviceLoss: () => session.trainer?.simulateFault('device-loss') ?? Promise.resolve(false),
     simulateWorkerCrash: () => session.trainer?.simulateFault('crash') ?? Promise.resolve(false),
+    blockPeers: (nodeIds) => session.blockPeers(nodeIds),
+    unblockPeers: () => session.unblockPeers(),
   };
 }
 

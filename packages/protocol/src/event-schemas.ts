@@ -38,6 +38,7 @@ import {
   joinRequestSchema,
   nodeInfoSchema,
   peerListSchema,
+  peersDeltaSchema,
   selfTestReportSchema,
 } from './schemas.ts';
 
@@ -76,6 +77,7 @@ const empty: z.ZodType<object> = z.object({});
 
 export const VOLUNTEER_SERVER_EVENTS = {
   peers: peerListSchema,
+  peersDelta: peersDeltaSchema,
   fatal: errorReplySchema,
   leaseCancelled: leaseCancelledSchema,
   checkpointRequest: checkpointRequestSchema,

@@ -29,6 +29,7 @@ import type {
   JoinRequest,
   NodeInfo,
   PeerList,
+  PeersDelta,
   SelfTestReport,
 } from './schemas.ts';
 
@@ -59,8 +60,10 @@ export interface VolunteerClientToServer {
 }
 
 export interface VolunteerServerToClient {
-  /** The live membership, sent after join and whenever it changes. */
+  /** The membership this volunteer sees (whole swarm or sample), sent once after each join. */
   peers: (peers: PeerList) => void;
+  /** A change to that view: members joined or left, or the coordinator refreshed the sample. */
+  peersDelta: (delta: PeersDelta) => void;
   /** A fatal problem with this connection, sent before the server disconnects it. */
   fatal: (error: ErrorReply) => void;
   /** Stop working on this lease: another copy finished first, or the job was paused or ended. */

@@ -2,6 +2,7 @@ export * from './version.ts';
 export * from './connection-state.ts';
 export * from './errors.ts';
 export * from './schemas.ts';
+export * from './peer-view.ts';
 export * from './events.ts';
 export * from './frame.ts';
 export { crc32, crc32Update } from './crc32.ts';

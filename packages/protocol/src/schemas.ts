@@ -159,9 +159,32 @@ export type NodeInfo = z.infer<typeof nodeInfoSchema>;
 export const MAX_PEERS = 10_000;
 export const peerInfoSchema = z.object({ nodeId: nodeIdSchema, backend: backendSchema });
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
-/** The live membership, as the `peers` event carries it. */
+/**
+ * The membership a volunteer sees, as the `peers` event carries it once after each join: the whole
+ * swarm while it has at most PEER_SAMPLE_SIZE other members, else the volunteer itself and a
+ * sample of PEER_SAMPLE_SIZE others that the coordinator picks and refreshes (`peersDelta`).
+ */
 export const peerListSchema = z.array(peerInfoSchema).max(MAX_PEERS);
 export type PeerList = z.infer<typeof peerListSchema>;
+
+/** How many other members a volunteer's view holds at most once the swarm outgrows it. */
+export const PEER_SAMPLE_SIZE = 32;
+/** The most entries one `peersDelta` carries each way (a refresh or a leave is a few). */
+export const MAX_PEERS_DELTA = 2 * PEER_SAMPLE_SIZE;
+
+/** A change to a volunteer's view: members added to it and node ids removed from it. */
+export const peersDeltaSchema = z.object({
+  added: z.array(peerInfoSchema).max(MAX_PEERS_DELTA),
+  removed: z.array(nodeIdSchema).max(MAX_PEERS_DELTA),
+});
+export type PeersDelta = z.infer<typeof peersDeltaSchema>;
+
+/**
+ * Whether a view of `size` entries (the volunteer included) is certainly the whole swarm: the
+ * coordinator keeps a sampled view at exactly PEER_SAMPLE_SIZE others, so a smaller one is all
+ * there is. (A view of exactly that many may be either; it counts as a sample.)
+ */
+export const peerViewIsComplete = (size: number): boolean => size - 1 < PEER_SAMPLE_SIZE;
 
 export type ParseResult<T> = { readonly ok: true; readonly value: T } | ErrorReply;
 

@@ -1,10 +1,11 @@
 /**
- * What the gossip mesh needs from the coordinator, as a port: the live membership, the socket.io
- * relay, and somewhere to send link and exchange reports. `socketCoordinatorPort` adapts the
- * volunteer's socket.io connection; tests use in-memory ports.
+ * What the gossip mesh needs from the coordinator, as a port: the membership this node sees, the
+ * socket.io relay, and somewhere to send link and exchange reports. `socketCoordinatorPort` adapts
+ * the volunteer's socket.io connection; tests use in-memory ports.
  */
 import {
   listen,
+  PeerView,
   request,
   VOLUNTEER_REQUESTS,
   VOLUNTEER_SERVER_EVENTS,
@@ -27,11 +28,24 @@ export interface RelayPort {
   onMessage(handler: (from: string, data: Uint8Array) => void): () => void;
 }
 
+/**
+ * The node ids a node sees, sorted, itself included: the whole swarm, or (`sample: true`) the
+ * bounded sample the coordinator picked for it in a large swarm. Partner schedules that rely on
+ * every node seeing the same membership (the hypercube) need to know which.
+ */
+export type MemberView = readonly string[] & { readonly sample?: true };
+
+/** A MemberView of `ids` (sorted here), marked as a sample when it is one. */
+export function memberView(ids: readonly string[], sample: boolean): MemberView {
+  const sorted = [...ids].sort();
+  return sample ? Object.assign(sorted, { sample: true as const }) : sorted;
+}
+
 export interface CoordinatorPort {
   readonly nodeId: string;
-  /** The live membership (node ids, this node included), as the coordinator last announced it. */
-  members(): readonly string[];
-  onMembers(handler: (members: readonly string[]) => void): () => void;
+  /** The membership this node sees, as the coordinator last announced it. */
+  members(): MemberView;
+  onMembers(handler: (members: MemberView) => void): () => void;
   /** null when the coordinator offers no relay. */
   readonly relay: RelayPort | null;
   /** Fire and forget: reports are best effort and never block gossip. */
@@ -46,13 +60,13 @@ export interface CoordinatorPort {
 export type GossipSocket = ListenerSource & RequestTarget;
 
 export interface SocketPortOptions {
-  /** The membership already received (the `peers` event that followed join). */
+  /** The view already received (the `peers` snapshot that followed join, and deltas after it). */
   readonly members?: readonly string[];
   /** Offer the relay (default true). */
   readonly relay?: boolean;
   /** A relay send with no acknowledgement within this is reported failed (default 15 s). */
   readonly relayAckTimeoutMs?: number;
-  /** A `peers` or `relayed` payload that failed its schema (it changed nothing); default: console.warn. */
+  /** A `peers`, `peersDelta` or `relayed` payload that failed its schema (it changed nothing); default: console.warn. */
   readonly onRejected?: (error: PayloadError) => void;
 }
 
@@ -65,8 +79,15 @@ export function socketCoordinatorPort(
   nodeId: string,
   options: SocketPortOptions = {},
 ): CoordinatorPort & { close(): void } {
-  let members: readonly string[] = [...(options.members ?? [nodeId])].sort();
-  const memberHandlers = new Set<(members: readonly string[]) => void>();
+  // Only the ids matter here; the backend of a peer known from before the snapshot is not needed.
+  const view = new PeerView();
+  view.reset([...(options.members ?? [nodeId])].map((id) => ({ nodeId: id, backend: 'cpu' })));
+  let members: MemberView = memberView(view.ids(), !view.complete);
+  const changed = (): void => {
+    members = memberView(view.ids(), !view.complete);
+    for (const handler of [...memberHandlers]) handler(members);
+  };
+  const memberHandlers = new Set<(members: MemberView) => void>();
   const relayHandlers = new Set<(from: string, data: Uint8Array) => void>();
   const ackTimeoutMs = options.relayAckTimeoutMs ?? 15_000;
 
@@ -75,8 +96,12 @@ export function socketCoordinatorPort(
     VOLUNTEER_SERVER_EVENTS,
     {
       peers(peers) {
-        members = peers.map((p) => p.nodeId).sort();
-        for (const handler of [...memberHandlers]) handler(members);
+        view.reset(peers);
+        changed();
+      },
+      peersDelta(delta) {
+        view.apply(delta);
+        changed();
       },
       relayed({ from, data }) {
         for (const handler of [...relayHandlers]) handler(from, data);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GossipControl } from '@tabswarm/protocol';
 import { MemoryNetwork } from './connector.ts';
 import { MemoryCoordinator } from './memory-coordinator.ts';
@@ -145,5 +145,41 @@ describe('gossip mesh', () => {
     expect(a?.links()[0]?.rejected.BAD_CONTROL).toBe(1);
     coordinator.leave('node1');
     expect(link.transport.open).toBe(false);
+  });
+
+  it('blocks a peer both ways, direct and relayed, until unblocked (a partition)', async () => {
+    // node1 has no direct path, so its traffic to node0 goes through the relay; node2 links directly.
+    const { nodes } = setup(3, {}, [1]);
+    const [a, b, c] = nodes;
+    if (!a || !b || !c) throw new Error('no nodes');
+    const atA: string[] = [];
+    a.onFrame((event) => atA.push(event.peerId));
+    const before = await b.connect('node0');
+    expect(before).toMatchObject({ ok: true, kind: 'relay' });
+    const direct = await a.connect('node2');
+    if (!before.ok || !direct.ok) throw new Error('no links');
+
+    a.blockPeers(['node1', 'node2']);
+    expect(direct.transport.open).toBe(false);
+    expect(a.members()).toEqual(['node0']);
+    expect(await a.connect('node1')).toMatchObject({ ok: false, code: 'UNREACHABLE' });
+    expect(await a.connect('node2')).toMatchObject({ ok: false, code: 'UNREACHABLE' });
+    // Only node0 blocks: what node1 relays and what node2 dials directly still reaches node0's
+    // mesh, and is closed there unread.
+    await b.connect('node0').then((l) => (l.ok ? l.transport.sendFrame(testFrame(1_000)) : null));
+    const dialled = await c.connect('node0');
+    if (dialled.ok) await dialled.transport.sendFrame(testFrame(1_000)).catch(() => null);
+    await sleep(100);
+    expect(atA).toEqual([]);
+    expect(a.hub.transportFor('node1')).toBeUndefined();
+    expect(a.hub.transportFor('node2')).toBeUndefined();
+
+    a.unblockAll();
+    expect(a.members()).toEqual(['node0', 'node1', 'node2']);
+    const healed = await b.connect('node0');
+    if (!healed.ok) throw new Error('no link after the heal');
+    expect(await healed.transport.sendFrame(testFrame(1_000))).toMatchObject({ ok: true });
+    expect(await a.connect('node2')).toMatchObject({ ok: true, kind: 'direct' });
+    await vi.waitFor(() => expect(atA).toContain('node1'));
   });
 });

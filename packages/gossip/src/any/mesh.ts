@@ -2,7 +2,8 @@
  * A node's links to its peers: a bounded pool of direct links (LRU eviction), made on demand with
  * a dial timeout and a fallback to the coordinator's relay; a heartbeat on every link, because
  * close events are unreliable; per-peer link state (kind, round trip, bytes, rejected frames) that
- * is reported to the coordinator; and a short quarantine for peers that sent bad frames.
+ * is reported to the coordinator; a short quarantine for peers that sent bad frames; and blocked
+ * peers (a simulated partition: no link of any kind to them, either way, until unblocked).
  * Frames and control messages from every link are fanned out to subscribers (the averager).
  */
 import {
@@ -13,7 +14,7 @@ import {
   type LinkInfo,
   type LinkKind,
 } from '@tabswarm/protocol';
-import type { CoordinatorPort } from './coordinator-port.ts';
+import { memberView, type CoordinatorPort, type MemberView } from './coordinator-port.ts';
 import type { LinkConnector } from './connector.ts';
 import { FrameHub, type FrameHubOptions } from './frame-hub.ts';
 import type { FrameTransport } from './frame-transport.ts';
@@ -91,6 +92,8 @@ export class GossipMesh {
   readonly #cleanup: (() => void)[] = [];
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #pingSeq = 0;
+  /** Peers cut off by blockPeers: never dialled, never relayed to, their links closed on sight. */
+  #blocked: ReadonlySet<string> = new Set();
   #lastMembers: ReadonlySet<string> = new Set();
   #closed = false;
 
@@ -124,12 +127,45 @@ export class GossipMesh {
     }
   }
 
-  /** The live membership, sorted, this node included. */
-  members(): readonly string[] {
-    return this.#coordinator.members();
+  /**
+   * The membership this node sees (the whole swarm, or the coordinator's sample of it; see
+   * MemberView), this node included, minus blocked peers: a partitioned node picks partners only
+   * on its own side, as it would if the other side were unreachable.
+   */
+  members(): MemberView {
+    const members = this.#coordinator.members();
+    if (this.#blocked.size === 0) return members;
+    return memberView(
+      members.filter((m) => !this.#blocked.has(m)),
+      members.sample === true,
+    );
   }
 
-  onMembers(handler: (members: readonly string[]) => void): () => void {
+  /**
+   * Cuts this node off from `peerIds` (a partition or an offline spell in a simulation): their
+   * links close now, dials and relay sends to them are refused, and links they open to this node,
+   * direct or relayed, are closed as they arrive, so no frame or control message passes either
+   * way. Adds to the peers already blocked.
+   */
+  blockPeers(peerIds: Iterable<string>): void {
+    const blocked = new Set(this.#blocked);
+    for (const peerId of peerIds) if (peerId !== this.nodeId) blocked.add(peerId);
+    this.#blocked = blocked;
+    for (const peerId of blocked) {
+      for (const t of this.hub.transportsFor(peerId)) t.close();
+    }
+  }
+
+  /** Lifts every block (the partition heals); links are made again on demand. */
+  unblockAll(): void {
+    this.#blocked = new Set();
+  }
+
+  isBlocked(peerId: string): boolean {
+    return this.#blocked.has(peerId);
+  }
+
+  onMembers(handler: (members: MemberView) => void): () => void {
     return this.#coordinator.onMembers(handler);
   }
 
@@ -155,6 +191,8 @@ export class GossipMesh {
    */
   connect(peerId: string): Promise<ConnectOutcome> {
     if (this.#closed) return Promise.resolve({ ok: false, code: 'CLOSED', message: 'the mesh is closed' });
+    if (this.#blocked.has(peerId))
+      return Promise.resolve({ ok: false, code: 'UNREACHABLE', message: `${peerId} is blocked` });
     const state = this.#state(peerId);
     state.lastUsed = Date.now();
     const open = this.hub.transportFor(peerId);
@@ -270,6 +308,10 @@ export class GossipMesh {
         if (dialed.ok) dialed.link.close();
         return { ok: false, code: 'CLOSED', message: 'the mesh is closed' };
       }
+      if (dialed.ok && this.#blocked.has(peerId)) {
+        dialed.link.close();
+        return { ok: false, code: 'UNREACHABLE', message: `${peerId} is blocked` };
+      }
       if (dialed.ok) {
         state.directFailedAt = null;
         return { ok: true, transport: this.#attach(dialed.link), kind: 'direct' };
@@ -280,7 +322,7 @@ export class GossipMesh {
       const open = this.hub.transportFor(peerId);
       if (open !== undefined) return { ok: true, transport: open, kind: open.link.kind ?? 'direct' };
     }
-    if (this.#relay !== null) {
+    if (this.#relay !== null && !this.#blocked.has(peerId)) {
       return { ok: true, transport: this.#attach(this.#relay.link(peerId)), kind: 'relay' };
     }
     state.lastKind = 'failed';
@@ -301,7 +343,7 @@ export class GossipMesh {
       .dial(state.peerId, this.#options.dialTimeoutMs)
       .then((dialed) => {
         if (dialed.ok) {
-          if (this.#closed) dialed.link.close();
+          if (this.#closed || this.#blocked.has(state.peerId)) dialed.link.close();
           else this.#attach(dialed.link);
           state.directFailedAt = null;
         } else {
@@ -316,6 +358,11 @@ export class GossipMesh {
 
   #attach(link: MessageLink): FrameTransport {
     const transport = this.hub.attach(link);
+    if (this.#blocked.has(link.peerId)) {
+      // A blocked peer's link (it dialled, or relayed to, this node): nothing it carries is read.
+      transport.close();
+      return transport;
+    }
     const state = this.#state(link.peerId);
     state.lastUsed = Date.now();
     state.lastKind = link.kind ?? 'direct';
@@ -362,11 +409,14 @@ export class GossipMesh {
     }
   }
 
-  #onMembers(members: readonly string[]): void {
+  #onMembers(members: MemberView): void {
     const live = new Set(members);
     const before = this.#lastMembers;
     this.#lastMembers = live;
-    for (const peerId of this.hub.peers()) {
+    // A peer that drops out of a sample may only have been swapped for another by a refresh: it is
+    // still in the swarm, and a dead link to it closes at the heartbeat timeout anyway.
+    const leftSwarm = members.sample !== true;
+    for (const peerId of leftSwarm ? this.hub.peers() : []) {
       // Only peers that were members and left: a new peer may dial before its join is announced.
       if (live.has(peerId) || !before.has(peerId)) continue;
       // Gone from the swarm: free its links now rather than at the heartbeat timeout.

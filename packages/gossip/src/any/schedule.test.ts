@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { memberView } from './coordinator-port.ts';
 import { exponentialSchedule, hypercubeDimensions, randomSchedule, scheduleFor } from './schedule.ts';
 
 const members = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
@@ -47,5 +48,24 @@ describe('partner schedules', () => {
     }
     expect(counts.size).toBe(7);
     for (const n of counts.values()) expect(n).toBeGreaterThan(800);
+  });
+
+  it('picks at random among a sample (unscheduled): samples differ, so pairs would not match', () => {
+    const sample = memberView(members, true);
+    const seen = new Set<string>();
+    let r = 0;
+    const rng = (): number => (r = (r + 0.37) % 1);
+    for (let round = 0; round < 40; round++) {
+      const p = exponentialSchedule.partner(0, sample, 'a', all, rng);
+      expect(p?.scheduled).toBe(false);
+      seen.add(p?.peerId ?? '');
+    }
+    expect(seen.size).toBeGreaterThan(3);
+    expect(seen.has('a')).toBe(false);
+    // The whole swarm (no sample mark) still pairs as a hypercube.
+    expect(exponentialSchedule.partner(0, memberView(members, false), 'a', all, rng)).toEqual({
+      peerId: 'b',
+      scheduled: true,
+    });
   });
 });

@@ -3,8 +3,12 @@
  * exponential graph: in round r, node i of the sorted membership pairs with i XOR 2^(r mod ⌈log₂ n⌉),
  * a hypercube that averages 2^d nodes exactly in d rounds; where that partner does not exist (odd
  * sizes) or cannot be used (quarantined), it falls back to a random one. `random` picks uniformly.
+ * In a large swarm each node sees only the coordinator's sample of the membership (MemberView
+ * `sample`); samples differ from node to node, so i XOR 2^k would name partners that do not name
+ * each other back: there the exponential schedule picks at random among the sample, unscheduled.
  */
 import type { GOSSIP_SCHEDULES } from '@tabswarm/protocol';
+import type { MemberView } from './coordinator-port.ts';
 
 export type ScheduleName = (typeof GOSSIP_SCHEDULES)[number];
 
@@ -19,7 +23,7 @@ export interface PartnerSchedule {
   /** The partner for `round`, or null when there is nobody to exchange with. */
   partner(
     round: number,
-    members: readonly string[],
+    members: MemberView,
     self: string,
     eligible: (peerId: string) => boolean,
     random: () => number,
@@ -48,6 +52,7 @@ export function hypercubeDimensions(n: number): number {
 export const exponentialSchedule: PartnerSchedule = {
   name: 'exponential',
   partner(round, members, self, eligible, random) {
+    if (members.sample === true) return randomPartner(members, self, eligible, random);
     const sorted = [...members].sort();
     const i = sorted.indexOf(self);
     if (i < 0 || sorted.length < 2) return randomPartner(sorted, self, eligible, random);

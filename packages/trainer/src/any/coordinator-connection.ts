@@ -8,6 +8,7 @@ import { io, type Socket } from 'socket.io-client';
 import {
   listen,
   NAMESPACES,
+  PeerView,
   PROTOCOL_VERSION,
   RECONNECT_OPTIONS,
   request,
@@ -38,6 +39,10 @@ export interface CoordinatorCallbacks {
   onState(state: ConnectionState, detail: string | null): void;
   /** After every accepted join; `first` is true for the first one of this connection object. */
   onJoined(accepted: JoinAccepted, first: boolean): void;
+  /**
+   * The membership this volunteer sees (the whole swarm, or its sample of a large one), after the
+   * snapshot that follows each join and after every change to it.
+   */
   onPeers(peers: PeerInfo[]): void;
   onServerTime?(offsetMs: number): void;
   onLeaseCancelled?(notice: LeaseCancelled): void;
@@ -71,6 +76,7 @@ export class CoordinatorConnection {
   #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #joins = 0;
+  readonly #peers = new PeerView();
   #stopped = false;
   #everConnected = false;
   /** socket.io's current reconnection attempt; 0 while connected. */
@@ -183,7 +189,14 @@ export class CoordinatorConnection {
       socket,
       VOLUNTEER_SERVER_EVENTS,
       {
-        peers: (peers) => callbacks.onPeers(peers),
+        peers: (peers) => {
+          this.#peers.reset(peers);
+          callbacks.onPeers(this.#peers.list());
+        },
+        peersDelta: (delta) => {
+          this.#peers.apply(delta);
+          callbacks.onPeers(this.#peers.list());
+        },
         leaseCancelled: (notice) => callbacks.onLeaseCancelled?.(notice),
         checkpointRequest: (checkpoint) => callbacks.onCheckpointRequest?.(checkpoint),
         fatal: (error) => this.#fail(error.message),
