@@ -1,0 +1,105 @@
+/**
+ * A real coordinator for part 1 (server/src/main.ts as `npm start` runs it, in its own process and
+ * data directory) with the operator's REST calls part 1 makes: jobs, checkpoints, dataset shards.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  decodeFrame,
+  decodeShard,
+  frameValues,
+  type CheckpointSummary,
+  type DatasetSummary,
+  type DecodedShard,
+  type JobInfo,
+  type JobSpecInput,
+} from '@tabswarm/protocol';
+import { spawnCoordinator, type SpawnedCoordinator } from '../../../../server/src/spawn-coordinator.ts';
+
+export class BenchCoordinator {
+  readonly url: string;
+  readonly pid: number;
+  readonly #spawned: SpawnedCoordinator;
+  readonly #dataDir: string;
+  readonly #token: string;
+
+  private constructor(spawned: SpawnedCoordinator, dataDir: string) {
+    this.#spawned = spawned;
+    this.#dataDir = dataDir;
+    this.url = spawned.url;
+    this.pid = spawned.child.pid as number;
+    this.#token = fs.readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim();
+  }
+
+  static async start(): Promise<BenchCoordinator> {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-bench-'));
+    const spawned = await spawnCoordinator({ dataDir, env: { LOG_LEVEL: 'warn' } });
+    return new BenchCoordinator(spawned, dataDir);
+  }
+
+  async #call<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.url}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  async #bytes(route: string): Promise<Uint8Array> {
+    const res = await fetch(`${this.url}${route}`);
+    if (!res.ok) throw new Error(`GET ${route}: HTTP ${res.status} ${await res.text()}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  async createJob(spec: JobSpecInput): Promise<JobInfo> {
+    return (await this.#call<{ job: JobInfo }>('POST', '/api/jobs', spec)).job;
+  }
+
+  async job(id: string): Promise<JobInfo> {
+    return (await this.#call<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
+  }
+
+  async cancel(id: string): Promise<void> {
+    await this.#call('POST', `/api/jobs/${id}/cancel`);
+  }
+
+  async checkpoints(id: string): Promise<CheckpointSummary[]> {
+    return (await this.#call<{ checkpoints: CheckpointSummary[] }>('GET', `/api/jobs/${id}/checkpoints`))
+      .checkpoints;
+  }
+
+  /** A checkpoint's parameters (checkpoint 0: the seeded initial model both sides start from). */
+  async checkpointValues(id: string, seq: number): Promise<Float32Array> {
+    const frame = decodeFrame(await this.#bytes(`/api/jobs/${id}/checkpoints/${seq}`));
+    if (!frame.ok) throw new Error(`checkpoint ${seq} of ${id}: ${frame.message}`);
+    return frameValues(frame).slice();
+  }
+
+  async dataset(id: string): Promise<DatasetSummary> {
+    return (await this.#call<{ dataset: DatasetSummary }>('GET', `/api/datasets/${id}`)).dataset;
+  }
+
+  /** A split as the trainer and the coordinator's evaluation read it (normalised features). */
+  async samples(id: string, split: 'train' | 'test', start: number, end: number): Promise<DecodedShard> {
+    return decodeShard(
+      await this.#bytes(`/api/datasets/${id}/samples?split=${split}&start=${start}&end=${end}`),
+    );
+  }
+
+  output(): string {
+    return this.#spawned.output();
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#spawned.child;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await this.#spawned.exited;
+    fs.rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+}

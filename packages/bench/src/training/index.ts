@@ -1,0 +1,98 @@
+/**
+ * Part 1 of `npm run bench`, "Training vs one tab": does the swarm pay? The one-tab baseline
+ * (TensorFlow.js model.fit) and tabswarm with 1, 2 and 4 volunteers train the same model on the
+ * same data in the same run, repetitions interleaved so that load on the machine falls on all alike.
+ */
+import type { BenchOptions, BenchPart, PartResult } from '../part.ts';
+import { runBaseline } from './baseline-run.ts';
+import { presetReport, type ConfigurationRuns } from './report.ts';
+import { budgetOf, SHARD_SAMPLES, EVAL_EVERY_SHARDS, trainingSetups, type TrainingSetup } from './setup.ts';
+import { runSwarm, type RunResult } from './swarm-run.ts';
+
+/** The built-in MNIST's training split (server/src/datasets/mnist.ts: 8,000 train, 2,000 test). */
+const MNIST_TRAIN_SIZE = 8_000;
+
+const NOTES = `CPU is every process of each Chromium (GPU, renderer and utility processes; /proc utime+stime,
+reaped children included) plus the coordinator's, from job submission to the last counted sample;
+the baseline's window runs from fetching the data to the end of model.fit. Test accuracy is the
+coordinator's evaluation (2,000 test samples) of its checkpoints (averages of up to 3 volunteers'
+models, taken after every shard) and of the baseline's weights at the same sample counts; the
+coordinator's evaluation CPU is counted for the swarm (a cost the product pays), the baseline's is
+not. The volunteers' time is their trainer's phase, sampled every second.`;
+
+/**
+ * One run. The baseline runs first in each repetition and takes the trainer's own backend choice
+ * (startBackend, as the volunteer's worker does); the volunteers are then pinned to the backend it
+ * got (the page's ?backend=), so both sides run on one backend even if the choice could differ.
+ */
+async function runOnce(
+  setup: TrainingSetup,
+  configuration: 'baseline' | number,
+  backend: string | null,
+  options: BenchOptions,
+): Promise<RunResult> {
+  if (configuration === 'baseline') {
+    return runBaseline({
+      setup,
+      snapshotEvery: SHARD_SAMPLES * EVAL_EVERY_SHARDS,
+      backend: null,
+      log: options.log,
+    });
+  }
+  const pageQuery = backend === null ? '' : `?backend=${encodeURIComponent(backend)}`;
+  return runSwarm({ setup, volunteers: configuration, pageQuery, log: options.log });
+}
+
+export interface SetupResult {
+  readonly markdown: string;
+  readonly data: unknown;
+}
+
+/** Every configuration of one preset, repetitions interleaved; its table and figures. */
+export async function runTrainingSetup(setup: TrainingSetup, options: BenchOptions): Promise<SetupResult> {
+  const configurations: ('baseline' | number)[] = ['baseline', ...setup.volunteers];
+  const runs = new Map<'baseline' | number, RunResult[]>(configurations.map((c) => [c, []]));
+  for (let rep = 1; rep <= setup.repetitions; rep++) {
+    let backend: string | null = null;
+    for (const configuration of configurations) {
+      const what = configuration === 'baseline' ? 'one-tab baseline' : `${configuration} volunteer(s)`;
+      options.log(`training ${setup.preset}: ${what}, repetition ${rep}/${setup.repetitions}`);
+      const result = await runOnce(setup, configuration, backend, options);
+      if (configuration === 'baseline') backend = result.backend;
+      const cpu = (result.browserCpuSeconds ?? NaN) + (result.coordinatorCpuSeconds ?? NaN);
+      options.log(
+        `  ${result.samples} samples in ${result.wallSeconds.toFixed(1)} s, CPU ${cpu.toFixed(1)} s, ` +
+          `last accuracy ${result.curve.at(-1)?.accuracy.toFixed(4) ?? '—'}`,
+      );
+      runs.get(configuration)?.push(result);
+    }
+  }
+  const byConfiguration: ConfigurationRuns[] = configurations.map((c) => ({
+    configuration: c,
+    runs: runs.get(c) ?? [],
+  }));
+  const budget = budgetOf(setup, MNIST_TRAIN_SIZE);
+  const report = presetReport(setup, budget, MNIST_TRAIN_SIZE, byConfiguration);
+  return {
+    markdown: report.markdown,
+    data: { setup, budget, summaries: report.summaries, runs: byConfiguration },
+  };
+}
+
+export const TRAINING_NOTES = NOTES;
+
+export const trainingPart: BenchPart = {
+  name: 'training',
+  description: 'training vs one tab: model.fit in one tab against tabswarm with 1, 2 and 4 volunteers',
+  async run(options: BenchOptions): Promise<PartResult> {
+    const results: SetupResult[] = [];
+    for (const setup of trainingSetups(options.quick, options.repetitions)) {
+      results.push(await runTrainingSetup(setup, options));
+    }
+    return {
+      part: 'training',
+      markdown: ['## Training vs one tab', '', ...results.flatMap((r) => [r.markdown, '']), NOTES].join('\n'),
+      data: results.map((r) => r.data),
+    };
+  },
+};
