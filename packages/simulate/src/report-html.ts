@@ -72,7 +72,8 @@ function faultTimeline(record: SimulationRecord, endMs: number, bands: readonly 
   const rowOf = (kind: FaultKind): FaultKind =>
     kind === 'online' ? 'offline' : kind === 'heal' ? 'partition' : kind;
   const kinds = [...new Set(record.faults.map((f) => rowOf(f.kind)))];
-  if (kinds.length === 0) return '<p class="note">No faults were planned or injected.</p>';
+  if (kinds.length === 0)
+    return `<p class="note">No fault fired (${record.summary.faultsPlanned} planned; the plan is under Options).</p>`;
   const row = 22;
   const height = PLOT.top + kinds.length * row + PLOT.bottom;
   const f = new Frame(

@@ -23,6 +23,7 @@ export const STRIP_LIMIT = 50;
 const BINS = 120;
 
 export const STATE_COLORS = {
+  starting: '#64b5f6',
   working: '#2f7d32',
   idle: '#9ccc65',
   offline: '#f0a030',
@@ -37,7 +38,8 @@ export function stateOf(status: string): NodeState {
   if (/gone|closed|killed|exited|crash/.test(s)) return 'gone';
   if (/offline|disconnect|reconnect|connecting|partition/.test(s)) return 'offline';
   if (/train|comput|download|upload|averag|exchang|lease|step|evaluat/.test(s)) return 'working';
-  if (/idle|wait|ready|joined|off$|no.?work|starting/.test(s)) return 'idle';
+  if (/idle|wait|ready|off$|no.?work/.test(s)) return 'idle';
+  if (/load|calibrat|start|self.?test|join|boot/.test(s)) return 'starting';
   return 'other';
 }
 
@@ -100,7 +102,7 @@ export function nodeViews(
   // Nodes per state, stacked.
   const order = Object.keys(STATE_COLORS) as NodeState[];
   const counts = Array.from({ length: BINS }, (_, b) => {
-    const c: Record<NodeState, number> = { working: 0, idle: 0, offline: 0, gone: 0, other: 0 };
+    const c: Record<NodeState, number> = { starting: 0, working: 0, idle: 0, offline: 0, gone: 0, other: 0 };
     for (const row of grid) {
       const s = row[b]?.state;
       if (s) c[s]++;

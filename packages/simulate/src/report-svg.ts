@@ -164,11 +164,13 @@ export function lineChart(o: LineChartOptions): string {
   const drawn = o.series.filter((s) => s.points.length > 0);
   if (drawn.length === 0) return emptyChart(o.title, 'no data recorded');
   const lines = drawn.map((s) => {
-    const dots = s.dots
-      ? s.points
-          .map(([x, y]) => `<circle cx="${num(f.sx(x))}" cy="${num(f.sy(y))}" r="2.6" fill="${s.color}"/>`)
-          .join('')
-      : '';
+    // A line needs two points: a short series is drawn as dots too, so it does not vanish.
+    const dots =
+      s.dots === true || s.points.length < 3
+        ? s.points
+            .map(([x, y]) => `<circle cx="${num(f.sx(x))}" cy="${num(f.sy(y))}" r="2.6" fill="${s.color}"/>`)
+            .join('')
+        : '';
     return `<path d="${path(f, s.points)}" fill="none" stroke="${s.color}" stroke-width="1.8"/>${dots}`;
   });
   return [

@@ -72,6 +72,7 @@ describe('report page', () => {
     expect(stateOf('connected/idle')).toBe('idle');
     expect(stateOf('reconnecting/training')).toBe('offline');
     expect(stateOf('gone')).toBe('gone');
+    expect(stateOf('connected/calibrating')).toBe('starting');
     expect(stateOf('weird')).toBe('other');
   });
 });
