@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { presetReport, reportedCounts, summarize, type ConfigurationRuns } from './report.ts';
+import type { RunResult } from './swarm-run.ts';
+import type { TrainingSetup } from './setup.ts';
+
+const run = (over: Partial<RunResult>): RunResult => ({
+  wallSeconds: 10,
+  browserCpuSeconds: 9,
+  coordinatorCpuSeconds: 1,
+  samples: 1000,
+  curve: [],
+  backend: 'webgpu',
+  phases: {},
+  ...over,
+});
+
+const setup: TrainingSetup = { preset: 'mnist-mlp', epochs: 2, target: 0.9, volunteers: [2], repetitions: 1 };
+
+describe('part 1 report', () => {
+  it('counts CPU per sample from browsers and coordinator together', () => {
+    const s = summarize({ configuration: 2, runs: [run({})] }, [], 0.9);
+    expect(s.cpuMsPerSample?.median).toBeCloseTo(10); // (9 + 1) s · 1000 / 1000 samples
+    expect(s.coordinatorMsPerSample?.median).toBeCloseTo(1);
+    expect(s.samplesPerSecond.median).toBeCloseTo(100);
+  });
+
+  it('finds the first evaluation at the target, and says when a run never got there', () => {
+    const curve = [
+      { samples: 1600, accuracy: 0.8 },
+      { samples: 3200, accuracy: 0.91 },
+      { samples: 4800, accuracy: 0.95 },
+    ];
+    expect(summarize({ configuration: 1, runs: [run({ curve })] }, [3200], 0.9).samplesToTarget).toBe(3200);
+    const missed = summarize({ configuration: 1, runs: [run({ curve }), run({ curve: [] })] }, [], 0.9);
+    expect(missed.samplesToTarget).toBeNull();
+    expect(missed.reachedTarget).toBe(1);
+  });
+
+  it('reports epochs for long runs and every shard for short ones', () => {
+    expect(reportedCounts(16_000, 8_000)).toEqual([8_000, 16_000]);
+    expect(reportedCounts(3_200, 8_000)).toEqual([1_600, 3_200]);
+  });
+
+  it('says the goals were missed, and by how much, when the swarm costs more', () => {
+    const curve = [
+      { samples: 1600, accuracy: 0.95 },
+      { samples: 3200, accuracy: 0.96 },
+    ];
+    const configurations: ConfigurationRuns[] = [
+      { configuration: 'baseline', runs: [run({ curve })] },
+      // 1.5× the CPU per sample and twice the samples to the target.
+      {
+        configuration: 2,
+        runs: [
+          run({
+            browserCpuSeconds: 14,
+            curve: curve.map((p, i) => ({ ...p, accuracy: i === 0 ? 0.5 : 0.95 })),
+          }),
+        ],
+      },
+    ];
+    const { markdown } = presetReport(setup, 3_200, 8_000, configurations);
+    expect(markdown).toContain('distribution overhead 1.50× — missed by 0.35×');
+    expect(markdown).toContain('samples to target 2.00× — missed by 0.80×');
+    const cheap: ConfigurationRuns[] = [
+      configurations[0] as ConfigurationRuns,
+      { configuration: 2, runs: [run({ curve })] },
+    ];
+    expect(presetReport(setup, 3_200, 8_000, cheap).markdown).toContain('distribution overhead 1.00× — met');
+  });
+});
