@@ -1,12 +1,11 @@
 /**
  * Runs the real coordinator (server/src/main.ts, exactly what `npm start` runs) as a child process
- * on a free port with its own data directory, for end-to-end tests.
+ * on a free port with its own data directory, for end-to-end tests: the simulation harness's
+ * coordinator process, with the operator's REST calls and the token it generated.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { OperatorClient } from '../packages/virtual/src/operator-client.ts';
-import { spawnCoordinator } from '../server/src/spawn-coordinator.ts';
+import { startCoordinatorProcess } from '../packages/simulate/src/coordinator-process.ts';
 
 export interface Coordinator {
   readonly url: string;
@@ -17,6 +16,8 @@ export interface Coordinator {
   readonly operatorToken: string;
   /** Calls the REST API with the operator token; throws with the reply on a non-2xx status. */
   readonly api: <T>(method: 'GET' | 'POST', url: string, body?: unknown) => Promise<T>;
+  /** SIGKILL, then start again on the same data directory and port. */
+  restart(): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -27,32 +28,21 @@ export interface CoordinatorOptions {
 }
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
-  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-e2e-'));
-  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 500;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 4_000;
-  const spawned = await spawnCoordinator({
-    dataDir,
-    args: [
-      '--heartbeat-interval-ms',
-      String(heartbeatIntervalMs),
-      '--heartbeat-timeout-ms',
-      String(heartbeatTimeoutMs),
-    ],
+  const child = await startCoordinatorProcess({
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 500,
+    heartbeatTimeoutMs,
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
   });
-  const { url, child } = spawned;
-
-  const operatorToken = fs.readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim();
-  const operator = new OperatorClient(url, operatorToken);
+  const dataDir = child.dataDir as string;
   return {
-    url,
+    url: child.url,
     dataDir,
     heartbeatTimeoutMs,
-    output: () => spawned.output(),
-    operatorToken,
-    api: (method, route, body) => operator.api(method, route, body),
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await spawned.exited;
-    },
+    output: () => child.output(),
+    operatorToken: fs.readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim(),
+    api: (method, route, body) => child.operator.api(method, route, body),
+    restart: () => child.restart(),
+    stop: (signal) => child.stop(signal),
   };
 }

@@ -1,12 +1,21 @@
 /**
  * Volunteer browsers for a simulation: headless Chromium on the coordinator's volunteer page, one
  * process each or contexts of one process, pressed Start and then hurt on request — closed
- * without a goodbye (the renderer crashed first), taken offline, throttled through the DevTools
- * protocol, or cut off from some peers (the page's test API).
+ * without a goodbye (the renderer crashed first), taken offline, throttled (the DevTools protocol
+ * for the page, and its whole Chromium stopped and continued for the worker and GPU process that
+ * the protocol cannot reach), or cut off from some peers (the page's test API).
  */
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserServer,
+  type CDPSession,
+  type Page,
+} from 'playwright';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../browser-launch.ts';
 import type { BrowserBackend } from './plan.ts';
+import { ProcessThrottle } from './process-throttle.ts';
 
 /** The page's test API as far as the harness drives it (apps/volunteer/src/test-api-types.ts). */
 interface PageTestApi {
@@ -50,12 +59,16 @@ export interface BrowserSwarmOptions {
   readonly log?: (line: string) => void;
 }
 
-const testApi = (): PageTestApi => (window as unknown as { tabswarmTest: PageTestApi }).tabswarmTest;
+/** Runs in the page (page.evaluate serialises the function, so no helper can be shared). */
+declare const window: { readonly tabswarmTest: PageTestApi };
 
 export class BrowserSwarm {
   readonly #options: BrowserSwarmOptions;
   readonly #volunteers = new Map<string, BrowserVolunteer>();
   readonly #browsers: Browser[] = [];
+  readonly #servers = new Map<string, BrowserServer>();
+  /** Per label in processes mode: its own Chromium's process tree, slowed as a whole. */
+  readonly #throttles = new Map<string, ProcessThrottle>();
   readonly #cdp = new Map<string, CDPSession>();
   #shared: Promise<Browser> | null = null;
   #next = 0;
@@ -80,7 +93,7 @@ export class BrowserSwarm {
 
   /** Opens the volunteer page, presses Start and waits until it joined; returns it. */
   async add(label = `browser-${++this.#next}`): Promise<BrowserVolunteer> {
-    const context = await this.#newContext();
+    const context = await this.#newContext(label);
     const page = await context.newPage();
     const v: BrowserVolunteer = { label, page, context, nodeIds: [], alive: true };
     this.#volunteers.set(label, v);
@@ -88,7 +101,7 @@ export class BrowserSwarm {
     const query = this.#options.backend === null ? '' : `?backend=${this.#options.backend}`;
     await page.goto(`${this.#options.url}/volunteer/${query}`);
     await page.getByTestId('start-button').click();
-    await page.waitForFunction(() => testApi().getState().connection === 'connected', undefined, {
+    await page.waitForFunction(() => window.tabswarmTest.getState().connection === 'connected', undefined, {
       timeout: 120_000,
     });
     await this.observe(label);
@@ -100,13 +113,22 @@ export class BrowserSwarm {
     const v = this.get(label);
     if (!v.alive) return;
     v.alive = false;
+    this.#throttles.get(label)?.release();
     await this.#session(v)
       .then((cdp) => cdp.send('Page.crash'))
       .catch(() => undefined);
     this.#cdp.delete(label);
     await v.context.close().catch(() => undefined);
-    const own = this.#options.mode === 'processes' ? v.context.browser() : null;
-    await own?.close().catch(() => undefined);
+    if (this.#options.mode === 'processes') {
+      await v.context
+        .browser()
+        ?.close()
+        .catch(() => undefined);
+      await this.#servers
+        .get(label)
+        ?.close()
+        .catch(() => undefined);
+    }
   }
 
   /**
@@ -127,6 +149,7 @@ export class BrowserSwarm {
     if (!v.alive) return;
     const cdp = await this.#session(v);
     await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+    this.#throttles.get(label)?.set(rate);
   }
 
   /** No peer traffic between this volunteer and these node ids ([] heals). */
@@ -134,7 +157,7 @@ export class BrowserSwarm {
     const v = this.get(label);
     if (!v.alive) return;
     const ok = await v.page.evaluate((ids) => {
-      const api = testApi();
+      const api = window.tabswarmTest;
       if (ids.length === 0) return api.unblockPeers?.() ?? null;
       return api.blockPeers?.(ids) ?? null;
     }, nodeIds);
@@ -148,7 +171,7 @@ export class BrowserSwarm {
     if (!v.alive) return null;
     const seen = await v.page
       .evaluate(() => {
-        const api = testApi();
+        const api = window.tabswarmTest;
         const s = api.getState();
         const t = api.trainer();
         return {
@@ -168,12 +191,14 @@ export class BrowserSwarm {
 
   /** Closes every browser, whatever state it is in. */
   async stop(): Promise<void> {
+    for (const t of this.#throttles.values()) t.release();
     for (const v of this.#volunteers.values()) v.alive = false;
     await Promise.allSettled([...this.#volunteers.values()].map((v) => v.context.close()));
     // A shared browser still launching is in the list once it has launched: wait for that.
     await this.#shared?.catch(() => undefined);
     this.#shared = null;
     await Promise.allSettled(this.#browsers.map((b) => b.close()));
+    await Promise.allSettled([...this.#servers.values()].map((s) => s.close()));
   }
 
   /** The Chromium build the volunteers run, or null before the first. */
@@ -181,13 +206,22 @@ export class BrowserSwarm {
     return this.#browsers[0]?.version() ?? null;
   }
 
-  async #newContext(): Promise<BrowserContext> {
+  async #newContext(label: string): Promise<BrowserContext> {
     const launch = async (): Promise<Browser> => {
       const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
       this.#browsers.push(browser);
       return browser;
     };
-    if (this.#options.mode === 'processes') return (await launch()).newContext();
+    if (this.#options.mode === 'processes') {
+      // A server, for its process id: the throttle stops and continues that Chromium's whole tree.
+      const server = await chromium.launchServer({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+      this.#servers.set(label, server);
+      const pid = server.process().pid;
+      if (pid !== undefined) this.#throttles.set(label, new ProcessThrottle(pid));
+      const browser = await chromium.connect(server.wsEndpoint());
+      this.#browsers.push(browser);
+      return browser.newContext();
+    }
     this.#shared ??= launch();
     return (await this.#shared).newContext();
   }
