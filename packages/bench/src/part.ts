@@ -28,7 +28,15 @@ export interface MachineDescription {
   readonly node: string;
   readonly chromium: string | null;
   /** The WebGPU adapter Chromium gave the page, and whether it is a fallback (software) adapter. */
-  readonly webgpu: { readonly adapter: string; readonly fallback: boolean } | null;
+  readonly webgpu: {
+    /** vendor, architecture, device and description in one line. */
+    readonly adapter: string;
+    readonly fallback: boolean;
+    readonly vendor: string;
+    readonly architecture: string;
+    readonly device: string;
+    readonly description: string;
+  } | null;
 }
 
 export interface PartResult {

@@ -1,8 +1,15 @@
-/** The typed API the gossip benchmark page exposes to its driver (run.ts) as window.gossipBench. */
+/**
+ * The typed API the gossip benchmark page exposes to its driver (@tabswarm/bench's transport part)
+ * as window.gossipBench.
+ */
 import type { GossipCodecName } from '@tabswarm/protocol';
 
 export interface ThroughputRow {
   readonly method: string;
+  /** Our transport with the options the swarm uses (DEFAULT_TRANSPORT_OPTIONS). */
+  readonly swarmDefault: boolean;
+  /** PeerJS's default connection: the baseline. */
+  readonly peerjs: boolean;
   readonly bytes: number;
   /** Milliseconds from the first byte sent to the receiver's acknowledgement, per repetition. */
   readonly ms: readonly number[];
@@ -13,8 +20,8 @@ export interface CodecRow {
   readonly elements: number;
   /** Bytes one side put on the wire per exchange (frame, chunk headers, handshake). */
   readonly bytesPerExchange: number;
-  readonly msPerExchange: number;
-  readonly exchanges: number;
+  /** Milliseconds of each completed exchange (encode, both directions, decode, mix). */
+  readonly exchangeMs: readonly number[];
   /** Relative distance between the two models at the last exchange. */
   readonly lastDistance: number | null;
 }

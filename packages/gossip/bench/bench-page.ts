@@ -4,12 +4,13 @@
  * PeerJS's default connection (serialization "binary": BinaryPack, 16,300-byte chunks), each
  * acknowledged by the receiver, over the same loopback WebRTC path between two Chromium instances.
  * Codecs: real exchanges between the two pages with each codec, using the kernel library's
- * TypeScript references, reporting the bytes one side puts on the wire per exchange.
+ * TypeScript references, reporting the bytes one side puts on the wire per exchange and each
+ * exchange's time. Driven by @tabswarm/bench's transport part.
  */
 import type { DataConnection } from 'peerjs';
 import { encodeFp32Frame, type GossipCodecName } from '@tabswarm/protocol';
 import { GossipAverager, type ExchangeResult } from '../src/any/averager.ts';
-import { FrameTransport } from '../src/any/frame-transport.ts';
+import { DEFAULT_TRANSPORT_OPTIONS, FrameTransport } from '../src/any/frame-transport.ts';
 import { referenceKernels } from '../src/any/kernel-library.ts';
 import { dataConnectionLink, dialPeer } from '../src/page/peerjs-link.ts';
 import { Reassembler } from '../src/any/reassembler.ts';
@@ -74,21 +75,33 @@ window.gossipBench = {
     const n = need();
     const peer = n.peer;
     if (peer === null) throw new Error('no PeerJS');
+    // The swarm's options first, then larger chunks and buffers to show what they would change.
     const variants = [
-      { chunk: 64 * 1024, buffer: 4 << 20 },
+      {
+        chunk: DEFAULT_TRANSPORT_OPTIONS.maxMessageBytes,
+        buffer: DEFAULT_TRANSPORT_OPTIONS.maxBufferedBytes,
+      },
       { chunk: 256 * 1024, buffer: 4 << 20 },
       { chunk: 256 * 1024, buffer: 16 << 20 },
     ];
     // Every method gets its own connection, opened up front; repetitions interleave the methods
     // so that they share whatever else the machine is doing.
-    const methods: { name: string; send: (frame: Uint8Array) => Promise<void>; close: () => void }[] = [];
-    for (const { chunk, buffer } of variants) {
+    const methods: {
+      name: string;
+      swarmDefault: boolean;
+      peerjs: boolean;
+      send: (frame: Uint8Array) => Promise<void>;
+      close: () => void;
+    }[] = [];
+    for (const [v, { chunk, buffer }] of variants.entries()) {
       const dialed = await dialPeer(peer, peerId);
       if (!dialed.ok) throw new Error(dialed.message);
       const transport = new FrameTransport(dataConnectionLink(dialed.connection), new Reassembler(), {
         maxMessageBytes: chunk,
         maxBufferedBytes: buffer,
         lowWaterBytes: buffer / 4,
+        // A 10M-parameter frame through a slow link takes longer than the swarm's 30 s.
+        ackTimeoutMs: 300_000,
         // The receiver's mesh heartbeats every link: answer, or it closes this one as dead.
         onControl: (body, t) => {
           if (typeof body === 'object' && body !== null && 't' in body && body.t === 'ping') {
@@ -98,6 +111,8 @@ window.gossipBench = {
       });
       methods.push({
         name: `tabswarm transport, ${chunk / 1024} KiB chunks, ${buffer >> 20} MiB buffer`,
+        swarmDefault: v === 0,
+        peerjs: false,
         async send(frame) {
           const outcome = await transport.sendFrame(frame);
           if (!outcome.ok) throw new Error(`${outcome.code}: ${outcome.message}`);
@@ -108,6 +123,8 @@ window.gossipBench = {
     const connection = await openDefault(n, peerId);
     methods.push({
       name: 'PeerJS default (binary serialization)',
+      swarmDefault: false,
+      peerjs: true,
       async send(frame) {
         const acked = new Promise<void>((resolve) => {
           const onData = (data: unknown): void => {
@@ -139,7 +156,15 @@ window.gossipBench = {
           times[k]?.push(performance.now() - started);
         }
       }
-      methods.forEach((m, k) => rows.push({ method: m.name, bytes: frame.length, ms: times[k] ?? [] }));
+      methods.forEach((m, k) =>
+        rows.push({
+          method: m.name,
+          swarmDefault: m.swarmDefault,
+          peerjs: m.peerjs,
+          bytes: frame.length,
+          ms: times[k] ?? [],
+        }),
+      );
     }
     for (const method of methods) method.close();
     return rows;
@@ -175,8 +200,7 @@ window.gossipBench = {
       codec: a.codec.name,
       elements: a.current().length,
       bytesPerExchange: median(ok.map((x) => x.bytesOut)),
-      msPerExchange: median(ok.map((x) => x.durationMs)),
-      exchanges: ok.length,
+      exchangeMs: ok.map((x) => x.durationMs),
       lastDistance: ok.at(-1)?.distance ?? null,
     };
   },

@@ -1,11 +1,11 @@
-/** The typed API the benchmark page exposes to its driver (run.ts) as window.tabswarmBench. */
+/** The typed API the kernel benchmark page exposes to its driver (@tabswarm/bench's kernels part). */
 
 export interface BenchOptions {
-  /** Vector lengths to measure at. */
+  /** Vector lengths to measure at (multiples of 256: the int8 block). */
   readonly sizes: readonly number[];
   /** Kernel names to run (all when empty). */
   readonly kernels: readonly string[];
-  /** Timed batches per side after the warm-up; the median is reported. */
+  /** Timed batches per side after the warm-up. */
   readonly repetitions: number;
   /** Each timed batch repeats the call until it has run at least this long. */
   readonly minBatchMs: number;
@@ -16,10 +16,25 @@ export interface BenchRow {
   readonly elements: number;
   /** Nominal bytes the computation must read and write, the same for both sides. */
   readonly bytes: number;
-  /** Median milliseconds per call of our kernel, and of the composed tfjs ops (null: no tfjs equivalent). */
-  readonly oursMs: number;
-  readonly tfjsMs: number | null;
+  /** Milliseconds per call of our kernel, one per timed batch. */
+  readonly oursMs: readonly number[];
+  /** The same for the composed tfjs ops (null: no tfjs equivalent). */
+  readonly tfjsMs: readonly number[] | null;
+  /** Streams its bytes once (judged against the copy's bandwidth); false for selection and scatter. */
+  readonly memoryBound: boolean;
   readonly note: string;
+}
+
+/** The plain copy kernel at one size: N floats read, N written. */
+export interface CopyRow {
+  readonly elements: number;
+  readonly bytes: number;
+  readonly ms: readonly number[];
+}
+
+export interface BenchResult {
+  readonly copy: readonly CopyRow[];
+  readonly rows: readonly BenchRow[];
 }
 
 export interface BenchAdapter {
@@ -32,7 +47,7 @@ export interface BenchAdapter {
 export interface BenchApi {
   adapter(): BenchAdapter | null;
   kernelNames(): readonly string[];
-  run(options: BenchOptions): Promise<BenchRow[]>;
+  run(options: BenchOptions): Promise<BenchResult>;
 }
 
 declare global {

@@ -1,8 +1,9 @@
 /**
  * The benchmark page: for each kernel and size, our WGSL kernel (buffer-level, in place, as the
  * trainer uses it) against the same computation composed from TensorFlow.js ops on the same
- * WebGPU device, measured in the same run. GPU time is taken up to device.queue.onSubmittedWorkDone()
- * after each timed batch; the median batch is reported. Driven by run.ts.
+ * WebGPU device, and a plain copy kernel (the achievable bandwidth: the roofline), measured in the
+ * same run. GPU time is taken up to device.queue.onSubmittedWorkDone() after each timed batch; every
+ * batch's time goes back to the driver (@tabswarm/bench's kernels part), which takes the statistics.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -28,7 +29,8 @@ import {
   topKSparsifyBuffers,
 } from '../src/index.ts';
 import { mulberry32 as createRng, randomVector } from '@tabswarm/core';
-import type { BenchAdapter, BenchApi, BenchOptions, BenchRow } from './bench-api.ts';
+import type { BenchAdapter, BenchApi, BenchOptions, BenchRow, CopyRow } from './bench-api.ts';
+import { createCopyKernel } from './copy-kernel.ts';
 
 /** One kernel at one size: both sides set up, ready to be called repeatedly. */
 interface Case {
@@ -36,6 +38,8 @@ interface Case {
   readonly ours: () => void;
   readonly tfjs: (() => void) | null;
   readonly note: string;
+  /** False for the kernels that do not stream their bytes once (selection, scatter). */
+  readonly memoryBound?: false;
   dispose(): void;
 }
 
@@ -326,6 +330,7 @@ const topKCase: CaseFactory = (device, n) => {
   const zeros = arena.keep(tf.zeros([k]));
   return {
     bytes: 12 * n,
+    memoryBound: false,
     note:
       n > TFJS_TOPK_MAX
         ? 'k = n/100, error feedback; tfjs side skipped above 2^20 (seconds per call)'
@@ -369,6 +374,7 @@ const scatterAddCase: CaseFactory = (device, n) => {
   return {
     // Ours touches only the pairs and their k targets; tfjs's scatterND builds a dense vector.
     bytes: 16 * k,
+    memoryBound: false,
     note: 'k = n/100, bytes for the k pairs; tfjs: scatterND + add',
     ours: () => topKScatterAddBuffers(device, b, k, n),
     tfjs: () => target.set(tf.tidy(() => tf.add(target.value, tf.scatterND(ti, tv, [n])))),
@@ -412,40 +418,60 @@ async function batch(device: GPUDevice, call: () => void, count: number): Promis
   return (performance.now() - started) / count;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+/**
+ * Per side, milliseconds per call of each timed batch. Warm-up first (pipelines, tfjs's shader
+ * cache and buffer pool), then batches sized to last minBatchMs. A WebGPU error means that side
+ * did not really run: fail loudly rather than report its time.
+ */
+async function timeSides(
+  device: GPUDevice,
+  name: string,
+  sides: readonly (() => void)[],
+  options: BenchOptions,
+): Promise<number[][]> {
+  const counts: number[] = [];
+  for (const [s, side] of sides.entries()) {
+    device.pushErrorScope('validation');
+    await batch(device, side, 2);
+    const error = await device.popErrorScope();
+    if (error !== null) throw new Error(`${name} (${s === 0 ? 'ours' : 'tfjs'}): ${error.message}`);
+    const once = await batch(device, side, 1);
+    counts.push(Math.min(200, Math.max(1, Math.ceil(options.minBatchMs / Math.max(once, 0.01)))));
+  }
+  // Interleaved, so that drift in the machine's speed affects both sides alike.
+  const times: number[][] = sides.map(() => []);
+  for (let r = 0; r < options.repetitions; r++) {
+    for (const [s, side] of sides.entries()) times[s]?.push(await batch(device, side, counts[s] as number));
+  }
+  return times;
+}
+
+/** The copy kernel at n floats: the bandwidth every memory-bound kernel is judged against. */
+async function measureCopy(device: GPUDevice, n: number, options: BenchOptions): Promise<CopyRow> {
+  const arena = new Arena(device);
+  try {
+    const copy = createCopyKernel(device);
+    const [src, dst] = [arena.buffer(arena.random(n)), arena.buffer(n * 4)];
+    const [ms] = await timeSides(device, 'copy', [() => copy(src, dst, n)], options);
+    return { elements: n, bytes: 8 * n, ms: ms as number[] };
+  } finally {
+    arena.dispose();
+    await settle(device);
+  }
 }
 
 async function measure(device: GPUDevice, name: string, n: number, options: BenchOptions): Promise<BenchRow> {
   const c = (CASES[name] as CaseFactory)(device, n);
   try {
     const sides = c.tfjs === null ? [c.ours] : [c.ours, c.tfjs];
-    // Warm-up (pipelines, tfjs's shader cache and buffer pool), then size the batches. A WebGPU
-    // error means that side did not really run: fail loudly rather than report its time.
-    const counts: number[] = [];
-    for (const [s, side] of sides.entries()) {
-      device.pushErrorScope('validation');
-      await batch(device, side, 2);
-      const error = await device.popErrorScope();
-      if (error !== null) throw new Error(`${name} (${s === 0 ? 'ours' : 'tfjs'}): ${error.message}`);
-      const once = await batch(device, side, 1);
-      counts.push(Math.min(200, Math.max(1, Math.ceil(options.minBatchMs / Math.max(once, 0.01)))));
-    }
-    // Interleaved, so that drift in the machine's speed affects both sides alike.
-    const times: number[][] = sides.map(() => []);
-    for (let r = 0; r < options.repetitions; r++) {
-      for (const [s, side] of sides.entries()) times[s]?.push(await batch(device, side, counts[s] as number));
-    }
+    const times = await timeSides(device, name, sides, options);
     return {
       kernel: name,
       elements: n,
       bytes: c.bytes,
-      oursMs: median(times[0] as number[]),
-      tfjsMs: c.tfjs === null ? null : median(times[1] as number[]),
+      oursMs: times[0] as number[],
+      tfjsMs: c.tfjs === null ? null : (times[1] as number[]),
+      memoryBound: c.memoryBound ?? true,
       note: c.note,
     };
   } finally {
@@ -471,11 +497,20 @@ const api: BenchApi = {
     const names = options.kernels.length === 0 ? Object.keys(CASES) : options.kernels;
     const unknown = names.filter((n) => !(n in CASES));
     if (unknown.length > 0) throw new Error(`unknown kernels: ${unknown.join(', ')}`);
+    // The copy before and after the kernels, its samples pooled: the machine's speed drifts over
+    // a run (other processes, clocks), and the roofline should not depend on when it was taken.
+    const before: CopyRow[] = [];
+    for (const n of options.sizes) before.push(await measureCopy(device, n, options));
     const rows: BenchRow[] = [];
     for (const name of names) {
       for (const n of options.sizes) rows.push(await measure(device, name, n, options));
     }
-    return rows;
+    const copy: CopyRow[] = [];
+    for (const row of before) {
+      const after = await measureCopy(device, row.elements, options);
+      copy.push({ ...row, ms: [...row.ms, ...after.ms] });
+    }
+    return { copy, rows };
   },
 };
 window.tabswarmBench = api;

@@ -1,0 +1,77 @@
+/**
+ * `npm run bench [part ...] [--quick] [--repetitions N] [--out DIR]`: runs the parts, prints a
+ * markdown table per part on stdout (progress on stderr) and writes every figure with the machine
+ * description to DIR/<timestamp>.json. A failed part is reported and the others still run; the
+ * exit status is 1 then, 2 for a bad command line.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError, helpText, parseCliOptions } from './cli-options.ts';
+import { describeMachine, machineLine } from './node/machine.ts';
+import { writeResults, type PartRecord } from './node/results.ts';
+import { PARTS, PLANNED_PARTS } from './parts.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options;
+  try {
+    options = parseCliOptions(argv, {
+      registered: PARTS.map((p) => p.name),
+      planned: PLANNED_PARTS.map((p) => p.name),
+    });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    log(`bench: ${error.message}\n\n${helpText(PARTS, PLANNED_PARTS)}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(`${helpText(PARTS, PLANNED_PARTS)}\n`);
+    return 0;
+  }
+  const startedAt = new Date();
+  log('bench: describing the machine');
+  const machine = await describeMachine(log);
+  process.stdout.write(
+    `# tabswarm bench${options.quick ? ' (--quick: a shape check, not figures to quote)' : ''}\n\n`,
+  );
+  process.stdout.write(`Machine: ${machineLine(machine)}\n`);
+  const records: PartRecord[] = [];
+  for (const part of PARTS.filter((p) => options.parts.includes(p.name))) {
+    log(`bench: ${part.name} — ${part.description}`);
+    const started = performance.now();
+    const partLog = (line: string): void => log(`  [${part.name}] ${line}`);
+    try {
+      const result = await part.run({ quick: options.quick, repetitions: options.repetitions, log: partLog });
+      const seconds = (performance.now() - started) / 1000;
+      records.push({ part: part.name, status: 'ok', seconds, markdown: result.markdown, data: result.data });
+      process.stdout.write(`\n## ${part.name}: ${part.description}\n\n${result.markdown.trim()}\n`);
+      log(`bench: ${part.name} done in ${seconds.toFixed(0)} s`);
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      const seconds = (performance.now() - started) / 1000;
+      records.push({ part: part.name, status: 'failed', seconds, error: message });
+      process.stdout.write(`\n## ${part.name}: FAILED\n\n${message.split('\n')[0] ?? ''}\n`);
+      log(`bench: ${part.name} failed: ${message}`);
+    }
+  }
+  const file = writeResults(path.resolve(options.out ?? path.join(ROOT, 'bench-results')), {
+    startedAt,
+    options: { parts: options.parts, quick: options.quick, repetitions: options.repetitions },
+    machine,
+    parts: records,
+  });
+  log(`bench: results in ${file}`);
+  return records.every((r) => r.status === 'ok') ? 0 : 1;
+}
+
+// An explicit exit: a part may leave a handle open (the coordinator's server keeps timers and
+// sockets past close()), and a finished benchmark must not hang its caller.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

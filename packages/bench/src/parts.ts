@@ -1,0 +1,28 @@
+/**
+ * The parts of `npm run bench`, in the order they run. A new part is a folder under src/ with a
+ * BenchPart, added to PARTS; PLANNED_PARTS keeps a place (and a line in --help) for the parts later
+ * issues add: move an entry from PLANNED_PARTS to PARTS when its folder exists.
+ */
+import { backendsPart } from './backends/backends-part.ts';
+import { kernelsPart } from './kernels/kernels-part.ts';
+import type { BenchPart } from './part.ts';
+import { transportPart } from './transport/transport-part.ts';
+
+export const PARTS: readonly BenchPart[] = [kernelsPart, backendsPart, transportPart];
+
+export interface PlannedPart {
+  readonly name: string;
+  readonly description: string;
+}
+
+export const PLANNED_PARTS: readonly PlannedPart[] = [
+  {
+    name: 'communication',
+    description: 'averaging on the GPU: exchange and mixing cost per round (issue "Averaging on the GPU")',
+  },
+  {
+    name: 'coordinator',
+    description:
+      'the coordinator at scale: leases, joins and reports per second (issue "coordinator at scale")',
+  },
+];
