@@ -11,3 +11,10 @@ export {
 export { threadCompute } from './compute-thread.ts';
 export type { ThreadSettings } from './compute-thread-entry.ts';
 export { OperatorClient, mnistMlpJob } from './operator-client.ts';
+export {
+  startVirtualFleet,
+  type FleetOptions,
+  type VirtualFleet,
+  type VirtualNodeSnapshot,
+} from './fleet.ts';
+export type { VirtualStatus, VirtualVolunteerState } from './virtual-volunteer.ts';

@@ -4,6 +4,7 @@
  * LocalCompute (TensorFlow.js on WebAssembly, or the CPU) in a worker thread as the tab's runs in
  * a Web Worker (or in-process), and the same gossip averaging (SwarmAveraging over a GossipMesh) with an in-memory network instead
  * of WebRTC; membership, the relay and the exchange reports go through the real coordinator.
+ * Faults a simulation injects (kill, offline, blocked peers, slowdown) act on those same parts.
  */
 import {
   GossipMesh,
@@ -27,6 +28,7 @@ import {
 } from '@tabswarm/trainer';
 import type { JoinAccepted } from '@tabswarm/protocol';
 import { threadCompute } from './compute-thread.ts';
+import { slowedCompute } from './slowed-compute.ts';
 
 export type VirtualBackend = 'wasm' | 'cpu';
 
@@ -51,6 +53,19 @@ export interface VirtualVolunteerOptions {
   readonly label?: string;
 }
 
+/** How a virtual volunteer stands, for fleets and simulation reports. */
+export type VirtualStatus = 'starting' | 'training' | 'idle' | 'offline' | 'killed' | 'stopped';
+
+export interface VirtualVolunteerState {
+  readonly status: VirtualStatus;
+  readonly samplesPerSec: number | null;
+  readonly shardsDone: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly rejectedFrames: number;
+  readonly exchangesApplied: number;
+}
+
 /** What a virtual volunteer's averaging did, from its averagers' own counters and results. */
 export interface AveragingSummary {
   /** Exchanges whose average both sides applied. */
@@ -68,6 +83,10 @@ export class VirtualVolunteer {
   /** The membership the coordinator last announced (it may come before the join is acknowledged). */
   #peers: readonly string[] = [];
   #mesh: { readonly mesh: GossipMesh; close(): void } | null = null;
+  #slowdown = 1;
+  #fault: 'offline' | 'killed' | 'stopped' | null = null;
+  /** Peers blocked before the mesh existed (or on an earlier mesh): applied to each new one. */
+  #blocked = new Set<string>();
 
   constructor(options: VirtualVolunteerOptions) {
     this.#options = options;
@@ -76,7 +95,7 @@ export class VirtualVolunteer {
     this.runtime = new VolunteerRuntime({
       baseUrl: options.baseUrl,
       createCompute: () => {
-        this.#compute =
+        const compute =
           options.compute === 'in-process'
             ? new LocalCompute({
                 cache: new MemoryShardCache(),
@@ -88,6 +107,7 @@ export class VirtualVolunteer {
                 },
               })
             : threadCompute({ cpu: backend === 'cpu' });
+        this.#compute = slowedCompute(compute, () => this.#slowdown);
         return this.#compute;
       },
       userAgent: `tabswarm-virtual/${this.label} Node ${process.version}`,
@@ -135,9 +155,90 @@ export class VirtualVolunteer {
   }
 
   async stop(): Promise<void> {
+    if (this.#fault !== 'killed') this.#fault = 'stopped';
     await this.runtime.stop();
     this.#mesh?.close();
     this.#mesh = null;
+  }
+
+  /**
+   * Dies without a goodbye, as a closed tab: its peer links go silent, its socket closes with no
+   * lease released and no leave sent; the coordinator finds out the way it does for a tab.
+   */
+  async kill(): Promise<void> {
+    if (this.#fault === 'killed' || this.#fault === 'stopped') return;
+    this.#fault = 'killed';
+    if (this.nodeId !== null) this.#options.network.kill(this.nodeId);
+    this.runtime.connection?.stop();
+    await this.runtime.stop(0);
+    this.#mesh?.close();
+    this.#mesh = null;
+  }
+
+  /**
+   * Offline: no coordinator traffic (the socket closes) and no peer traffic (its links go silent);
+   * back online it reconnects and resumes as the same node.
+   */
+  setOffline(offline: boolean): void {
+    if (this.#fault === 'killed' || this.#fault === 'stopped') return;
+    if (offline === (this.#fault === 'offline')) return;
+    this.#fault = offline ? 'offline' : null;
+    const nodeId = this.nodeId;
+    const socket = this.runtime.connection?.socket;
+    if (offline) {
+      if (nodeId !== null) this.#options.network.kill(nodeId);
+      socket?.disconnect();
+    } else {
+      if (nodeId !== null) this.#options.network.revive(nodeId);
+      socket?.connect();
+    }
+  }
+
+  /** Blocks peer traffic with these node ids, direct and relayed, until unblockAll. */
+  blockPeers(nodeIds: readonly string[]): void {
+    for (const id of nodeIds) this.#blocked.add(id);
+    this.#mesh?.mesh.blockPeers(nodeIds);
+  }
+
+  unblockAll(): void {
+    this.#blocked.clear();
+    this.#mesh?.mesh.unblockAll();
+  }
+
+  /** Each shard takes `factor` times as long from now on (1: full speed). */
+  setSlowdown(factor: number): void {
+    this.#slowdown = Number.isFinite(factor) ? Math.max(1, factor) : 1;
+  }
+
+  /** What it is doing and what its links carried. */
+  state(): VirtualVolunteerState {
+    const status = this.trainer.status;
+    let bytesSent = 0;
+    let bytesReceived = 0;
+    let rejectedFrames = 0;
+    for (const link of this.#mesh?.mesh.links() ?? []) {
+      bytesSent += link.bytesOut;
+      bytesReceived += link.bytesIn;
+      for (const n of Object.values(link.rejected)) rejectedFrames += n;
+    }
+    const phase = status.phase;
+    const live: VirtualStatus =
+      phase === 'training' || phase === 'calibrating'
+        ? 'training'
+        : phase === 'idle' || phase === 'paused'
+          ? 'idle'
+          : phase === 'stopped' || phase === 'failed'
+            ? 'stopped'
+            : 'starting';
+    return {
+      status: this.#fault ?? live,
+      samplesPerSec: status.samplesPerSec,
+      shardsDone: status.shardsDone,
+      bytesSent,
+      bytesReceived,
+      rejectedFrames,
+      exchangesApplied: this.#results.filter((r) => r.outcome === 'ok').length,
+    };
   }
 
   #follow(averager: GossipAverager): void {
@@ -151,6 +252,7 @@ export class VirtualVolunteer {
     const port = socketCoordinatorPort(connection.socket, accepted.nodeId, { members: this.#peers });
     const connector = this.#options.network.connector(accepted.nodeId);
     const mesh = new GossipMesh({ ...this.#options.mesh, coordinator: port, connector });
+    if (this.#blocked.size > 0) mesh.blockPeers(this.#blocked);
     this.#mesh = {
       mesh,
       close: () => {

@@ -75,6 +75,12 @@ export class MemoryNetwork {
     if (node !== undefined) node.dead = true;
   }
 
+  /** Undoes kill: the node's links carry messages again (a volunteer back from offline). */
+  revive(nodeId: string): void {
+    const node = this.#nodes.get(nodeId);
+    if (node !== undefined) node.dead = false;
+  }
+
   /** Direct links currently open at `nodeId`. */
   linkCount(nodeId: string): number {
     return [...(this.#nodes.get(nodeId)?.links ?? [])].filter((l) => l.open).length;

@@ -1,0 +1,31 @@
+/**
+ * A straggler: a compute whose shards take `factor` times as long. After each shard it sleeps
+ * (factor − 1) times what the shard's training took, so the lease loop, the coordinator and the
+ * peers see a slower volunteer and nothing else changes.
+ */
+import type { ComputePort } from '@tabswarm/trainer';
+
+export function slowedCompute(compute: ComputePort, factor: () => number): ComputePort {
+  return {
+    start: (options) => compute.start(options),
+    selfTest: () => compute.selfTest(),
+    loadJob: (job) => compute.loadJob(job),
+    calibrate: (steps) => compute.calibrate(steps),
+    async train(task, onStep) {
+      const started = performance.now();
+      const outcome = await compute.train(task, onStep);
+      const extra = (Math.max(1, factor()) - 1) * (performance.now() - started);
+      if (extra > 0) await new Promise((resolve) => setTimeout(resolve, extra));
+      return outcome;
+    },
+    cancel: (leaseId) => compute.cancel(leaseId),
+    parameters: () => compute.parameters(),
+    setParameters: (snapshot) => compute.setParameters(snapshot),
+    setPaused: (paused) => compute.setPaused(paused),
+    setDutyCycle: (dutyCycle) => compute.setDutyCycle(dutyCycle),
+    stats: () => compute.stats(),
+    failed: compute.failed,
+    simulateFault: (kind) => compute.simulateFault(kind),
+    dispose: () => compute.dispose(),
+  };
+}
