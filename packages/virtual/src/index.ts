@@ -18,3 +18,4 @@ export {
   type VirtualNodeSnapshot,
 } from './fleet.ts';
 export type { VirtualStatus, VirtualVolunteerState } from './virtual-volunteer.ts';
+export { shardAccounting, type ShardAccounting } from './shard-accounting.ts';
