@@ -6,9 +6,10 @@
 import { backendsPart } from './backends/backends-part.ts';
 import { kernelsPart } from './kernels/kernels-part.ts';
 import type { BenchPart } from './part.ts';
+import { trainingPart } from './training/index.ts';
 import { transportPart } from './transport/transport-part.ts';
 
-export const PARTS: readonly BenchPart[] = [kernelsPart, backendsPart, transportPart];
+export const PARTS: readonly BenchPart[] = [trainingPart, kernelsPart, backendsPart, transportPart];
 
 export interface PlannedPart {
   readonly name: string;
