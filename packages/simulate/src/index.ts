@@ -10,7 +10,7 @@ export {
 } from './coordinator-process.ts';
 export { JOB_PRESETS, jobProgress, submitJob } from './job.ts';
 export { BrowserSwarm, type BrowserObservation, type BrowserVolunteer } from './browser-swarm.ts';
-export { startFleet, type FleetMember, type VirtualFleet } from './virtual-swarm.ts';
+export { startFleet, type VirtualFleet, type VirtualNodeSnapshot } from './virtual-swarm.ts';
 export { Swarm } from './swarm.ts';
 export { FaultExecutor } from './fault-executor.ts';
 export { Observer } from './observer.ts';

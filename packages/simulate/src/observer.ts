@@ -149,10 +149,11 @@ export class Observer {
         }),
       );
     }
-    for (const m of this.#swarm.fleet?.snapshot() ?? []) {
+    await this.#swarm.refresh();
+    for (const m of this.#swarm.members) {
       this.#record.nodePoint(m.label, 'virtual', m.nodeId, {
         t,
-        status: m.alive ? m.phase : 'gone',
+        status: m.status,
         samplesPerSec: m.samplesPerSec,
         bytesSent: m.bytesSent,
         bytesReceived: m.bytesReceived,

@@ -10,6 +10,7 @@ import {
   type CoordinatorProcess,
 } from './coordinator-process.ts';
 import { BrowserSwarm } from './browser-swarm.ts';
+import { mergeFigures, readCoordinatorFigures, type CoordinatorFigures } from './coordinator-figures.ts';
 import { FaultExecutor } from './fault-executor.ts';
 import { submitJob } from './job.ts';
 import { Observer } from './observer.ts';
@@ -43,24 +44,10 @@ export interface SimulationHooks {
   log?: (line: string) => void;
 }
 
-/** The coordinator figures of the summary (packages/simulate/src/coordinator-figures.ts). */
-interface CoordinatorFigures {
-  readonly leaseLatencyMs: { readonly p50: number | null; readonly p99: number | null };
-  readonly shardsReissued: number;
-  readonly duplicatesRejected: number;
-  readonly rejectedFrames: number;
-}
-
-// TODO(figures): import { readCoordinatorFigures } from './coordinator-figures.ts' once it has
-// landed; until then it is looked up at run time and the figures stay null/0 without it.
-const FIGURES_MODULE = './coordinator-figures.ts';
-
-async function coordinatorFigures(url: string): Promise<CoordinatorFigures | null> {
+/** The coordinator's figures; null when its /metrics cannot be read (a coordinator at --url may hide it). */
+async function coordinatorFigures(url: string, jobId: string): Promise<CoordinatorFigures | null> {
   try {
-    const mod = (await import(FIGURES_MODULE)) as {
-      readCoordinatorFigures?: (baseUrl: string) => Promise<CoordinatorFigures>;
-    };
-    return (await mod.readCoordinatorFigures?.(url)) ?? null;
+    return await readCoordinatorFigures(url, { jobId });
   } catch {
     return null;
   }
@@ -88,6 +75,9 @@ export async function runSimulation(
   let swarm: Swarm | null = null;
   let executor: FaultExecutor | null = null;
   let observer: Observer | null = null;
+  /** Figures of the coordinator's earlier lifetimes (its counters start again after a restart). */
+  const earlier: CoordinatorFigures[] = [];
+  let jobId: string | null = null;
   let outcome: SimulationOutcome = 'failed';
   let failure: string | null = null;
   const progress = (phase: ProgressInfo['phase']): void =>
@@ -112,6 +102,7 @@ export async function runSimulation(
       plan.job,
       `simulate ${new Date(record.startedMs).toISOString()}`,
     );
+    jobId = job.id;
     record.job = { id: job.id, name: job.name, mode: job.spec.averaging.mode, spec: job.spec };
 
     const browsers =
@@ -131,17 +122,25 @@ export async function runSimulation(
         baseUrl: coordinator.url,
         count: plan.virtual,
         backend: plan.virtualBackend,
-        seed: plan.seed,
       });
       swarm = new Swarm(browsers, fleet);
+      await swarm.refresh();
     }
     const joined = swarm;
     observer = new Observer(coordinator.operator, job.id, record, joined);
     const watching = observer;
+    const started = coordinator;
     executor = new FaultExecutor({
       plan,
       swarm: joined,
-      coordinator,
+      coordinator: {
+        ...started,
+        async restart() {
+          const before = await coordinatorFigures(started.url, job.id);
+          if (before !== null) earlier.push(before);
+          await started.restart();
+        },
+      },
       record,
       progress: () => watching.progress,
     });
@@ -184,7 +183,10 @@ export async function runSimulation(
     // One last look, so the record ends with the state the run ended in.
     if (observer !== null && outcome !== 'interrupted') await observer.poll();
   }
-  const figures = coordinator === null ? null : await coordinatorFigures(coordinator.url);
+  const last =
+    coordinator === null || jobId === null ? null : await coordinatorFigures(coordinator.url, jobId);
+  const lifetimes = last === null ? earlier : [...earlier, last];
+  const figures = lifetimes.length === 0 ? null : lifetimes.reduce(mergeFigures);
   await swarm?.stop();
   await coordinator?.stop();
   if (failure !== null) log(`simulation ${outcome}: ${failure}`);

@@ -4,16 +4,27 @@
  */
 import type { BrowserSwarm } from './browser-swarm.ts';
 import type { VolunteerKind } from './record.ts';
-import type { VirtualFleet } from './virtual-swarm.ts';
+import { isAlive, type VirtualFleet, type VirtualNodeSnapshot } from './virtual-swarm.ts';
 
 export class Swarm {
   readonly browsers: BrowserSwarm | null;
   readonly fleet: VirtualFleet | null;
   #partitioned: { a: string[]; b: string[] } | null = null;
+  /** The fleet's latest snapshot (refresh() reads a new one). */
+  #members: readonly VirtualNodeSnapshot[] = [];
 
   constructor(browsers: BrowserSwarm | null, fleet: VirtualFleet | null) {
     this.browsers = browsers;
     this.fleet = fleet;
+  }
+
+  get members(): readonly VirtualNodeSnapshot[] {
+    return this.#members;
+  }
+
+  /** Reads the fleet's snapshot (its volunteers live in child processes). */
+  async refresh(): Promise<void> {
+    if (this.fleet !== null) this.#members = await this.fleet.snapshot();
   }
 
   kindOf(label: string): VolunteerKind {
@@ -24,17 +35,14 @@ export class Swarm {
   alive(): string[] {
     return [
       ...(this.browsers?.alive.map((v) => v.label) ?? []),
-      ...(this.fleet
-        ?.snapshot()
-        .filter((m) => m.alive)
-        .map((m) => m.label) ?? []),
+      ...this.#members.filter(isAlive).map((m) => m.label),
     ];
   }
 
   counts(): { browsers: number; virtual: number } {
     return {
       browsers: this.browsers?.alive.length ?? 0,
-      virtual: this.fleet?.snapshot().filter((m) => m.alive).length ?? 0,
+      virtual: this.#members.filter(isAlive).length,
     };
   }
 
@@ -44,7 +52,7 @@ export class Swarm {
     for (const label of labels) {
       const browser = this.browsers?.volunteers.find((v) => v.label === label);
       if (browser !== undefined) ids.push(...browser.nodeIds);
-      const member = this.fleet?.snapshot().find((m) => m.label === label);
+      const member = this.#members.find((m) => m.label === label);
       if (member?.nodeId) ids.push(member.nodeId);
     }
     return ids;
@@ -67,7 +75,9 @@ export class Swarm {
       return added.map((v) => v.label);
     }
     if (this.fleet === null) throw new Error('no volunteers of any kind to join');
-    return [...(await this.fleet.add(count))];
+    const labels = [...(await this.fleet.add(count))];
+    await this.refresh();
+    return labels;
   }
 
   async setOffline(labels: readonly string[], offline: boolean): Promise<void> {
@@ -80,17 +90,23 @@ export class Swarm {
 
   async slowdown(labels: readonly string[], slowdown: number): Promise<void> {
     const { browser, virtual } = this.#split(labels);
-    await Promise.all(this.#onBrowsers(browser, (b, l) => b.throttle(l, slowdown)));
-    if (virtual.length > 0) this.fleet?.setSlowdown(virtual, slowdown);
+    await Promise.all([
+      ...this.#onBrowsers(browser, (b, l) => b.throttle(l, slowdown)),
+      ...(virtual.length > 0 && this.fleet !== null ? [this.fleet.setSlowdown(virtual, slowdown)] : []),
+    ]);
   }
 
   /** No peer traffic between group a and group b (relay included) until `heal`. */
   async partition(a: readonly string[], b: readonly string[]): Promise<void> {
     this.#partitioned = { a: [...a], b: [...b] };
     await this.#applyBlocks(a, b);
-    const va = this.#split(a).virtual;
-    const vb = this.#split(b).virtual;
-    if (va.length > 0 || vb.length > 0) this.fleet?.partition([va, vb]);
+    // The fleet's side: its own labels, and the browsers of the other group by node id.
+    const side = (group: readonly string[]): string[] => [
+      ...this.#split(group).virtual,
+      ...this.nodeIds(this.#split(group).browser),
+    ];
+    if (this.fleet !== null && (this.#split(a).virtual.length > 0 || this.#split(b).virtual.length > 0))
+      await this.fleet.partition([side(a), side(b)]);
   }
 
   async heal(): Promise<void> {
@@ -99,7 +115,7 @@ export class Swarm {
     if (partitioned === null) return;
     const { browser } = this.#split([...partitioned.a, ...partitioned.b]);
     await Promise.all(this.#onBrowsers(browser, (b, l) => b.blockPeers(l, []).catch(() => undefined)));
-    this.fleet?.partition(null);
+    await this.fleet?.partition(null);
   }
 
   async stop(): Promise<void> {
