@@ -12,7 +12,7 @@ import type { BrowserSwarm } from '../packages/simulate/src/browser-swarm.ts';
 const TARGET = 0.93;
 const SLOWDOWN = 10;
 /** Shards the other three complete in each measured window. */
-const WINDOW_SHARDS = 4;
+const WINDOW_SHARDS = 6;
 
 const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
 
@@ -38,6 +38,8 @@ test('four browsers gossip mnist-mlp to 93 % over WebRTC; one throttled 10× bar
   const job = await operator.createJob(
     mnistMlpJob('scenario a+d', {
       targetAccuracy: TARGET,
+      // Four averaged models need more samples for 93 % than one tab (about 30 shards of 1,600).
+      epochs: 10,
       averaging: { mode: 'gossip', exchangeTimeoutMs: 5_000 },
       checkpoint: { everyShards: 2, contributors: 2 },
     }),
@@ -84,8 +86,9 @@ test('four browsers gossip mnist-mlp to 93 % over WebRTC; one throttled 10× bar
       `[a+d] ${((Date.now() - started) / 1000).toFixed(0)} s: ${latest.shardsDone} shards, accuracy ${best}; exchanges ${JSON.stringify(series.totals.byOutcome)}, links ${JSON.stringify([...new Set(ok.map((p) => p.link))])}; distance ${mean(distances.slice(0, half)).toFixed(4)} → ${mean(distances.slice(half)).toFixed(4)}`,
     );
 
-    // (a) the target on the coordinator's evaluation.
-    expect(latest.statusReason).toMatch(/target accuracy/);
+    // (a) the target on the coordinator's evaluation (the job may also end on its last epoch with a
+    // checkpoint at the target already behind it: the best checkpoint is what counts).
+    expect(latest.status).toBe('completed');
     expect(best).toBeGreaterThanOrEqual(TARGET);
     // Averaging happened, browser to browser over direct WebRTC links (never the relay), for every
     // browser, and it pulled the models together: later partners are closer than the first ones.

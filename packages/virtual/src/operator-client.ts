@@ -48,9 +48,9 @@ export class OperatorClient {
 /** mnist-mlp on the built-in MNIST with Adam, 25 local steps of 64: 90 % within a few shards. */
 export function mnistMlpJob(
   name: string,
-  extra: Pick<JobSpecInput, 'averaging' | 'checkpoint'> & { targetAccuracy?: number } = {},
+  extra: Pick<JobSpecInput, 'averaging' | 'checkpoint'> & { targetAccuracy?: number; epochs?: number } = {},
 ): JobSpecInput {
-  const { targetAccuracy = 0.9, ...rest } = extra;
+  const { targetAccuracy = 0.9, epochs = 5, ...rest } = extra;
   return {
     name,
     model: { kind: 'preset', preset: 'mnist-mlp' },
@@ -62,7 +62,7 @@ export function mnistMlpJob(
       localSteps: 25,
       // Room to spare: the job completes as soon as a checkpoint evaluates at the target, and a
       // run that lands just under it (90 % is near where 3 epochs end) gets more shards to cross it.
-      epochs: 5,
+      epochs,
       targetAccuracy,
       seed: 1,
     },
