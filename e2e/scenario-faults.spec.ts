@@ -79,7 +79,8 @@ test('a browser killed and one joining at 50 %, the coordinator SIGKILLed and re
       `[b+c] ${((Date.now() - started) / 1000).toFixed(0)} s: accuracy ${best}; ledger ${JSON.stringify(ledger)}; first losses: originals ${originalFirst.map((l) => l.toFixed(3)).join(' ')}, joiner ${firstLoss(joinerId).toFixed(3)}`,
     );
 
-    expect(latest.statusReason).toMatch(/target accuracy/);
+    // The best checkpoint counts, whatever ended the job (the target, or its last epoch after it).
+    expect(latest.status).toBe('completed');
     expect(best).toBeGreaterThanOrEqual(TARGET);
     // Every shard of every epoch counted exactly once, samples too.
     expect(ledger.done).toBe(ledger.jobShardsDone);

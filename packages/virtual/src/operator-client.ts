@@ -16,7 +16,31 @@ export class OperatorClient {
 
   /** Calls a route; throws with the coordinator's reply on a non-2xx status. */
   async api<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}${route}`, {
+    const res = await this.#fetch(method, route, body);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  /**
+   * A GET that meets a reset connection is sent again, twice at most: a coordinator whose event
+   * loop was busy (a checkpoint evaluation) closes an idle keep-alive socket late, just as the
+   * next request reuses it. POSTs are never repeated (they are not idempotent).
+   */
+  async #fetch(method: 'GET' | 'POST', route: string, body: unknown): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#send(method, route, body);
+      } catch (error) {
+        const code = (error as { cause?: { code?: unknown } }).cause?.code;
+        if (method !== 'GET' || code !== 'ECONNRESET' || attempt >= 2) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  #send(method: 'GET' | 'POST', route: string, body: unknown): Promise<Response> {
+    return fetch(`${this.url}${route}`, {
       method,
       headers: {
         authorization: `Bearer ${this.#token}`,
@@ -24,9 +48,6 @@ export class OperatorClient {
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text}`);
-    return JSON.parse(text) as T;
   }
 
   async createJob(spec: JobSpecInput): Promise<JobInfo> {
