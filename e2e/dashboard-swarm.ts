@@ -126,6 +126,7 @@ export class SimWorker {
       state: lease === null ? 'idle' : 'working',
       uptimeS: (Date.now() - this.started) / 1000,
       health,
+      leases: lease === null ? [] : [lease.leaseId],
     };
     return this.sim.socket.timeout(5_000).emitWithAck('heartbeat', heartbeat);
   }

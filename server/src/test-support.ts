@@ -17,7 +17,7 @@ import {
   type VolunteerServerToClient,
 } from '@tabswarm/protocol';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
-import { createServer, type TabswarmServer } from './create-server.ts';
+import { createServer, type ServerDeps, type TabswarmServer } from './create-server.ts';
 
 export type VolunteerClient = Socket<VolunteerServerToClient, VolunteerClientToServer>;
 export type DashboardClient = Socket<DashboardServerToClient, DashboardClientToServer>;
@@ -81,7 +81,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
+export async function startServer(
+  overrides: Partial<ServerConfig> = {},
+  deps: Omit<ServerDeps, 'log'> = {},
+): Promise<RunningServer> {
   const config: ServerConfig = {
     ...DEFAULT_CONFIG,
     dataDir: tempDir(),
@@ -91,7 +94,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     operatorToken: OPERATOR_TOKEN,
     ...overrides,
   };
-  const server = createServer(config, { log: pino({ level: 'silent' }) });
+  const server = createServer(config, { ...deps, log: pino({ level: 'silent' }) });
   const url = await server.listen(0);
   const clients: Socket[] = [];
   const connect = <T extends Socket>(nsp: string, auth: object): T => {

@@ -1,13 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
+  MAX_HEARTBEAT_LEASES,
   PEER_SAMPLE_SIZE,
   PeerView,
   PROTOCOL_VERSION,
+  unnamedLeaseGraceMs,
+  type LeaseGrantInfo,
   type NodeInfo,
   type PeerInfo,
   type PeersDelta,
 } from '@tabswarm/protocol';
 import {
+  api,
   closedAfterEach,
   capabilities,
   connected,
@@ -15,6 +19,7 @@ import {
   request,
   startServer,
   type RunningServer,
+  type VolunteerClient,
 } from './test-support.ts';
 
 const track = closedAfterEach<RunningServer>();
@@ -65,6 +70,72 @@ describe('volunteer namespace', () => {
       expect(peerLists.at(-1)).toEqual([{ nodeId: accepted.nodeId, backend: 'webgpu' }]),
     );
     expect(running.server.store.getNode(accepted.nodeId)?.selfTest?.passed).toBe(true);
+  });
+
+  it('extends the leases a heartbeat names and re-queues the ones it leaves out after the grace', async () => {
+    // The coordinator's clock, moved on by hand; nobody is marked gone meanwhile.
+    let offset = 0;
+    const running = track(
+      await startServer({ heartbeatTimeoutMs: 120_000 }, { clock: () => Date.now() + offset }),
+    );
+    const created = await api<{ job: { id: string } }>(`${running.url}/api/jobs`, {
+      body: { name: 'held', training: { batchSize: 100, localSteps: 10, epochs: 1 } },
+    });
+    expect(created.status).toBe(201);
+    await running.server.checkpoints().idle();
+    const scheduler = running.server.jobs.scheduler;
+    const lease = async (socket: VolunteerClient): Promise<LeaseGrantInfo> => {
+      // Fast volunteers: deadlines at the floor, so an extension shows.
+      const reply = await request<{ lease: LeaseGrantInfo | null }>(socket, 'requestLease', {
+        samplesPerSec: 1e6,
+      });
+      if (!reply.ok || reply.lease === null) throw new Error('no lease');
+      return reply.lease;
+    };
+    const beat = (socket: VolunteerClient, leases?: unknown) =>
+      request(socket, 'heartbeat', {
+        state: 'working',
+        uptimeS: 1,
+        ...(leases === undefined ? {} : { leases }),
+      });
+
+    const forgetful = running.volunteer();
+    const holder = running.volunteer();
+    const older = running.volunteer();
+    for (const v of [forgetful, holder, older]) await joinVolunteer(v);
+    // forgetful's answer "never arrived": it holds nothing. holder names its lease; older names none.
+    const lost = await lease(forgetful);
+    const held = await lease(holder);
+    const legacy = await lease(older);
+    const issued = (id: string) => scheduler.getLease(id);
+    const firstDeadline = { held: issued(held.leaseId)?.deadline, legacy: issued(legacy.leaseId)?.deadline };
+
+    // Within the grace (the grant may still be on its way), leaving a lease out changes nothing.
+    expect(await beat(forgetful, [])).toMatchObject({ ok: true });
+    expect(issued(lost.leaseId)?.state).toBe('active');
+
+    // Malformed lists are refused and change nothing.
+    const tooMany = Array.from({ length: MAX_HEARTBEAT_LEASES + 1 }, () => held.leaseId);
+    for (const bad of [tooMany, ['not-a-lease'], 'lease-0000000000000000', [42]]) {
+      expect(await beat(forgetful, bad)).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    }
+
+    offset = unnamedLeaseGraceMs(100) + 1_000;
+    expect(await beat(forgetful, [])).toMatchObject({ ok: true });
+    expect(await beat(holder, [held.leaseId])).toMatchObject({ ok: true });
+    expect(await beat(older)).toMatchObject({ ok: true });
+    expect(issued(lost.leaseId)?.state).toBe('released');
+    expect(issued(held.leaseId)).toMatchObject({ state: 'active' });
+    expect(issued(held.leaseId)?.deadline).toBeGreaterThan(firstDeadline.held ?? Infinity);
+    expect(issued(legacy.leaseId)).toMatchObject({ state: 'active' });
+    expect(issued(legacy.leaseId)?.deadline).toBeGreaterThan(firstDeadline.legacy ?? Infinity);
+
+    // The shard is back in the queue: the next volunteer to ask gets it.
+    const next = running.volunteer();
+    await joinVolunteer(next);
+    const again = await lease(next);
+    expect([again.epoch, again.shard]).toEqual([lost.epoch, lost.shard]);
+    expect(again.leaseId).not.toBe(lost.leaseId);
   });
 
   it('marks a silent volunteer gone after the heartbeat timeout and tells dashboards and peers', async () => {

@@ -8,6 +8,7 @@ import {
   PEERJS_PATH,
   PROTOCOL_VERSION,
   ProtocolError,
+  unnamedLeaseGraceMs,
   VOLUNTEER_REQUESTS,
   type InterServerEvents,
   type JoinAccepted,
@@ -140,7 +141,20 @@ export function attachVolunteerNamespace(
       heartbeat: (heartbeat) => {
         const nodeId = joined();
         membership.heartbeat(nodeId, heartbeat);
-        jobs.scheduler.extendLeases(nodeId);
+        // A heartbeat that names the volunteer's leases extends those; its other leases past the
+        // grace go back to the queue. One that names none (older clients) extends them all.
+        const released = jobs.scheduler.extendLeases(
+          nodeId,
+          heartbeat.leases === undefined
+            ? undefined
+            : { leaseIds: heartbeat.leases, graceMs: unnamedLeaseGraceMs(config.heartbeatIntervalMs) },
+        );
+        if (released.length > 0) {
+          ctx.log.info(
+            { nodeId, leases: released.map((l) => l.id) },
+            'released leases the volunteer no longer names in its heartbeats',
+          );
+        }
         return { serverTime: Date.now() };
       },
       requestLease: (request) => {

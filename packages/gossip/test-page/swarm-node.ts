@@ -110,7 +110,12 @@ export async function startSwarmNode(options: SwarmNodeOptions): Promise<SwarmNo
   const nodeId = accepted.nodeId;
   const started = Date.now();
   const heartbeat = setInterval(() => {
-    socket.emit('heartbeat', { state: 'working', uptimeS: (Date.now() - started) / 1000 }, () => undefined);
+    // It holds no leases: it names none.
+    socket.emit(
+      'heartbeat',
+      { state: 'working', uptimeS: (Date.now() - started) / 1000, leases: [] },
+      () => undefined,
+    );
   }, accepted.heartbeatIntervalMs);
 
   let peer: Peer | null = null;

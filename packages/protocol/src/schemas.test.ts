@@ -3,8 +3,11 @@ import {
   capabilitiesSchema,
   heartbeatSchema,
   joinRequestSchema,
+  MAX_HEARTBEAT_LEASES,
   parsePayload,
   selfTestReportSchema,
+  unnamedLeaseGraceMs,
+  VOLUNTEER_REQUEST_TIMEOUT_MS,
 } from './schemas.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
@@ -59,6 +62,24 @@ describe('payload schemas', () => {
       },
     ];
     for (const c of cases) expect(parsePayload(joinRequestSchema, c).ok).toBe(false);
+  });
+
+  it('takes a bounded list of lease ids in heartbeats, or none at all', () => {
+    const id = (n: number) => `lease-${n.toString(16).padStart(16, '0')}`;
+    const beat = (leases: unknown) => parsePayload(heartbeatSchema, { state: 'working', uptimeS: 1, leases });
+    expect(beat(undefined).ok).toBe(true);
+    expect(beat([]).ok).toBe(true);
+    expect(beat(Array.from({ length: MAX_HEARTBEAT_LEASES }, (_, i) => id(i))).ok).toBe(true);
+    const bad = [
+      Array.from({ length: MAX_HEARTBEAT_LEASES + 1 }, (_, i) => id(i)),
+      [id(1), 'lease-x'],
+      ['x'.repeat(100_000)],
+      [null],
+      id(1),
+      { 0: id(1) },
+    ];
+    for (const leases of bad) expect(beat(leases).ok).toBe(false);
+    expect(unnamedLeaseGraceMs(2_000)).toBeGreaterThanOrEqual(VOLUNTEER_REQUEST_TIMEOUT_MS + 2 * 2_000);
   });
 
   it('rejects non-finite numbers in heartbeats and self-test reports', () => {

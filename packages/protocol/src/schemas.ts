@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { errorReply, type ErrorReply } from './errors.ts';
+import { leaseIdSchema } from './jobs.ts';
 
 const shortText = (what: string, max = 256) =>
   z
@@ -110,11 +111,37 @@ export const healthSchema = z.strictObject({
 });
 export type Health = z.infer<typeof healthSchema>;
 
+/** How long a volunteer waits for the answer to a request (a lease, a join) before giving up on it. */
+export const VOLUNTEER_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The most lease ids one heartbeat may name (a volunteer holds one lease at a time today). */
+export const MAX_HEARTBEAT_LEASES = 16;
+
+/**
+ * How long after its grant a lease may go unnamed by its volunteer's heartbeats before the
+ * coordinator takes it back. The grant's answer can reach the volunteer up to its request timeout
+ * later (after that the volunteer has given up on it), and the next heartbeat that names it leaves
+ * within one interval and may wait about another in the queues; a heartbeat that still omits the
+ * lease after all that comes from a volunteer that does not hold it.
+ */
+export function unnamedLeaseGraceMs(heartbeatIntervalMs: number): number {
+  return VOLUNTEER_REQUEST_TIMEOUT_MS + 2 * heartbeatIntervalMs;
+}
+
 export const heartbeatSchema = z.strictObject({
   state: z.enum(VOLUNTEER_STATES, { error: `state must be one of ${VOLUNTEER_STATES.join(', ')}` }),
   /** Seconds the volunteer has contributed in this session. */
   uptimeS: z.number().finite().nonnegative().max(1e9),
   health: healthSchema.optional(),
+  /**
+   * Every lease the volunteer holds (granted and not yet completed or given back). The coordinator
+   * extends only these and takes back the volunteer's other leases once they are older than
+   * unnamedLeaseGraceMs. Left out (older clients): every lease of the volunteer is extended.
+   */
+  leases: z
+    .array(leaseIdSchema, { error: 'leases must be an array of lease ids' })
+    .max(MAX_HEARTBEAT_LEASES, { error: `leases names more than ${MAX_HEARTBEAT_LEASES} lease ids` })
+    .optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

@@ -75,7 +75,9 @@ try {
     const sent = performance.now();
     probe
       .timeout(30_000)
-      .emit('heartbeat' as never, { state: 'idle', uptimeS: 1 }, () => rtts.push(performance.now() - sent));
+      .emit('heartbeat' as never, { state: 'idle', uptimeS: 1, leases: [] }, () =>
+        rtts.push(performance.now() - sent),
+      );
   }, 250);
   // Added in batches, as volunteers arrive over a minute or so in life.
   for (let added = 0; added < count; added += 100) {

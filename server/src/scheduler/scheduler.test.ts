@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { shardOrder } from '@tabswarm/core';
-import { result, schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
+import { result, schedulerFixture, spec, TEST_TIMING, type SchedulerFixture } from './test-fixture.ts';
 import type { SchedulerEvent } from './types.ts';
 
 let f: SchedulerFixture;
@@ -70,6 +70,90 @@ describe('scheduler', () => {
     expect(ended.state).toBe('expired');
     expect(f.clock.now - lease.issuedAt).toBeGreaterThanOrEqual(20_000);
     expect(f.clock.now - lease.issuedAt).toBeLessThan(21_000);
+  });
+
+  describe('heartbeats that name the leases their volunteer holds', () => {
+    const GRACE_MS = 5_000;
+
+    it('take back a lease the heartbeats leave out once it is past the grace, and re-issue it to another node', () => {
+      // A long floor: nothing here expires on its deadline.
+      f = schedulerFixture({ ...TEST_TIMING, floorMs: 60_000, capMs: 60_000, maxLifetimeMs: 120_000 });
+      f.scheduler.createJob(spec(), 30);
+      const events = record();
+      // The grant whose answer the volunteer never saw (its request had timed out).
+      const lost = must(f.scheduler.requestLease('a'));
+      // Just granted: it may still be on its way, so a heartbeat that leaves it out changes nothing yet.
+      f.advance(GRACE_MS);
+      expect(f.scheduler.extendLeases('a', { leaseIds: [], graceMs: GRACE_MS })).toEqual([]);
+      expect(must(f.scheduler.getLease(lost.id))).toMatchObject({ state: 'active', deadline: lost.deadline });
+      f.advance(1);
+      const released = f.scheduler.extendLeases('a', { leaseIds: [], graceMs: GRACE_MS });
+      expect(released.map((l) => l.id)).toEqual([lost.id]);
+      expect(must(f.scheduler.getLease(lost.id)).state).toBe('released');
+      expect(
+        events.filter((e) => e.type === 'released').map((e) => e.type === 'released' && e.lease.id),
+      ).toEqual([lost.id]);
+      // Back in the queue, first in line: the next volunteer gets it, as a re-issue.
+      const again = must(f.scheduler.requestLease('b'));
+      expect(again).toMatchObject({ shard: lost.shard, epoch: lost.epoch, nodeId: 'b', reissue: true });
+      // And b's copy counts; a's late heartbeats do not touch it.
+      expect(f.scheduler.extendLeases('a', { leaseIds: [], graceMs: GRACE_MS })).toEqual([]);
+      expect(f.scheduler.completeLease(again.id, 'b', result).kind).toBe('counted');
+    });
+
+    it('extend only the leases they name', () => {
+      f = schedulerFixture();
+      f.scheduler.createJob(spec(), 30);
+      const held = must(f.scheduler.requestLease('a', 1e6));
+      const forgotten = must(f.scheduler.requestLease('a', 1e6));
+      f.advance(900);
+      // Within the grace the forgotten one stays, unextended; the held one is extended.
+      expect(f.scheduler.extendLeases('a', { leaseIds: [held.id], graceMs: GRACE_MS })).toEqual([]);
+      expect(must(f.scheduler.getLease(held.id)).deadline).toBeGreaterThan(held.deadline);
+      expect(must(f.scheduler.getLease(forgotten.id)).deadline).toBe(forgotten.deadline);
+      // Heartbeats that name it keep the held lease alive well past its first deadline and the grace.
+      for (let i = 0; i < 10; i++) {
+        f.advance(900);
+        f.scheduler.extendLeases('a', { leaseIds: [held.id], graceMs: GRACE_MS });
+        f.scheduler.expireOverdue();
+      }
+      expect(f.clock.now - held.issuedAt).toBeGreaterThan(GRACE_MS);
+      expect(must(f.scheduler.getLease(held.id)).state).toBe('active');
+      expect(must(f.scheduler.getLease(forgotten.id)).state).not.toBe('active');
+    });
+
+    it('leave other nodes alone and ignore ids they do not hold', () => {
+      f = schedulerFixture();
+      f.scheduler.createJob(spec(), 30);
+      const mine = must(f.scheduler.requestLease('a', 1e6));
+      const theirs = must(f.scheduler.requestLease('b', 1e6));
+      f.advance(GRACE_MS + 1);
+      expect(
+        f.scheduler.extendLeases('a', { leaseIds: [theirs.id, 'lease-0000000000000000'], graceMs: GRACE_MS }),
+      ).toEqual([expect.objectContaining({ id: mine.id, state: 'released' })]);
+      expect(must(f.scheduler.getLease(theirs.id))).toMatchObject({
+        state: 'active',
+        deadline: theirs.deadline,
+      });
+    });
+
+    it('that name nothing at all (older clients) extend every lease of the node, as before', () => {
+      f = schedulerFixture();
+      f.scheduler.createJob(spec(), 30);
+      const one = must(f.scheduler.requestLease('a', 1e6));
+      const two = must(f.scheduler.requestLease('a', 1e6));
+      for (let i = 0; i < 10; i++) {
+        f.advance(900);
+        expect(f.scheduler.extendLeases('a')).toEqual([]);
+        expect(f.scheduler.expireOverdue()).toEqual([]);
+      }
+      expect(f.clock.now - one.issuedAt).toBeGreaterThan(GRACE_MS);
+      for (const lease of [one, two]) {
+        const now = must(f.scheduler.getLease(lease.id));
+        expect(now.state).toBe('active');
+        expect(now.deadline).toBeGreaterThan(lease.deadline);
+      }
+    });
   });
 
   it('counts a completion once, recognises duplicates, and records a late completion without counting it', () => {

@@ -199,15 +199,36 @@ export class Scheduler {
     return released;
   }
 
-  /** Heartbeats push a volunteer's deadlines out, up to the lease's maximum lifetime. */
-  extendLeases(nodeId: string): void {
+  /**
+   * A heartbeat pushes a volunteer's deadlines out, up to the lease's maximum lifetime. When it
+   * names the leases the volunteer holds (`held`), only those are extended, and the volunteer's
+   * other leases granted more than `held.graceMs` ago are released and their shards re-queued: the
+   * volunteer does not have them (e.g. the grant's answer came after its request timed out), and
+   * extending them would keep their shards from everyone for good. A lease younger than the grace
+   * may still be on its way to the volunteer: it is left as it is. Returns the released leases.
+   */
+  extendLeases(
+    nodeId: string,
+    held?: { readonly leaseIds: readonly string[]; readonly graceMs: number },
+  ): LeaseRecord[] {
     const now = this.now();
-    this.db.transaction(() => {
+    const named = held === undefined ? null : new Set(held.leaseIds);
+    const events: SchedulerEvent[] = [];
+    const released = this.db.transaction(() => {
+      const ended: LeaseRecord[] = [];
       for (const row of this.sql.activeForNode.all(nodeId) as LeaseRow[]) {
-        const deadline = extendedDeadline(this.timing, toLease(row), now);
-        if (deadline !== row.deadline) this.sql.setDeadline.run({ id: row.id, deadline });
+        const lease = toLease(row);
+        if (named === null || named.has(lease.id)) {
+          const deadline = extendedDeadline(this.timing, lease, now);
+          if (deadline !== row.deadline) this.sql.setDeadline.run({ id: row.id, deadline });
+        } else if (held !== undefined && now - lease.issuedAt > held.graceMs) {
+          ended.push(this.endActive(lease, 'released', events));
+        }
       }
+      return ended;
     })();
+    this.emitAll(events);
+    return released;
   }
 
   /** Expires overdue leases and re-queues their shards. Called on a timer. */

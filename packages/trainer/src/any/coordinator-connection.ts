@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   RECONNECT_OPTIONS,
   request,
+  VOLUNTEER_REQUEST_TIMEOUT_MS,
   VOLUNTEER_REQUESTS,
   VOLUNTEER_SERVER_EVENTS,
   type Capabilities,
@@ -84,7 +85,7 @@ export class CoordinatorConnection {
 
   constructor(options: CoordinatorOptions) {
     this.#options = options;
-    this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.#timeoutMs = options.requestTimeoutMs ?? VOLUNTEER_REQUEST_TIMEOUT_MS;
     const uri = `${options.url ?? ''}${NAMESPACES.volunteer}`;
     this.#socket = io(uri, {
       path: '/socket.io',

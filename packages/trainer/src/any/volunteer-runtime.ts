@@ -204,7 +204,10 @@ export class VolunteerRuntime {
     return backend;
   }
 
-  /** What every heartbeat carries: working while training or self-testing, and the trainer's health. */
+  /**
+   * What every heartbeat carries: working while training or self-testing, the trainer's health,
+   * and the leases it holds (the coordinator extends those and takes back any other).
+   */
   heartbeat(): Heartbeat {
     const phase = this.trainer.status.phase;
     const state: Heartbeat['state'] =
@@ -218,6 +221,7 @@ export class VolunteerRuntime {
       state,
       uptimeS: Math.max(0, (Date.now() - this.#startedAt) / 1000),
       ...(health === null ? {} : { health }),
+      leases: this.trainer.heldLeaseIds,
     };
   }
 

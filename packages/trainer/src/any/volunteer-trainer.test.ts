@@ -189,6 +189,34 @@ describe('VolunteerTrainer', () => {
     expect(h.trainer.status.releasedLeases).toBe(1);
   });
 
+  it('names the lease it holds, for its heartbeats, from the grant until the lease is settled', async () => {
+    const h = harness();
+    const done = grant('job-a', 0);
+    const given = grant('job-a', 1);
+    h.coordinator.script.push(done, given);
+    await h.trainer.start();
+    const compute = h.computes[0] as FakeCompute;
+    const named: string[][] = [];
+    compute.onTrain = (task, onStep) => {
+      named.push(h.trainer.heldLeaseIds);
+      return task.lease.leaseId === given.leaseId
+        ? Promise.resolve({
+            ok: false,
+            leaseId: given.leaseId,
+            code: 'SHARD_UNAVAILABLE',
+            message: 'HTTP 503',
+          })
+        : compute.defaultTrain(task, onStep);
+    };
+    expect(h.trainer.heldLeaseIds).toEqual([]);
+    h.trainer.run();
+    await h.until((e) => count(e, 'no-work') >= 1, 'the end of the work');
+    expect(named).toEqual([[done.leaseId], [given.leaseId]]);
+    expect(h.coordinator.completions.map((c) => c.leaseId)).toEqual([done.leaseId]);
+    expect(h.coordinator.releases.map((r) => r.leaseId)).toEqual([given.leaseId]);
+    expect(h.trainer.heldLeaseIds).toEqual([]);
+  });
+
   it('refuses malformed leases from the coordinator', async () => {
     const h = harness();
     h.coordinator.script.push({ ...grant('job-a'), samplesUrl: 'https://elsewhere.example/x' });

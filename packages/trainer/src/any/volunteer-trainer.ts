@@ -115,6 +115,15 @@ export class VolunteerTrainer {
     return this.#stop.signal.aborted;
   }
 
+  /**
+   * The leases this volunteer holds, for its heartbeats: the current one from its grant until it
+   * is completed, given back or cancelled (the coordinator takes back any lease left out).
+   */
+  get heldLeaseIds(): string[] {
+    const lease = this.#lease;
+    return lease === null || lease.settled ? [] : [lease.grant.leaseId];
+  }
+
   /** Starts the compute and its backend (the page needs the backend before it joins). */
   async start(): Promise<BackendInfo> {
     await this.#compute.ensure();
