@@ -24,6 +24,14 @@ export interface FleetOptions {
   averaging?: boolean;
   /** Labels are `${labelPrefix}-${n}`; default 'virtual'. */
   labelPrefix?: string;
+  /**
+   * add() starts volunteers in waves of this many (default 50): the next wave starts once this one
+   * has joined, or after joinWaveMs, so a thousand joins do not queue at the coordinator past
+   * their request timeouts.
+   */
+  joinWave?: number;
+  /** The longest add() waits for a wave to join before it starts the next; default 5000 ms. */
+  joinWaveMs?: number;
 }
 
 export interface VirtualNodeSnapshot {
@@ -41,7 +49,10 @@ export interface VirtualNodeSnapshot {
 export interface VirtualFleet {
   /** Live volunteers (neither killed nor stopped). */
   labels(): readonly string[];
-  /** Starts more; returns their labels once each has started its compute and begun joining. */
+  /**
+   * Starts more, in waves of joinWave (each after the one before has joined, or joinWaveMs); returns
+   * their labels once each has started its compute and begun joining.
+   */
   add(count: number): Promise<readonly string[]>;
   /** Closes without goodbye: no lease released, no leave; peers' links to them go silent. */
   kill(labels: readonly string[]): Promise<void>;
@@ -65,6 +76,10 @@ const CHILD_START_MS = 60_000;
 const CHILD_STOP_MS = 15_000;
 /** A request a child does not answer within this fails (a stuck child should not hang a run). */
 const REQUEST_TIMEOUT_MS = 300_000;
+const DEFAULT_JOIN_WAVE = 50;
+const DEFAULT_JOIN_WAVE_MS = 5_000;
+/** How often add() looks whether a wave has joined. */
+const JOIN_POLL_MS = 250;
 
 const HOST_BOOT = fileURLToPath(new URL('./fleet-host-boot.mjs', import.meta.url));
 
@@ -158,6 +173,8 @@ export async function startVirtualFleet(options: FleetOptions): Promise<VirtualF
   const count = Math.max(0, Math.floor(options.count));
   const processes = Math.max(1, Math.floor(options.processes ?? os.availableParallelism()));
   const prefix = options.labelPrefix ?? 'virtual';
+  const joinWave = Math.max(1, Math.floor(options.joinWave ?? DEFAULT_JOIN_WAVE));
+  const joinWaveMs = Math.max(0, options.joinWaveMs ?? DEFAULT_JOIN_WAVE_MS);
   const settings: HostSettings = {
     baseUrl: options.baseUrl,
     backend: options.backend ?? 'wasm',
@@ -213,28 +230,59 @@ export async function startVirtualFleet(options: FleetOptions): Promise<VirtualF
     return all.flat().sort((a, b) => order(a.label) - order(b.label));
   };
 
+  /** Starts `n` volunteers at once on the least loaded hosts; their labels. */
+  const addWave = async (n: number): Promise<string[]> => {
+    const labels: string[] = [];
+    const groups = new Map<Host, string[]>();
+    for (let i = 0; i < n; i++) {
+      const label = `${prefix}-${nextLabel++}`;
+      const host = hosts
+        .filter((h) => h.alive)
+        .reduce<Host | undefined>(
+          (best, h) => (best === undefined || h.labels.size < best.labels.size ? h : best),
+          undefined,
+        );
+      if (host === undefined) throw new Error('every fleet host is gone');
+      host.labels.add(label);
+      hostOf.set(label, host);
+      labels.push(label);
+      let group = groups.get(host);
+      if (group === undefined) groups.set(host, (group = []));
+      group.push(label);
+    }
+    await Promise.all([...groups].map(([host, group]) => call(host, { op: 'add', labels: group })));
+    return labels;
+  };
+
+  /** Until every one of `labels` has joined (or stopped), or joinWaveMs has passed. */
+  const joined = async (labels: readonly string[]): Promise<void> => {
+    const waiting = new Set(labels);
+    const deadline = Date.now() + joinWaveMs;
+    while (waiting.size > 0 && stopping === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(JOIN_POLL_MS, deadline - Date.now())));
+      let states: VirtualNodeSnapshot[];
+      try {
+        states = await snapshot();
+      } catch {
+        return; // a host died: that is for the caller to see, not a reason to hold the next wave
+      }
+      for (const s of states) {
+        if (s.nodeId !== null || s.status === 'stopped' || s.status === 'killed') waiting.delete(s.label);
+      }
+    }
+  };
+
   const fleet: VirtualFleet = {
     labels: live,
     async add(n) {
+      const total = Math.max(0, Math.floor(n));
       const labels: string[] = [];
-      const groups = new Map<Host, string[]>();
-      for (let i = 0; i < Math.max(0, Math.floor(n)); i++) {
-        const label = `${prefix}-${nextLabel++}`;
-        const host = hosts
-          .filter((h) => h.alive)
-          .reduce<Host | undefined>(
-            (best, h) => (best === undefined || h.labels.size < best.labels.size ? h : best),
-            undefined,
-          );
-        if (host === undefined) throw new Error('every fleet host is gone');
-        host.labels.add(label);
-        hostOf.set(label, host);
-        labels.push(label);
-        let group = groups.get(host);
-        if (group === undefined) groups.set(host, (group = []));
-        group.push(label);
+      let wave: string[] = [];
+      while (labels.length < total && stopping === null) {
+        if (wave.length > 0) await joined(wave);
+        wave = await addWave(Math.min(joinWave, total - labels.length));
+        labels.push(...wave);
       }
-      await Promise.all([...groups].map(([host, group]) => call(host, { op: 'add', labels: group })));
       return labels;
     },
     async kill(labels) {
