@@ -62,6 +62,19 @@ export interface BrowserSwarmOptions {
 /** Runs in the page (page.evaluate serialises the function, so no helper can be shared). */
 declare const window: { readonly tabswarmTest: PageTestApi };
 
+/** How long each step of a kill may take before the next goes ahead. */
+const KILL_STEP_MS = 5_000;
+
+/** Waits for `promise` to settle, at most `ms`; never throws. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
 export class BrowserSwarm {
   readonly #options: BrowserSwarmOptions;
   readonly #volunteers = new Map<string, BrowserVolunteer>();
@@ -93,6 +106,15 @@ export class BrowserSwarm {
 
   /** Opens the volunteer page, presses Start and waits until it joined; returns it. */
   async add(label = `browser-${++this.#next}`): Promise<BrowserVolunteer> {
+    await this.open(label);
+    return this.start(label);
+  }
+
+  /**
+   * Launches its browser and loads the volunteer page without pressing Start: a joiner made ready
+   * ahead of its moment (a Chromium start takes tens of seconds on a loaded machine).
+   */
+  async open(label = `browser-${++this.#next}`): Promise<BrowserVolunteer> {
     const context = await this.#newContext(label);
     const page = await context.newPage();
     const v: BrowserVolunteer = { label, page, context, nodeIds: [], alive: true };
@@ -100,8 +122,14 @@ export class BrowserSwarm {
     page.on('pageerror', (error) => this.#options.log?.(`[${label} page error] ${error.message}`));
     const query = this.#options.backend === null ? '' : `?backend=${this.#options.backend}`;
     await page.goto(`${this.#options.url}/volunteer/${query}`);
-    await page.getByTestId('start-button').click();
-    await page.waitForFunction(() => window.tabswarmTest.getState().connection === 'connected', undefined, {
+    return v;
+  }
+
+  /** Presses Start on an opened page and waits until it joined. */
+  async start(label: string): Promise<BrowserVolunteer> {
+    const v = this.get(label);
+    await v.page.getByTestId('start-button').click();
+    await v.page.waitForFunction(() => window.tabswarmTest.getState().connection === 'connected', undefined, {
       timeout: 120_000,
     });
     await this.observe(label);
@@ -114,20 +142,18 @@ export class BrowserSwarm {
     if (!v.alive) return;
     v.alive = false;
     this.#throttles.get(label)?.release();
-    await this.#session(v)
-      .then((cdp) => cdp.send('Page.crash'))
-      .catch(() => undefined);
+    // A crashed page never answers Page.crash, and closing what crashed can hang as well: every
+    // step is bounded, and in processes mode the browser's server is closed (its process killed)
+    // whatever the steps before did.
+    await settleWithin(
+      this.#session(v).then((cdp) => cdp.send('Page.crash')),
+      KILL_STEP_MS,
+    );
     this.#cdp.delete(label);
-    await v.context.close().catch(() => undefined);
+    await settleWithin(v.context.close(), KILL_STEP_MS);
     if (this.#options.mode === 'processes') {
-      await v.context
-        .browser()
-        ?.close()
-        .catch(() => undefined);
-      await this.#servers
-        .get(label)
-        ?.close()
-        .catch(() => undefined);
+      await settleWithin(v.context.browser()?.close() ?? Promise.resolve(), KILL_STEP_MS);
+      await settleWithin(this.#servers.get(label)?.kill() ?? Promise.resolve(), KILL_STEP_MS);
     }
   }
 

@@ -9,11 +9,35 @@ import type { JobChoice } from './plan.ts';
 
 /** Checkpoints often enough that the accuracy curve has points and a joiner finds a recent one. */
 const CHECKPOINT = { everyShards: 2, contributors: 2 } as const;
+const GOSSIP = { mode: 'gossip', exchangeTimeoutMs: 5_000 } as const;
 
+/**
+ * The presets run a fixed number of epochs, with no target accuracy, so a fault at `50%` lands
+ * half-way through the job (a job that stops at its target jumps to 100 % when it gets there).
+ */
 export const JOB_PRESETS: Readonly<Record<string, (name: string) => JobSpecInput>> = {
+  /** 3 epochs of 5 shards of 1,600 samples (25 local steps of 64). */
   'mnist-mlp': (name) =>
-    mnistMlpJob(name, { averaging: { mode: 'gossip', exchangeTimeoutMs: 5_000 }, checkpoint: CHECKPOINT }),
-  'mnist-mlp-fedavg': (name) => mnistMlpJob(name, { averaging: { mode: 'fedavg' }, checkpoint: CHECKPOINT }),
+    mnistMlpJob(name, { averaging: GOSSIP, checkpoint: CHECKPOINT, targetAccuracy: null, epochs: 3 }),
+  'mnist-mlp-fedavg': (name) =>
+    mnistMlpJob(name, {
+      averaging: { mode: 'fedavg' },
+      checkpoint: CHECKPOINT,
+      targetAccuracy: null,
+      epochs: 3,
+    }),
+  /**
+   * For swarms of hundreds: 2 epochs of 125 shards of 64 samples (one step each), so most
+   * volunteers get work; a checkpoint every 25 shards.
+   */
+  'mnist-mlp-many': (name) =>
+    mnistMlpJob(name, {
+      averaging: GOSSIP,
+      checkpoint: { everyShards: 25, contributors: 2 },
+      targetAccuracy: null,
+      epochs: 2,
+      localSteps: 1,
+    }),
 };
 
 export async function submitJob(operator: OperatorClient, choice: JobChoice, name: string): Promise<JobInfo> {

@@ -109,18 +109,24 @@ export class Observer {
   }
 
   #readConsensus(series: ConsensusSeries): void {
-    const last = series.buckets.at(-1);
-    if (last !== undefined && last.ok > 0) this.#consensus = last.meanDistance;
+    // The newest bucket with a distance: the last one may hold only failed exchanges.
+    const last = series.buckets.findLast((b) => b.ok > 0 && b.meanDistance !== null);
+    if (last !== undefined) this.#consensus = last.meanDistance;
     for (const p of series.points) {
       const key = `${p.nodeId}/${p.partner}/${p.at}/${p.role}`;
       if (this.#seenExchanges.has(key)) continue;
       this.#seenExchanges.add(key);
-      const b = this.#bytes.get(p.nodeId) ?? { out: 0, in: 0 };
-      // A report's bytes are one side's traffic; both directions of one exchange are about equal.
-      b.out += p.bytes / 2;
-      b.in += p.bytes / 2;
-      this.#bytes.set(p.nodeId, b);
+      // A point's bytes are what its reporter put on the wire: sent by it, received by its partner.
+      this.#addBytes(p.nodeId, p.bytes, 0);
+      this.#addBytes(p.partner, 0, p.bytes);
     }
+  }
+
+  #addBytes(nodeId: string, out: number, received: number): void {
+    const b = this.#bytes.get(nodeId) ?? { out: 0, in: 0 };
+    b.out += out;
+    b.in += received;
+    this.#bytes.set(nodeId, b);
   }
 
   async #pollVolunteers(): Promise<void> {

@@ -8,10 +8,13 @@ Starts a coordinator (or uses --url), submits a job, starts a swarm of headless 
 volunteers and/or Node virtual volunteers, injects faults on a schedule and writes a report
 (record.json, report.html) to --out. P is a job progress: 50% or 0.5 (shards done / planned).
 
-Coordinator and job (one of --preset, --spec, --job; --preset mnist-mlp by default)
+Coordinator and job (one of --preset, --spec, --job; by default --preset mnist-mlp, or
+mnist-mlp-many for more than 16 volunteers)
   --url URL                use a running coordinator instead of starting one here
   --token TOKEN            its operator token (only with --url)
   --preset NAME            a built-in job: ${Object.keys(JOB_PRESETS).join(', ')}
+                           (mnist-mlp: 3 epochs of 5 shards of 1,600 samples, gossip;
+                           -fedavg: the same with FedAvg; -many: 2 epochs of 125 shards of 64)
   --spec FILE              a job spec JSON file
   --job ID                 a job already running on --url
 

@@ -105,6 +105,13 @@ describe('parseOptions: good command lines', () => {
       kind: 'preset',
       preset: 'mnist-mlp-fedavg',
     });
+    // A large swarm gets the small-shard job unless a preset is named.
+    expect(plan('--virtual', '17').job).toEqual({ kind: 'preset', preset: 'mnist-mlp-many' });
+    expect(plan('--virtual', '16').job).toEqual({ kind: 'preset', preset: 'mnist-mlp' });
+    expect(plan('--virtual', '1000', '--preset', 'mnist-mlp').job).toEqual({
+      kind: 'preset',
+      preset: 'mnist-mlp',
+    });
   });
 
   it('takes an existing job on a running coordinator', () => {

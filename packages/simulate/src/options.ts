@@ -114,10 +114,15 @@ function parse(argv: string[], deps: OptionDeps): ParsedOptions {
   if (token !== null && url === null)
     fail('--token', 'only with --url (a coordinator started here needs none)');
 
-  const job = jobChoice(one<string>('preset'), one<string>('spec'), one<string>('job'), url);
-
   const browsers = integer('--browsers', one<string>('browsers') ?? '0', 0, MAX_BROWSERS);
   const virtual = integer('--virtual', one<string>('virtual') ?? '0', 0, MAX_VIRTUAL);
+  const job = jobChoice(
+    one<string>('preset'),
+    one<string>('spec'),
+    one<string>('job'),
+    url,
+    browsers + virtual > MANY_VOLUNTEERS ? 'mnist-mlp-many' : 'mnist-mlp',
+  );
   if (browsers + virtual === 0)
     fail('--browsers/--virtual', 'start at least one volunteer, e.g. --browsers 2 or --virtual 4');
   const contexts = one<boolean>('contexts') === true;
@@ -232,11 +237,15 @@ function optionalUrl(text: string | undefined): string | null {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
+/** Beyond this many volunteers the default job has small shards, so that most get work. */
+export const MANY_VOLUNTEERS = 16;
+
 function jobChoice(
   preset: string | undefined,
   spec: string | undefined,
   jobId: string | undefined,
   url: string | null,
+  defaultPreset: string,
 ): JobChoice {
   const given = [preset, spec, jobId].filter((v) => v !== undefined).length;
   if (given > 1) fail('--preset/--spec/--job', 'choose one of them');
@@ -256,7 +265,7 @@ function jobChoice(
       fail('--job', `"${jobId}" is not a job id (letters, digits, - and _)`);
     return { kind: 'existing', jobId };
   }
-  const name = preset ?? 'mnist-mlp';
+  const name = preset ?? defaultPreset;
   if (!Object.hasOwn(JOB_PRESETS, name))
     fail('--preset', `"${name}" is not a preset; one of ${Object.keys(JOB_PRESETS).join(', ')}`);
   return { kind: 'preset', preset: name };
