@@ -5,12 +5,14 @@
  * coordinator's relay. Takes its commands over IPC and exits when its parent goes away.
  */
 import { MemoryNetwork } from '@tabswarm/gossip';
-import type {
-  HostCommand,
-  HostReply,
-  HostRequest,
-  HostSettings,
-  HostVolunteerState,
+import {
+  MAX_REPORTED_EXCHANGES,
+  type HostAveraging,
+  type HostCommand,
+  type HostReply,
+  type HostRequest,
+  type HostSettings,
+  type HostVolunteerState,
 } from './fleet-protocol.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
@@ -77,6 +79,31 @@ async function run(command: HostCommand): Promise<unknown> {
     case 'parameters': {
       const v = volunteers.get(command.label);
       return v === undefined ? null : v.parameters();
+    }
+    case 'averaging': {
+      const v = volunteers.get(command.label);
+      const averager = v?.averager ?? null;
+      if (v === undefined || averager === null) return null;
+      const { results } = v.averaging();
+      return {
+        jobId: averager.jobId,
+        round: averager.round,
+        parameters: averager.current().slice(),
+        exchangesTotal: results.length,
+        exchanges: results
+          .slice(-MAX_REPORTED_EXCHANGES)
+          .map(({ partner, role, round, outcome, distance }) => ({
+            partner,
+            role,
+            round,
+            outcome,
+            distance,
+          })),
+      } satisfies HostAveraging;
+    }
+    case 'averageIdle': {
+      const v = volunteers.get(command.label);
+      return v === undefined ? false : v.averageIdle();
     }
     case 'stop':
       await Promise.allSettled([...volunteers.values()].map((v) => v.stop()));

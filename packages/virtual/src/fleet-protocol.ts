@@ -3,6 +3,7 @@
  * (fleet-host.ts): one request per call, answered by id. Child processes talk over Node's IPC
  * channel with structured-clone serialisation, so parameters travel as Float32Arrays.
  */
+import type { ExchangeResult } from '@tabswarm/gossip';
 import type { VirtualBackend, VirtualVolunteerState } from './virtual-volunteer.ts';
 
 export interface HostSettings {
@@ -20,6 +21,8 @@ export type HostCommand =
   | { readonly op: 'slowdown'; readonly labels: readonly string[]; readonly factor: number }
   | { readonly op: 'snapshot' }
   | { readonly op: 'parameters'; readonly label: string }
+  | { readonly op: 'averaging'; readonly label: string }
+  | { readonly op: 'averageIdle'; readonly label: string }
   | { readonly op: 'stop' };
 
 export interface HostRequest {
@@ -30,6 +33,24 @@ export interface HostRequest {
 export interface HostVolunteerState extends VirtualVolunteerState {
   readonly label: string;
   readonly nodeId: string | null;
+}
+
+/** A host reports at most this many of a volunteer's latest exchanges (a bounded IPC message). */
+export const MAX_REPORTED_EXCHANGES = 1_000;
+
+/** One exchange of a volunteer's gossip averager, as a fleet reports it. */
+export type HostExchange = Pick<ExchangeResult, 'partner' | 'role' | 'round' | 'outcome' | 'distance'>;
+
+/** A volunteer's gossip averager: its round counter, its model, and its latest exchanges. */
+export interface HostAveraging {
+  readonly jobId: string;
+  /** The next round the averager runs (one per shard, or per idle round). */
+  readonly round: number;
+  /** The averager's live copy of the parameters (exchanges it answered since its last round included). */
+  readonly parameters: Float32Array;
+  /** Every exchange result it has had, counted; `exchanges` holds the newest of them, oldest first. */
+  readonly exchangesTotal: number;
+  readonly exchanges: readonly HostExchange[];
 }
 
 export type HostReply =

@@ -8,7 +8,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nodeIdSchema } from '@tabswarm/protocol';
-import type { HostCommand, HostReply, HostVolunteerState, HostSettings } from './fleet-protocol.ts';
+import type {
+  HostAveraging,
+  HostCommand,
+  HostReply,
+  HostVolunteerState,
+  HostSettings,
+} from './fleet-protocol.ts';
 import type { VirtualStatus } from './virtual-volunteer.ts';
 
 export interface FleetOptions {
@@ -67,6 +73,14 @@ export interface VirtualFleet {
   setSlowdown(labels: readonly string[], factor: number): Promise<void>;
   snapshot(): Promise<readonly VirtualNodeSnapshot[]>;
   parameters(label: string): Promise<Float32Array | null>;
+  /** A volunteer's gossip averager (round, model, latest exchanges); null when it has none. */
+  averaging(label: string): Promise<HostAveraging | null>;
+  /**
+   * One gossip round with no training for each of `labels`, one volunteer after another (so no
+   * two of them start an exchange at once): the trainer's after-shard averaging for a shard of
+   * zero steps. Only while they hold no lease (their job is over); each says whether it ran.
+   */
+  averageIdle(labels: readonly string[]): Promise<boolean[]>;
   /** Every child process ends, whatever happened (stopped politely, then killed). */
   stop(): Promise<void>;
 }
@@ -326,6 +340,20 @@ export async function startVirtualFleet(options: FleetOptions): Promise<VirtualF
       const host = hostOf.get(label);
       if (host === undefined) throw new Error(`no virtual volunteer labelled ${label}`);
       return (await call(host, { op: 'parameters', label })) as Float32Array | null;
+    },
+    async averaging(label) {
+      const host = hostOf.get(label);
+      if (host === undefined) throw new Error(`no virtual volunteer labelled ${label}`);
+      return (await call(host, { op: 'averaging', label })) as HostAveraging | null;
+    },
+    async averageIdle(labels) {
+      const ran: boolean[] = [];
+      for (const label of labels) {
+        const host = hostOf.get(label);
+        if (host === undefined) throw new Error(`no virtual volunteer labelled ${label}`);
+        ran.push((await call(host, { op: 'averageIdle', label })) as boolean);
+      }
+      return ran;
     },
     stop() {
       stopping ??= (async () => {

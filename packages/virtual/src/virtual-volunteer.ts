@@ -87,6 +87,8 @@ export class VirtualVolunteer {
   #fault: 'offline' | 'killed' | 'stopped' | null = null;
   /** Peers blocked before the mesh existed (or on an earlier mesh): applied to each new one. */
   #blocked = new Set<string>();
+  /** The gossip averager of the job it averages (the latest one made), or null. */
+  #averager: GossipAverager | null = null;
 
   constructor(options: VirtualVolunteerOptions) {
     this.#options = options;
@@ -148,6 +150,29 @@ export class VirtualVolunteer {
   /** The current flat parameters of the job the compute holds, or null. */
   async parameters(): Promise<Float32Array | null> {
     return (await this.#compute?.parameters())?.values ?? null;
+  }
+
+  /** The gossip averager of the job it averages, or null (averaging off, FedAvg, before its first shard). */
+  get averager(): GossipAverager | null {
+    return this.#averager;
+  }
+
+  /**
+   * One gossip round with no training: what the trainer does after a shard (read the parameters,
+   * let the averager add the exchanges it answered meanwhile and run one exchange, write the result
+   * back), for a shard of zero steps. Only while no lease is held (the job is over, or training is
+   * paused), so no shard's parameters race the write; false when it has no averager to run.
+   */
+  async averageIdle(): Promise<boolean> {
+    const averager = this.#averager;
+    const compute = this.#compute;
+    if (averager === null || compute === null) return false;
+    if (this.trainer.status.lease !== null) throw new Error(`${this.label} holds a lease: not idle`);
+    const snapshot = await compute.parameters();
+    if (snapshot === null || snapshot.jobId !== averager.jobId) return false;
+    await averager.afterShard(snapshot.values);
+    await compute.setParameters(snapshot);
+    return true;
   }
 
   averaging(): AveragingSummary {
@@ -242,6 +267,7 @@ export class VirtualVolunteer {
   }
 
   #follow(averager: GossipAverager): void {
+    this.#averager = averager;
     averager.onExchange((result) => this.#results.push(result));
   }
 
