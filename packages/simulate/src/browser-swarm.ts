@@ -136,25 +136,28 @@ export class BrowserSwarm {
     return v;
   }
 
-  /** Closes it without a goodbye: its renderer crashes (sockets and peer links just die), then it closes. */
+  /** Closes it without a goodbye: sockets and peer links just die. */
   async kill(label: string): Promise<void> {
     const v = this.get(label);
     if (!v.alive) return;
     v.alive = false;
     this.#throttles.get(label)?.release();
-    // A crashed page never answers Page.crash, and closing what crashed can hang as well: every
-    // step is bounded, and in processes mode the browser's server is closed (its process killed)
-    // whatever the steps before did.
+    if (this.#options.mode === 'processes') {
+      // Its own Chromium: SIGKILL the whole browser, the closest thing to a closed laptop lid.
+      // Every step is bounded: closing what was killed can hang.
+      await settleWithin(this.#servers.get(label)?.kill() ?? Promise.resolve(), KILL_STEP_MS);
+      this.#cdp.delete(label);
+      await settleWithin(v.context.browser()?.close() ?? Promise.resolve(), KILL_STEP_MS);
+      return;
+    }
+    // A context of the shared Chromium: its renderer crashes (a crashed page never answers
+    // Page.crash, hence the bound), then the context is closed.
     await settleWithin(
       this.#session(v).then((cdp) => cdp.send('Page.crash')),
       KILL_STEP_MS,
     );
     this.#cdp.delete(label);
     await settleWithin(v.context.close(), KILL_STEP_MS);
-    if (this.#options.mode === 'processes') {
-      await settleWithin(v.context.browser()?.close() ?? Promise.resolve(), KILL_STEP_MS);
-      await settleWithin(this.#servers.get(label)?.kill() ?? Promise.resolve(), KILL_STEP_MS);
-    }
   }
 
   /**
