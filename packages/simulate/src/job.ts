@@ -27,15 +27,15 @@ export const JOB_PRESETS: Readonly<Record<string, (name: string) => JobSpecInput
       epochs: 3,
     }),
   /**
-   * For swarms of hundreds: 2 epochs of 125 shards of 64 samples (one step each), so most
-   * volunteers get work; a checkpoint every 25 shards.
+   * For swarms of hundreds: 8 epochs of 125 shards of 64 samples (one step each), 1,000 shards in
+   * all, so that a thousand volunteers each get about one; a checkpoint every 50 shards.
    */
   'mnist-mlp-many': (name) =>
     mnistMlpJob(name, {
       averaging: GOSSIP,
-      checkpoint: { everyShards: 25, contributors: 2 },
+      checkpoint: { everyShards: 50, contributors: 2 },
       targetAccuracy: null,
-      epochs: 2,
+      epochs: 8,
       localSteps: 1,
     }),
 };

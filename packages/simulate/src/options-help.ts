@@ -14,7 +14,7 @@ mnist-mlp-many for more than 16 volunteers)
   --token TOKEN            its operator token (only with --url)
   --preset NAME            a built-in job: ${Object.keys(JOB_PRESETS).join(', ')}
                            (mnist-mlp: 3 epochs of 5 shards of 1,600 samples, gossip;
-                           -fedavg: the same with FedAvg; -many: 2 epochs of 125 shards of 64)
+                           -fedavg: the same with FedAvg; -many: 8 epochs of 125 shards of 64)
   --spec FILE              a job spec JSON file
   --job ID                 a job already running on --url
 

@@ -95,6 +95,16 @@ export interface SimulationSummary {
   readonly leaseLatencyMs: { readonly p50: number | null; readonly p99: number | null };
   readonly faultsDone: number;
   readonly faultsPlanned: number;
+  /**
+   * The coordinator's store, read after the run (null when it runs elsewhere, --url): shards of
+   * the epochs opened, those with exactly one counted completion, none, and more than one.
+   */
+  readonly ledger: {
+    readonly shards: number;
+    readonly countedOnce: number;
+    readonly uncounted: number;
+    readonly countedTwice: number;
+  } | null;
 }
 
 export interface SimulationRecord {

@@ -115,6 +115,7 @@ export function recordFixture(nodes: number, browsers = Math.min(nodes, 4)): Sim
       leaseLatencyMs: { p50: 2.5, p99: 50 },
       faultsDone: 5,
       faultsPlanned: 6,
+      ledger: { shards: 250, countedOnce: 250, uncounted: 0, countedTwice: 0 },
     },
   };
 }

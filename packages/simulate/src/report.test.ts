@@ -85,6 +85,7 @@ describe('summary table', () => {
       'final accuracy': '94.12 % (loss 0.201)',
       'wall time': '10:00 (600.0 s)',
       samples: '300,000',
+      'shards counted once': '250 of 250 (none twice)',
       'shards re-issued': '3',
       'duplicates rejected': '1',
       'bytes exchanged per volunteer': '4.6 MB',
@@ -101,11 +102,23 @@ describe('summary table', () => {
   it('says n/a where nothing was measured', () => {
     const none = {
       ...small,
-      summary: { ...small.summary, finalAccuracy: null, leaseLatencyMs: { p50: null, p99: Infinity } },
+      summary: {
+        ...small.summary,
+        finalAccuracy: null,
+        leaseLatencyMs: { p50: null, p99: Infinity },
+        ledger: null,
+      },
     };
     const rows = Object.fromEntries(summaryRows(none));
     expect(rows['final accuracy']).toMatch(/^n\/a/);
     expect(rows['lease latency p50 / p99']).toBe('n/a / > 10 s');
+    expect(rows['shards counted once']).toMatch(/^n\/a/);
+  });
+
+  it('names shards not counted and counted twice', () => {
+    const ledger = { shards: 250, countedOnce: 246, uncounted: 3, countedTwice: 1 };
+    const rows = Object.fromEntries(summaryRows({ ...small, summary: { ...small.summary, ledger } }));
+    expect(rows['shards counted once']).toBe('246 of 250 (3 not counted, 1 counted twice)');
   });
 });
 

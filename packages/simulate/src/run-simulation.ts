@@ -19,6 +19,7 @@ import type { SimulationOutcome, SimulationRecord, SimulationSummary } from './r
 import { RecordBuilder } from './record-builder.ts';
 import { Swarm } from './swarm.ts';
 import { startFleet, type VirtualFleet } from './virtual-swarm.ts';
+import { shardAccounting } from '../../virtual/src/shard-accounting.ts';
 
 const POLL_MS = 1_500;
 
@@ -45,6 +46,22 @@ export interface SimulationHooks {
 }
 
 /** The coordinator's figures; null when its /metrics cannot be read (a coordinator at --url may hide it). */
+/** Every shard of the job as the stopped coordinator's store has it; null if it cannot be read. */
+function readLedger(dataDir: string, jobId: string): SimulationSummary['ledger'] {
+  try {
+    const a = shardAccounting(dataDir, jobId);
+    const shards = a.epochs * a.shardCount;
+    return {
+      shards,
+      countedOnce: shards - a.lost - a.doubleCounted,
+      uncounted: a.lost,
+      countedTwice: a.doubleCounted,
+    };
+  } catch {
+    return null;
+  }
+}
+
 async function coordinatorFigures(url: string, jobId: string): Promise<CoordinatorFigures | null> {
   try {
     return await readCoordinatorFigures(url, { jobId });
@@ -190,6 +207,8 @@ export async function runSimulation(
   await swarm?.stop();
   await coordinator?.stop();
   if (failure !== null) log(`simulation ${outcome}: ${failure}`);
+  const ledger =
+    coordinator?.dataDir == null || jobId === null ? null : readLedger(coordinator.dataDir, jobId);
 
   const latest = record.checkpoints.at(-1);
   const summary: SimulationSummary = {
@@ -205,6 +224,7 @@ export async function runSimulation(
     leaseLatencyMs: figures?.leaseLatencyMs ?? { p50: null, p99: null },
     faultsDone: executor?.counts.done ?? 0,
     faultsPlanned: plan.faults.length,
+    ledger,
   };
   return record.finish(process.argv.slice(2), { ...plan, failure }, summary);
 }

@@ -30,6 +30,15 @@ function wall(seconds: number): string {
   return `${m}:${String(s % 60).padStart(2, '0')} (${seconds.toFixed(1)} s)`;
 }
 
+function ledgerText(ledger: SimulationRecord['summary']['ledger']): string {
+  if (ledger === null) return 'n/a (the coordinator runs elsewhere)';
+  const rest = [
+    ledger.uncounted > 0 ? `${grouped(ledger.uncounted)} not counted` : null,
+    ledger.countedTwice > 0 ? `${grouped(ledger.countedTwice)} counted twice` : 'none twice',
+  ].filter((x) => x !== null);
+  return `${grouped(ledger.countedOnce)} of ${grouped(ledger.shards)} (${rest.join(', ')})`;
+}
+
 export function summaryRows(record: SimulationRecord): [string, string][] {
   const s = record.summary;
   const browsers = record.nodes.filter((n) => n.kind === 'browser').length;
@@ -48,6 +57,7 @@ export function summaryRows(record: SimulationRecord): [string, string][] {
       'volunteers',
       `${browsers} browser${browsers === 1 ? '' : 's'}${browsers > 0 ? ` (${record.browserMode})` : ''} + ${virtual} virtual`,
     ],
+    ['shards counted once', ledgerText(s.ledger)],
     ['shards re-issued', grouped(s.shardsReissued)],
     ['duplicates rejected', grouped(s.duplicatesRejected)],
     ['bytes exchanged per volunteer', bytes(s.bytesPerVolunteer)],
