@@ -95,6 +95,7 @@ export async function runSimulation(
   /** Figures of the coordinator's earlier lifetimes (its counters start again after a restart). */
   const earlier: CoordinatorFigures[] = [];
   let jobId: string | null = null;
+  let startingClock: ReturnType<typeof setInterval> | undefined;
   let outcome: SimulationOutcome = 'failed';
   let failure: string | null = null;
   const progress = (phase: ProgressInfo['phase']): void =>
@@ -121,6 +122,13 @@ export async function runSimulation(
     );
     jobId = job.id;
     record.job = { id: job.id, name: job.name, mode: job.spec.averaging.mode, spec: job.spec };
+    // A job submitted here waits, paused, until the whole swarm is up: otherwise the first
+    // volunteers train while the others start (a thousand take a minute or more), and faults
+    // meant for 30 % of the job land when it is long past. A job already running is left alone.
+    const held = plan.job.kind !== 'existing' && job.status === 'queued';
+    if (held) await coordinator.operator.jobAction(job.id, 'pause');
+    // The progress line's clock goes on while the swarm starts.
+    startingClock = setInterval(() => progress('starting'), POLL_MS);
 
     const browsers =
       plan.browsers > 0
@@ -163,7 +171,9 @@ export async function runSimulation(
     });
     if (browsers !== null && signal?.aborted !== true)
       await Promise.all(Array.from({ length: plan.browsers }, () => browsers.add()));
+    clearInterval(startingClock);
     record.chromium = browsers?.version() ?? null;
+    if (held) await coordinator.operator.jobAction(job.id, 'resume');
     await executor.startStragglers();
 
     const deadline = record.startedMs + plan.timeoutSeconds * 1000;
@@ -195,6 +205,7 @@ export async function runSimulation(
     outcome = signal?.aborted ? 'interrupted' : 'failed';
     failure = error instanceof Error ? error.message : String(error);
   } finally {
+    clearInterval(startingClock);
     progress('stopping');
     await executor?.stop();
     // One last look, so the record ends with the state the run ended in.

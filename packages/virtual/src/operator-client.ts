@@ -54,6 +54,12 @@ export class OperatorClient {
     return readReply('POST /api/jobs', await this.api('POST', '/api/jobs', spec)).job;
   }
 
+  /** pause, resume or cancel a job (the dashboard's buttons). */
+  async jobAction(id: string, action: 'pause' | 'resume' | 'cancel'): Promise<JobInfo> {
+    return readReply('POST /api/jobs/:jobId/:action', await this.api('POST', `/api/jobs/${id}/${action}`))
+      .job;
+  }
+
   async getJob(id: string): Promise<JobInfo> {
     return readReply('GET /api/jobs/:jobId', await this.api('GET', `/api/jobs/${id}`)).job;
   }

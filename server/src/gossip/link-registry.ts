@@ -11,6 +11,9 @@ type Listener = (links: NodeLinks) => void;
 export class LinkRegistry {
   readonly #byNode = new Map<string, NodeLinks>();
   readonly #listeners = new Set<Listener>();
+  /** Open links by kind (failed ones counted whatever their state) and rejected frames by reason, over the latest reports. */
+  readonly #kinds = { direct: 0, relay: 0, failed: 0 };
+  readonly #rejected = new Map<string, number>();
 
   constructor(
     private readonly metrics?: GossipMetrics,
@@ -24,8 +27,11 @@ export class LinkRegistry {
       links: report.links,
       quarantined: report.quarantined,
     };
-    this.#countNewRejections(this.#byNode.get(nodeId), links);
+    const before = this.#byNode.get(nodeId);
+    this.#countNewRejections(before, links);
     this.#byNode.set(nodeId, links);
+    if (before !== undefined) this.#tally(before, -1);
+    this.#tally(links, 1);
     this.#updateGauges();
     for (const listener of this.#listeners) listener(links);
     return links;
@@ -40,7 +46,11 @@ export class LinkRegistry {
   }
 
   forget(nodeId: string): void {
-    if (this.#byNode.delete(nodeId)) this.#updateGauges();
+    const before = this.#byNode.get(nodeId);
+    if (before === undefined) return;
+    this.#byNode.delete(nodeId);
+    this.#tally(before, -1);
+    this.#updateGauges();
   }
 
   onChange(listener: Listener): () => void {
@@ -65,21 +75,26 @@ export class LinkRegistry {
     }
   }
 
+  /**
+   * Adds (sign 1) or takes away (-1) one report's links from the running totals, so a report
+   * costs its own size, not the whole swarm's (a thousand volunteers report every few seconds).
+   */
+  #tally(node: NodeLinks, sign: 1 | -1): void {
+    for (const link of node.links) {
+      if (link.open || link.kind === 'failed') this.#kinds[link.kind] += sign;
+      for (const [reason, count] of Object.entries(link.rejected)) {
+        const total = (this.#rejected.get(reason) ?? 0) + sign * count;
+        if (total === 0) this.#rejected.delete(reason);
+        else this.#rejected.set(reason, total);
+      }
+    }
+  }
+
   #updateGauges(): void {
     const metrics = this.metrics;
     if (metrics === undefined) return;
-    const kinds = { direct: 0, relay: 0, failed: 0 };
-    const rejected = new Map<string, number>();
-    for (const node of this.#byNode.values()) {
-      for (const link of node.links) {
-        if (link.open || link.kind === 'failed') kinds[link.kind]++;
-        for (const [reason, count] of Object.entries(link.rejected)) {
-          rejected.set(reason, (rejected.get(reason) ?? 0) + count);
-        }
-      }
-    }
-    for (const [kind, count] of Object.entries(kinds)) metrics.links.set({ kind }, count);
+    for (const [kind, count] of Object.entries(this.#kinds)) metrics.links.set({ kind }, count);
     metrics.rejectedFrames.reset();
-    for (const [reason, count] of rejected) metrics.rejectedFrames.set({ reason }, count);
+    for (const [reason, count] of this.#rejected) metrics.rejectedFrames.set({ reason }, count);
   }
 }

@@ -98,6 +98,7 @@ export function prepareStatements(db: Database) {
       WHERE s.job_id = @job AND s.state = 'leased'
       GROUP BY s.epoch, s.shard
       HAVING COUNT(*) = 1 AND SUM(l.node_id = @node) = 0
+        AND @now - MIN(l.issued_at) >= (MIN(l.deadline) - MIN(l.issued_at)) * @fraction
       ORDER BY MIN(l.issued_at), s.epoch, s.position`),
     openShards: db.prepare(`SELECT COUNT(*) AS n FROM shards WHERE job_id = ? AND state != 'done'`),
     setShard: db.prepare(

@@ -349,9 +349,14 @@ export class Scheduler {
   /** The oldest-leased shard whose only lease, held by someone else, is a straggler (core's rule). */
   private stragglerFor(jobId: string, nodeId: string): { epoch: number; shard: number } | undefined {
     const now = this.now();
-    const rows = this.sql.copyCandidates.iterate({ job: jobId, node: nodeId }) as IterableIterator<
-      LeaseWindow & { epoch: number; shard: number }
-    >;
+    // The straggler rule is also in the query's HAVING (one lease per shard, so MIN is that
+    // lease), so SQLite skips the rest: every idle volunteer's request runs it.
+    const rows = this.sql.copyCandidates.iterate({
+      job: jobId,
+      node: nodeId,
+      now,
+      fraction: this.timing.speculateAfter,
+    }) as IterableIterator<LeaseWindow & { epoch: number; shard: number }>;
     for (const row of rows) {
       if (isStraggler(row, now, this.timing.speculateAfter)) return { epoch: row.epoch, shard: row.shard };
     }
