@@ -75,6 +75,27 @@ async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void
   clearTimeout(timer);
 }
 
+/** How long a page load keeps being retried while the coordinator is down (a restart). */
+const GOTO_RETRY_MS = 60_000;
+
+/**
+ * Loads the page, again every second while the coordinator refuses connections: a joiner that
+ * arrives during a coordinator restart reloads, as a person would.
+ */
+async function gotoRetrying(page: Page, url: string): Promise<void> {
+  const until = Date.now() + GOTO_RETRY_MS;
+  for (;;) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (error) {
+      const down = /ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE/.test(String(error));
+      if (!down || Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 export class BrowserSwarm {
   readonly #options: BrowserSwarmOptions;
   readonly #volunteers = new Map<string, BrowserVolunteer>();
@@ -121,7 +142,7 @@ export class BrowserSwarm {
     this.#volunteers.set(label, v);
     page.on('pageerror', (error) => this.#options.log?.(`[${label} page error] ${error.message}`));
     const query = this.#options.backend === null ? '' : `?backend=${this.#options.backend}`;
-    await page.goto(`${this.#options.url}/volunteer/${query}`);
+    await gotoRetrying(page, `${this.#options.url}/volunteer/${query}`);
     return v;
   }
 

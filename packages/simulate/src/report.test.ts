@@ -91,7 +91,7 @@ describe('summary table', () => {
       'bytes exchanged per volunteer': '4.6 MB',
       'rejected frames': '2',
       'lease latency p50 / p99': '≤ 2.5 ms / ≤ 50 ms',
-      'faults done / planned': '5 / 6',
+      'faults done / planned': '5 / 6 (could not be carried out: restart-coordinator)',
       volunteers: '4 browsers (processes) + 2 virtual',
     });
     const table = formatSummaryTable(small);
@@ -113,6 +113,18 @@ describe('summary table', () => {
     expect(rows['final accuracy']).toMatch(/^n\/a/);
     expect(rows['lease latency p50 / p99']).toBe('n/a / > 10 s');
     expect(rows['shards counted once']).toMatch(/^n\/a/);
+  });
+
+  it('names the faults that could not be carried out', () => {
+    const failed = {
+      ...(small.faults[0] as (typeof small.faults)[number]),
+      kind: 'join' as const,
+      ok: false,
+    };
+    const rows = Object.fromEntries(
+      summaryRows({ ...small, faults: [...small.faults.map((f) => ({ ...f, ok: true })), failed] }),
+    );
+    expect(rows['faults done / planned']).toBe('5 / 6 (could not be carried out: join)');
   });
 
   it('names shards not counted and counted twice', () => {

@@ -103,7 +103,8 @@ export async function runSimulation(
       t: record.t(),
       phase,
       progress: observer?.progress ?? 0,
-      accuracy: observer?.job?.latestCheckpoint?.accuracy ?? null,
+      // The latest evaluated one (the newest checkpoint may still be under evaluation).
+      accuracy: record.checkpoints.at(-1)?.accuracy ?? null,
       alive: swarm?.counts() ?? { browsers: 0, virtual: 0 },
       faultsDone: executor?.counts.done ?? 0,
       faultsPlanned: plan.faults.length,

@@ -39,6 +39,14 @@ function ledgerText(ledger: SimulationRecord['summary']['ledger']): string {
   return `${grouped(ledger.countedOnce)} of ${grouped(ledger.shards)} (${rest.join(', ')})`;
 }
 
+/** Fired over planned, and the actions (heals, returns included) that could not be carried out. */
+function faultsText(record: SimulationRecord): string {
+  const s = record.summary;
+  const failed = record.faults.filter((f) => !f.ok).map((f) => f.kind);
+  const note = failed.length === 0 ? '' : ` (could not be carried out: ${failed.join(', ')})`;
+  return `${s.faultsDone} / ${s.faultsPlanned}${note}`;
+}
+
 export function summaryRows(record: SimulationRecord): [string, string][] {
   const s = record.summary;
   const browsers = record.nodes.filter((n) => n.kind === 'browser').length;
@@ -63,7 +71,7 @@ export function summaryRows(record: SimulationRecord): [string, string][] {
     ['bytes exchanged per volunteer', bytes(s.bytesPerVolunteer)],
     ['rejected frames', grouped(s.rejectedFrames)],
     ['lease latency p50 / p99', `${ms(s.leaseLatencyMs.p50)} / ${ms(s.leaseLatencyMs.p99)}`],
-    ['faults done / planned', `${s.faultsDone} / ${s.faultsPlanned}`],
+    ['faults done / planned', faultsText(record)],
   ];
 }
 
