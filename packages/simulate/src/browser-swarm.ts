@@ -11,6 +11,7 @@ import {
   type BrowserContext,
   type BrowserServer,
   type CDPSession,
+  type LaunchOptions,
   type Page,
 } from 'playwright';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../browser-launch.ts';
@@ -61,6 +62,19 @@ export interface BrowserSwarmOptions {
 
 /** Runs in the page (page.evaluate serialises the function, so no helper can be shared). */
 declare const window: { readonly tabswarmTest: PageTestApi };
+
+/**
+ * Playwright's own signal handlers would close the browsers and exit the process on Ctrl-C,
+ * before the simulation stops the rest of what it started (its coordinator, virtual volunteers)
+ * and writes its report: the harness stops the browsers itself.
+ */
+const launchOptions = (): LaunchOptions => ({
+  executablePath: CHROMIUM_PATH,
+  args: [...CHROMIUM_ARGS],
+  handleSIGINT: false,
+  handleSIGTERM: false,
+  handleSIGHUP: false,
+});
 
 /** How long each step of a kill may take before the next goes ahead. */
 const KILL_STEP_MS = 5_000;
@@ -258,13 +272,13 @@ export class BrowserSwarm {
 
   async #newContext(label: string): Promise<BrowserContext> {
     const launch = async (): Promise<Browser> => {
-      const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+      const browser = await chromium.launch(launchOptions());
       this.#browsers.push(browser);
       return browser;
     };
     if (this.#options.mode === 'processes') {
       // A server, for its process id: the throttle stops and continues that Chromium's whole tree.
-      const server = await chromium.launchServer({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+      const server = await chromium.launchServer(launchOptions());
       this.#servers.set(label, server);
       const pid = server.process().pid;
       if (pid !== undefined) this.#throttles.set(label, new ProcessThrottle(pid));
