@@ -91,7 +91,7 @@ export const trainingPart: BenchPart = {
     }
     return {
       part: 'training',
-      markdown: ['## Training vs one tab', '', ...results.flatMap((r) => [r.markdown, '']), NOTES].join('\n'),
+      markdown: [...results.flatMap((r) => [r.markdown, '']), NOTES].join('\n'),
       data: results.map((r) => r.data),
     };
   },
