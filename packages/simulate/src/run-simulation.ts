@@ -45,7 +45,6 @@ export interface SimulationHooks {
   log?: (line: string) => void;
 }
 
-/** The coordinator's figures; null when its /metrics cannot be read (a coordinator at --url may hide it). */
 /** Every shard of the job as the stopped coordinator's store has it; null if it cannot be read. */
 function readLedger(dataDir: string, jobId: string): SimulationSummary['ledger'] {
   try {
@@ -62,6 +61,7 @@ function readLedger(dataDir: string, jobId: string): SimulationSummary['ledger']
   }
 }
 
+/** The coordinator's figures; null when its /metrics cannot be read (a coordinator at --url may hide it). */
 async function coordinatorFigures(url: string, jobId: string): Promise<CoordinatorFigures | null> {
   try {
     return await readCoordinatorFigures(url, { jobId });
