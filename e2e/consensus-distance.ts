@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnCoordinator, type SpawnedCoordinator } from '../server/src/spawn-coordinator.ts';
 import { OperatorClient } from '../packages/virtual/src/index.ts';
+import type { JobSpecInput } from '../packages/protocol/src/index.ts';
 
 export function mean(vectors: readonly Float32Array[]): Float64Array {
   const first = vectors[0];
@@ -56,6 +57,26 @@ export function groupDistance(a: readonly Float32Array[], b: readonly Float32Arr
 }
 
 export const percent = (x: number): string => `${(100 * x).toFixed(2)} %`;
+
+/**
+ * The consensus scenarios' job: mnist-mlp in gossip mode, 1 epoch of 63 shards (32 × 4 of the
+ * 8,000 training digits: about 16 for each of 4 volunteers), no target (every shard runs).
+ */
+export const smallGossipJob = (name: string): JobSpecInput => ({
+  name,
+  model: { kind: 'preset', preset: 'mnist-mlp' },
+  dataset: 'mnist',
+  training: {
+    optimizer: { type: 'adam' },
+    learningRate: 0.003,
+    batchSize: 32,
+    localSteps: 4,
+    epochs: 1,
+    seed: 1,
+  },
+  averaging: { mode: 'gossip', schedule: 'exponential', codec: 'fp32', exchangeTimeoutMs: 5_000 },
+  checkpoint: { everyShards: 20, contributors: 2 },
+});
 
 /** A coordinator process of its own (data in a temporary folder) and its operator client. */
 export interface OwnCoordinator {

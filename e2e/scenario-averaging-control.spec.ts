@@ -18,9 +18,9 @@ import {
   distancesToMean,
   ownCoordinator,
   percent,
+  smallGossipJob,
   type OwnCoordinator,
 } from './consensus-distance.ts';
-import type { JobSpecInput } from '../packages/protocol/src/index.ts';
 
 const VOLUNTEERS = 4;
 /** The fleet without averaging stays at least this far apart. */
@@ -37,23 +37,6 @@ interface Arm {
   own: OwnCoordinator | null;
   fleet: VirtualFleet | null;
 }
-
-const spec = (name: string): JobSpecInput => ({
-  name,
-  model: { kind: 'preset', preset: 'mnist-mlp' },
-  dataset: 'mnist',
-  // 1 epoch of 63 shards (32 × 4 of the 8,000 training digits): about 16 a volunteer.
-  training: {
-    optimizer: { type: 'adam' },
-    learningRate: 0.003,
-    batchSize: 32,
-    localSteps: 4,
-    epochs: 1,
-    seed: 1,
-  },
-  averaging: { mode: 'gossip', schedule: 'exponential', codec: 'fp32', exchangeTimeoutMs: 5_000 },
-  checkpoint: { everyShards: 20, contributors: 2 },
-});
 
 test('averaging off leaves the models apart; gossip brings them within 1 %', async () => {
   test.setTimeout(240_000);
@@ -78,7 +61,7 @@ test('averaging off leaves the models apart; gossip brings them within 1 %', asy
       arms.map(async (arm) => {
         arm.own = await ownCoordinator(`control-${arm.name}`);
         const { operator } = arm.own;
-        const job = await operator.createJob(spec(`item 4: averaging ${arm.name}`));
+        const job = await operator.createJob(smallGossipJob(`item 4: averaging ${arm.name}`));
         // One host process each: the two fleets share the machine's cores.
         const fleet = await startVirtualFleet({
           baseUrl: arm.own.coordinator.url,

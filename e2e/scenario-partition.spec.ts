@@ -24,6 +24,7 @@ import {
   groupDistance,
   ownCoordinator,
   percent,
+  smallGossipJob,
   type OwnCoordinator,
 } from './consensus-distance.ts';
 
@@ -50,23 +51,8 @@ test('a 2 + 2 partition heals: consensus distance under 1 % within 5 exchange ro
   try {
     own = await ownCoordinator('partition');
     const { operator } = own;
-    // 1 epoch of 63 shards (32 × 4 of the 8,000 training digits): about 16 a volunteer, most of
-    // them trained partitioned.
-    const job = await operator.createJob({
-      name: 'scenario e: partition',
-      model: { kind: 'preset', preset: 'mnist-mlp' },
-      dataset: 'mnist',
-      training: {
-        optimizer: { type: 'adam' },
-        learningRate: 0.003,
-        batchSize: 32,
-        localSteps: 4,
-        epochs: 1,
-        seed: 1,
-      },
-      averaging: { mode: 'gossip', schedule: 'exponential', codec: 'fp32', exchangeTimeoutMs: 5_000 },
-      checkpoint: { everyShards: 20, contributors: 2 },
-    });
+    // Most of its shards are trained partitioned.
+    const job = await operator.createJob(smallGossipJob('scenario e: partition'));
     const swarm = await startVirtualFleet({
       baseUrl: own.coordinator.url,
       count: VOLUNTEERS,

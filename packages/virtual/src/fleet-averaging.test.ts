@@ -1,42 +1,13 @@
 // A fleet's view of its volunteers' gossip averagers (averaging) and exchange rounds without
 // training (averageIdle), over the fleet's IPC: two virtual volunteers in one host process train a
 // 8-shard job against a real coordinator, then average idle until their models are one.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobInfo } from '@tabswarm/protocol';
-import { DEFAULT_CONFIG, createServer, type TabswarmServer } from '@tabswarm/server';
 import { startVirtualFleet } from './fleet.ts';
+import { useTestCoordinator } from './test-coordinator.ts';
 import { MAX_REPORTED_EXCHANGES } from './fleet-protocol.ts';
-import { OperatorClient } from './operator-client.ts';
 
-const TOKEN = 'fleet-averaging-operator-token-0123456789';
-
-let server: TabswarmServer;
-let url: string;
-let dataDir: string;
-let operator: OperatorClient;
-
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-fleet-averaging-'));
-  server = createServer({
-    ...DEFAULT_CONFIG,
-    dataDir,
-    host: '127.0.0.1',
-    heartbeatIntervalMs: 1_000,
-    heartbeatTimeoutMs: 10_000,
-    operatorToken: TOKEN,
-    logLevel: 'silent',
-  });
-  url = await server.listen(0);
-  operator = new OperatorClient(url, TOKEN);
-});
-
-afterAll(async () => {
-  await server?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const coordinator = useTestCoordinator('fleet-averaging');
 
 async function until(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -48,7 +19,7 @@ async function until(what: string, timeoutMs: number, probe: () => Promise<boole
 
 /** mnist-mlp, one epoch of 8 shards (250 × 4 of the 8,000 training digits). */
 const smallJob = (name: string): Promise<JobInfo> =>
-  operator.createJob({
+  coordinator.operator.createJob({
     name,
     model: { kind: 'preset', preset: 'mnist-mlp' },
     dataset: 'mnist',
@@ -64,13 +35,18 @@ describe('a fleet reports its volunteers’ averagers and runs idle exchange rou
   it('averaging() gives round, model and exchanges; averageIdle() makes two idle models one', async () => {
     const started = Date.now();
     const job = await smallJob('fleet averaging');
-    const fleet = await startVirtualFleet({ baseUrl: url, count: 2, backend: 'cpu', processes: 1 });
+    const fleet = await startVirtualFleet({
+      baseUrl: coordinator.url,
+      count: 2,
+      backend: 'cpu',
+      processes: 1,
+    });
     try {
       const labels = [...fleet.labels()];
       await until(
         'the job to complete',
         100_000,
-        async () => (await operator.getJob(job.id)).status === 'completed',
+        async () => (await coordinator.operator.getJob(job.id)).status === 'completed',
       );
       await until('both idle', 20_000, async () =>
         (await fleet.snapshot()).every((s) => s.status === 'idle'),
@@ -85,7 +61,7 @@ describe('a fleet reports its volunteers’ averagers and runs idle exchange rou
       for (const [i, a] of before.entries()) {
         if (a === null) throw new Error(`${labels[i]} has no averager`);
         expect(a.jobId).toBe(job.id);
-        expect(a.parameters).toHaveLength((await operator.getJob(job.id)).parameterCount ?? -1);
+        expect(a.parameters).toHaveLength((await coordinator.operator.getJob(job.id)).parameterCount ?? -1);
         expect(a.round).toBeGreaterThanOrEqual(snapshot[i]?.shardsDone ?? Infinity);
         expect(a.exchanges.length).toBe(Math.min(a.exchangesTotal, MAX_REPORTED_EXCHANGES));
         expect(a.exchanges.filter((e) => e.outcome === 'ok').length).toBe(snapshot[i]?.exchangesApplied);

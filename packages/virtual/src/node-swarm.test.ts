@@ -3,53 +3,26 @@
 // target accuracy on the coordinator's own checkpoint evaluation. The averaging is asserted
 // itself (exchanges applied on every volunteer, the reported distances, the swarm's spread), and a
 // control run with averaging off shows none of it.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '@tabswarm/gossip';
 import type { ConsensusSeries, JobInfo } from '@tabswarm/protocol';
-import { DEFAULT_CONFIG, createServer, type TabswarmServer } from '@tabswarm/server';
-import { OperatorClient, mnistMlpJob } from './operator-client.ts';
+import { mnistMlpJob } from './operator-client.ts';
+import { useTestCoordinator } from './test-coordinator.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
-const TOKEN = 'node-swarm-operator-token-0123456789';
 const TARGET = 0.9;
 
-let server: TabswarmServer;
-let url: string;
-let dataDir: string;
+const coordinator = useTestCoordinator('node-swarm');
 
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-node-swarm-'));
-  server = createServer({
-    ...DEFAULT_CONFIG,
-    dataDir,
-    host: '127.0.0.1',
-    heartbeatIntervalMs: 1_000,
-    heartbeatTimeoutMs: 10_000,
-    operatorToken: TOKEN,
-    logLevel: 'silent',
-  });
-  url = await server.listen(0);
-  operator = new OperatorClient(url, TOKEN);
-});
-
-afterAll(async () => {
-  await server?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
-
-let operator: OperatorClient;
-const getJob = (id: string): Promise<JobInfo> => operator.getJob(id);
-const consensus = (id: string): Promise<ConsensusSeries> => operator.consensus(id);
+const getJob = (id: string): Promise<JobInfo> => coordinator.operator.getJob(id);
+const consensus = (id: string): Promise<ConsensusSeries> => coordinator.operator.consensus(id);
 
 /**
  * The e2e gossip test's job: mnist-mlp, Adam, 25 local steps of 64, a checkpoint every 2 shards.
  * The control aims higher, so that it keeps handing out shards while the test watches it drift.
  */
 const submitJob = (name: string, targetAccuracy = TARGET): Promise<JobInfo> =>
-  operator.createJob(
+  coordinator.operator.createJob(
     mnistMlpJob(name, {
       targetAccuracy,
       averaging: { mode: 'gossip', exchangeTimeoutMs: 5_000 },
@@ -96,7 +69,13 @@ function swarm(options: { averaging: boolean }): VirtualVolunteer[] {
   // Worker), on WebAssembly, apart from the coordinator's CPU backend in this thread.
   return ['a', 'b', 'c'].map(
     (label) =>
-      new VirtualVolunteer({ baseUrl: url, network, backend: 'wasm', label, averaging: options.averaging }),
+      new VirtualVolunteer({
+        baseUrl: coordinator.url,
+        network,
+        backend: 'wasm',
+        label,
+        averaging: options.averaging,
+      }),
   );
 }
 

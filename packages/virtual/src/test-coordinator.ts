@@ -1,0 +1,53 @@
+/**
+ * For this package's tests: a real coordinator (createServer on port 0, its own data directory)
+ * started before a file's tests and closed after them, with an OperatorClient on it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { DEFAULT_CONFIG, createServer, type TabswarmServer } from '@tabswarm/server';
+import { OperatorClient } from './operator-client.ts';
+
+export interface TestCoordinator {
+  /** Its base URL (valid once the file's tests run). */
+  readonly url: string;
+  readonly operator: OperatorClient;
+}
+
+export function useTestCoordinator(name: string): TestCoordinator {
+  const token = `${name}-operator-token-0123456789`;
+  let server: TabswarmServer | undefined;
+  let dataDir: string | undefined;
+  let running: { url: string; operator: OperatorClient } | undefined;
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `tabswarm-${name}-`));
+    server = createServer({
+      ...DEFAULT_CONFIG,
+      dataDir,
+      host: '127.0.0.1',
+      heartbeatIntervalMs: 1_000,
+      heartbeatTimeoutMs: 10_000,
+      operatorToken: token,
+      logLevel: 'silent',
+    });
+    const url = await server.listen(0);
+    running = { url, operator: new OperatorClient(url, token) };
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (dataDir !== undefined) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const started = (): { url: string; operator: OperatorClient } => {
+    if (running === undefined) throw new Error('the test coordinator starts in beforeAll');
+    return running;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get operator() {
+      return started().operator;
+    },
+  };
+}
