@@ -19,6 +19,7 @@ import type { LinkConnector } from './connector.ts';
 import { FrameHub, type FrameHubOptions } from './frame-hub.ts';
 import type { FrameTransport } from './frame-transport.ts';
 import type { MessageLink } from './link.ts';
+import { addTraffic, noTraffic, type LinkTotals } from './link-totals.ts';
 import type { ReceiveEvent } from './reassembler.ts';
 import { RelayHub, type RelayHubOptions } from './relay-link.ts';
 
@@ -54,13 +55,6 @@ export type ConnectOutcome =
   | { readonly ok: true; readonly transport: FrameTransport; readonly kind: 'direct' | 'relay' }
   | { readonly ok: false; readonly code: 'UNREACHABLE' | 'CLOSED'; readonly message: string };
 
-interface Totals {
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-}
-
 interface PeerState {
   readonly peerId: string;
   lastUsed: number;
@@ -70,7 +64,7 @@ interface PeerState {
   lastKind: LinkKind;
   directFailedAt: number | null;
   quarantinedUntil: number;
-  readonly closed: Totals;
+  readonly closed: LinkTotals;
   readonly rejected: Map<string, number>;
   dialing: Promise<ConnectOutcome> | null;
   retrying: boolean;
@@ -245,7 +239,7 @@ export class GossipMesh {
     for (const state of this.#peers.values()) {
       const transports = this.hub.transportsFor(state.peerId);
       const totals = { ...state.closed };
-      for (const t of transports) addStats(totals, t);
+      for (const t of transports) addTraffic(totals, t);
       const direct = transports.some((t) => t.link.kind !== 'relay');
       const kind: LinkKind = direct ? 'direct' : transports.length > 0 ? 'relay' : state.lastKind;
       if (transports.length === 0 && totals.bytesOut === 0 && totals.bytesIn === 0 && kind !== 'failed')
@@ -366,7 +360,7 @@ export class GossipMesh {
     const state = this.#state(link.peerId);
     state.lastUsed = Date.now();
     state.lastKind = link.kind ?? 'direct';
-    transport.onClose(() => addStats(state.closed, transport));
+    transport.onClose(() => addTraffic(state.closed, transport));
     if (link.kind !== 'relay') this.#enforcePool(link.peerId);
     return transport;
   }
@@ -483,7 +477,7 @@ export class GossipMesh {
         lastKind: 'direct',
         directFailedAt: null,
         quarantinedUntil: 0,
-        closed: { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 },
+        closed: noTraffic(),
         rejected: new Map(),
         dialing: null,
         retrying: false,
@@ -492,12 +486,4 @@ export class GossipMesh {
     }
     return state;
   }
-}
-
-function addStats(totals: Totals, transport: FrameTransport): void {
-  const s = transport.stats();
-  totals.bytesIn += s.bytesReceived;
-  totals.bytesOut += s.bytesSent;
-  totals.framesIn += s.framesReceived;
-  totals.framesOut += s.framesSent;
 }
