@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_REPETITIONS, QUICK_REPETITIONS, UsageError, helpText, parseCliOptions } from './cli-options.ts';
 
-const NAMES = { registered: ['training', 'kernels', 'transport'], planned: ['coordinator'] };
+const NAMES = {
+  registered: ['training', 'kernels', 'transport'],
+  planned: ['coordinator'],
+  trainingPresets: ['mnist-mlp', 'mnist-cnn'],
+};
 const parse = (...argv: string[]) => parseCliOptions(argv, NAMES);
 
 describe('parseCliOptions', () => {
@@ -12,6 +16,7 @@ describe('parseCliOptions', () => {
       quick: false,
       repetitions: MIN_REPETITIONS,
       out: null,
+      presets: null,
     });
     expect(parse('transport', 'kernels').parts).toEqual(['kernels', 'transport']);
   });
@@ -23,6 +28,14 @@ describe('parseCliOptions', () => {
     expect(parse('--help').help).toBe(true);
   });
 
+  it('takes --preset for the training part, repeatable', () => {
+    expect(parse('training', '--preset', 'mnist-cnn').presets).toEqual(['mnist-cnn']);
+    expect(parse('--preset', 'mnist-mlp', '--preset', 'mnist-cnn').presets).toEqual([
+      'mnist-mlp',
+      'mnist-cnn',
+    ]);
+  });
+
   it.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['gpu'], /unknown part "gpu": the parts are training, kernels, transport/],
@@ -32,6 +45,8 @@ describe('parseCliOptions', () => {
     [['--repetitions', '0', '--quick'], /whole number/],
     [['--repetitions'], /argument missing/],
     [['--out', ''], /--out needs a folder/],
+    [['--preset', 'gpt'], /unknown preset "gpt" for --preset: the training part runs mnist-mlp, mnist-cnn/],
+    [['kernels', '--preset', 'mnist-mlp'], /name that part too/],
   ])('refuses %j with a UsageError', (argv, message) => {
     expect(() => parse(...argv)).toThrow(UsageError);
     expect(() => parse(...argv)).toThrow(message);

@@ -12,12 +12,16 @@ export interface CliOptions {
   readonly repetitions: number;
   /** The results folder (resolved by the caller). */
   readonly out: string | null;
+  /** The training part's presets to run; null: all of them. */
+  readonly presets: readonly string[] | null;
 }
 
 export interface PartNames {
   readonly registered: readonly string[];
   /** Parts that have a place in the command but are not written yet. */
   readonly planned: readonly string[];
+  /** The presets the training part can run (--preset picks among them). */
+  readonly trainingPresets: readonly string[];
 }
 
 export class UsageError extends Error {
@@ -37,7 +41,7 @@ export function parseCliOptions(argv: readonly string[], names: PartNames): CliO
   }
   const { values, positionals } = parsed;
   if (values.help === true) {
-    return { help: true, parts: [], quick: false, repetitions: MIN_REPETITIONS, out: null };
+    return { help: true, parts: [], quick: false, repetitions: MIN_REPETITIONS, out: null, presets: null };
   }
   for (const name of positionals) {
     if (names.planned.includes(name)) {
@@ -62,13 +66,20 @@ export function parseCliOptions(argv: readonly string[], names: PartNames): CliO
     }
   }
   if (values.out === '') throw new UsageError('--out needs a folder');
-  return {
-    help: false,
-    parts: names.registered.filter((n) => positionals.length === 0 || positionals.includes(n)),
-    quick,
-    repetitions,
-    out: values.out ?? null,
-  };
+  const parts = names.registered.filter((n) => positionals.length === 0 || positionals.includes(n));
+  const presets = values.preset ?? null;
+  if (presets !== null) {
+    if (!parts.includes('training'))
+      throw new UsageError('--preset picks what the training part runs: name that part too');
+    for (const preset of presets) {
+      if (!names.trainingPresets.includes(preset)) {
+        throw new UsageError(
+          `unknown preset "${preset}" for --preset: the training part runs ${names.trainingPresets.join(', ')}`,
+        );
+      }
+    }
+  }
+  return { help: false, parts, quick, repetitions, out: values.out ?? null, presets };
 }
 
 function parse(argv: readonly string[]) {
@@ -81,6 +92,7 @@ function parse(argv: readonly string[]) {
       quick: { type: 'boolean' },
       repetitions: { type: 'string' },
       out: { type: 'string' },
+      preset: { type: 'string', multiple: true },
     },
   });
 }
@@ -91,7 +103,7 @@ export function helpText(
 ): string {
   const width = Math.max(...[...registered, ...planned].map((p) => p.name.length));
   return [
-    'Usage: npm run bench -- [part ...] [--quick] [--repetitions N] [--out DIR]',
+    'Usage: npm run bench -- [part ...] [--quick] [--repetitions N] [--out DIR] [--preset NAME ...]',
     '',
     'Runs the benchmark parts (all when none is named), prints a markdown table per part on stdout',
     '(progress on stderr) and writes the figures with the machine description to',
@@ -105,6 +117,7 @@ export function helpText(
     `  --quick           a reduced run of every part (a shape check, minutes; ${QUICK_REPETITIONS} repetitions)`,
     `  --repetitions N   repetitions per timed figure (default ${MIN_REPETITIONS}; at least ${MIN_REPETITIONS} without --quick)`,
     '  --out DIR         the results folder',
+    '  --preset NAME     the training part runs only this preset (repeatable; default: all of them)',
     '  --help            this text',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [part ...] [--quick] [--repetitions N] [--out DIR]`: runs the parts, prints a
+ * `npm run bench [part ...] [--quick] [--repetitions N] [--out DIR] [--preset NAME]`: runs the parts, prints a
  * markdown table per part on stdout (progress on stderr) and writes every figure with the machine
  * description to DIR/<timestamp>.json. A failed part is reported and the others still run; the
  * exit status is 1 then, 2 for a bad command line.
@@ -10,6 +10,7 @@ import { UsageError, helpText, parseCliOptions } from './cli-options.ts';
 import { describeMachine, machineLine } from './node/machine.ts';
 import { writeResults, type PartRecord } from './node/results.ts';
 import { PARTS, PLANNED_PARTS } from './parts.ts';
+import { TRAINING_PRESETS } from './training/setup.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -20,6 +21,7 @@ async function main(argv: readonly string[]): Promise<number> {
     options = parseCliOptions(argv, {
       registered: PARTS.map((p) => p.name),
       planned: PLANNED_PARTS.map((p) => p.name),
+      trainingPresets: TRAINING_PRESETS,
     });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -43,7 +45,12 @@ async function main(argv: readonly string[]): Promise<number> {
     const started = performance.now();
     const partLog = (line: string): void => log(`  [${part.name}] ${line}`);
     try {
-      const result = await part.run({ quick: options.quick, repetitions: options.repetitions, log: partLog });
+      const result = await part.run({
+        quick: options.quick,
+        repetitions: options.repetitions,
+        presets: options.presets,
+        log: partLog,
+      });
       const seconds = (performance.now() - started) / 1000;
       records.push({ part: part.name, status: 'ok', seconds, markdown: result.markdown, data: result.data });
       process.stdout.write(`\n## ${part.name}: ${part.description}\n\n${result.markdown.trim()}\n`);
@@ -58,7 +65,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const file = writeResults(path.resolve(options.out ?? path.join(ROOT, 'bench-results')), {
     startedAt,
-    options: { parts: options.parts, quick: options.quick, repetitions: options.repetitions },
+    options: {
+      parts: options.parts,
+      quick: options.quick,
+      repetitions: options.repetitions,
+      presets: options.presets,
+    },
     machine,
     parts: records,
   });

@@ -9,6 +9,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Repetitions per timed figure (medians with min–max); at least 5 unless quick. */
   readonly repetitions: number;
+  /** The training part's presets to run (--preset); null: all of them. */
+  readonly presets: readonly string[] | null;
   /** Progress lines go here (stderr), never into the tables. */
   readonly log: (line: string) => void;
 }

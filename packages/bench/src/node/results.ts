@@ -19,6 +19,7 @@ export interface RunRecord {
     readonly parts: readonly string[];
     readonly quick: boolean;
     readonly repetitions: number;
+    readonly presets: readonly string[] | null;
   };
   readonly machine: MachineDescription;
   readonly parts: readonly PartRecord[];

@@ -86,7 +86,12 @@ export const trainingPart: BenchPart = {
   description: 'training vs one tab: model.fit in one tab against tabswarm with 1, 2 and 4 volunteers',
   async run(options: BenchOptions): Promise<PartResult> {
     const results: SetupResult[] = [];
-    for (const setup of trainingSetups(options.quick, options.repetitions)) {
+    const setups = trainingSetups(options.quick, options.repetitions).filter(
+      (s) => options.presets === null || options.presets.includes(s.preset),
+    );
+    if (setups.length === 0)
+      throw new Error(`--quick runs mnist-mlp only, not ${options.presets?.join(', ')}`);
+    for (const setup of setups) {
       results.push(await runTrainingSetup(setup, options));
     }
     return {

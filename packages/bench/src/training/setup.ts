@@ -47,6 +47,9 @@ export function jobSpec(preset: ModelPreset, epochs: number, name: string): JobS
   };
 }
 
+/** The presets the full part runs (--preset picks among them). */
+export const TRAINING_PRESETS: readonly ModelPreset[] = ['mnist-mlp', 'mnist-cnn'];
+
 export function trainingSetups(quick: boolean, repetitions: number): TrainingSetup[] {
   if (quick) {
     // Two shards: enough for both configurations to report every column, in about a minute.
