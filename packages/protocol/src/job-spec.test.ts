@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobSpecSchema } from './job-spec.ts';
+import { MAX_TOPOLOGY_DEPTH, jobSpecSchema, nestedDeeperThan } from './job-spec.ts';
 import { parsePayload } from './schemas.ts';
 
 describe('job spec', () => {
@@ -60,5 +60,31 @@ describe('job spec', () => {
     const result = parsePayload(jobSpecSchema, input);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.message).toContain(message);
+  });
+
+  it('refuses a topology nested 100,000 deep with its path, without overflowing the stack', () => {
+    let config: unknown = {};
+    for (let i = 0; i < 100_000; i++) config = [config];
+    const topology = { class_name: 'Sequential', config };
+    const result = parsePayload(jobSpecSchema, { name: 'x', model: { kind: 'topology', topology } });
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.message).toBe(
+        `model.topology: topology is nested deeper than ${MAX_TOPOLOGY_DEPTH} levels of objects and arrays`,
+      );
+  });
+
+  it('measures nesting without recursion, cycles included', () => {
+    const nest = (depth: number): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < depth; i++) v = { v };
+      return v;
+    };
+    expect(nestedDeeperThan(nest(MAX_TOPOLOGY_DEPTH), MAX_TOPOLOGY_DEPTH)).toBe(false);
+    expect(nestedDeeperThan(nest(MAX_TOPOLOGY_DEPTH + 1), MAX_TOPOLOGY_DEPTH)).toBe(true);
+    expect(nestedDeeperThan('text', 0)).toBe(false);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(nestedDeeperThan(cyclic, MAX_TOPOLOGY_DEPTH)).toBe(true);
   });
 });

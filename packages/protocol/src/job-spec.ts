@@ -16,6 +16,30 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** A TF.js layers topology (model.json's modelTopology) is capped so a spec stays a small document. */
 export const MAX_TOPOLOGY_BYTES = 256 * 1024;
+/**
+ * How deep objects and arrays may nest in a topology. A real one is about 10 deep (a layer's
+ * initialiser config inside a functional model's layer list), a model nested in a model twice
+ * that; 64 leaves room and keeps every recursive reader (JSON.stringify, tfjs's deserialiser)
+ * far from the stack limit, which a 100,000-deep document overflows.
+ */
+export const MAX_TOPOLOGY_DEPTH = 64;
+
+/**
+ * True when objects and arrays in `value` nest deeper than `maxDepth` (the value itself is depth 1).
+ * Iterative, so it is safe on any input, cyclic objects included; stops at the first level too deep.
+ */
+export function nestedDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > maxDepth) return true;
+    for (const child of Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
 
 const int = (what: string, min: number, max: number) =>
   z
@@ -48,6 +72,11 @@ export const modelSpecSchema = z.discriminatedUnion(
       topology: z
         .record(z.string(), z.unknown(), {
           error: 'topology must be a JSON object (model.json modelTopology)',
+        })
+        // First, and aborting: the size check below serialises the document recursively.
+        .refine((t) => !nestedDeeperThan(t, MAX_TOPOLOGY_DEPTH), {
+          error: `topology is nested deeper than ${MAX_TOPOLOGY_DEPTH} levels of objects and arrays`,
+          abort: true,
         })
         .refine((t) => JSON.stringify(t).length <= MAX_TOPOLOGY_BYTES, {
           error: `topology must be at most ${MAX_TOPOLOGY_BYTES / 1024} KiB of JSON`,
