@@ -4,7 +4,7 @@ import path from 'node:path';
 import express from 'express';
 import { requireOperator } from './auth.ts';
 import type { ServerConfig } from './config.ts';
-import { sendError } from './http-errors.ts';
+import { clientErrorOf, sendError } from './http-errors.ts';
 import type { Logger } from './logger.ts';
 import type { Membership } from './membership.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -46,23 +46,20 @@ export function createHttpApp(
   return app;
 }
 
-/** Body-parser and other middleware errors as JSON with the right status, never an HTML stack. */
+/** Router and body-parser errors as JSON with the right status, never an HTML stack; only server faults are logged. */
 function jsonErrors(log: Logger): express.ErrorRequestHandler {
-  return (err: unknown, _req, res, next) => {
+  return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
       return;
     }
-    const type = typeof err === 'object' && err !== null && 'type' in err ? String(err.type) : '';
-    if (type === 'entity.too.large') sendError(res, 'PAYLOAD_TOO_LARGE', 'the request body is too large');
-    else if (type === 'entity.parse.failed')
-      sendError(res, 'BAD_REQUEST', 'the request body is not valid JSON');
-    else if (type.startsWith('encoding.') || type === 'charset.unsupported')
-      sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
-    else {
-      log.error({ err }, 'request failed');
-      sendError(res, 'INTERNAL', 'internal error');
+    const client = clientErrorOf(err, req.get('content-encoding'));
+    if (client) {
+      sendError(res, client.code, client.message);
+      return;
     }
+    log.error({ err }, 'request failed');
+    sendError(res, 'INTERNAL', 'internal error');
   };
 }
 
