@@ -1,6 +1,7 @@
 /**
- * Property test: 1,000 random interleavings of join / leave / lease / complete / duplicate /
- * expire / pause / crash-restart against a real SQLite store, checking after every step that
+ * Property test: 1,000 random interleavings of join / leave / lease / complete (each first tried
+ * with a false sample count, which must be refused and change nothing) / duplicate / expire /
+ * pause / crash-restart against a real SQLite store, checking after every step that
  * every shard is done at most once, no shard has two non-speculative leases, and nothing
  * acknowledged is lost; then a reliable volunteer drains the job and every shard of every
  * epoch is accounted done exactly once.
@@ -82,9 +83,18 @@ function runOnce(seed: number): void {
   const acked = new Map<string, boolean>();
   let nextNode = 1;
   const complete = (lease: LeaseRecord): void => {
+    // A completion reports exactly the shard's samples (the last shard may be short); one that
+    // claims fewer is refused before anything changes, and the honest one after it still counts.
+    const samples = Math.min(10, trainSize - lease.shard * 10);
+    const before = f.scheduler.getLease(lease.id);
+    if (before?.state !== 'completed') {
+      const lie = { loss: 1, samples: samples - 1, durationMs: 0 };
+      expect(() => f.scheduler.completeLease(lease.id, lease.nodeId, lie)).toThrow(/samples/);
+      expect(f.scheduler.getLease(lease.id)).toEqual(before);
+    }
     const outcome = f.scheduler.completeLease(lease.id, lease.nodeId, {
       loss: 1,
-      samples: 10,
+      samples,
       durationMs: 5,
     });
     acked.set(lease.id, acked.get(lease.id) === true || outcome.kind === 'counted');

@@ -25,6 +25,11 @@ import {
 
 export { isTerminal } from './job-records.ts';
 
+/** How many samples shard `shard` of the job holds: the shard size, less for the last one. */
+export function shardSamples(job: Pick<JobRecord, 'shardSize' | 'trainSize'>, shard: number): number {
+  return Math.max(0, Math.min(job.shardSize, job.trainSize - shard * job.shardSize));
+}
+
 type Listener = (event: SchedulerEvent) => void;
 
 export class Scheduler {
@@ -111,7 +116,20 @@ export class Scheduler {
     return grant;
   }
 
-  /** Records a completion. Idempotent by lease id; only the first completion of a shard counts. */
+  /**
+   * Records a completion. Idempotent by lease id; only the first completion of a shard counts.
+   *
+   * Nothing a volunteer claims is taken on trust where the coordinator knows better. It knows the
+   * shard's size, so a completion must report exactly the shard's samples: anything else is
+   * refused with BAD_REQUEST and changes nothing (the lease stays as it was, to be completed
+   * properly, released, or to expire; nothing is counted). It knows when it granted the lease, so
+   * the duration it records is its own measurement, completion time minus grant time, whatever
+   * duration is claimed. The claim is overridden rather than refused: the volunteer's timer only runs
+   * inside the lease (it starts after the grant arrives and stops before the completion is sent),
+   * so no claim can be checked for being too short, and refusing would only throw away honest work
+   * from tabs whose timers are throttled; since nothing downstream reads the claim, a lie about it
+   * (0 ms, or an hour) changes nothing.
+   */
   completeLease(leaseId: string, nodeId: string, result: CompletionResult): CompletionOutcome {
     const events: SchedulerEvent[] = [];
     this.db.pragma('synchronous = FULL');
@@ -121,6 +139,13 @@ export class Scheduler {
         if (lease.state === 'completed') return { kind: 'duplicate', lease };
         const now = this.now();
         const job = this.jobs.require(lease.jobId);
+        const expected = shardSamples(job, lease.shard);
+        if (result.samples !== expected) {
+          throw new ProtocolError(
+            'BAD_REQUEST',
+            `samples: the shard holds ${expected} samples, the completion reports ${result.samples}`,
+          );
+        }
         const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
           { state: string } | undefined;
         const counts = !isTerminal(job.status) && shard !== undefined && shard.state !== 'done';
@@ -129,15 +154,15 @@ export class Scheduler {
           counted: counts ? 1 : 0,
           now,
           loss: result.loss,
-          samples: result.samples,
-          duration: Math.round(result.durationMs),
+          samples: expected,
+          duration: Math.max(0, now - lease.issuedAt),
         });
         const recorded = { ...lease, state: 'completed' as const, counted: counts };
         events.push({
           type: 'completed',
           lease: recorded,
           counted: counts,
-          samples: result.samples,
+          samples: expected,
           loss: result.loss,
         });
         if (!counts) return { kind: 'late', lease: recorded };
@@ -149,7 +174,7 @@ export class Scheduler {
           epoch: lease.epoch,
           shard: lease.shard,
         });
-        this.sql.countDone.run({ samples: result.samples, now, job: lease.jobId });
+        this.sql.countDone.run({ samples: expected, now, job: lease.jobId });
         // First completion wins: any other copy of this shard is cancelled.
         const cancelled: LeaseRecord[] = [];
         for (const row of this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]) {
@@ -312,7 +337,7 @@ export class Scheduler {
     }
     const now = this.now();
     const start = pending.shard * job.shardSize;
-    const end = Math.min(job.trainSize, start + job.shardSize);
+    const end = start + shardSamples(job, pending.shard);
     const deadline = leaseDeadline(this.timing, now, end - start, samplesPerSec);
     const id = `lease-${crypto.randomBytes(8).toString('hex')}`;
     this.sql.insertLease.run({

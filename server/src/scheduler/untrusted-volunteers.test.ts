@@ -1,0 +1,107 @@
+/**
+ * What one untrusted volunteer can do to the scheduler (issue 16): claim work it did not do, and
+ * hoard shards. A completion must report exactly the shard's samples and its duration is the
+ * coordinator's own measurement; a volunteer holds a bounded number of leases, each for a bounded
+ * time, however often it heartbeats.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProtocolError } from '@tabswarm/protocol';
+import { schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
+
+let f: SchedulerFixture;
+afterEach(() => f.store.close());
+
+function must<T>(value: T | null | undefined): T {
+  expect(value).toBeTruthy();
+  return value as T;
+}
+
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    return error instanceof ProtocolError ? error.code : `not coded: ${String(error)}`;
+  }
+  return undefined;
+}
+
+const recordedDuration = (leaseId: string): number | null =>
+  (
+    f.store.db.prepare('SELECT duration_ms AS d FROM leases WHERE id = ?').get(leaseId) as {
+      d: number | null;
+    }
+  ).d;
+
+describe('completions are checked against what the coordinator knows', () => {
+  it('refuses a completion that claims 0 samples in 0 ms: coded, nothing counted, the shard still leased', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 25); // shards of 10, 10 and 5 samples
+    const lease = must(f.scheduler.requestLease('mallory'));
+    expect(
+      codeOf(() => f.scheduler.completeLease(lease.id, 'mallory', { loss: 0, samples: 0, durationMs: 0 })),
+    ).toBe('BAD_REQUEST');
+    expect(must(f.scheduler.getJob(job.id))).toMatchObject({ shardsDone: 0, samplesDone: 0 });
+    expect(must(f.scheduler.getLease(lease.id))).toMatchObject({ state: 'active', counted: false });
+    const shard = f.store.db
+      .prepare('SELECT state FROM shards WHERE job_id = ? AND epoch = ? AND shard = ?')
+      .get(job.id, lease.epoch, lease.shard) as { state: string };
+    expect(shard.state).toBe('leased');
+  });
+
+  it('accepts only exactly the samples of the shard, the short last shard included', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 25);
+    const leases = [0, 1, 2].map((i) => must(f.scheduler.requestLease(`n${i}`)));
+    for (const lease of leases) {
+      const samples = lease.end - lease.start;
+      for (const wrong of [0, 1, samples - 1, samples + 1, 1e9]) {
+        expect(
+          codeOf(() =>
+            f.scheduler.completeLease(lease.id, lease.nodeId, { loss: 1, samples: wrong, durationMs: 5 }),
+          ),
+          `shard ${lease.shard} claiming ${wrong} of ${samples}`,
+        ).toBe('BAD_REQUEST');
+      }
+      expect(
+        f.scheduler.completeLease(lease.id, lease.nodeId, { loss: 1, samples, durationMs: 5 }).kind,
+      ).toBe('counted');
+    }
+    expect(must(f.scheduler.getJob(job.id))).toMatchObject({
+      shardsDone: 3,
+      samplesDone: 25,
+      status: 'completed',
+    });
+  });
+
+  it('refuses a wrong late completion too, and still recognises a duplicate of a counted one', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec(), 10);
+    const a = must(f.scheduler.requestLease('a'));
+    f.advance(1_001);
+    f.scheduler.expireOverdue();
+    const b = must(f.scheduler.requestLease('b'));
+    expect(f.scheduler.completeLease(b.id, 'b', { loss: 1, samples: 10, durationMs: 5 }).kind).toBe(
+      'counted',
+    );
+    expect(codeOf(() => f.scheduler.completeLease(a.id, 'a', { loss: 1, samples: 0, durationMs: 0 }))).toBe(
+      'BAD_REQUEST',
+    );
+    expect(must(f.scheduler.getLease(a.id)).state).toBe('expired');
+    expect(f.scheduler.completeLease(b.id, 'b', { loss: 1, samples: 0, durationMs: 0 }).kind).toBe(
+      'duplicate',
+    );
+  });
+
+  it('records its own measured lease duration, not the claimed one', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec(), 20);
+    const fast = must(f.scheduler.requestLease('a'));
+    const slow = must(f.scheduler.requestLease('b'));
+    f.advance(700);
+    f.scheduler.completeLease(fast.id, 'a', { loss: 1, samples: 10, durationMs: 0 });
+    f.advance(300);
+    f.scheduler.completeLease(slow.id, 'b', { loss: 1, samples: 10, durationMs: 3_600_000 });
+    expect(recordedDuration(fast.id)).toBe(700);
+    expect(recordedDuration(slow.id)).toBe(1_000);
+  });
+});
