@@ -9,7 +9,7 @@ import {
   FEDAVG_SAMPLES_HEADER,
   nodeIdSchema,
 } from '@tabswarm/protocol';
-import { sendError } from '../http-errors.ts';
+import { sendError, type HttpErrorCode } from '../http-errors.ts';
 import type { ConsensusLog } from './consensus.ts';
 import type { FedAvgRounds } from './fedavg.ts';
 import type { LinkRegistry } from './link-registry.ts';
@@ -66,27 +66,31 @@ export function gossipJobRoutes(deps: GossipRouteDeps): express.Router {
       const credential = CREDENTIAL.exec(req.get('authorization') ?? '');
       const nodeId = credential?.[1];
       const token = credential?.[2];
+      // Refused before the body is read; the connection closes instead of reading the rest.
+      const refuse = (code: HttpErrorCode, message: string): void => {
+        if (!req.readableEnded) res.set('Connection', 'close');
+        sendError(res, code, message);
+      };
       if (nodeId === undefined || token === undefined || !nodeIdSchema.safeParse(nodeId).success) {
-        res.status(401).json({
-          ok: false,
-          code: 'UNAUTHORIZED',
-          message: 'authenticate as the volunteer: Authorization: Bearer <nodeId>.<PeerJS token>',
-        });
+        refuse(
+          'UNAUTHORIZED',
+          'authenticate as the volunteer: Authorization: Bearer <nodeId>.<PeerJS token>',
+        );
         return;
       }
       if (!deps.verifyNode(nodeId, token)) {
-        sendError(res, 'FORBIDDEN', 'unknown volunteer or wrong token');
+        refuse('FORBIDDEN', 'unknown volunteer or wrong token');
         return;
       }
       if (!req.is('application/octet-stream')) {
-        sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'upload the parameter frame as application/octet-stream');
+        refuse('UNSUPPORTED_MEDIA_TYPE', 'upload the parameter frame as application/octet-stream');
         return;
       }
       const samples = Number(req.get(FEDAVG_SAMPLES_HEADER));
       const limit = deps.maxUploadBytes(jobId);
       const body = await readBody(req, limit);
       if (body === null) {
-        sendError(res, 'PAYLOAD_TOO_LARGE', `a parameter frame for this job is at most ${limit} bytes`);
+        refuse('PAYLOAD_TOO_LARGE', `a parameter frame for this job is at most ${limit} bytes`);
         return;
       }
       const outcome = await deps.fedavg.upload(jobId, nodeId, body, samples);
@@ -118,18 +122,19 @@ export function gossipRoutes(links: LinkRegistry): express.Router {
   return router;
 }
 
-/** Reads a raw body up to `limit` bytes; null when it is longer (the rest is drained, not kept). */
+/**
+ * Reads a raw body up to `limit` bytes; null as soon as it is longer (from Content-Length when it
+ * says so): the rest is left unread, for the caller to answer and close the connection.
+ */
 async function readBody(req: Request, limit: number): Promise<Uint8Array | null> {
-  if (Number(req.get('content-length') ?? 0) > limit) {
-    req.resume();
-    return null;
-  }
+  if (Number(req.get('content-length') ?? 0) > limit) return null;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  // destroyOnReturn: false, so stopping early leaves the socket open for the answer.
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
+    if (size > limit) return null;
+    chunks.push(chunk);
   }
-  if (size > limit) return null;
   return new Uint8Array(Buffer.concat(chunks, size));
 }

@@ -5,7 +5,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import { ProtocolError } from '@tabswarm/protocol';
-import { sendError } from '../http-errors.ts';
+import { sendError, type HttpErrorCode } from '../http-errors.ts';
 import type { Checkpointing } from './checkpointing.ts';
 import type { JobService } from './job-service.ts';
 import { replyWithError } from './routes.ts';
@@ -29,6 +29,7 @@ export function checkpointRoutes(
       jobs.get(jobId(req)); // 404 for unknown jobs before anything else
       await fn(req, res);
     } catch (error) {
+      if (req.destroyed && !res.headersSent) return; // the client went away mid-body: nobody to answer
       if (!(error instanceof ProtocolError)) onError(error);
       replyWithError(res, error);
     }
@@ -42,30 +43,52 @@ export function checkpointRoutes(
     return Number(raw);
   };
 
+  // Authenticated before the body is read: a refusal is answered at once and the connection
+  // closed, so nobody without the round's token makes the coordinator read or hold a frame.
   router.post(
     '/checkpoint-uploads/:requestId',
     handle(async (req, res) => {
+      const refuse = (code: HttpErrorCode, message: string): void => {
+        if (!req.readableEnded) res.set('Connection', 'close');
+        sendError(res, code, message);
+      };
       const requestId = req.params.requestId as string;
       if (!REQUEST_ID.test(requestId)) {
-        sendError(res, 'NOT_FOUND', 'no such checkpoint round');
+        refuse('NOT_FOUND', 'no such checkpoint round');
         return;
       }
       const job = jobs.get(jobId(req));
-      const limit = (job.parameterCount ?? 0) * 4 + 1024;
-      if (!req.is('application/octet-stream')) {
-        sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'upload the parameter frame as application/octet-stream');
-        return;
-      }
-      const body = await readBody(req, limit);
-      if (body === null) {
-        sendError(res, 'PAYLOAD_TOO_LARGE', `a parameter frame for this job is at most ${limit} bytes`);
+      const token = bearer(req);
+      if (token === undefined) {
+        refuse('UNAUTHORIZED', 'authenticate with the round token: Authorization: Bearer <token>');
         return;
       }
       try {
-        const outcome = checkpoints.upload(job.id, requestId, bearer(req), body);
+        checkpoints.uploader(job.id, requestId, token);
+      } catch (error) {
+        if (error instanceof ProtocolError && error.code === 'UNKNOWN_JOB')
+          refuse('NOT_FOUND', error.message);
+        else if (error instanceof ProtocolError && error.code === 'NOT_YOUR_LEASE')
+          refuse('FORBIDDEN', error.message);
+        else throw error;
+        return;
+      }
+      if (!req.is('application/octet-stream')) {
+        refuse('UNSUPPORTED_MEDIA_TYPE', 'upload the parameter frame as application/octet-stream');
+        return;
+      }
+      const limit = (job.parameterCount ?? 0) * 4 + 1024;
+      const body = await readBody(req, limit);
+      if (body === null) {
+        refuse('PAYLOAD_TOO_LARGE', `a parameter frame for this job is at most ${limit} bytes`);
+        return;
+      }
+      try {
+        const outcome = checkpoints.upload(job.id, requestId, token, body);
         if (outcome.accepted) res.json({ ok: true, accepted: true });
         else res.status(422).json({ ok: false, code: outcome.reason, message: outcome.message });
       } catch (error) {
+        // The round closed while the body arrived.
         if (error instanceof ProtocolError && error.code === 'NOT_YOUR_LEASE')
           sendError(res, 'FORBIDDEN', error.message);
         else if (error instanceof ProtocolError && error.code === 'UNKNOWN_JOB')
@@ -152,27 +175,20 @@ export function checkpointRoutes(
   return router;
 }
 
-/** Reads a raw body up to `limit` bytes; null when it is longer (the rest is drained, not kept). */
+/**
+ * Reads a raw body up to `limit` bytes; null as soon as it is longer (from Content-Length when it
+ * says so): the rest is left unread, for the caller to answer and close the connection.
+ */
 async function readBody(req: Request, limit: number): Promise<Uint8Array | null> {
   const declared = Number(req.get('content-length') ?? 0);
-  if (declared > limit) {
-    req.resume();
-    return null;
-  }
+  if (declared > limit) return null;
   const chunks: Buffer[] = [];
   let size = 0;
-  let tooLarge = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  // destroyOnReturn: false, so stopping early leaves the socket open for the answer.
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) tooLarge = true;
-    if (!tooLarge) chunks.push(chunk);
+    if (size > limit) return null;
+    chunks.push(chunk);
   }
-  if (tooLarge) return null;
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    body.set(c, offset);
-    offset += c.length;
-  }
-  return body;
+  return new Uint8Array(Buffer.concat(chunks, size));
 }

@@ -111,7 +111,7 @@ describe('checkpoints', () => {
       fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : Buffer.from(body) });
     const bin = { 'content-type': 'application/octet-stream' };
     const auth = { ...bin, authorization: `Bearer ${request.token}` };
-    expect((await post(good, bin)).status).toBe(403);
+    expect((await post(good, bin)).status).toBe(401); // no token
     expect((await post(good, { ...bin, authorization: 'Bearer nope' })).status).toBe(403);
     expect(
       (await post('{}', { 'content-type': 'application/json', authorization: auth.authorization })).status,

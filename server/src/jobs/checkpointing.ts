@@ -211,6 +211,21 @@ export class Checkpointing {
     return round.requestId;
   }
 
+  /**
+   * The volunteer an upload's token names, checked before its body is read (upload() checks again):
+   * throws UNKNOWN_JOB when no round with this id is open, NOT_YOUR_LEASE for a token it did not issue.
+   */
+  uploader(jobId: string, requestId: string, token: string): string {
+    const round = this.rounds.get(jobId);
+    if (!round || round.requestId !== requestId || round.finishing) {
+      throw new ProtocolError('UNKNOWN_JOB', 'no checkpoint round with this id is open for the job');
+    }
+    const nodeId = [...round.tokens].find(([, t]) => safeEqual(t, token))?.[0];
+    if (nodeId === undefined)
+      throw new ProtocolError('NOT_YOUR_LEASE', 'this upload token is not valid for the round');
+    return nodeId;
+  }
+
   /** An upload for a round: authenticated by its per-volunteer token, validated, never trusted. */
   upload(jobId: string, requestId: string, token: string | undefined, body: Uint8Array): UploadOutcome {
     const round = this.rounds.get(jobId);
