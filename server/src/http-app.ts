@@ -8,6 +8,7 @@ import { clientErrorOf, sendError } from './http-errors.ts';
 import type { Logger } from './logger.ts';
 import type { Membership } from './membership.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { setPageSecurityHeaders, type PageName } from './page-security.ts';
 
 export function createHttpApp(
   config: ServerConfig,
@@ -63,13 +64,14 @@ function jsonErrors(log: Logger): express.ErrorRequestHandler {
   };
 }
 
-function servePage(app: express.Express, mount: string, dir: string, name: string): void {
+function servePage(app: express.Express, mount: string, dir: string, name: PageName): void {
   if (fs.existsSync(path.join(dir, 'index.html'))) {
     // Vite's hashed assets never change; index.html must always be revalidated.
     app.use(
       mount,
       express.static(dir, {
         setHeaders(res, file) {
+          setPageSecurityHeaders(res, name);
           res.setHeader(
             'Cache-Control',
             file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',

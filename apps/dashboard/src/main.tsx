@@ -2,6 +2,7 @@
  * Composition root of the dashboard: one store fed by one coordinator connection, the REST client,
  * the operator token, and the React tree.
  */
+import '@tabswarm/protocol/strict-csp'; // first: see its comment
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import '@tabswarm/ui/theme.css';

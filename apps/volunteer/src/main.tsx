@@ -1,4 +1,5 @@
 /** Composition root of the volunteer page: one store, one session, the test hook, the React tree. */
+import '@tabswarm/protocol/strict-csp'; // first: see its comment
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import '@tabswarm/ui/theme.css';

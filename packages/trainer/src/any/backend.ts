@@ -89,6 +89,10 @@ async function register(name: Backend, choice: BackendChoice): Promise<void> {
   if (name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (choice.wasmPaths !== undefined) wasm.setWasmPaths(choice.wasmPaths);
+    // Its threaded build (chosen when the page is cross-origin isolated, as the volunteer page is)
+    // starts each thread from a Blob of its factory's source text, which a bundler's minification
+    // breaks ("e is not defined" in every thread) and which a CSP without blob: scripts refuses.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
 }
 

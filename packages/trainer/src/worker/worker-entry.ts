@@ -1,4 +1,5 @@
 /** The trainer's Web Worker: TensorFlow.js, the model and the GPU live here, off the page's thread. */
+import '@tabswarm/protocol/strict-csp'; // first: see its comment
 import { LocalCompute } from '../any/local-compute.ts';
 import { WASM_FILES } from './wasm-files.ts';
 import { serveCompute } from './worker-host.ts';
