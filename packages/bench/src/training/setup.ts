@@ -66,8 +66,10 @@ export function trainingSetups(quick: boolean, repetitions: number): TrainingSet
     ];
   }
   return [
-    // 93 % takes the baseline about 1.5 epochs here: two epochs leave room to see where each crosses.
-    { preset: 'mnist-mlp', epochs: 2, target: 0.93, volunteers: [1, 2, 4], repetitions },
+    // The baseline reaches 92 % in every run near the end of the first epoch (6,400–11,200 samples
+    // in the 5-repetition run of 2026-12-05; 93 % only in 4 of 5 runs): two epochs leave room to see
+    // where each configuration crosses it.
+    { preset: 'mnist-mlp', epochs: 2, target: 0.92, volunteers: [1, 2, 4], repetitions },
     // The CNN is ~10× slower per sample on SwiftShader's WebGPU (ENVIRONMENT.md): four shards, one
     // per volunteer of the largest swarm, keep a repetition of all four configurations near 30 minutes.
     {
