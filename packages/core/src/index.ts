@@ -39,6 +39,17 @@ export {
   type ValidationResult,
 } from './contribution.ts';
 export {
+  DEFAULT_CLIP_MULTIPLE,
+  distanceFrom,
+  lowerMedian,
+  robustRound,
+  type KeptUpload,
+  type OutlierUpload,
+  type RobustRound,
+  type RobustRoundOptions,
+  type RoundUpload,
+} from './robust-aggregation.ts';
+export {
   DEFAULT_LEASE_TIMING,
   STRAGGLER_FRACTION,
   extendedDeadline,

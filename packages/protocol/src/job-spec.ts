@@ -154,7 +154,11 @@ export const checkpointSpecSchema = z.strictObject({
   contributors: int('checkpoint contributors', 1, 64).default(3),
   /** How long the coordinator waits for the contributors' uploads. */
   uploadTimeoutMs: int('checkpoint upload timeout (ms)', 1_000, 600_000).default(30_000),
-  /** A contribution whose norm differs from the previous checkpoint's by more than this factor is rejected. */
+  /**
+   * An upload whose difference from the previous checkpoint is more than this factor × the round's
+   * scale (the lower median of the uploads' differences) is rejected as an outlier; see
+   * packages/core/src/robust-aggregation.ts.
+   */
   maxNormRatio: num('checkpoint max norm ratio', 1, 1e6).default(10),
 });
 export type CheckpointSpec = z.infer<typeof checkpointSpecSchema>;

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { decodeFrame, encodeFp32Frame, type CheckpointSummary, type JobInfo } from '@tabswarm/protocol';
+import { l2Norm, mulberry32, randomVector } from '@tabswarm/core';
+import {
+  decodeFrame,
+  encodeFp32Frame,
+  frameValues,
+  type CheckpointSummary,
+  type JobInfo,
+} from '@tabswarm/protocol';
 import { SimVolunteer } from '../sim/sim-volunteer.ts';
 import { api, startServer, type RunningServer } from '../test-support.ts';
 
@@ -74,7 +81,7 @@ describe('checkpoints', () => {
       const list = r.server.checkpoints().list(job.id);
       expect(list.map((c) => c.seq)).toEqual([0, 1, 2]);
       expect(list.every((c) => c.accuracy !== null)).toBe(true);
-    });
+    }, 15_000); // evaluations are CPU-bound: seconds on a loaded machine
     const record = r.server.checkpoints().record(job.id, 2);
     expect(record?.contributors.accepted.map((a) => a.nodeId)).toEqual([honest.nodeId]);
     expect(record?.contributors.rejected).toEqual([
@@ -164,5 +171,136 @@ describe('checkpoints', () => {
       expect((await fetch(`${r.url}/api/jobs/job-000000000000/${path}`)).status, path).toBe(404);
     }
     expect((await fetch(`${r.url}/api/jobs/${job.id}/checkpoints/-1/weights.bin`)).status).toBe(404);
+  });
+});
+
+// ── Robust aggregation: one poisoner among honest contributors ──────────────────────────────────
+
+/** 16 shards of 500 samples; rounds only when the test asks (everyShards is out of reach). */
+const robustJob = {
+  name: 'robust',
+  training: { batchSize: 100, localSteps: 5, epochs: 1 },
+  checkpoint: { everyShards: 1000, contributors: 4, uploadTimeoutMs: 10_000 },
+};
+
+const distance = (a: Float32Array, b: ArrayLike<number>): number => {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
+  return Math.sqrt(sum);
+};
+
+const mean = (vectors: readonly Float32Array[]): Float64Array => {
+  const out = new Float64Array(vectors[0]?.length ?? 0);
+  for (const v of vectors)
+    for (let i = 0; i < v.length; i++) out[i] = (out[i] as number) + (v[i] as number) / vectors.length;
+  return out;
+};
+
+/**
+ * Honest volunteers keep training their own models: in round r, volunteer i holds
+ * base + r·g + noiseᵢ,ᵣ, whatever the checkpoints became (‖g‖ = 5 % of the base model's norm,
+ * ‖noise‖ about half of that). The attacker answers with `attack(latest checkpoint)`.
+ */
+async function poisonScenario(attack: (latest: Float32Array) => Float32Array) {
+  const { r, job } = await setup(robustJob);
+  const baseFrame = await r.server.checkpoints().frame(job.id, 0);
+  const decoded = baseFrame && decodeFrame(baseFrame);
+  if (!decoded?.ok) throw new Error('checkpoint 0 does not decode');
+  const base = frameValues(decoded).slice();
+  const n = base.length;
+  const unit = (seed: number, norm: number): Float32Array => {
+    const v = randomVector(mulberry32(seed), n);
+    const k = norm / l2Norm(v);
+    return v.map((x) => x * k);
+  };
+  const g = unit(1, 0.05 * l2Norm(base));
+  let round = 0;
+  const honestModel = (i: number): Float32Array => {
+    const noise = unit(100 + 10 * round + i, 0.025 * l2Norm(base));
+    return base.map((b, j) => b + round * (g[j] as number) + (noise[j] as number));
+  };
+  const honest = [
+    await sim(r.url, { parameters: () => honestModel(0) }),
+    await sim(r.url, { parameters: () => honestModel(1) }),
+    await sim(r.url, { parameters: () => honestModel(2) }),
+  ];
+  const attacker = await sim(r.url, { parameters: attack });
+  const everyone = [...honest, attacker];
+  /** One round: everyone trains a shard, the coordinator asks all four; the new checkpoint's record and values. */
+  const play = async () => {
+    round++;
+    const before = everyone.map((s) => s.uploads.length);
+    for (const s of everyone) {
+      const lease = await s.lease();
+      if (!lease) throw new Error('expected a lease');
+      await s.complete(lease);
+    }
+    expect(r.server.checkpoints().request(job.id)).not.toBeNull();
+    await vi.waitFor(() => everyone.forEach((s, i) => expect(s.uploads.length).toBe((before[i] ?? 0) + 1)));
+    await Promise.all(everyone.flatMap((s) => s.uploads.slice(-1)));
+    await vi.waitFor(() => expect(r.server.checkpoints().record(job.id, round)).toBeDefined(), {
+      timeout: 15_000,
+    });
+    const record = r.server.checkpoints().record(job.id, round);
+    const frame = await r.server.checkpoints().frame(job.id, round);
+    const values = frame && decodeFrame(frame);
+    if (!record || !values?.ok) throw new Error(`checkpoint ${round} is missing`);
+    const honestMean = mean(honest.map((_, i) => honestModel(i)));
+    return { record, values: frameValues(values), honestMean, step: l2Norm(g) };
+  };
+  return { r, job, honest, attacker, play };
+}
+
+describe('checkpoints with a poisoner among honest volunteers', () => {
+  it('rejects an upload of −9.9 × the model as an outlier: the checkpoint stays the honest mean', async () => {
+    const { r, job, honest, attacker, play } = await poisonScenario((latest) => latest.map((x) => -9.9 * x));
+    const { record, values, honestMean, step } = await play();
+    // Before the fix the attacker's upload was within 10× of the previous norm and was averaged in:
+    // the checkpoint landed about 1.7 model norms from the honest mean.
+    expect(distance(values, honestMean)).toBeLessThan(0.01 * step);
+    expect(record.contributors.accepted.map((a) => a.nodeId).sort()).toEqual(
+      honest.map((h) => h.nodeId).sort(),
+    );
+    expect(record.contributors.rejected).toEqual([
+      expect.objectContaining({ nodeId: attacker.nodeId, reason: 'OUTLIER' }),
+    ]);
+    const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    expect(metrics).toContain(
+      `tabswarm_validation_rejections_total{job="${job.id}",reason="checkpoint_outlier"} 1`,
+    );
+  });
+
+  it('an upload of −3 × the model cannot collapse the checkpoint and lock the honest volunteers out', async () => {
+    const { honest, attacker, play } = await poisonScenario((latest) => latest.map((x) => -3 * x));
+    for (let round = 1; round <= 3; round++) {
+      const { record, values, honestMean, step } = await play();
+      // Before the fix: round 1 averaged the attacker in (the checkpoint's norm collapsed to a few
+      // per cent of the model's), and from round 2 on every honest upload was refused as out of
+      // norm range while the attacker's models became the checkpoints.
+      expect(record.contributors.accepted.map((a) => a.nodeId).sort(), `round ${round}`).toEqual(
+        honest.map((h) => h.nodeId).sort(),
+      );
+      expect(record.contributors.rejected.map((x) => [x.nodeId, x.reason])).toEqual([
+        [attacker.nodeId, 'OUTLIER'],
+      ]);
+      expect(distance(values, honestMean), `round ${round}`).toBeLessThan(0.01 * step);
+    }
+  });
+
+  it('an honest round is the plain mean of the uploads', async () => {
+    // The fourth volunteer is honest here: it moved from the checkpoint as far as the others did.
+    let fourth: Float32Array | undefined;
+    const { play } = await poisonScenario((latest) => {
+      const v = randomVector(mulberry32(7), latest.length);
+      const k = (0.05 * l2Norm(latest)) / l2Norm(v);
+      fourth = latest.map((x, i) => x + k * (v[i] as number));
+      return fourth;
+    });
+    const { record, values, honestMean } = await play();
+    expect(record.contributors.accepted).toHaveLength(4);
+    expect(record.contributors.rejected).toEqual([]);
+    const plain = honestMean.map((h, i) => (3 * h + (fourth?.[i] ?? Number.NaN)) / 4);
+    // Equal up to the fp32 rounding of the written checkpoint.
+    expect(distance(values, plain)).toBeLessThan(1e-6 * l2Norm(plain));
   });
 });

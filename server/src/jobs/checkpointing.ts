@@ -4,16 +4,29 @@
  * averages the accepted ones, writes the file atomically, records it, and evaluates it on the test
  * set. Checkpoint 0 is the seeded initial model, written when the job is created, so every
  * volunteer and a restarted coordinator always have a model to start from.
+ *
+ * Every volunteer is untrusted, so the average is robust (core's robustRound, see
+ * packages/core/src/robust-aggregation.ts). An upload is checked on arrival for what it is alone
+ * (its frame, job, sender, length, finite values); when the round closes, each upload's
+ * difference from the previous checkpoint is measured against the round's own scale, the lower
+ * median of those differences' norms: one that moved more than `checkpoint.maxNormRatio` × that
+ * scale is rejected as an OUTLIER (recorded, counted and logged like any rejection), the others'
+ * differences are clipped to DEFAULT_CLIP_MULTIPLE × the scale around the previous checkpoint and
+ * averaged with equal weights. No norm carries over from one round to the next, so no contributor
+ * can move the reference the next round is judged by, nor lock the honest ones out; one of m ≥ 3
+ * moves a checkpoint by at most 2 × the scale / m. An honest round whose moves are within twice
+ * their lower median is the plain mean.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
 import {
+  DEFAULT_CLIP_MULTIPLE,
   l2Norm,
   layoutOf,
   modelMismatch,
+  robustRound,
   topologyFor,
   validateContribution,
-  weightedMean,
   type DatasetShape,
   type Topology,
 } from '@tabswarm/core';
@@ -72,6 +85,11 @@ export interface CheckpointDeps {
   readonly now?: () => number;
 }
 
+interface Upload {
+  readonly values: Float32Array;
+  readonly norm: number;
+}
+
 interface Round {
   readonly requestId: string;
   readonly jobId: string;
@@ -79,12 +97,17 @@ interface Round {
   readonly startedAt: number;
   readonly shardsDone: number;
   readonly tokens: Map<string, string>;
-  readonly accepted: Map<string, { values: Float32Array; norm: number }>;
+  readonly accepted: Map<string, Upload>;
   readonly rejected: RejectedContributor[];
   timer: NodeJS.Timeout | undefined;
   finishing: boolean;
 }
 
+/**
+ * An upload's answer. `accepted` means it passed the checks an upload can pass alone; whether it
+ * is an outlier among the round's uploads is decided when the round closes, and recorded in the
+ * checkpoint's contributors (an OUTLIER rejection).
+ */
 export type UploadOutcome =
   | { readonly accepted: true }
   | { readonly accepted: false; readonly reason: string; readonly message: string };
@@ -240,17 +263,7 @@ export class Checkpointing {
     }
     const model = this.models.get(jobId) as JobModel;
     const reject = (reason: string, message: string): UploadOutcome => {
-      round.rejected.push({ nodeId, reason, message });
-      this.deps.metrics.validationRejections.inc({
-        job: jobId,
-        reason: `checkpoint_${reason.toLowerCase()}`,
-      });
-      this.deps.log.warn({ jobId, nodeId, reason, message }, 'checkpoint upload rejected');
-      this.deps.events.add('rejected-update', `checkpoint upload rejected (${reason}): ${message}`, {
-        jobId,
-        nodeId,
-        level: 'warn',
-      });
+      this.rejectUpload(round, nodeId, reason, message);
       this.finishIfComplete(round);
       return { accepted: false, reason, message };
     };
@@ -260,11 +273,12 @@ export class Checkpointing {
     if (frame.header.senderId !== nodeId)
       return reject('WRONG_SENDER', 'frame sender is not the invited volunteer');
     const values = frameValues(frame).slice();
-    const previous = this.deps.repo.latest(jobId);
+    // Length and finite values only: the norm is judged against the round's own uploads when it
+    // closes, never against the previous checkpoint's norm, which a poisoned round could have set.
     const check = validateContribution(values, {
       expectedLength: model.layout.total,
-      previousNorm: previous?.norm ?? null,
-      maxNormRatio: this.deps.scheduler.getJob(jobId)?.spec.checkpoint.maxNormRatio ?? 10,
+      previousNorm: null,
+      maxNormRatio: 1,
     });
     if (!check.ok) return reject(check.reason, check.message);
     round.accepted.set(nodeId, { values, norm: check.norm });
@@ -322,6 +336,30 @@ export class Checkpointing {
     this.rounds.clear();
   }
 
+  /** Records a rejection: in the round (and so the checkpoint's record), the metrics, the log and the events. */
+  private rejectUpload(round: Round, nodeId: string, reason: string, message: string): void {
+    const { jobId } = round;
+    round.rejected.push({ nodeId, reason, message });
+    this.deps.metrics.validationRejections.inc({ job: jobId, reason: `checkpoint_${reason.toLowerCase()}` });
+    this.deps.log.warn({ jobId, nodeId, reason, message }, 'checkpoint upload rejected');
+    this.deps.events.add('rejected-update', `checkpoint upload rejected (${reason}): ${message}`, {
+      jobId,
+      nodeId,
+      level: 'warn',
+    });
+  }
+
+  /**
+   * The values a round's uploads are measured from: the newest checkpoint whose file verifies.
+   * Zeros if none does (then the uploads' own norms set the scale), which recover() prevents.
+   */
+  private async reference(jobId: string, length: number): Promise<Float32Array> {
+    const { latest } = await loadLatestCheckpoint(this.deps.repo, this.deps.dataDir, jobId);
+    if (latest !== null && latest.values.length === length) return latest.values;
+    this.deps.log.warn({ jobId }, 'checkpoint round: no readable previous checkpoint, measuring from zero');
+    return new Float32Array(length);
+  }
+
   private finishIfComplete(round: Round): void {
     if (round.accepted.size + round.rejected.length >= round.tokens.size) void this.finish(round);
   }
@@ -347,10 +385,30 @@ export class Checkpointing {
         );
         return;
       }
-      const accepted = [...round.accepted];
-      const values = weightedMean(accepted.map(([, c]) => ({ values: c.values, weight: 1 })));
-      await this.persist(job, round.seq, round.shardsDone, values, {
-        accepted: accepted.map(([nodeId, c]) => ({ nodeId, norm: c.norm, weight: 1 })),
+      const uploads = [...round.accepted];
+      const reference = await this.reference(round.jobId, (uploads[0] as [string, Upload])[1].values.length);
+      if (this.closed) return;
+      const robust = robustRound(
+        uploads.map(([, c]) => ({ values: c.values, weight: 1 })),
+        { reference, maxRatio: job.spec.checkpoint.maxNormRatio, clipMultiple: DEFAULT_CLIP_MULTIPLE },
+      );
+      for (const outlier of robust.outliers) {
+        const [nodeId] = uploads[outlier.index] as [string, Upload];
+        this.rejectUpload(round, nodeId, 'OUTLIER', outlier.message);
+      }
+      const clipped = robust.kept.filter((k) => k.clip < 1).length;
+      if (clipped > 0)
+        this.deps.log.info(
+          { jobId: round.jobId, seq: round.seq, clipped, scale: robust.scale },
+          'checkpoint round: differences clipped to the round scale',
+        );
+      await this.persist(job, round.seq, round.shardsDone, robust.values as Float32Array, {
+        // weight: the factor the upload's difference from the previous checkpoint counted with
+        // (1, or less where it was clipped); the kept uploads are otherwise weighted equally.
+        accepted: robust.kept.map((k) => {
+          const [nodeId, c] = uploads[k.index] as [string, Upload];
+          return { nodeId, norm: c.norm, weight: k.clip };
+        }),
         rejected: round.rejected,
       });
       this.deps.metrics.checkpointSeconds.observe(

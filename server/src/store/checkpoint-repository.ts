@@ -15,7 +15,7 @@ export interface AcceptedContributor {
 
 export interface RejectedContributor {
   readonly nodeId: string;
-  /** A validation reason (LENGTH, NON_FINITE, NORM) or one the orchestration adds (e.g. TIMEOUT). */
+  /** A validation reason (a frame error, LENGTH, NON_FINITE, OUTLIER) or one the orchestration adds (e.g. TIMEOUT). */
   readonly reason: string;
   readonly message: string;
 }
@@ -37,7 +37,7 @@ export interface NewCheckpoint {
   readonly checksum: number;
   readonly elementCount: number;
   readonly contributors: CheckpointContributors;
-  /** L2 norm of the averaged parameters: the next checkpoint's contributions are measured against it. */
+  /** L2 norm of the averaged parameters (FedAvg uploads are held to it until a FedAvg round closes). */
   readonly norm: number;
 }
 
