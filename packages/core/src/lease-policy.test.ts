@@ -5,6 +5,7 @@ import {
   isOverdue,
   isStraggler,
   leaseDeadline,
+  leaseLifetimeEnd,
 } from './lease-policy.ts';
 import { mulberry32 } from './random.ts';
 
@@ -30,6 +31,20 @@ describe('lease deadlines', () => {
     expect(extendedDeadline(timing, lease, 4_500)).toBe(5_500);
     expect(extendedDeadline(timing, lease, 19_500)).toBe(20_000);
     expect(extendedDeadline(timing, { issuedAt: 0, deadline: 30_000 }, 0)).toBe(20_000);
+  });
+
+  it('bounds the lifetime by a multiple of the window at grant, and by the fixed maximum', () => {
+    // lifetimeMultiple 4: a lease granted a 1 s window lives at most 4 s, however it is extended.
+    const short = { issuedAt: 100, deadline: 1_100, grantedDeadline: 1_100 };
+    expect(leaseLifetimeEnd(timing, short)).toBe(4_100);
+    expect(extendedDeadline(timing, short, 3_000)).toBe(4_000);
+    expect(extendedDeadline(timing, { ...short, deadline: 4_000 }, 3_900)).toBe(4_100);
+    expect(extendedDeadline(timing, { ...short, deadline: 4_100 }, 9_000)).toBe(4_100);
+    // A 10 s window: 4 × is 40 s, past the 20 s maximum.
+    expect(leaseLifetimeEnd(timing, { issuedAt: 0, deadline: 10_000, grantedDeadline: 10_000 })).toBe(20_000);
+    // A lease recorded before grants were kept: the fixed maximum, as before.
+    expect(leaseLifetimeEnd(timing, { issuedAt: 0, deadline: 1_000, grantedDeadline: null })).toBe(20_000);
+    expect(leaseLifetimeEnd(timing, { issuedAt: 0, deadline: 1_000 })).toBe(20_000);
   });
 
   it('calls a lease overdue only after its deadline', () => {

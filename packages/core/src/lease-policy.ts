@@ -11,6 +11,19 @@ export interface LeaseTiming {
   readonly capMs: number;
   /** A lease never lives longer than this, however often heartbeats extend it. */
   readonly maxLifetimeMs: number;
+  /**
+   * Heartbeats extend a lease to at most this many times its window at grant (grant to first
+   * deadline) from its grant, and never past maxLifetimeMs: a shard expected to take a minute is
+   * not kept from everyone else for half an hour by a volunteer that only heartbeats.
+   */
+  readonly lifetimeMultiple: number;
+  /**
+   * Most leases one volunteer may hold at once, speculative copies included. A volunteer trains
+   * one shard at a time; the rest of the allowance covers a grant whose answer was lost (released
+   * once the volunteer's heartbeats leave it out) and the next lease asked for meanwhile. A
+   * request over the cap gets no lease.
+   */
+  readonly maxLeasesPerVolunteer: number;
   /** Deadline = slack × expected time from the volunteer's measured throughput. */
   readonly slack: number;
   /** Throughput assumed for a volunteer that has not measured one yet. */
@@ -28,10 +41,15 @@ export interface LeaseTiming {
  */
 export const STRAGGLER_FRACTION = 0.5;
 
+/** A volunteer's default allowance of concurrent leases: see LeaseTiming.maxLeasesPerVolunteer. */
+export const DEFAULT_MAX_LEASES_PER_VOLUNTEER = 4;
+
 export const DEFAULT_LEASE_TIMING: LeaseTiming = {
   floorMs: 30_000,
   capMs: 10 * 60_000,
   maxLifetimeMs: 30 * 60_000,
+  lifetimeMultiple: 4,
+  maxLeasesPerVolunteer: DEFAULT_MAX_LEASES_PER_VOLUNTEER,
   slack: 3,
   defaultSamplesPerSec: 50,
   speculateAfter: STRAGGLER_FRACTION,
@@ -40,6 +58,12 @@ export const DEFAULT_LEASE_TIMING: LeaseTiming = {
 export interface LeaseWindow {
   readonly issuedAt: number;
   readonly deadline: number;
+}
+
+/** A lease as heartbeats extend it: its window, and its deadline when it was granted. */
+export interface ExtendableLease extends LeaseWindow {
+  /** The deadline at grant; null for a lease recorded before it was kept (then maxLifetimeMs bounds it). */
+  readonly grantedDeadline?: number | null;
 }
 
 /**
@@ -58,11 +82,25 @@ export function leaseDeadline(
 }
 
 /**
- * A lease's deadline after its volunteer's heartbeat at `now`: at least a floor from now, never
- * past its maximum lifetime from issue.
+ * The latest a lease may live to, however often it is extended: lifetimeMultiple × its window at
+ * grant from its grant, and never past maxLifetimeMs from it.
  */
-export function extendedDeadline(timing: LeaseTiming, lease: LeaseWindow, now: number): number {
-  return Math.min(Math.max(lease.deadline, now + timing.floorMs), lease.issuedAt + timing.maxLifetimeMs);
+export function leaseLifetimeEnd(timing: LeaseTiming, lease: ExtendableLease): number {
+  const granted = lease.grantedDeadline ?? null;
+  const lifetime =
+    granted === null
+      ? timing.maxLifetimeMs
+      : Math.min(timing.maxLifetimeMs, Math.round(timing.lifetimeMultiple * (granted - lease.issuedAt)));
+  return lease.issuedAt + Math.max(0, lifetime);
+}
+
+/**
+ * A lease's deadline after its volunteer's heartbeat at `now`: at least a floor from now, never
+ * past its lifetime (leaseLifetimeEnd). A lease at the end of its lifetime is left to expire and
+ * its shard goes back to the queue for others.
+ */
+export function extendedDeadline(timing: LeaseTiming, lease: ExtendableLease, now: number): number {
+  return Math.min(Math.max(lease.deadline, now + timing.floorMs), leaseLifetimeEnd(timing, lease));
 }
 
 /** A lease past its deadline is expired and its shard re-queued. */

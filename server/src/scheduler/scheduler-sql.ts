@@ -36,6 +36,7 @@ export interface LeaseRow {
   speculative: number;
   state: LeaseRecord['state'];
   counted: number;
+  granted_deadline: number | null;
 }
 
 export const toJob = (r: JobRow): JobRecord => ({
@@ -67,6 +68,7 @@ export const toLease = (r: LeaseRow): LeaseRecord => ({
   speculative: r.speculative === 1,
   state: r.state,
   counted: r.counted === 1,
+  grantedDeadline: r.granted_deadline,
 });
 
 /** Every statement the scheduler runs, prepared once per database. */
@@ -114,13 +116,15 @@ export function prepareStatements(db: Database) {
       db.prepare(`UPDATE jobs SET shards_done = shards_done + 1, samples_done = samples_done + @samples,
       updated_at = @now WHERE id = @job`),
     insertLease:
-      db.prepare(`INSERT INTO leases (id, job_id, epoch, shard, node_id, issued_at, deadline, speculative, state)
-      VALUES (@id, @job, @epoch, @shard, @node, @now, @deadline, @speculative, 'active')`),
+      db.prepare(`INSERT INTO leases (id, job_id, epoch, shard, node_id, issued_at, deadline, granted_deadline,
+        speculative, state)
+      VALUES (@id, @job, @epoch, @shard, @node, @now, @deadline, @deadline, @speculative, 'active')`),
     lease: db.prepare('SELECT * FROM leases WHERE id = ?'),
     activeOnShard: db.prepare(
       `SELECT * FROM leases WHERE job_id = ? AND epoch = ? AND shard = ? AND state = 'active'`,
     ),
     activeForNode: db.prepare(`SELECT * FROM leases WHERE node_id = ? AND state = 'active'`),
+    activeCountForNode: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE node_id = ? AND state = 'active'`),
     activeForJob: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND state = 'active'`),
     allActive: db.prepare(`SELECT * FROM leases WHERE state = 'active'`),
     overdue: db.prepare(`SELECT * FROM leases WHERE state = 'active' AND deadline < ?`),

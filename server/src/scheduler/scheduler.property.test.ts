@@ -1,7 +1,8 @@
 /**
  * Property test: 1,000 random interleavings of join / leave / lease / complete (each first tried
- * with a false sample count, which must be refused and change nothing) / duplicate / expire /
- * pause / crash-restart against a real SQLite store, checking after every step that
+ * with a false sample count, which must be refused and change nothing) / duplicate / heartbeat and
+ * expire / pause / crash-restart against a real SQLite store, checking after every step that no
+ * volunteer holds more leases than its allowance, no lease outlives its lifetime,
  * every shard is done at most once, no shard has two non-speculative leases, and nothing
  * acknowledged is lost; then a reliable volunteer drains the job and every shard of every
  * epoch is accounted done exactly once.
@@ -9,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { mulberry32 } from '@tabswarm/core';
-import { schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
+import { schedulerFixture, spec, TEST_TIMING, type SchedulerFixture } from './test-fixture.ts';
 import type { LeaseRecord } from './types.ts';
 
 const RUNS = 1_000;
@@ -32,10 +33,25 @@ function checkInvariants(f: SchedulerFixture, jobId: string, acked: ReadonlyMap<
     id: string;
     epoch: number;
     shard: number;
+    node_id: string;
+    issued_at: number;
+    deadline: number;
+    granted_deadline: number;
     state: string;
     speculative: number;
     counted: number;
   }[];
+  // No volunteer holds more than its allowance, and no lease outlives its lifetime.
+  const perNode = new Map<string, number>();
+  for (const l of leases.filter((l) => l.state === 'active')) {
+    perNode.set(l.node_id, (perNode.get(l.node_id) ?? 0) + 1);
+    const lifetime = Math.min(
+      TEST_TIMING.maxLifetimeMs,
+      TEST_TIMING.lifetimeMultiple * (l.granted_deadline - l.issued_at),
+    );
+    expect(l.deadline - l.issued_at).toBeLessThanOrEqual(lifetime);
+  }
+  for (const n of perNode.values()) expect(n).toBeLessThanOrEqual(TEST_TIMING.maxLeasesPerVolunteer);
   const byShard = new Map<string, typeof leases>();
   for (const l of leases) {
     const key = `${l.epoch}:${l.shard}`;
@@ -123,6 +139,11 @@ function runOnce(seed: number): void {
       if (lease) complete(lease);
     } else if (r < 0.88) {
       f.advance(Math.floor(random() * 4_000));
+      // Every live volunteer heartbeats, naming the leases it holds (extended up to their lifetime).
+      for (const node of live) {
+        const mine = held.filter((l) => l.nodeId === node).map((l) => l.id);
+        f.scheduler.extendLeases(node, { leaseIds: mine, graceMs: 2_000 });
+      }
       f.scheduler.expireOverdue();
     } else if (r < 0.92) {
       const status = f.scheduler.getJob(job.id)?.status;

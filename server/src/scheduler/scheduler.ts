@@ -93,11 +93,14 @@ export class Scheduler {
 
   /**
    * The next piece of work for a volunteer, across running jobs by weighted fair share (active
-   * leases per unit of priority, fewest first), or null when there is none.
+   * leases per unit of priority, fewest first), or null when there is none, or when the volunteer
+   * already holds its allowance of leases (timing.maxLeasesPerVolunteer): one volunteer cannot
+   * take every shard of a job.
    */
   requestLease(nodeId: string, samplesPerSec?: number): LeaseGrant | null {
     const events: SchedulerEvent[] = [];
     const grant = this.db.transaction(() => {
+      if (this.heldBy(nodeId) >= this.timing.maxLeasesPerVolunteer) return null;
       const active = new Map(
         (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
       );
@@ -225,7 +228,9 @@ export class Scheduler {
   }
 
   /**
-   * A heartbeat pushes a volunteer's deadlines out, up to the lease's maximum lifetime. When it
+   * A heartbeat pushes a volunteer's deadlines out, up to the lease's lifetime (core's
+   * leaseLifetimeEnd: a multiple of its window at grant, at most maxLifetimeMs); past that the
+   * lease expires and its shard is re-queued for others however often it heartbeats. When it
    * names the leases the volunteer holds (`held`), only those are extended, and the volunteer's
    * other leases granted more than `held.graceMs` ago are released and their shards re-queued: the
    * volunteer does not have them (e.g. the grant's answer came after its request timed out), and
@@ -298,6 +303,11 @@ export class Scheduler {
     }[];
   }
 
+  /** How many leases the volunteer holds now. */
+  heldBy(nodeId: string): number {
+    return (this.sql.activeCountForNode.get(nodeId) as { n: number }).n;
+  }
+
   getLease(id: string): LeaseRecord | undefined {
     const row = this.sql.lease.get(id) as LeaseRow | undefined;
     return row && toLease(row);
@@ -360,6 +370,7 @@ export class Scheduler {
       nodeId,
       issuedAt: now,
       deadline,
+      grantedDeadline: deadline,
       speculative,
       state: 'active',
       counted: false,

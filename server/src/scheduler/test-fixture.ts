@@ -21,6 +21,9 @@ export const TEST_TIMING: LeaseTiming = {
   floorMs: 1_000,
   capMs: 10_000,
   maxLifetimeMs: 20_000,
+  // Heartbeats may keep a lease of the 1 s floor window alive up to the 20 s maximum, as the
+  // scheduler tests expect; untrusted-volunteers.test.ts exercises the multiple on its own.
+  lifetimeMultiple: 20,
 };
 
 export function schedulerFixture(timing: LeaseTiming = TEST_TIMING): SchedulerFixture {

@@ -35,6 +35,8 @@ export interface LeaseRecord {
   readonly speculative: boolean;
   readonly state: LeaseState;
   readonly counted: boolean;
+  /** The deadline it was granted with (null if granted before this was kept): bounds its lifetime. */
+  readonly grantedDeadline: number | null;
 }
 
 export interface LeaseGrant extends LeaseRecord {

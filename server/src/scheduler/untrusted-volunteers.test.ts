@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '@tabswarm/protocol';
-import { schedulerFixture, spec, type SchedulerFixture } from './test-fixture.ts';
+import { schedulerFixture, spec, TEST_TIMING, type SchedulerFixture } from './test-fixture.ts';
+import { DEFAULT_LEASE_TIMING } from './types.ts';
 
 let f: SchedulerFixture;
 afterEach(() => f.store.close());
@@ -103,5 +104,82 @@ describe('completions are checked against what the coordinator knows', () => {
     f.scheduler.completeLease(slow.id, 'b', { loss: 1, samples: 10, durationMs: 3_600_000 });
     expect(recordedDuration(fast.id)).toBe(700);
     expect(recordedDuration(slow.id)).toBe(1_000);
+  });
+});
+
+describe('one volunteer cannot hoard shards', () => {
+  it('holds at most maxLeasesPerVolunteer leases at once; the rest of the job goes to others', () => {
+    f = schedulerFixture();
+    const job = f.scheduler.createJob(spec(), 200); // 20 shards
+    const cap = DEFAULT_LEASE_TIMING.maxLeasesPerVolunteer;
+    expect(cap).toBeGreaterThanOrEqual(2);
+    const hoarded = [];
+    for (let i = 0; i < 20; i++) {
+      const grant = f.scheduler.requestLease('hoarder');
+      if (grant) hoarded.push(grant);
+    }
+    expect(hoarded).toHaveLength(cap);
+    expect(f.scheduler.heldBy('hoarder')).toBe(cap);
+    // The other shards are still there for an honest volunteer.
+    const honest = must(f.scheduler.requestLease('honest'));
+    expect(hoarded.map((l) => l.shard)).not.toContain(honest.shard);
+    // Finishing one frees one place in the allowance.
+    const first = must(hoarded[0]);
+    f.scheduler.completeLease(first.id, 'hoarder', { loss: 1, samples: 10, durationMs: 1 });
+    expect(f.scheduler.requestLease('hoarder')).not.toBeNull();
+    expect(f.scheduler.requestLease('hoarder')).toBeNull();
+    expect(must(f.scheduler.getJob(job.id)).shardsDone).toBe(1);
+  });
+
+  it('takes a configurable cap from the lease timing', () => {
+    f = schedulerFixture({ ...TEST_TIMING, maxLeasesPerVolunteer: 1 });
+    f.scheduler.createJob(spec(), 50);
+    expect(f.scheduler.requestLease('a')).not.toBeNull();
+    expect(f.scheduler.requestLease('a')).toBeNull();
+    expect(f.scheduler.requestLease('b')).not.toBeNull();
+  });
+
+  it('re-queues a lease at the end of its lifetime however often its holder heartbeats', () => {
+    // A long cap and maximum lifetime: only the multiple of the lease's window bounds it.
+    const timing = {
+      ...TEST_TIMING,
+      floorMs: 1_000,
+      capMs: 60_000,
+      maxLifetimeMs: 60 * 60_000,
+      lifetimeMultiple: DEFAULT_LEASE_TIMING.lifetimeMultiple,
+    };
+    f = schedulerFixture(timing);
+    const job = f.scheduler.createJob(spec(), 20);
+    const lease = must(f.scheduler.requestLease('hoarder', 1e6)); // window: the 1 s floor
+    const bound = lease.issuedAt + timing.lifetimeMultiple * (lease.deadline - lease.issuedAt);
+    let expired = false;
+    for (let i = 0; i < 100 && !expired; i++) {
+      f.advance(500);
+      f.scheduler.extendLeases('hoarder', { leaseIds: [lease.id], graceMs: 5_000 });
+      expired = f.scheduler.expireOverdue().some((l) => l.id === lease.id);
+    }
+    expect(expired).toBe(true);
+    expect(f.clock.now).toBeGreaterThan(bound);
+    expect(f.clock.now).toBeLessThanOrEqual(bound + 500);
+    // Its shard goes to someone else, as a re-issue.
+    const other = must(f.scheduler.requestLease('honest'));
+    const again = other.shard === lease.shard ? other : must(f.scheduler.requestLease('honest'));
+    expect(again).toMatchObject({ shard: lease.shard, reissue: true });
+    expect(must(f.scheduler.getJob(job.id)).shardsDone).toBe(0);
+  });
+
+  it('never extends past the fixed maximum lifetime, even for a long window', () => {
+    const timing = { ...TEST_TIMING, floorMs: 1_000, capMs: 10_000, maxLifetimeMs: 20_000 };
+    f = schedulerFixture(timing);
+    f.scheduler.createJob(spec(), 10);
+    const lease = must(f.scheduler.requestLease('slow', 0.001)); // window: the 10 s cap; 4× is 40 s
+    for (let i = 0; i < 60; i++) {
+      f.advance(900);
+      f.scheduler.extendLeases('slow');
+      if (f.scheduler.expireOverdue().length > 0) break;
+    }
+    expect(must(f.scheduler.getLease(lease.id)).state).toBe('expired');
+    expect(f.clock.now - lease.issuedAt).toBeGreaterThan(20_000);
+    expect(f.clock.now - lease.issuedAt).toBeLessThanOrEqual(20_900);
   });
 });
