@@ -2,6 +2,15 @@
  * Who is in the swarm: volunteers join with their capabilities, heartbeat, and are marked gone
  * when they fall silent for longer than the timeout. State is mirrored to the store on every
  * change, and every change is announced to listeners (dashboards, peer lists).
+ *
+ * Departed volunteers are not kept forever: anyone can open the volunteer page, so join/leave
+ * cycles would otherwise grow memory, the store and /api/nodes without bound. A gone volunteer is
+ * forgotten once it has been silent for the retention period, or sooner, oldest first, when more
+ * departed volunteers than the cap are kept (see NodeRetention). Forgetting drops the node record
+ * only (capabilities, health, self-test, the secret that lets it resume); its work stays where it
+ * is counted, in the scheduler's leases under its node id, so job progress, the training-loss
+ * series and any per-volunteer tally of counted completions are unchanged. A forgotten volunteer
+ * that comes back cannot resume its id (UNKNOWN_NODE) and joins as a new node, as clients do.
  */
 import crypto from 'node:crypto';
 import type { Capabilities, Heartbeat, NodeInfo, PeerInfo, SelfTestReport } from '@tabswarm/protocol';
@@ -17,6 +26,19 @@ export interface JoinResult {
 }
 
 type Listener = (node: NodeInfo) => void;
+
+/** How long, and how many, departed (gone) volunteers are remembered. */
+export interface NodeRetention {
+  /** A gone volunteer silent for longer than this is forgotten. */
+  readonly departedRetentionMs: number;
+  /** At most this many gone volunteers are remembered; beyond it the longest silent go first. */
+  readonly maxDepartedNodes: number;
+}
+
+export const DEFAULT_NODE_RETENTION: NodeRetention = {
+  departedRetentionMs: 24 * 60 * 60_000,
+  maxDepartedNodes: 1_000,
+};
 
 const hashSecret = (secret: string): string => crypto.createHash('sha256').update(secret).digest('hex');
 
@@ -36,6 +58,7 @@ export class Membership {
     private readonly store: Store,
     private readonly timeoutMs: number,
     private readonly now: Clock = Date.now,
+    private readonly retention: NodeRetention = DEFAULT_NODE_RETENTION,
   ) {
     store.markAllDisconnected();
     for (const node of store.listNodes()) this.nodes.set(node.id, node);
@@ -101,7 +124,10 @@ export class Membership {
     if (node?.connected) this.update({ ...node, connected: false });
   }
 
-  /** Marks silent nodes gone; returns them. Called on a timer and by tests with a fake clock. */
+  /**
+   * Marks silent nodes gone and forgets departed ones past their retention (prune); returns the
+   * nodes marked gone now. Called on a timer and by tests with a fake clock.
+   */
   sweep(): NodeInfo[] {
     const cutoff = this.now() - this.timeoutMs;
     const gone: NodeInfo[] = [];
@@ -110,7 +136,32 @@ export class Membership {
         gone.push(this.update({ ...node, status: 'gone', connected: false }));
       }
     }
+    this.prune();
     return gone;
+  }
+
+  /**
+   * Forgets departed volunteers, from memory and the store: those silent for longer than the
+   * retention period, then the longest silent beyond the cap. Returns the ids forgotten.
+   */
+  prune(): string[] {
+    const cutoff = this.now() - this.retention.departedRetentionMs;
+    const expired: string[] = [];
+    const kept: StoredNode[] = [];
+    for (const node of this.nodes.values()) {
+      if (node.status !== 'gone' || node.connected) continue;
+      if (node.lastSeenAt < cutoff) expired.push(node.id);
+      else kept.push(node);
+    }
+    const excess = kept.length - Math.max(0, this.retention.maxDepartedNodes);
+    if (excess > 0) {
+      kept.sort((a, b) => a.lastSeenAt - b.lastSeenAt || (a.id < b.id ? -1 : 1));
+      for (const node of kept.slice(0, excess)) expired.push(node.id);
+    }
+    if (expired.length === 0) return expired;
+    this.store.deleteNodes(expired);
+    for (const id of expired) this.nodes.delete(id);
+    return expired;
   }
 
   get(nodeId: string): NodeInfo | undefined {

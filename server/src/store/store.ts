@@ -52,6 +52,8 @@ export interface Store {
   saveNode(node: StoredNode): void;
   getNode(id: string): StoredNode | undefined;
   listNodes(): StoredNode[];
+  /** Forgets these nodes (departed volunteers past their retention); returns how many were deleted. */
+  deleteNodes(ids: readonly string[]): number;
   /** Marks every node disconnected: after a restart no socket is open yet. */
   markAllDisconnected(): number;
   integrityCheck(): string;
@@ -78,6 +80,10 @@ export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DI
   const byId = db.prepare('SELECT * FROM nodes WHERE id = ?');
   const all = db.prepare('SELECT * FROM nodes ORDER BY joined_at, id');
   const disconnectAll = db.prepare('UPDATE nodes SET connected = 0 WHERE connected = 1');
+  const remove = db.prepare('DELETE FROM nodes WHERE id = ?');
+  const removeAll = db.transaction((ids: readonly string[]) =>
+    ids.reduce((n, id) => n + remove.run(id).changes, 0),
+  );
 
   return {
     path: file,
@@ -102,6 +108,9 @@ export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DI
     },
     listNodes() {
       return (all.all() as NodeRow[]).map(fromRow);
+    },
+    deleteNodes(ids) {
+      return ids.length === 0 ? 0 : removeAll(ids);
     },
     markAllDisconnected() {
       return disconnectAll.run().changes;
