@@ -304,3 +304,73 @@ describe('checkpoints with a poisoner among honest volunteers', () => {
     expect(distance(values, plain)).toBeLessThan(1e-6 * l2Norm(plain));
   });
 });
+
+describe('checkpoint uploads that fail in transport', () => {
+  it('lets the volunteer retry a truncated or corrupted frame a bounded number of times', async () => {
+    const { r, job } = await setup({
+      ...robustJob,
+      checkpoint: { ...robustJob.checkpoint, contributors: 3 },
+    });
+    const requests = new Map<string, { requestId: string; token: string; uploadUrl: string }>();
+    const volunteers = [
+      await sim(r.url, { answerCheckpoints: false }),
+      await sim(r.url, { answerCheckpoints: false }),
+      await sim(r.url, { answerCheckpoints: false }),
+    ];
+    for (const v of volunteers) {
+      v.socket.on('checkpointRequest', (req) => requests.set(v.nodeId, req));
+      const lease = await v.lease();
+      if (!lease) throw new Error('expected a lease');
+      await v.complete(lease);
+    }
+    expect(r.server.checkpoints().request(job.id)).not.toBeNull();
+    await vi.waitFor(() => expect(requests.size).toBe(3));
+    const post = async (nodeId: string, frame: Uint8Array) => {
+      const request = requests.get(nodeId);
+      if (!request) throw new Error('no request');
+      const res = await fetch(`${r.url}${request.uploadUrl}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${request.token}`, 'content-type': 'application/octet-stream' },
+        body: Buffer.from(frame),
+        signal: AbortSignal.timeout(10_000),
+      });
+      return { status: res.status, body: (await res.json()) as { code?: string; accepted?: boolean } };
+    };
+    const good = (nodeId: string) =>
+      encodeFp32Frame({
+        jobId: job.id,
+        senderId: nodeId,
+        round: 0,
+        values: new Float32Array(101_770).fill(0.01),
+      });
+    const truncated = (nodeId: string) => good(nodeId).subarray(0, 1000);
+    const corrupted = (nodeId: string) => {
+      const frame = good(nodeId).slice();
+      frame[frame.length - 1] = (frame[frame.length - 1] as number) ^ 0xff;
+      return frame;
+    };
+    const [a, b, c] = volunteers.map((v) => v.nodeId) as [string, string, string];
+    // A: a truncated frame, a corrupted one, then the valid retry is accepted.
+    expect(await post(a, truncated(a))).toMatchObject({ status: 422, body: { code: 'FRAME_TRUNCATED' } });
+    expect(await post(a, corrupted(a))).toMatchObject({ status: 422, body: { code: 'FRAME_BAD_CHECKSUM' } });
+    expect(await post(a, good(a))).toEqual({ status: 200, body: { ok: true, accepted: true } });
+    // B: the first attempt and three retries fail; after that it is done for the round (which C keeps open).
+    for (let attempt = 0; attempt < 4; attempt++)
+      expect(await post(b, truncated(b))).toMatchObject({ status: 422, body: { code: 'FRAME_TRUNCATED' } });
+    expect(await post(b, good(b))).toMatchObject({ status: 422, body: { code: 'ALREADY_UPLOADED' } });
+    expect(await post(c, good(c))).toEqual({ status: 200, body: { ok: true, accepted: true } });
+    await vi.waitFor(() => expect(r.server.checkpoints().record(job.id, 1)).toBeDefined(), {
+      timeout: 10_000,
+    });
+    const record = r.server.checkpoints().record(job.id, 1);
+    expect(record?.contributors.accepted.map((x) => x.nodeId).sort()).toEqual([a, c].sort());
+    expect(record?.contributors.rejected).toEqual([
+      expect.objectContaining({ nodeId: b, reason: 'FRAME_TRUNCATED' }),
+    ]);
+    const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    // Every failed attempt is counted.
+    expect(metrics).toContain(
+      `tabswarm_validation_rejections_total{job="${job.id}",reason="checkpoint_frame_truncated"} 5`,
+    );
+  });
+});

@@ -99,6 +99,8 @@ interface Round {
   readonly tokens: Map<string, string>;
   readonly accepted: Map<string, Upload>;
   readonly rejected: RejectedContributor[];
+  /** Uploads that did not decode (truncated, bad checksum, …), by volunteer: retries are allowed. */
+  readonly transportFailures: Map<string, { attempts: number; reason: string; message: string }>;
   timer: NodeJS.Timeout | undefined;
   finishing: boolean;
 }
@@ -111,6 +113,13 @@ interface Round {
 export type UploadOutcome =
   | { readonly accepted: true }
   | { readonly accepted: false; readonly reason: string; readonly message: string };
+
+/**
+ * Retries of an upload whose frame did not decode (truncated, bad checksum, …), within the round's
+ * deadline: transport damage is not the volunteer's verdict on its model. A frame that decodes
+ * and is then refused (wrong job or sender, length, non-finite values) is final.
+ */
+export const MAX_UPLOAD_RETRIES = 3;
 
 export class Checkpointing {
   private readonly models = new Map<string, JobModel>();
@@ -219,6 +228,7 @@ export class Checkpointing {
       tokens: new Map(),
       accepted: new Map(),
       rejected: [],
+      transportFailures: new Map(),
       timer: undefined,
       finishing: false,
     };
@@ -259,7 +269,12 @@ export class Checkpointing {
     if (nodeId === undefined)
       throw new ProtocolError('NOT_YOUR_LEASE', 'this upload token is not valid for the round');
     if (round.accepted.has(nodeId) || round.rejected.some((r) => r.nodeId === nodeId)) {
-      throw new ProtocolError('BAD_REQUEST', 'this volunteer already uploaded for the round');
+      // An outcome, not a throw: the route answers it like any refused upload (422, with the code).
+      return {
+        accepted: false,
+        reason: 'ALREADY_UPLOADED',
+        message: 'this volunteer already uploaded for the round',
+      };
     }
     const model = this.models.get(jobId) as JobModel;
     const reject = (reason: string, message: string): UploadOutcome => {
@@ -268,7 +283,22 @@ export class Checkpointing {
       return { accepted: false, reason, message };
     };
     const frame = decodeFrame(body, { maxBytes: model.layout.total * 4 + 1024 });
-    if (!frame.ok) return reject(frame.code, frame.message);
+    if (!frame.ok) {
+      // A frame that does not decode was damaged on its way (or cut short): the volunteer may send
+      // it again until the deadline, MAX_UPLOAD_RETRIES times. Every failed attempt is counted.
+      const failed = round.transportFailures.get(nodeId);
+      const attempts = (failed?.attempts ?? 0) + 1;
+      round.transportFailures.set(nodeId, { attempts, reason: frame.code, message: frame.message });
+      if (attempts > MAX_UPLOAD_RETRIES)
+        return reject(frame.code, `${frame.message} (attempt ${attempts}; no retry left)`);
+      this.countRejection(jobId, nodeId, frame.code, frame.message);
+      const left = MAX_UPLOAD_RETRIES + 1 - attempts;
+      return {
+        accepted: false,
+        reason: frame.code,
+        message: `${frame.message}; ${left} ${left === 1 ? 'retry' : 'retries'} left before the deadline`,
+      };
+    }
     if (frame.header.jobId !== jobId) return reject('WRONG_JOB', `frame is for job ${frame.header.jobId}`);
     if (frame.header.senderId !== nodeId)
       return reject('WRONG_SENDER', 'frame sender is not the invited volunteer');
@@ -336,10 +366,14 @@ export class Checkpointing {
     this.rounds.clear();
   }
 
-  /** Records a rejection: in the round (and so the checkpoint's record), the metrics, the log and the events. */
+  /** Records a final rejection: in the round (and so the checkpoint's record), and as countRejection does. */
   private rejectUpload(round: Round, nodeId: string, reason: string, message: string): void {
-    const { jobId } = round;
     round.rejected.push({ nodeId, reason, message });
+    this.countRejection(round.jobId, nodeId, reason, message);
+  }
+
+  /** Counts a refused upload in the metrics, the log and the events. */
+  private countRejection(jobId: string, nodeId: string, reason: string, message: string): void {
     this.deps.metrics.validationRejections.inc({ job: jobId, reason: `checkpoint_${reason.toLowerCase()}` });
     this.deps.log.warn({ jobId, nodeId, reason, message }, 'checkpoint upload rejected');
     this.deps.events.add('rejected-update', `checkpoint upload rejected (${reason}): ${message}`, {
@@ -375,7 +409,17 @@ export class Checkpointing {
       if (!job || this.closed) return;
       for (const nodeId of round.tokens.keys()) {
         if (!round.accepted.has(nodeId) && !round.rejected.some((r) => r.nodeId === nodeId)) {
-          round.rejected.push({ nodeId, reason: 'TIMEOUT', message: 'no upload before the deadline' });
+          // Its last frame that did not decode, if it sent one; it was counted when it came.
+          const failed = round.transportFailures.get(nodeId);
+          round.rejected.push(
+            failed === undefined
+              ? { nodeId, reason: 'TIMEOUT', message: 'no upload before the deadline' }
+              : {
+                  nodeId,
+                  reason: failed.reason,
+                  message: `${failed.message} (attempt ${failed.attempts}; no valid retry before the deadline)`,
+                },
+          );
         }
       }
       if (round.accepted.size === 0) {
