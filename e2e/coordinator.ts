@@ -25,6 +25,8 @@ export interface CoordinatorOptions {
   readonly heartbeatIntervalMs?: number;
   readonly heartbeatTimeoutMs?: number;
   readonly dataDir?: string;
+  /** Origins of pages served elsewhere (a test page's Vite server) that may open its sockets. */
+  readonly allowedOrigins?: readonly string[];
 }
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
@@ -33,6 +35,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 500,
     heartbeatTimeoutMs,
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(options.allowedOrigins !== undefined && {
+      args: ['--allowed-origins', options.allowedOrigins.join(',')],
+    }),
   });
   const dataDir = child.dataDir as string;
   return {

@@ -51,7 +51,6 @@ const contexts: BrowserContext[] = [];
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  coordinator = await startCoordinator({ heartbeatIntervalMs: 500, heartbeatTimeoutMs: 3_000 });
   vite = await createServer({
     configFile: false,
     root: PAGE_ROOT,
@@ -61,6 +60,12 @@ test.beforeAll(async () => {
   });
   await vite.listen();
   pageUrl = vite.resolvedUrls?.local[0] ?? '';
+  // The pages come from Vite's origin, not the coordinator's: it must allow that origin.
+  coordinator = await startCoordinator({
+    heartbeatIntervalMs: 500,
+    heartbeatTimeoutMs: 3_000,
+    allowedOrigins: [new URL(pageUrl).origin],
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
   // Load the page once so Vite has bundled its dependencies before eight pages ask at once.
   const warm = await browser.newPage();

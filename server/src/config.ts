@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IceServer } from '@tabswarm/protocol';
+import { OriginListError, parseOriginList } from './origin-policy.ts';
 
 export interface ServerConfig {
   readonly port: number;
@@ -26,6 +27,8 @@ export interface ServerConfig {
   readonly leaseSweepMs: number;
   /** Largest dataset upload accepted, in bytes. */
   readonly datasetMaxUploadBytes: number;
+  /** Web origins besides the coordinator's own whose pages may open its sockets (origin-policy.ts). */
+  readonly allowedOrigins: readonly string[];
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -44,6 +47,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   operatorToken: undefined,
   leaseSweepMs: 1_000,
   datasetMaxUploadBytes: 256 * 1024 * 1024,
+  allowedOrigins: [],
 };
 
 export class ConfigError extends Error {
@@ -61,6 +65,7 @@ const OPTIONS = {
   logLevel: { flag: '--log-level', env: 'LOG_LEVEL' },
   operatorToken: { flag: '--operator-token', env: 'TABSWARM_OPERATOR_TOKEN' },
   datasetMaxUploadMb: { flag: '--dataset-max-upload-mb', env: 'TABSWARM_DATASET_MAX_UPLOAD_MB' },
+  allowedOrigins: { flag: '--allowed-origins', env: 'TABSWARM_ALLOWED_ORIGINS' },
 } as const;
 
 export const CONFIG_HELP = `Options (flag, or environment variable):
@@ -72,7 +77,9 @@ export const CONFIG_HELP = `Options (flag, or environment variable):
   --ice-servers JSON         TABSWARM_ICE_SERVERS             STUN/TURN servers for WebRTC, as a JSON array
   --log-level LEVEL          LOG_LEVEL                        pino level (default info)
   --operator-token TOKEN     TABSWARM_OPERATOR_TOKEN          token for writes (default: generated into the data dir)
-  --dataset-max-upload-mb N  TABSWARM_DATASET_MAX_UPLOAD_MB   largest dataset upload in MiB (default 256)`;
+  --dataset-max-upload-mb N  TABSWARM_DATASET_MAX_UPLOAD_MB   largest dataset upload in MiB (default 256)
+  --allowed-origins LIST     TABSWARM_ALLOWED_ORIGINS         other web origins whose pages may connect, comma-separated
+                                                              (default: none, only the coordinator's own pages)`;
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));
@@ -117,6 +124,15 @@ function token(raw: string): string {
   return raw;
 }
 
+function allowedOrigins(raw: string): string[] {
+  try {
+    return parseOriginList(raw);
+  } catch (error) {
+    if (error instanceof OriginListError) throw new ConfigError(`allowed origins: ${error.message}`);
+    throw error;
+  }
+}
+
 /** Builds the config from flags and environment. Throws ConfigError with a readable message. */
 export function resolveConfig(
   argv: readonly string[],
@@ -137,6 +153,7 @@ export function resolveConfig(
   const logLevel = pick('logLevel');
   const operatorToken = pick('operatorToken');
   const maxUpload = pick('datasetMaxUploadMb');
+  const origins = pick('allowedOrigins');
   const config: ServerConfig = {
     ...base,
     ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
@@ -154,6 +171,7 @@ export function resolveConfig(
     ...(maxUpload !== undefined && {
       datasetMaxUploadBytes: integer('dataset upload limit (MiB)', maxUpload, 1, 16_384) * 1024 * 1024,
     }),
+    ...(origins !== undefined && { allowedOrigins: allowedOrigins(origins) }),
   };
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
     throw new ConfigError('heartbeat timeout must be longer than the heartbeat interval');

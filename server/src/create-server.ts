@@ -24,6 +24,7 @@ import { createHttpApp } from './http-app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Membership, type Clock } from './membership.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
+import { checkRequestOrigin } from './origin-policy.ts';
 import { createPeerSignalling } from './peer-signalling.ts';
 import { openStore, type Store } from './store/store.ts';
 import { attachVolunteerNamespace, type VolunteerNamespace } from './volunteer-namespace.ts';
@@ -154,7 +155,12 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     operator.token,
     log,
   );
-  const peers = createPeerSignalling(httpServer, (id, token) => membership.verifyPeerToken(id, token), log);
+  const peers = createPeerSignalling(
+    httpServer,
+    (id, token) => membership.verifyPeerToken(id, token),
+    log,
+    (req) => checkRequestOrigin(req, config.allowedOrigins),
+  );
   app.use(PEERJS_PATH, peers.app);
   httpServer.on('request', app);
 
@@ -163,6 +169,12 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     // Upgrades for other paths (PeerJS) are routed below; engine.io must leave them alone.
     destroyUpgrade: false,
     serveClient: false,
+    // A page of another site may not open a socket here (origin-policy.ts); refused with 403.
+    allowRequest: (req, callback) => {
+      const verdict = checkRequestOrigin(req, config.allowedOrigins);
+      if (!verdict.ok) log.debug({ origin: req.headers.origin }, 'refused socket.io connection');
+      callback(verdict.ok ? null : verdict.reason, verdict.ok);
+    },
   });
   httpServer.on('upgrade', (req, socket, head: Buffer) => {
     if (peers.handleUpgrade(req, socket, head)) return;

@@ -11,6 +11,7 @@ import { ExpressPeerServer } from 'peer';
 import { WebSocketServer } from 'ws';
 import { PEERJS_KEY, PEERJS_PATH } from '@tabswarm/protocol';
 import type { Logger } from './logger.ts';
+import type { OriginVerdict } from './origin-policy.ts';
 
 export interface PeerSignalling {
   /** Mount on the HTTP app at PEERJS_PATH. (`peer` ships Express 4 types; at run time it is an app.) */
@@ -27,6 +28,7 @@ export function createPeerSignalling(
   server: http.Server,
   authorize: (id: string, token: string) => boolean,
   log: Logger,
+  checkOrigin: (req: http.IncomingMessage) => OriginVerdict = () => ({ ok: true }),
 ): PeerSignalling {
   let wss: WebSocketServer | undefined;
   const app = ExpressPeerServer(server, {
@@ -57,6 +59,11 @@ export function createPeerSignalling(
       if (!wss) {
         // ExpressPeerServer builds its socket server when mounted; before that there is none.
         reject(socket, '503 Service Unavailable');
+        return true;
+      }
+      if (!checkOrigin(req).ok) {
+        log.debug({ origin: req.headers.origin }, 'refused PeerJS registration from another origin');
+        reject(socket, '403 Forbidden');
         return true;
       }
       const id = url.searchParams.get('id') ?? '';

@@ -13,7 +13,8 @@ export interface BenchCoordinator {
   stop(): Promise<void>;
 }
 
-export async function startBenchCoordinator(): Promise<BenchCoordinator> {
+/** `pageOrigin`: the bench pages' own origin (their Vite server), allowed to open its sockets. */
+export async function startBenchCoordinator(pageOrigin: string): Promise<BenchCoordinator> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-bench-'));
   const server = createServer({
     ...DEFAULT_CONFIG,
@@ -25,6 +26,7 @@ export async function startBenchCoordinator(): Promise<BenchCoordinator> {
     heartbeatIntervalMs: 1_000,
     // Two pages moving 40 MB frames can be late with a heartbeat: not a reason to drop them.
     heartbeatTimeoutMs: 60_000,
+    allowedOrigins: [pageOrigin],
   });
   const url = await server.listen(0, '127.0.0.1');
   return {

@@ -176,13 +176,14 @@ export const transportPart: BenchPart = {
   async run({ quick, repetitions, log }) {
     const models = quick ? [262_144] : [1_000_000, 10_000_000];
     const codecModels = quick ? [262_144] : [1_000_000];
-    const coordinator = await startBenchCoordinator();
-    try {
-      return await withBenchPages(
-        { root: PAGE_ROOT, readyGlobal: 'gossipBench', browsers: 2, log },
-        async (pages) => {
-          const [a, b] = pages.map(api);
-          if (a === undefined || b === undefined) throw new Error('two pages expected');
+    return withBenchPages(
+      { root: PAGE_ROOT, readyGlobal: 'gossipBench', browsers: 2, log },
+      async (pages) => {
+        const [a, b] = pages.map(api);
+        if (a === undefined || b === undefined) throw new Error('two pages expected');
+        // The pages come from their own Vite server: the coordinator allows that origin.
+        const coordinator = await startBenchCoordinator(new URL(pages[0]?.url() ?? '').origin);
+        try {
           const idB = await b.start(coordinator.url, codecModels[0] as number, 2);
           await a.start(coordinator.url, codecModels[0] as number, 1);
           while ((await a.members()) < 2 || (await b.members()) < 2)
@@ -212,10 +213,10 @@ export const transportPart: BenchPart = {
             goalMet: (headline[headline.length - 1]?.vsPeerJs ?? 0) >= TRANSPORT_GOAL,
           };
           return { part: 'transport', markdown: markdown(data, repetitions), data };
-        },
-      );
-    } finally {
-      await coordinator.stop();
-    }
+        } finally {
+          await coordinator.stop();
+        }
+      },
+    );
   },
 };
