@@ -143,7 +143,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     metrics,
     [
       ['/api/jobs', jobRoutes(jobs, operator.token, logError)],
-      ['/api/jobs/:jobId', checkpointRoutes(jobs, checkpoints, logError)],
+      ['/api/jobs/:jobId', checkpointRoutes(jobs, checkpoints, logError, config.dataDir)],
       ['/api/events', eventRoutes(events)],
       ['/api/jobs/:jobId', gossip.jobRouter],
       ['/api/gossip', gossip.router],

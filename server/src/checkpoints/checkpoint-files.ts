@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { decodeFrame, frameValues, type FrameErrorCode, type FrameHeader } from '@tabswarm/protocol';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
@@ -145,11 +146,23 @@ export async function readCheckpointFile(
     const buffer = await fs.readFile(file);
     bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? { ok: false, code: 'CHECKPOINT_MISSING', message: `${file} does not exist` }
-      : { ok: false, code: 'CHECKPOINT_UNREADABLE', message: `${file}: ${(error as Error).message}` };
+    return openError(file, error);
   }
+  return verifyCheckpointBytes(file, bytes, options);
+}
+
+function openError(file: string, error: unknown): CheckpointFileError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT'
+    ? { ok: false, code: 'CHECKPOINT_MISSING', message: `${file} does not exist` }
+    : { ok: false, code: 'CHECKPOINT_UNREADABLE', message: `${file}: ${(error as Error).message}` };
+}
+
+function verifyCheckpointBytes(
+  file: string,
+  bytes: Uint8Array,
+  options: ReadOptions,
+): CheckpointFile | CheckpointFileError {
   const decoded = decodeFrame(bytes, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes });
   if (!decoded.ok) return { ok: false, code: decoded.code, message: `${file}: ${decoded.message}` };
   if (options.jobId !== undefined && decoded.header.jobId !== options.jobId) {
@@ -160,6 +173,118 @@ export async function readCheckpointFile(
     };
   }
   return { ok: true, header: decoded.header, values: frameValues(decoded), frame: bytes };
+}
+
+/** An open checkpoint file that verified: stream it (once), or close it. */
+export interface VerifiedCheckpointFile {
+  readonly ok: true;
+  readonly header: FrameHeader;
+  /** The file's length in bytes. */
+  readonly bytes: number;
+  /** Where the payload starts (for an fp32 frame: the parameters, little-endian). */
+  readonly payloadOffset: number;
+  /** The bytes from `start` to the end of the file, read from the file that verified; closes it at the end. */
+  stream(start?: number): Readable;
+  close(): Promise<void>;
+}
+
+type Verification = { readonly ok: true; readonly header: FrameHeader } | CheckpointFileError;
+
+/**
+ * Serves checkpoint files without reading them whole per request. A file is verified (read whole,
+ * decoded, checksum checked, as readCheckpointFile does) once per identity (device, inode, size,
+ * modification and change times), and requests arriving meanwhile share that one read; later
+ * requests open the file, find its identity verified, and stream it from the handle they opened,
+ * so what is streamed is the file that verified. Files are written once, by rename, so a new file
+ * is a new identity; one changed in place changes its times and is verified again. Failures are
+ * remembered the same way, so a corrupt file is not read again and again either.
+ */
+export class VerifiedCheckpointFiles {
+  private readonly verified = new Map<string, { readonly key: string; readonly result: Verification }>();
+  private readonly pending = new Map<string, Promise<Verification>>();
+
+  /** `maxEntries`: files remembered at most (oldest forgotten first); each entry is a few hundred bytes. */
+  constructor(private readonly maxEntries = 4096) {}
+
+  /** Opens and verifies a checkpoint file. Never rejects: every failure is a typed error. */
+  async open(file: string, options: ReadOptions = {}): Promise<VerifiedCheckpointFile | CheckpointFileError> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, 'r');
+    } catch (error) {
+      return openError(file, error);
+    }
+    try {
+      const stat = await handle.stat();
+      const key = [
+        stat.dev,
+        stat.ino,
+        stat.size,
+        stat.mtimeMs,
+        stat.ctimeMs,
+        options.jobId,
+        options.maxBytes,
+      ].join(':');
+      const result = await this.verification(file, key, handle, options);
+      if (!result.ok) {
+        await handle.close();
+        return result;
+      }
+      const { header } = result;
+      let streamed = false;
+      return {
+        ok: true,
+        header,
+        bytes: stat.size,
+        payloadOffset: stat.size - header.payloadBytes,
+        stream(start = 0) {
+          if (streamed) throw new Error('a verified checkpoint file streams once');
+          streamed = true;
+          return handle.createReadStream({ start, autoClose: true });
+        },
+        async close() {
+          if (!streamed) await handle.close();
+        },
+      };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      return openError(file, error);
+    }
+  }
+
+  private async verification(
+    file: string,
+    key: string,
+    handle: fs.FileHandle,
+    options: ReadOptions,
+  ): Promise<Verification> {
+    const known = this.verified.get(file);
+    if (known?.key === key) return known.result;
+    const id = `${file}\0${key}`;
+    let pending = this.pending.get(id);
+    if (!pending) {
+      pending = (async (): Promise<Verification> => {
+        const buffer = await handle.readFile();
+        const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+        const read = verifyCheckpointBytes(file, bytes, options);
+        return read.ok ? { ok: true, header: read.header } : read;
+      })();
+      this.pending.set(id, pending);
+      void pending.then(
+        (result) => {
+          this.pending.delete(id);
+          this.verified.delete(file);
+          this.verified.set(file, { key, result });
+          if (this.verified.size > this.maxEntries) {
+            const oldest = this.verified.keys().next().value;
+            if (oldest !== undefined) this.verified.delete(oldest);
+          }
+        },
+        () => this.pending.delete(id),
+      );
+    }
+    return pending;
+  }
 }
 
 /** Removes temporary files a crash left in one job's checkpoint folder; returns their names. */

@@ -3,8 +3,12 @@
  * the latest parameters (where late joiners start), downloads as a frame or as a TF.js model,
  * and the accuracy / loss series.
  */
+import path from 'node:path';
+import { pipeline } from 'node:stream';
 import express, { type Request, type Response } from 'express';
 import { ProtocolError } from '@tabswarm/protocol';
+import { VerifiedCheckpointFiles, type VerifiedCheckpointFile } from '../checkpoints/checkpoint-files.ts';
+import type { LayersModelJson } from '../checkpoints/export.ts';
 import { sendError, type HttpErrorCode } from '../http-errors.ts';
 import type { Checkpointing } from './checkpointing.ts';
 import type { JobService } from './job-service.ts';
@@ -17,10 +21,15 @@ function bearer(req: Request): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
 }
 
+/** model.json documents kept (they hold a topology, at most 256 KiB, and a weights manifest). */
+const MODEL_JSON_CACHE = 64;
+
+/** `dataDir`: where checkpoint files are (their metadata rows name them relative to it). */
 export function checkpointRoutes(
   jobs: JobService,
   checkpoints: Checkpointing,
   onError: (err: unknown) => void,
+  dataDir: string,
 ): express.Router {
   const router = express.Router({ mergeParams: true });
   const jobId = (req: Request): string => req.params.jobId as string;
@@ -103,18 +112,41 @@ export function checkpointRoutes(
     handle((req, res) => res.json({ checkpoints: checkpoints.list(jobId(req)) })),
   );
 
+  // Downloads stream the verified file; see VerifiedCheckpointFiles.
+  const files = new VerifiedCheckpointFiles();
+  /** A checkpoint's file, open, verified, and the file its metadata row describes; null otherwise. */
+  const openCheckpoint = async (id: string, seq: number): Promise<VerifiedCheckpointFile | null> => {
+    const record = checkpoints.record(id, seq);
+    if (!record) return null;
+    const file = await files.open(path.resolve(dataDir, record.file), { jobId: id });
+    if (!file.ok) return null;
+    if (file.header.checksum !== record.checksum || file.header.elementCount !== record.elementCount) {
+      await file.close();
+      return null;
+    }
+    return file;
+  };
+  const send = (res: Response, file: VerifiedCheckpointFile, start = 0): void => {
+    res.set('Content-Length', String(file.bytes - start)).type('application/octet-stream');
+    pipeline(file.stream(start), res, (error) => {
+      // A client that goes away mid-download is no fault; the file is closed either way.
+      if (error && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') onError(error);
+    });
+  };
+
   router.get(
     '/parameters',
     handle(async (req, res) => {
-      const latest = await checkpoints.latestFrame(jobId(req));
-      if (!latest) {
-        sendError(res, 'NOT_FOUND', 'this job has no readable checkpoint yet');
+      const id = jobId(req);
+      // The newest checkpoint that verifies: older ones stand in for a bad newest.
+      for (const { seq } of checkpoints.list(id).reverse()) {
+        const file = await openCheckpoint(id, seq);
+        if (!file) continue;
+        res.set('X-Checkpoint-Seq', String(seq));
+        send(res, file);
         return;
       }
-      res
-        .set('X-Checkpoint-Seq', String(latest.seq))
-        .type('application/octet-stream')
-        .send(Buffer.from(latest.frame));
+      sendError(res, 'NOT_FOUND', 'this job has no readable checkpoint yet');
     }),
   );
 
@@ -123,31 +155,60 @@ export function checkpointRoutes(
     handle(async (req, res) => {
       const seq = seqOf(req, res);
       if (seq === null) return;
-      const frame = await checkpoints.frame(jobId(req), seq);
-      if (!frame) {
+      const file = await openCheckpoint(jobId(req), seq);
+      if (!file) {
         sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
         return;
       }
-      res
-        .set('Content-Disposition', `attachment; filename="${jobId(req)}-checkpoint-${seq}.tswf"`)
-        .type('application/octet-stream')
-        .send(Buffer.from(frame));
+      res.set('Content-Disposition', `attachment; filename="${jobId(req)}-checkpoint-${seq}.tswf"`);
+      send(res, file);
     }),
   );
 
   // The TF.js export: model.json names weights.bin beside it, so tf.loadLayersModel(url) works.
+  // weights.bin is the fp32 payload of the checkpoint's frame (little-endian, in layout order),
+  // streamed; model.json (topology and manifest, no weights) is built once per checkpoint.
+  const modelJsons = new Map<string, Promise<LayersModelJson | null>>();
+  const modelJsonOf = (id: string, seq: number): Promise<LayersModelJson | null> => {
+    const key = `${id}/${seq}`;
+    let found = modelJsons.get(key);
+    if (!found) {
+      found = checkpoints.export(id, seq).then((exported) => exported?.modelJson ?? null);
+      modelJsons.set(key, found);
+      void found.then(
+        (json) => json === null && modelJsons.delete(key),
+        () => modelJsons.delete(key),
+      );
+      if (modelJsons.size > MODEL_JSON_CACHE) {
+        const oldest = modelJsons.keys().next().value;
+        if (oldest !== undefined) modelJsons.delete(oldest);
+      }
+    }
+    return found;
+  };
   const exportPart = (part: 'model.json' | 'weights.bin') =>
     handle(async (req, res) => {
       const seq = seqOf(req, res);
       if (seq === null) return;
-      const exported = await checkpoints.export(jobId(req), seq);
-      if (!exported) {
+      const id = jobId(req);
+      const file = await openCheckpoint(id, seq);
+      if (
+        !file ||
+        file.header.codec !== 'fp32' ||
+        file.header.elementCount !== checkpoints.parameterCount(id)
+      ) {
+        await file?.close();
         sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
         return;
       }
-      if (part === 'model.json')
-        res.set('Content-Disposition', 'attachment; filename="model.json"').json(exported.modelJson);
-      else res.type('application/octet-stream').send(Buffer.from(exported.weightsBin));
+      if (part === 'weights.bin') {
+        send(res, file, file.payloadOffset);
+        return;
+      }
+      await file.close();
+      const modelJson = await modelJsonOf(id, seq);
+      if (!modelJson) sendError(res, 'NOT_FOUND', `no readable checkpoint ${seq}`);
+      else res.set('Content-Disposition', 'attachment; filename="model.json"').json(modelJson);
     });
   router.get('/checkpoints/:seq/model.json', exportPart('model.json'));
   router.get('/checkpoints/:seq/weights.bin', exportPart('weights.bin'));
