@@ -124,6 +124,11 @@ export function prepareStatements(db: Database) {
       `SELECT * FROM leases WHERE job_id = ? AND epoch = ? AND shard = ? AND state = 'active'`,
     ),
     activeForNode: db.prepare(`SELECT * FROM leases WHERE node_id = ? AND state = 'active'`),
+    // Samples and measured durations of the node's last completions on the job.
+    measuredThroughput: db.prepare(`SELECT SUM(samples) AS samples, SUM(duration_ms) AS ms FROM (
+        SELECT samples, duration_ms FROM leases
+        WHERE node_id = ? AND job_id = ? AND state = 'completed' AND duration_ms IS NOT NULL
+        ORDER BY completed_at DESC LIMIT ?)`),
     activeCountForNode: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE node_id = ? AND state = 'active'`),
     activeForJob: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND state = 'active'`),
     allActive: db.prepare(`SELECT * FROM leases WHERE state = 'active'`),

@@ -32,6 +32,9 @@ export function shardSamples(job: Pick<JobRecord, 'shardSize' | 'trainSize'>, sh
 
 type Listener = (event: SchedulerEvent) => void;
 
+/** How many of a volunteer's latest completions on a job its measured throughput is taken over. */
+const MEASURED_COMPLETIONS = 5;
+
 export class Scheduler {
   private readonly listeners = new Set<Listener>();
   private readonly sql: SchedulerStatements;
@@ -348,7 +351,8 @@ export class Scheduler {
     const now = this.now();
     const start = pending.shard * job.shardSize;
     const end = start + shardSamples(job, pending.shard);
-    const deadline = leaseDeadline(this.timing, now, end - start, samplesPerSec);
+    const measured = this.measuredSamplesPerSec(job.id, nodeId);
+    const deadline = leaseDeadline(this.timing, now, end - start, measured ?? samplesPerSec);
     const id = `lease-${crypto.randomBytes(8).toString('hex')}`;
     this.sql.insertLease.run({
       id,
@@ -380,6 +384,20 @@ export class Scheduler {
     };
     events.push({ type: 'issued', lease: grant });
     return grant;
+  }
+
+  /**
+   * The volunteer's throughput on the job as the coordinator measured it: samples over measured
+   * lease durations (grant to completion) of its last few completions, or undefined before its
+   * first. Deadlines, and with them the straggler rule, use this rather than the throughput the
+   * volunteer claims once there is a record: a claim cannot buy a longer window than its work
+   * shows, and a volunteer slower than it claims gets the window its record needs.
+   */
+  private measuredSamplesPerSec(jobId: string, nodeId: string): number | undefined {
+    const row = this.sql.measuredThroughput.get(nodeId, jobId, MEASURED_COMPLETIONS) as
+      { samples: number | null; ms: number | null } | undefined;
+    if (row?.samples == null || row.ms === null) return undefined;
+    return (row.samples * 1000) / Math.max(1, row.ms);
   }
 
   /** The oldest-leased shard whose only lease, held by someone else, is a straggler (core's rule). */

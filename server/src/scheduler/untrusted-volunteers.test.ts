@@ -183,3 +183,33 @@ describe('one volunteer cannot hoard shards', () => {
     expect(f.clock.now - lease.issuedAt).toBeLessThanOrEqual(20_900);
   });
 });
+
+describe('deadlines come from the throughput the coordinator measured', () => {
+  it('sizes a volunteer’s deadlines from its measured lease durations, not the throughput it claims', () => {
+    // floor 1 s, cap 10 s, slack 3: a 10-sample shard at 10 samples/s is a 3 s window.
+    f = schedulerFixture();
+    f.scheduler.createJob(spec({ training: { batchSize: 10, localSteps: 1, epochs: 5 } }), 100);
+    // A volunteer that finishes its shards in 1 s each (10 samples/s, as measured by the coordinator)…
+    for (let i = 0; i < 3; i++) {
+      const lease = must(f.scheduler.requestLease('liar', 1e6));
+      f.advance(1_000);
+      f.scheduler.completeLease(lease.id, 'liar', { loss: 1, samples: 10, durationMs: 1 });
+    }
+    // …and now claims to be very slow, to be granted the 10 s cap: it gets what its record says.
+    const next = must(f.scheduler.requestLease('liar', 0.001));
+    expect(next.deadline - next.issuedAt).toBe(3_000);
+    // A volunteer without a record on the job is sized by its claim, within the floor and cap.
+    expect(f.scheduler.requestLease('newcomer', 0.001)?.deadline).toBe(f.clock.now + 10_000);
+  });
+
+  it('gives a volunteer that claims more than it delivers the longer window its record needs', () => {
+    f = schedulerFixture();
+    f.scheduler.createJob(spec({ training: { batchSize: 10, localSteps: 1, epochs: 5 } }), 100);
+    const lease = must(f.scheduler.requestLease('optimist', 1e6)); // the 1 s floor
+    expect(lease.deadline - lease.issuedAt).toBe(1_000);
+    f.advance(2_000); // late, but nobody finished the shard first: counted
+    f.scheduler.completeLease(lease.id, 'optimist', { loss: 1, samples: 10, durationMs: 1 });
+    const next = must(f.scheduler.requestLease('optimist', 1e6));
+    expect(next.deadline - next.issuedAt).toBe(6_000); // 3 × 10 samples at 5 samples/s
+  });
+});
