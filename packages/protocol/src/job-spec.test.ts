@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TOPOLOGY_DEPTH, jobSpecSchema, nestedDeeperThan } from './job-spec.ts';
+import {
+  MAX_MODEL_PARAMETERS,
+  MAX_TOPOLOGY_DEPTH,
+  jobSpecSchema,
+  modelSizeProblem,
+  nestedDeeperThan,
+} from './job-spec.ts';
 import { parsePayload } from './schemas.ts';
 
 describe('job spec', () => {
@@ -86,5 +92,12 @@ describe('job spec', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(nestedDeeperThan(cyclic, MAX_TOPOLOGY_DEPTH)).toBe(true);
+  });
+
+  it('caps a model at MAX_MODEL_PARAMETERS parameters', () => {
+    expect(modelSizeProblem(MAX_MODEL_PARAMETERS)).toBeNull();
+    expect(modelSizeProblem(128_000_000)).toBe(
+      "the model has 128,000,000 parameters; a job's model may have at most 50,000,000 (200 MB as fp32)",
+    );
   });
 });

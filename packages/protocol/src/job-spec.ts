@@ -163,6 +163,23 @@ export const checkpointSpecSchema = z.strictObject({
 });
 export type CheckpointSpec = z.infer<typeof checkpointSpecSchema>;
 
+/**
+ * Most parameters a job's model may have: 50 M, 200 MB as fp32. Each copy of the model costs that
+ * much, and there are many: a tab trains with the weights, their gradients and Adam's two moments
+ * (800 MB, about what a browser tab can count on, and WebGPU's default 256 MiB buffer limit is
+ * near one copy), every gossip exchange, FedAvg upload and checkpoint upload moves a 200 MB frame,
+ * and the coordinator holds one per checkpoint contributor while it averages. A preset on a CSV
+ * of 1 M columns would be 128 M parameters; it is refused at job creation with this limit.
+ */
+export const MAX_MODEL_PARAMETERS = 50_000_000;
+
+/** Why a model of this many parameters is refused, or null when it is within MAX_MODEL_PARAMETERS. */
+export function modelSizeProblem(parameterCount: number): string | null {
+  if (parameterCount <= MAX_MODEL_PARAMETERS) return null;
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `the model has ${n(parameterCount)} parameters; a job's model may have at most ${n(MAX_MODEL_PARAMETERS)} (${(MAX_MODEL_PARAMETERS * 4) / 1e6} MB as fp32)`;
+}
+
 /** A shard is what one shard download carries; the dataset API serves at most this many samples at once. */
 export const MAX_SHARD_SAMPLES = 65_536;
 

@@ -6,11 +6,14 @@
  */
 import {
   jobSpecSchema,
+  modelSizeProblem,
   parsePayload,
+  presetLayout,
   ProtocolError,
   type JobInfo,
   type LeaseCompletion,
   type LeaseGrantInfo,
+  type ModelPreset,
 } from '@tabswarm/protocol';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -35,6 +38,21 @@ export interface DatasetInfo {
 export interface JobNotifier {
   leaseCancelled(nodeId: string, leaseId: string, reason: string): void;
   jobChanged(job: JobInfo): void;
+}
+
+/** A preset's parameter count on a dataset, or null when it does not fit (describeModel says why). */
+function presetParameterCount(preset: ModelPreset, dataset: DatasetInfo): number | null {
+  try {
+    return presetLayout(preset, { inputShape: dataset.featureShape, numClasses: dataset.numClasses }).total;
+  } catch {
+    return null;
+  }
+}
+
+/** Throws BAD_REQUEST at `field` for a model over MAX_MODEL_PARAMETERS. */
+function refuseOversized(field: string, parameterCount: number | null): void {
+  const problem = parameterCount === null ? null : modelSizeProblem(parameterCount);
+  if (problem !== null) throw new ProtocolError('BAD_REQUEST', `${field}: ${problem}`);
 }
 
 /** How long a volunteer with no work waits before asking again. */
@@ -72,7 +90,13 @@ export class JobService {
         'BAD_REQUEST',
         `dataset: no dataset "${spec.dataset}"; upload it first or use "mnist"`,
       );
+    // A preset's size is arithmetic: refuse an oversized one before building it (tfjs allocates
+    // every weight as it builds). A topology's size is known once built.
+    const field = spec.model.kind === 'preset' ? 'model.preset' : 'model.topology';
+    if (spec.model.kind === 'preset')
+      refuseOversized(field, presetParameterCount(spec.model.preset, dataset));
     const model = await this.checkpoints?.describeModel(spec, dataset);
+    if (model) refuseOversized(field, model.layout.total);
     const job = this.scheduler.createJob(spec, dataset.trainSize);
     if (model) await this.checkpoints?.initialize(job, model);
     this.log.info({ jobId: job.id, name: job.name, shards: job.shardCount }, 'job created');
