@@ -83,7 +83,7 @@ export function createMetrics(): ServerMetrics {
     }),
     validationRejections: new Counter({
       name: 'tabswarm_validation_rejections_total',
-      help: 'Rejected lease completions and checkpoint uploads, by job and reason',
+      help: 'Rejected lease completions, checkpoint uploads and FedAvg uploads, by job and reason',
       labelNames: ['job', 'reason'],
       registers: [registry],
     }),

@@ -171,7 +171,10 @@ export type RelayedMessage = z.output<typeof relayedMessageSchema>;
 
 /** POST a fp32 parameter frame here; the response is the round's average (a frame) once it closes. */
 export const fedAvgUploadPath = (jobId: string): string => `/api/jobs/${jobId}/fedavg/uploads`;
-/** Samples trained since the volunteer's previous upload: the upload's weight. */
+/**
+ * Samples trained since the volunteer's previous upload, as it declares them: checked for form
+ * only. The coordinator weights an upload by the samples it counted itself (server/src/gossip/fedavg.ts).
+ */
 export const FEDAVG_SAMPLES_HEADER = 'x-tabswarm-samples';
 export const FEDAVG_ROUND_HEADER = 'x-tabswarm-fedavg-round';
 export const FEDAVG_PARTICIPANTS_HEADER = 'x-tabswarm-fedavg-participants';

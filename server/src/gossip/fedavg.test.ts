@@ -55,19 +55,41 @@ async function start(job: Partial<StubJob> = {}) {
 }
 
 describe('FedAvg rounds', () => {
-  it('averages the round weighted by samples (W = Σ nₖ/N · Wₖ) and answers every uploader', async () => {
+  it('averages the round weighted by the samples the coordinator counted (W = Σ nₖ/N · Wₖ), whatever is declared', async () => {
     const s = await start({ expected: 2 });
-    const [a, b] = [await s.volunteer(), await s.volunteer()];
-    const [ra, rb] = await Promise.all([upload(s, a, filled(1), 100), upload(s, b, filled(5), 300)]);
+    const [a, b] = [await s.volunteer(100), await s.volunteer(300)];
+    // a declares 10^9 samples and b 1: before the fix, a's model was the average.
+    const [ra, rb] = await Promise.all([upload(s, a, filled(1), 1e9), upload(s, b, filled(5), 1)]);
     expect(ra.status).toBe(200);
     expect(rb.status).toBe(200);
     expect(ra.values?.[0]).toBeCloseTo(4, 6); // (100·1 + 300·5) / 400
     expect(Array.from(rb.values ?? [])).toEqual(Array.from(ra.values ?? []));
     expect(ra.res.headers.get(FEDAVG_PARTICIPANTS_HEADER)).toBe('2');
     expect(ra.res.headers.get(FEDAVG_ROUND_HEADER)).toBe('0');
-    // The next uploads open round 1.
-    const [rc] = await Promise.all([upload(s, a, filled(2), 10), upload(s, b, filled(2), 10)]);
+    // The next uploads open round 1, weighted by the work counted since each one's last upload:
+    // a did 300 more samples, b 100 more (both 400 in all).
+    s.job.counted.set(a.nodeId, 400);
+    s.job.counted.set(b.nodeId, 400);
+    const [rc] = await Promise.all([upload(s, a, filled(2), 1), upload(s, b, filled(6), 1e9)]);
     expect(rc.res.headers.get(FEDAVG_ROUND_HEADER)).toBe('1');
+    expect(rc.values?.[0]).toBeCloseTo(3, 6); // (300·2 + 100·6) / 400
+    // Nothing counted since: nothing to contribute.
+    expect(await upload(s, a, filled(2), 1)).toMatchObject({ status: 409, error: { code: 'NO_NEW_WORK' } });
+  });
+
+  it('refuses an upload from a volunteer with no counted work on the job, and counts it', async () => {
+    const s = await start({ expected: 2 });
+    const [a, outsider] = [await s.volunteer(), await s.volunteer(0)];
+    expect(await upload(s, outsider, filled(1), 1000)).toMatchObject({
+      status: 403,
+      error: { code: 'NO_COUNTED_WORK' },
+    });
+    // It did not join the round: a's upload alone is the quorum (1 of 2) and its own average.
+    expect((await upload(s, a, filled(3), 1)).values?.[0]).toBeCloseTo(3, 6);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain(
+      `tabswarm_validation_rejections_total{job="${FEDAVG_JOB}",reason="fedavg_no_counted_work"} 1`,
+    );
   });
 
   it('closes on quorum after a grace, without waiting for a vanished volunteer', async () => {
@@ -113,6 +135,7 @@ describe('FedAvg rounds', () => {
     expect(await upload(s, a, filled(1), 0)).toMatchObject({ status: 400 });
     // A round that closed sets the norm the next uploads are held to.
     await Promise.all([upload(s, a, filled(1), 1), upload(s, b, filled(1), 1)]);
+    s.job.counted.set(a.nodeId, 2000);
     expect(await upload(s, a, filled(1000), 1)).toMatchObject({ status: 422, error: { code: 'NORM' } });
   });
 

@@ -1,8 +1,15 @@
 /**
  * FedAvg rounds on the coordinator: the baseline averaging, and the fallback when peers cannot
- * connect at all. Volunteers upload their parameters (an fp32 frame) with the samples they trained
- * since their last upload; each upload joins the job's open round and its request waits until the
- * round closes, then gets the round's average W = Σ nₖ/N · Wₖ.
+ * connect at all. Volunteers upload their parameters (an fp32 frame); each upload joins the job's
+ * open round and its request waits until the round closes, then gets the round's average
+ * W = Σ nₖ/N · Wₖ.
+ *
+ * The weight nₖ is never what the volunteer declares (the samples header is checked for form
+ * only): it is the samples the coordinator itself counted for that volunteer on that job (its
+ * counted shard completions) since its last upload that went into an averaged round. A volunteer
+ * the coordinator counted no work of on the job is refused (NO_COUNTED_WORK), and one with no new
+ * counted work since its last averaged upload has nothing to add (NO_NEW_WORK); both are counted
+ * as rejections like the validation failures. A round that fails (no quorum) consumes nothing.
  *
  * A round closes when every expected volunteer uploaded; or, once a quorum (the job's fraction of
  * the expected volunteers) is in, after a short grace (a tenth of the deadline); or at the
@@ -34,6 +41,10 @@ export interface FedAvgDeps {
   readonly expectedParticipants: (jobId: string) => number;
   /** Norm that uploads are checked against before the first round closes (the latest checkpoint's). */
   readonly referenceNorm?: (jobId: string) => number | null;
+  /** Samples the coordinator counted for the volunteer on the job, in all (counted completions). */
+  readonly countedSamples: (jobId: string, nodeId: string) => number;
+  /** A refused upload, by its code: for the rejection metrics. */
+  readonly onRejected?: (jobId: string, nodeId: string, code: string) => void;
   readonly metrics?: GossipMetrics;
   readonly log?: Logger;
 }
@@ -49,14 +60,17 @@ export type FedAvgOutcome =
     }
   | {
       readonly ok: false;
-      readonly status: 400 | 404 | 409 | 422;
+      readonly status: 400 | 403 | 404 | 409 | 422;
       readonly code: string;
       readonly message: string;
     };
 
 interface Upload {
   readonly values: Float32Array;
+  /** The weight: samples counted by the coordinator since the volunteer's last averaged upload. */
   readonly samples: number;
+  /** The volunteer's counted total when it uploaded: its mark once the round is averaged. */
+  readonly countedTotal: number;
   readonly resolve: (outcome: FedAvgOutcome) => void;
 }
 
@@ -69,12 +83,15 @@ interface Round {
   grace: ReturnType<typeof setTimeout> | undefined;
 }
 
-const fail = (status: 400 | 404 | 409 | 422, code: string, message: string): FedAvgOutcome => ({
+const fail = (status: 400 | 403 | 404 | 409 | 422, code: string, message: string): FedAvgOutcome => ({
   ok: false,
   status,
   code,
   message,
 });
+
+/** Refusals that say the job's state, not what the volunteer sent: not counted as rejections. */
+const NOT_THE_VOLUNTEERS = new Set(['NOT_FOUND', 'NOT_FEDAVG', 'NOT_RUNNING', 'NOT_READY']);
 
 export class FedAvgRounds {
   readonly #deps: FedAvgDeps;
@@ -82,53 +99,80 @@ export class FedAvgRounds {
   readonly #next = new Map<string, number>();
   readonly #lastNorm = new Map<string, number>();
   readonly #lastParticipants = new Map<string, number>();
+  /** Per job, per volunteer: its counted samples when its last averaged upload was made. */
+  readonly #consumed = new Map<string, Map<string, number>>();
   #closed = false;
 
   constructor(deps: FedAvgDeps) {
     this.#deps = deps;
   }
 
-  /** Validates an upload and resolves once its round closes. Never rejects. */
-  upload(jobId: string, nodeId: string, body: Uint8Array, samples: number): Promise<FedAvgOutcome> {
+  /**
+   * Validates an upload and resolves once its round closes. Never rejects. `declaredSamples` is
+   * the volunteer's claim: checked for form, never used as its weight.
+   */
+  upload(jobId: string, nodeId: string, body: Uint8Array, declaredSamples: number): Promise<FedAvgOutcome> {
+    const outcome = this.#accept(jobId, nodeId, body, declaredSamples);
+    if (outcome instanceof Promise) return outcome;
+    if (!outcome.ok && !NOT_THE_VOLUNTEERS.has(outcome.code)) {
+      this.#deps.onRejected?.(jobId, nodeId, outcome.code);
+      this.#deps.log?.warn({ jobId, nodeId, code: outcome.code }, 'FedAvg upload rejected');
+    }
+    return Promise.resolve(outcome);
+  }
+
+  #accept(
+    jobId: string,
+    nodeId: string,
+    body: Uint8Array,
+    samples: number,
+  ): FedAvgOutcome | Promise<FedAvgOutcome> {
     const job = this.#deps.job(jobId);
-    if (job === undefined) return Promise.resolve(fail(404, 'NOT_FOUND', `no job ${jobId}`));
+    if (job === undefined) return fail(404, 'NOT_FOUND', `no job ${jobId}`);
     if (job.averaging.mode !== 'fedavg') {
-      return Promise.resolve(fail(409, 'NOT_FEDAVG', 'this job averages by gossip, not FedAvg'));
+      return fail(409, 'NOT_FEDAVG', 'this job averages by gossip, not FedAvg');
     }
-    if (!job.running || this.#closed)
-      return Promise.resolve(fail(409, 'NOT_RUNNING', 'the job is not running'));
+    if (!job.running || this.#closed) return fail(409, 'NOT_RUNNING', 'the job is not running');
     const n = job.parameterCount;
-    if (n === null) return Promise.resolve(fail(409, 'NOT_READY', 'the job has no model yet'));
+    if (n === null) return fail(409, 'NOT_READY', 'the job has no model yet');
     if (!Number.isSafeInteger(samples) || samples < 1 || samples > 1e9) {
-      return Promise.resolve(fail(400, 'BAD_REQUEST', 'samples must be a whole number from 1 to 10^9'));
+      return fail(400, 'BAD_REQUEST', 'samples must be a whole number from 1 to 10^9');
     }
-    const frame = decodeFrame(body, { maxBytes: n * 4 + 1024 });
-    if (!frame.ok) return Promise.resolve(fail(422, frame.code, frame.message));
-    if (frame.header.jobId !== jobId)
-      return Promise.resolve(fail(422, 'WRONG_JOB', `frame is for job ${frame.header.jobId}`));
-    if (frame.header.senderId !== nodeId) {
-      return Promise.resolve(
-        fail(422, 'WRONG_SENDER', 'the frame sender is not the authenticated volunteer'),
+    // The weight is the work the coordinator counted, before anything is decoded.
+    const countedTotal = this.#deps.countedSamples(jobId, nodeId);
+    if (!(countedTotal > 0)) {
+      return fail(
+        403,
+        'NO_COUNTED_WORK',
+        'the coordinator has counted no completed shard of this volunteer on this job',
       );
     }
+    const weight = countedTotal - (this.#consumed.get(jobId)?.get(nodeId) ?? 0);
+    if (!(weight > 0)) {
+      return fail(
+        409,
+        'NO_NEW_WORK',
+        'no completed shard of this volunteer was counted since its last averaged upload',
+      );
+    }
+    const frame = decodeFrame(body, { maxBytes: n * 4 + 1024 });
+    if (!frame.ok) return fail(422, frame.code, frame.message);
+    if (frame.header.jobId !== jobId) return fail(422, 'WRONG_JOB', `frame is for job ${frame.header.jobId}`);
+    if (frame.header.senderId !== nodeId)
+      return fail(422, 'WRONG_SENDER', 'the frame sender is not the authenticated volunteer');
     const values = frameValues(frame).slice();
     const check = validateContribution(values, {
       expectedLength: n,
       previousNorm: this.#lastNorm.get(jobId) ?? this.#deps.referenceNorm?.(jobId) ?? null,
       maxNormRatio: job.averaging.maxNormRatio,
     });
-    if (!check.ok) {
-      this.#deps.log?.warn({ jobId, nodeId, reason: check.reason }, 'FedAvg upload rejected');
-      return Promise.resolve(fail(422, check.reason, check.message));
-    }
+    if (!check.ok) return fail(422, check.reason, check.message);
     const round = this.#round(jobId, job);
     if (round.uploads.has(nodeId)) {
-      return Promise.resolve(
-        fail(409, 'ALREADY_UPLOADED', `this volunteer already uploaded for round ${round.seq}`),
-      );
+      return fail(409, 'ALREADY_UPLOADED', `this volunteer already uploaded for round ${round.seq}`);
     }
     return new Promise((resolve) => {
-      round.uploads.set(nodeId, { values, samples, resolve });
+      round.uploads.set(nodeId, { values, samples: weight, countedTotal, resolve });
       this.#maybeClose(round, job);
     });
   }
@@ -206,6 +250,9 @@ export class FedAvgRounds {
       return;
     }
     const values = weightedMean(uploads.map((u) => ({ values: u.values, weight: u.samples })));
+    let consumed = this.#consumed.get(round.jobId);
+    if (consumed === undefined) this.#consumed.set(round.jobId, (consumed = new Map<string, number>()));
+    for (const [nodeId, upload] of round.uploads) consumed.set(nodeId, upload.countedTotal);
     this.#lastNorm.set(round.jobId, l2Norm(values));
     this.#lastParticipants.set(round.jobId, uploads.length);
     const samples = uploads.reduce((sum, u) => sum + u.samples, 0);

@@ -11,7 +11,7 @@ let fixture: SchedulerFixture | undefined;
 afterEach(() => fixture?.store.close());
 
 describe('gossipJobs over the job service', () => {
-  it('answers existence, the FedAvg view of a job, expected participants and the reference norm', () => {
+  it('answers existence, the FedAvg view of a job, expected participants, the reference norm and counted samples', () => {
     fixture = schedulerFixture();
     const { scheduler } = fixture;
     const jobs = new JobService(
@@ -39,7 +39,8 @@ describe('gossipJobs over the job service', () => {
     );
     expect(adapter.exists(job.id)).toBe(true);
     expect(adapter.exists('job-000000000000')).toBe(false);
-    for (const node of ['vaaaa', 'vbbbb', 'vcccc']) expect(scheduler.requestLease(node, 100)).not.toBeNull();
+    const grants = ['vaaaa', 'vbbbb', 'vcccc'].map((node) => scheduler.requestLease(node, 100));
+    for (const grant of grants) expect(grant).not.toBeNull();
     expect(adapter.fedAvgJob(job.id)).toMatchObject({
       parameterCount: 1234,
       running: true,
@@ -47,5 +48,17 @@ describe('gossipJobs over the job service', () => {
     });
     expect(adapter.expectedParticipants(job.id)).toBe(1); // only the connected, active one
     expect(adapter.referenceNorm(job.id)).toBe(42);
+    // FedAvg weights: the samples of each volunteer's counted completions, nothing it declares.
+    expect(adapter.countedSamples(job.id, 'vaaaa')).toBe(0);
+    const [a, b] = grants as [NonNullable<(typeof grants)[0]>, NonNullable<(typeof grants)[0]>];
+    scheduler.completeLease(a.id, 'vaaaa', { loss: 1, samples: a.end - a.start, durationMs: 1 });
+    scheduler.completeLease(b.id, 'vbbbb', { loss: 1, samples: b.end - b.start, durationMs: 1 });
+    const next = scheduler.requestLease('vaaaa', 100);
+    if (next === null) throw new Error('expected a lease');
+    scheduler.completeLease(next.id, 'vaaaa', { loss: 1, samples: next.end - next.start, durationMs: 1 });
+    expect(adapter.countedSamples(job.id, 'vaaaa')).toBe(a.end - a.start + next.end - next.start);
+    expect(adapter.countedSamples(job.id, 'vbbbb')).toBe(b.end - b.start);
+    expect(adapter.countedSamples(job.id, 'vcccc')).toBe(0); // a lease, but nothing completed
+    expect(adapter.countedSamples('job-000000000000', 'vaaaa')).toBe(0);
   });
 });

@@ -45,6 +45,8 @@ export interface GossipJobs {
   fedAvgJob(jobId: string): FedAvgJob | undefined;
   expectedParticipants(jobId: string): number;
   referenceNorm(jobId: string): number | null;
+  /** Samples of the volunteer's counted completions on the job: its FedAvg weight. */
+  countedSamples(jobId: string, nodeId: string): number;
 }
 
 export interface GossipCoordinatorDeps {
@@ -108,6 +110,12 @@ export function gossipJobs(
       const latest = checkpoints().latest(jobId);
       return latest === null ? null : (checkpoints().record(jobId, latest.seq)?.norm ?? null);
     },
+    countedSamples(jobId, nodeId) {
+      let samples = 0;
+      for (const c of jobs.scheduler.completions(jobId))
+        if (c.nodeId === nodeId && c.counted === 1) samples += c.samples;
+      return samples;
+    },
   };
 }
 
@@ -128,6 +136,9 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
     job: (jobId) => deps.jobs.fedAvgJob(jobId),
     expectedParticipants: (jobId) => deps.jobs.expectedParticipants(jobId),
     referenceNorm: (jobId) => deps.jobs.referenceNorm(jobId),
+    countedSamples: (jobId, nodeId) => deps.jobs.countedSamples(jobId, nodeId),
+    onRejected: (jobId, _nodeId, code) =>
+      ctx.metrics.validationRejections.inc({ job: jobId, reason: `fedavg_${code.toLowerCase()}` }),
     metrics,
     log: ctx.log,
   });

@@ -34,6 +34,8 @@ export interface StubJob {
   averaging: Pick<AveragingSpec, 'mode' | 'roundDeadlineMs' | 'quorum' | 'maxNormRatio'>;
   running: boolean;
   expected: number;
+  /** Samples the coordinator counted for each volunteer on the job (its counted completions). */
+  counted: Map<string, number>;
 }
 
 export interface GossipTestServer {
@@ -41,8 +43,11 @@ export interface GossipTestServer {
   readonly membership: Membership;
   readonly gossip: GossipCoordinator;
   readonly job: StubJob;
-  /** A volunteer that joined; its node id and PeerJS token. */
-  volunteer(): Promise<{ socket: VolunteerClient; nodeId: string; token: string }>;
+  /**
+   * A volunteer that joined; its node id and PeerJS token. Unless `counted` is given, the
+   * coordinator is made to have counted 1,000 samples of its work on the job.
+   */
+  volunteer(counted?: number): Promise<{ socket: VolunteerClient; nodeId: string; token: string }>;
   close(): Promise<void>;
 }
 
@@ -66,6 +71,7 @@ export async function startGossipServer(
     averaging: { mode: 'fedavg', roundDeadlineMs: 2_000, quorum: 0.5, maxNormRatio: 10 },
     running: true,
     expected: 2,
+    counted: new Map(),
     ...options.job,
   };
   const stubJobs: GossipJobs = {
@@ -73,6 +79,7 @@ export async function startGossipServer(
     fedAvgJob: (id) => (id === FEDAVG_JOB ? job : undefined),
     expectedParticipants: () => job.expected,
     referenceNorm: () => null,
+    countedSamples: (jobId, nodeId) => (jobId === FEDAVG_JOB ? (job.counted.get(nodeId) ?? 0) : 0),
   };
   const httpServer = http.createServer();
   const socketServer = new SocketServer(httpServer, {
@@ -105,7 +112,7 @@ export async function startGossipServer(
     membership,
     gossip,
     job,
-    async volunteer() {
+    async volunteer(counted = 1000) {
       const socket: VolunteerClient = io(`${url}${NAMESPACES.volunteer}`, {
         transports: ['websocket'],
         auth: { protocolVersion: PROTOCOL_VERSION },
@@ -114,6 +121,7 @@ export async function startGossipServer(
       });
       sockets.push(socket);
       const accepted = await joinVolunteer(socket);
+      if (counted > 0) job.counted.set(accepted.nodeId, counted);
       return { socket, nodeId: accepted.nodeId, token: accepted.peerjs.token };
     },
     async close() {
