@@ -21,6 +21,7 @@ import {
   type RunningServer,
   type VolunteerClient,
 } from './test-support.ts';
+import { DEFAULT_LEASE_TIMING } from './scheduler/types.ts';
 
 const track = closedAfterEach<RunningServer>();
 
@@ -337,5 +338,47 @@ describe('volunteer namespace', () => {
     } finally {
       clearInterval(beat);
     }
+  });
+
+  it('gives one volunteer at most its allowance of leases and refuses a completion of 0 samples', async () => {
+    const running = track(await startServer());
+    const created = await api<{ job: { id: string } }>(`${running.url}/api/jobs`, {
+      body: { name: 'hoard', training: { batchSize: 100, localSteps: 1, epochs: 1 } },
+    });
+    expect(created.status).toBe(201);
+    await running.server.checkpoints().idle();
+    const hoarder = running.volunteer();
+    const honest = running.volunteer();
+    for (const v of [hoarder, honest]) await joinVolunteer(v);
+    const ask = (socket: VolunteerClient) =>
+      request<{ lease: LeaseGrantInfo | null; retryAfterMs: number }>(socket, 'requestLease', {
+        samplesPerSec: 0.001,
+      });
+    const grants: LeaseGrantInfo[] = [];
+    for (let i = 0; i < 10; i++) {
+      const reply = await ask(hoarder);
+      if (!reply.ok) throw new Error(reply.message);
+      if (reply.lease === null) expect(reply.retryAfterMs).toBeGreaterThan(0);
+      else grants.push(reply.lease);
+    }
+    expect(grants).toHaveLength(DEFAULT_LEASE_TIMING.maxLeasesPerVolunteer);
+    const other = await ask(honest);
+    expect(other.ok && other.lease).toBeTruthy();
+
+    const first = grants[0];
+    if (first === undefined) throw new Error('no lease');
+    const scheduler = running.server.jobs.scheduler;
+    const claim = (samples: number) =>
+      request<{ counted: boolean }>(hoarder, 'completeLease', {
+        leaseId: first.leaseId,
+        loss: 0,
+        samples,
+        durationMs: 0,
+      });
+    expect(await claim(0)).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    expect(scheduler.getLease(first.leaseId)?.state).toBe('active');
+    expect(running.server.jobs.get(created.body.job.id).shardsDone).toBe(0);
+    expect(await claim(first.end - first.start)).toMatchObject({ ok: true, counted: true });
+    expect(running.server.jobs.get(created.body.job.id)).toMatchObject({ shardsDone: 1, samplesDone: 100 });
   });
 });
