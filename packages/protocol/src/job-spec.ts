@@ -142,7 +142,12 @@ export const averagingSpecSchema = z.strictObject({
   roundDeadlineMs: int('round deadline (ms)', 1_000, 3_600_000).default(30_000),
   /** fedavg: fraction of active volunteers whose uploads make a round. */
   quorum: num('quorum', 0, 1, { exclusiveMin: true }).default(0.5),
-  /** A received model whose norm differs from one's own by more than this factor is rejected. */
+  /**
+   * gossip: a received model whose norm differs from one's own by more than this factor is
+   * rejected. fedavg: an upload whose difference from the previous average is more than this
+   * factor × the round's scale (the lower median of the uploads' differences) is refused as an
+   * outlier; see packages/core/src/robust-aggregation.ts.
+   */
   maxNormRatio: num('max norm ratio', 1, 1e6).default(10),
 });
 export type AveragingSpec = z.infer<typeof averagingSpecSchema>;

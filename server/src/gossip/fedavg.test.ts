@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { l2Norm, mulberry32, randomVector } from '@tabswarm/core';
 import {
   decodeFrame,
   encodeFp32Frame,
@@ -56,7 +57,8 @@ async function start(job: Partial<StubJob> = {}) {
 
 describe('FedAvg rounds', () => {
   it('averages the round weighted by the samples the coordinator counted (W = Σ nₖ/N · Wₖ), whatever is declared', async () => {
-    const s = await start({ expected: 2 });
+    // Measured from a checkpoint at 3: both moved as far (2), so the average is the plain weighted one.
+    const s = await start({ expected: 2, reference: filled(3) });
     const [a, b] = [await s.volunteer(100), await s.volunteer(300)];
     // a declares 10^9 samples and b 1: before the fix, a's model was the average.
     const [ra, rb] = await Promise.all([upload(s, a, filled(1), 1e9), upload(s, b, filled(5), 1)]);
@@ -95,6 +97,7 @@ describe('FedAvg rounds', () => {
   it('closes on quorum after a grace, without waiting for a vanished volunteer', async () => {
     const s = await start({
       expected: 3,
+      reference: filled(2),
       averaging: { mode: 'fedavg', roundDeadlineMs: 5_000, quorum: 0.5, maxNormRatio: 10 },
     });
     const [a, b] = [await s.volunteer(), await s.volunteer()];
@@ -133,10 +136,15 @@ describe('FedAvg rounds', () => {
     nan[5] = Number.NaN;
     expect(await upload(s, a, nan, 1)).toMatchObject({ status: 422, error: { code: 'NON_FINITE' } });
     expect(await upload(s, a, filled(1), 0)).toMatchObject({ status: 400 });
-    // A round that closed sets the norm the next uploads are held to.
+    // Measured from the last average (1): an upload that moved 10,000× as far as the other one is
+    // refused as an outlier and keeps its own model; the other gets the average without it.
     await Promise.all([upload(s, a, filled(1), 1), upload(s, b, filled(1), 1)]);
     s.job.counted.set(a.nodeId, 2000);
-    expect(await upload(s, a, filled(1000), 1)).toMatchObject({ status: 422, error: { code: 'NORM' } });
+    s.job.counted.set(b.nodeId, 2000);
+    const [far, near] = await Promise.all([upload(s, a, filled(1000), 1), upload(s, b, filled(1.1), 1)]);
+    expect(far).toMatchObject({ status: 422, error: { code: 'OUTLIER' } });
+    expect(near.values?.[0]).toBeCloseTo(1.1, 6);
+    expect(near.res.headers.get(FEDAVG_PARTICIPANTS_HEADER)).toBe('1');
   });
 
   it('refuses a second upload in the same round and uploads to a gossip job', async () => {
@@ -154,5 +162,61 @@ describe('FedAvg rounds', () => {
     expect((await first).status).toBe(409);
     s.job.averaging = { ...s.job.averaging, mode: 'gossip' };
     expect(await upload(s, a, filled(1), 1)).toMatchObject({ status: 409, error: { code: 'NOT_FEDAVG' } });
+  });
+});
+
+describe('FedAvg rounds with a poisoner', () => {
+  const distance = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+    let sum = 0;
+    for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
+    return Math.sqrt(sum);
+  };
+  const direction = (seed: number, norm: number): Float32Array => {
+    const v = randomVector(mulberry32(seed), N);
+    const k = norm / l2Norm(v);
+    return v.map((x) => x * k);
+  };
+
+  it('one volunteer of four cannot collapse the average and lock the honest ones out', async () => {
+    // The latest checkpoint (‖base‖ ≈ 27); honest volunteers move 5 % of it per round, plus noise.
+    const base = randomVector(mulberry32(1), N, 1.5);
+    const s = await start({
+      expected: 4,
+      reference: base,
+      averaging: { mode: 'fedavg', roundDeadlineMs: 5_000, quorum: 1, maxNormRatio: 10 },
+    });
+    const honest = [await s.volunteer(), await s.volunteer(), await s.volunteer()];
+    const attacker = await s.volunteer();
+    const g = direction(2, 0.05 * l2Norm(base));
+    let lastAverage: Float32Array = base;
+    for (let round = 1; round <= 3; round++) {
+      for (const v of [...honest, attacker]) s.job.counted.set(v.nodeId, 1000 * round);
+      const models = honest.map((_, i) => {
+        const noise = direction(100 + 10 * round + i, 0.025 * l2Norm(base));
+        return base.map((b, j) => b + round * (g[j] as number) + (noise[j] as number));
+      });
+      const results = await Promise.all([
+        ...honest.map((v, i) => upload(s, v, models[i] as Float32Array, 1000)),
+        upload(
+          s,
+          attacker,
+          lastAverage.map((x) => -3 * x),
+          1000,
+        ),
+      ]);
+      const honestMean = models[0]?.map((_, j) => models.reduce((sum, m) => sum + (m[j] as number), 0) / 3);
+      // Before the fix: round 1 averaged the attacker in (the average's norm fell to a few per cent
+      // of the model's), and from round 2 on every honest upload was refused as out of norm range.
+      for (const r of results.slice(0, 3)) {
+        expect(r.status, `round ${round}`).toBe(200);
+        expect(distance(r.values ?? [], honestMean ?? []), `round ${round}`).toBeLessThan(0.01 * l2Norm(g));
+      }
+      expect(results[3], `round ${round}`).toMatchObject({ status: 422, error: { code: 'OUTLIER' } });
+      lastAverage = results[0]?.values ?? base;
+    }
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain(
+      `tabswarm_validation_rejections_total{job="${FEDAVG_JOB}",reason="fedavg_outlier"} 3`,
+    );
   });
 });

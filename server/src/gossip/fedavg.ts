@@ -11,13 +11,22 @@
  * counted work since its last averaged upload has nothing to add (NO_NEW_WORK); both are counted
  * as rejections like the validation failures. A round that fails (no quorum) consumes nothing.
  *
+ * The average is robust (core's robustRound, as for checkpoints): an upload is checked alone for
+ * its frame, length and finite values; when the round closes, each upload's difference from the
+ * reference (the previous round's average, or the latest checkpoint before the first round) is
+ * measured against the round's scale, the lower median of those differences' norms. One more
+ * than `averaging.maxNormRatio` × the scale is an OUTLIER: refused (422), it keeps its own model;
+ * the others' differences are clipped to DEFAULT_CLIP_MULTIPLE × the scale and averaged with
+ * their counted weights. Nothing an upload does moves the reference the next round is judged by
+ * except through that bounded average, so no volunteer can lock the others out.
+ *
  * A round closes when every expected volunteer uploaded; or, once a quorum (the job's fraction of
  * the expected volunteers) is in, after a short grace (a tenth of the deadline); or at the
  * deadline. Without a quorum by the deadline the round fails and everyone keeps their own model.
  * An upload that arrives after its round closed joins the next one: nobody waits for stragglers
  * longer than the grace, and nobody for a vanished volunteer longer than the deadline.
  */
-import { l2Norm, validateContribution, weightedMean } from '@tabswarm/core';
+import { DEFAULT_CLIP_MULTIPLE, robustRound, validateContribution } from '@tabswarm/core';
 import {
   decodeFrame,
   encodeFp32Frame,
@@ -39,8 +48,8 @@ export interface FedAvgDeps {
   readonly job: (jobId: string) => FedAvgJob | undefined;
   /** Volunteers expected to upload each round: connected, active, working on the job. */
   readonly expectedParticipants: (jobId: string) => number;
-  /** Norm that uploads are checked against before the first round closes (the latest checkpoint's). */
-  readonly referenceNorm?: (jobId: string) => number | null;
+  /** What the first round is measured from: the latest checkpoint's parameters (null: zeros). */
+  readonly referenceValues?: (jobId: string) => Promise<Float32Array | null>;
   /** Samples the coordinator counted for the volunteer on the job, in all (counted completions). */
   readonly countedSamples: (jobId: string, nodeId: string) => number;
   /** A refused upload, by its code: for the rejection metrics. */
@@ -79,6 +88,8 @@ interface Round {
   readonly seq: number;
   readonly openedAt: number;
   readonly uploads: Map<string, Upload>;
+  /** The previous round's average (or the latest checkpoint): what the round is measured from. */
+  readonly reference: Promise<Float32Array | null>;
   deadline: ReturnType<typeof setTimeout> | undefined;
   grace: ReturnType<typeof setTimeout> | undefined;
 }
@@ -97,7 +108,8 @@ export class FedAvgRounds {
   readonly #deps: FedAvgDeps;
   readonly #open = new Map<string, Round>();
   readonly #next = new Map<string, number>();
-  readonly #lastNorm = new Map<string, number>();
+  /** Per job: the reference of the next round (the last average, once there is one). */
+  readonly #reference = new Map<string, Promise<Float32Array | null>>();
   readonly #lastParticipants = new Map<string, number>();
   /** Per job, per volunteer: its counted samples when its last averaged upload was made. */
   readonly #consumed = new Map<string, Map<string, number>>();
@@ -161,11 +173,8 @@ export class FedAvgRounds {
     if (frame.header.senderId !== nodeId)
       return fail(422, 'WRONG_SENDER', 'the frame sender is not the authenticated volunteer');
     const values = frameValues(frame).slice();
-    const check = validateContribution(values, {
-      expectedLength: n,
-      previousNorm: this.#lastNorm.get(jobId) ?? this.#deps.referenceNorm?.(jobId) ?? null,
-      maxNormRatio: job.averaging.maxNormRatio,
-    });
+    // Length and finite values; how far it moved is judged among the round's uploads at close.
+    const check = validateContribution(values, { expectedLength: n, previousNorm: null, maxNormRatio: 1 });
     if (!check.ok) return fail(422, check.reason, check.message);
     const round = this.#round(jobId, job);
     if (round.uploads.has(nodeId)) {
@@ -210,6 +219,7 @@ export class FedAvgRounds {
         seq,
         openedAt: Date.now(),
         uploads: new Map(),
+        reference: this.#referenceOf(jobId),
         deadline: undefined,
         grace: undefined,
       };
@@ -218,6 +228,19 @@ export class FedAvgRounds {
       round = opened;
     }
     return round;
+  }
+
+  #referenceOf(jobId: string): Promise<Float32Array | null> {
+    let reference = this.#reference.get(jobId);
+    if (reference === undefined) {
+      const load = this.#deps.referenceValues?.(jobId) ?? Promise.resolve(null);
+      reference = load.catch((error: unknown) => {
+        this.#deps.log?.warn({ err: error, jobId }, 'FedAvg: the latest checkpoint could not be read');
+        return null;
+      });
+      this.#reference.set(jobId, reference);
+    }
+    return reference;
   }
 
   #maybeClose(round: Round, job: FedAvgJob): void {
@@ -249,20 +272,69 @@ export class FedAvgRounds {
       );
       return;
     }
-    const values = weightedMean(uploads.map((u) => ({ values: u.values, weight: u.samples })));
+    // Closed to new uploads now (they open the next round); averaged once the reference is there.
+    clearTimeout(round.deadline);
+    clearTimeout(round.grace);
+    this.#open.delete(round.jobId);
+    const averaged = round.reference
+      .then((reference) => this.#average(round, reference, job))
+      .catch((error: unknown) => {
+        this.#deps.log?.error({ err: error, jobId: round.jobId }, 'FedAvg round failed');
+        this.#finish(round, fail(409, 'NOT_AVERAGED', `round ${round.seq} could not be averaged`));
+        throw error;
+      });
+    // The next round is measured from this one's average (or this one's reference if none).
+    this.#reference.set(
+      round.jobId,
+      averaged.then(
+        (values) => values,
+        () => round.reference,
+      ),
+    );
+  }
+
+  /** The robust average of a closed round: answers every upload, returns the average (or the reference). */
+  #average(round: Round, stored: Float32Array | null, job: FedAvgJob | undefined): Float32Array | null {
+    const entries = [...round.uploads];
+    const length = (entries[0] as [string, Upload])[1].values.length;
+    const reference = stored !== null && stored.length === length ? stored : new Float32Array(length);
+    const robust = robustRound(
+      entries.map(([, u]) => ({ values: u.values, weight: u.samples })),
+      {
+        reference,
+        maxRatio: job?.averaging.maxNormRatio ?? 10,
+        clipMultiple: DEFAULT_CLIP_MULTIPLE,
+      },
+    );
+    for (const outlier of robust.outliers) {
+      const [nodeId, upload] = entries[outlier.index] as [string, Upload];
+      this.#deps.onRejected?.(round.jobId, nodeId, 'OUTLIER');
+      this.#deps.log?.warn({ jobId: round.jobId, nodeId, code: 'OUTLIER' }, 'FedAvg upload rejected');
+      upload.resolve(fail(422, 'OUTLIER', outlier.message));
+    }
+    const values = robust.values as Float32Array;
     let consumed = this.#consumed.get(round.jobId);
     if (consumed === undefined) this.#consumed.set(round.jobId, (consumed = new Map<string, number>()));
-    for (const [nodeId, upload] of round.uploads) consumed.set(nodeId, upload.countedTotal);
-    this.#lastNorm.set(round.jobId, l2Norm(values));
-    this.#lastParticipants.set(round.jobId, uploads.length);
-    const samples = uploads.reduce((sum, u) => sum + u.samples, 0);
+    const kept = robust.kept.map((k) => entries[k.index] as [string, Upload]);
+    for (const [nodeId, upload] of kept) consumed.set(nodeId, upload.countedTotal);
+    this.#lastParticipants.set(round.jobId, kept.length);
+    const samples = kept.reduce((sum, [, u]) => sum + u.samples, 0);
     const frame = encodeFp32Frame({ jobId: round.jobId, senderId: 'coordinator', round: round.seq, values });
     this.#deps.metrics?.fedAvgRounds.inc({ job: round.jobId, outcome: 'averaged' });
     this.#deps.log?.info(
-      { jobId: round.jobId, round: round.seq, participants: uploads.length, samples },
+      {
+        jobId: round.jobId,
+        round: round.seq,
+        participants: kept.length,
+        samples,
+        outliers: robust.outliers.length,
+        clipped: robust.kept.filter((k) => k.clip < 1).length,
+      },
       'FedAvg round averaged',
     );
-    this.#finish(round, { ok: true, round: round.seq, participants: uploads.length, samples, frame });
+    const outcome: FedAvgOutcome = { ok: true, round: round.seq, participants: kept.length, samples, frame };
+    for (const [, upload] of kept) upload.resolve(outcome);
+    return values;
   }
 
   #finish(round: Round, outcome: FedAvgOutcome): void {

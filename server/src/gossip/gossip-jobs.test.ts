@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jobSpecSchema, type NodeInfo } from '@tabswarm/protocol';
+import { encodeFp32Frame, jobSpecSchema, type NodeInfo } from '@tabswarm/protocol';
 import type { Checkpointing } from '../jobs/checkpointing.ts';
 import { JobService } from '../jobs/job-service.ts';
 import { createMetrics } from '../metrics.ts';
@@ -11,7 +11,7 @@ let fixture: SchedulerFixture | undefined;
 afterEach(() => fixture?.store.close());
 
 describe('gossipJobs over the job service', () => {
-  it('answers existence, the FedAvg view of a job, expected participants, the reference norm and counted samples', () => {
+  it('answers existence, the FedAvg view of a job, expected participants, the reference and counted samples', async () => {
     fixture = schedulerFixture();
     const { scheduler } = fixture;
     const jobs = new JobService(
@@ -29,8 +29,16 @@ describe('gossipJobs over the job service', () => {
     ]);
     const checkpoints = {
       parameterCount: () => 1234,
-      latest: () => ({ seq: 2, createdAt: 0, shardsDone: 0, accuracy: null, loss: null }),
-      record: () => ({ norm: 42 }),
+      latestFrame: () =>
+        Promise.resolve({
+          seq: 2,
+          frame: encodeFp32Frame({
+            jobId: job.id,
+            senderId: 'coordinator',
+            round: 2,
+            values: new Float32Array([1, 2, 3]),
+          }),
+        }),
     } as unknown as Checkpointing;
     const adapter = gossipJobs(
       jobs,
@@ -47,7 +55,7 @@ describe('gossipJobs over the job service', () => {
       averaging: { mode: 'fedavg', quorum: 0.6 },
     });
     expect(adapter.expectedParticipants(job.id)).toBe(1); // only the connected, active one
-    expect(adapter.referenceNorm(job.id)).toBe(42);
+    expect(Array.from((await adapter.referenceValues(job.id)) ?? [])).toEqual([1, 2, 3]);
     // FedAvg weights: the samples of each volunteer's counted completions, nothing it declares.
     expect(adapter.countedSamples(job.id, 'vaaaa')).toBe(0);
     const [a, b] = grants as [NonNullable<(typeof grants)[0]>, NonNullable<(typeof grants)[0]>];

@@ -5,6 +5,8 @@
  */
 import type { Socket } from 'socket.io';
 import {
+  decodeFrame,
+  frameValues,
   ProtocolError,
   VOLUNTEER_REQUESTS,
   type ConsensusPoint,
@@ -44,7 +46,8 @@ export interface GossipJobs {
   exists(jobId: string): boolean;
   fedAvgJob(jobId: string): FedAvgJob | undefined;
   expectedParticipants(jobId: string): number;
-  referenceNorm(jobId: string): number | null;
+  /** The latest checkpoint's parameters, that FedAvg's first round is measured from; null if none. */
+  referenceValues(jobId: string): Promise<Float32Array | null>;
   /** Samples of the volunteer's counted completions on the job: its FedAvg weight. */
   countedSamples(jobId: string, nodeId: string): number;
 }
@@ -106,9 +109,10 @@ export function gossipJobs(
       ]);
       return [...nodes].filter(live).length;
     },
-    referenceNorm(jobId) {
-      const latest = checkpoints().latest(jobId);
-      return latest === null ? null : (checkpoints().record(jobId, latest.seq)?.norm ?? null);
+    async referenceValues(jobId) {
+      const latest = await checkpoints().latestFrame(jobId);
+      const frame = latest === null ? null : decodeFrame(latest.frame);
+      return frame?.ok === true ? frameValues(frame).slice() : null;
     },
     countedSamples(jobId, nodeId) {
       let samples = 0;
@@ -135,7 +139,7 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
   const fedavg = new FedAvgRounds({
     job: (jobId) => deps.jobs.fedAvgJob(jobId),
     expectedParticipants: (jobId) => deps.jobs.expectedParticipants(jobId),
-    referenceNorm: (jobId) => deps.jobs.referenceNorm(jobId),
+    referenceValues: (jobId) => deps.jobs.referenceValues(jobId),
     countedSamples: (jobId, nodeId) => deps.jobs.countedSamples(jobId, nodeId),
     onRejected: (jobId, _nodeId, code) =>
       ctx.metrics.validationRejections.inc({ job: jobId, reason: `fedavg_${code.toLowerCase()}` }),

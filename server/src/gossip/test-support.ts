@@ -36,6 +36,8 @@ export interface StubJob {
   expected: number;
   /** Samples the coordinator counted for each volunteer on the job (its counted completions). */
   counted: Map<string, number>;
+  /** The latest checkpoint's parameters: what the first round is measured from (null: none). */
+  reference: Float32Array | null;
 }
 
 export interface GossipTestServer {
@@ -72,13 +74,14 @@ export async function startGossipServer(
     running: true,
     expected: 2,
     counted: new Map(),
+    reference: null,
     ...options.job,
   };
   const stubJobs: GossipJobs = {
     exists: (id) => id === FEDAVG_JOB,
     fedAvgJob: (id) => (id === FEDAVG_JOB ? job : undefined),
     expectedParticipants: () => job.expected,
-    referenceNorm: () => null,
+    referenceValues: () => Promise.resolve(job.reference),
     countedSamples: (jobId, nodeId) => (jobId === FEDAVG_JOB ? (job.counted.get(nodeId) ?? 0) : 0),
   };
   const httpServer = http.createServer();
