@@ -42,6 +42,7 @@ export function gossipJobRoutes(deps: GossipRouteDeps): express.Router {
       try {
         await fn(req, res, jobId);
       } catch (error) {
+        if (req.destroyed && !res.headersSent) return; // the client went away mid-body: nobody to answer
         deps.onError(error);
         if (!res.headersSent) sendError(res, 'INTERNAL', 'internal error');
       }
