@@ -1,5 +1,5 @@
 /** JSON error bodies for the REST API: the same `{ ok: false, code, message }` shape as socket acks. */
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 
 export type HttpErrorCode =
   | 'BAD_REQUEST'
@@ -66,4 +66,13 @@ export function clientErrorOf(err: unknown, contentEncoding: string | undefined)
     };
   }
   return { code: CODE_BY_STATUS.get(status) ?? 'BAD_REQUEST', message: 'bad request' };
+}
+
+/**
+ * Whether the client is gone, so an error has nobody to answer: its connection closed (an upload
+ * cut off mid-body). Not `req.destroyed`, which is also true once a body has been read in full —
+ * an error after that must still be answered.
+ */
+export function clientGone(req: Request): boolean {
+  return req.socket.destroyed;
 }

@@ -9,7 +9,7 @@ import {
   FEDAVG_SAMPLES_HEADER,
   nodeIdSchema,
 } from '@tabswarm/protocol';
-import { sendError, type HttpErrorCode } from '../http-errors.ts';
+import { clientGone, sendError, type HttpErrorCode } from '../http-errors.ts';
 import type { ConsensusLog } from './consensus.ts';
 import type { FedAvgRounds } from './fedavg.ts';
 import type { LinkRegistry } from './link-registry.ts';
@@ -42,7 +42,7 @@ export function gossipJobRoutes(deps: GossipRouteDeps): express.Router {
       try {
         await fn(req, res, jobId);
       } catch (error) {
-        if (req.destroyed && !res.headersSent) return; // the client went away mid-body: nobody to answer
+        if (clientGone(req) && !res.headersSent) return; // the client went away mid-body: nobody to answer
         deps.onError(error);
         if (!res.headersSent) sendError(res, 'INTERNAL', 'internal error');
       }

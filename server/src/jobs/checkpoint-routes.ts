@@ -9,7 +9,7 @@ import express, { type Request, type Response } from 'express';
 import { ProtocolError } from '@tabswarm/protocol';
 import { VerifiedCheckpointFiles, type VerifiedCheckpointFile } from '../checkpoints/checkpoint-files.ts';
 import type { LayersModelJson } from '../checkpoints/export.ts';
-import { sendError, type HttpErrorCode } from '../http-errors.ts';
+import { clientGone, sendError, type HttpErrorCode } from '../http-errors.ts';
 import type { Checkpointing } from './checkpointing.ts';
 import type { JobService } from './job-service.ts';
 import { replyWithError } from './routes.ts';
@@ -38,7 +38,7 @@ export function checkpointRoutes(
       jobs.get(jobId(req)); // 404 for unknown jobs before anything else
       await fn(req, res);
     } catch (error) {
-      if (req.destroyed && !res.headersSent) return; // the client went away mid-body: nobody to answer
+      if (clientGone(req) && !res.headersSent) return; // the client went away mid-body: nobody to answer
       if (!(error instanceof ProtocolError)) onError(error);
       replyWithError(res, error);
     }
