@@ -1,7 +1,8 @@
 /**
  * The FedAvg side of a volunteer: after a round of shards it uploads its parameters (an fp32
- * frame, weighted by the samples it trained since its last upload) to the coordinator, which
- * answers with the round's sample-weighted average once the round closes (quorum or deadline).
+ * frame, with the samples it trained since its last upload in a header) to the coordinator, which
+ * weighs each upload by the samples it counted itself for that volunteer — never the header — and
+ * answers with the round's weighted average once the round closes (quorum or deadline).
  *
  * By default the upload overlaps training: `afterShard` returns at once, and when the average
  * arrives it is applied at the next `afterShard` together with the local progress made meanwhile
