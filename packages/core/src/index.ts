@@ -49,6 +49,7 @@ export {
   type RobustRoundOptions,
   type RoundUpload,
 } from './robust-aggregation.ts';
+export { aggregateRound, type AggregateOptions, type AggregateResult } from './aggregation.ts';
 export {
   DEFAULT_LEASE_TIMING,
   STRAGGLER_FRACTION,

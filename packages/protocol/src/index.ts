@@ -7,6 +7,7 @@ export * from './events.ts';
 export * from './frame.ts';
 export { crc32, crc32Update } from './crc32.ts';
 export * from './job-spec.ts';
+export * from './aggregation-spec.ts';
 export * from './model-presets.ts';
 export * from './jobs.ts';
 export * from './shard.ts';

@@ -24,9 +24,19 @@ describe('job spec', () => {
         seed: 1,
       },
       averaging: { mode: 'gossip', schedule: 'exponential', codec: 'fp32' },
-      checkpoint: { everyShards: 20, contributors: 3 },
+      checkpoint: { everyShards: 20, contributors: 3, aggregation: { rule: 'clipped' } },
       priority: 10,
     });
+    expect(spec.averaging.aggregation).toEqual({
+      rule: 'clipped',
+      trimFraction: 0.2,
+      momentum: 0.9,
+      iterations: 3,
+    });
+    // The default rule keeps jobs of one or two checkpoint contributors valid.
+    expect(jobSpecSchema.parse({ name: 'x', checkpoint: { contributors: 1 } }).checkpoint.contributors).toBe(
+      1,
+    );
     expect(spec.training.targetAccuracy).toBeUndefined();
   });
 
@@ -62,6 +72,37 @@ describe('job spec', () => {
     [{ name: 'x', dataset: '../etc' }, 'dataset: dataset must be "mnist" or an uploaded dataset id'],
     [{ name: 'x', training: { learningRate: Number.NaN } }, 'training.learningRate:'],
     [{ name: 'x', surprise: 1 }, 'surprise'],
+    [
+      { name: 'x', checkpoint: { contributors: 2, aggregation: { rule: 'median' } } },
+      'checkpoint.aggregation.rule: median needs at least 3 participants to outvote one bad upload, not 2 (checkpoint.contributors is 2)',
+    ],
+    [
+      {
+        name: 'x',
+        checkpoint: { contributors: 3, aggregation: { rule: 'trimmed-mean', trimFraction: 0.2 } },
+      },
+      'checkpoint.aggregation.rule: trimmed-mean with trimFraction 0.2 trims nothing from 3 participants: it needs at least 5',
+    ],
+    [
+      { name: 'x', checkpoint: { aggregation: { rule: 'krum' } } },
+      'checkpoint.aggregation.rule: aggregation rule must be one of',
+    ],
+    [
+      { name: 'x', averaging: { aggregation: { momentum: 1 } } },
+      'averaging.aggregation.momentum: aggregation momentum must be less than 1',
+    ],
+    [
+      { name: 'x', averaging: { aggregation: { trimFraction: 0.5 } } },
+      'averaging.aggregation.trimFraction: trim fraction must be less than 0.5',
+    ],
+    [
+      { name: 'x', averaging: { aggregation: { iterations: 0 } } },
+      'averaging.aggregation.iterations: aggregation iterations must be at least 1',
+    ],
+    [
+      { name: 'x', averaging: { aggregation: { clipRadius: 0 } } },
+      'averaging.aggregation.clipRadius: clip radius must be finite and greater than 0',
+    ],
   ])('explains %j', (input, message) => {
     const result = parsePayload(jobSpecSchema, input);
     expect(result.ok).toBe(false);

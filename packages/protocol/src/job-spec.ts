@@ -4,6 +4,7 @@
  * the dashboard form and the trainer.
  */
 import { z } from 'zod';
+import { aggregationShortfall, aggregationSpecSchema, defaultAggregation } from './aggregation-spec.ts';
 
 export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn'] as const;
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
@@ -149,6 +150,8 @@ export const averagingSpecSchema = z.strictObject({
    * outlier; see packages/core/src/robust-aggregation.ts.
    */
   maxNormRatio: num('max norm ratio', 1, 1e6).default(10),
+  /** fedavg: how a round's uploads are averaged (aggregation-spec.ts). */
+  aggregation: aggregationSpecSchema.default(defaultAggregation),
 });
 export type AveragingSpec = z.infer<typeof averagingSpecSchema>;
 
@@ -165,6 +168,8 @@ export const checkpointSpecSchema = z.strictObject({
    * packages/core/src/robust-aggregation.ts.
    */
   maxNormRatio: num('checkpoint max norm ratio', 1, 1e6).default(10),
+  /** How a round's uploads are averaged (aggregation-spec.ts); `clipped` uses maxNormRatio. */
+  aggregation: aggregationSpecSchema.default(defaultAggregation),
 });
 export type CheckpointSpec = z.infer<typeof checkpointSpecSchema>;
 
@@ -210,6 +215,17 @@ export const jobSpecSchema = z
   .refine((spec) => spec.training.batchSize * spec.training.localSteps <= MAX_SHARD_SAMPLES, {
     error: `a shard (batch size × local steps) must hold at most ${MAX_SHARD_SAMPLES} samples`,
     path: ['training', 'localSteps'],
+  })
+  .superRefine((spec, ctx) => {
+    // A robust rule chosen for checkpoints must have the contributors to outvote one bad upload.
+    const problem = aggregationShortfall(spec.checkpoint.aggregation, spec.checkpoint.contributors);
+    if (problem !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${problem} (checkpoint.contributors is ${spec.checkpoint.contributors})`,
+        path: ['checkpoint', 'aggregation', 'rule'],
+      });
+    }
   });
 /** What a client sends: any field may be left out. */
 export type JobSpecInput = z.input<typeof jobSpecSchema>;

@@ -219,4 +219,27 @@ describe('FedAvg rounds with a poisoner', () => {
       `tabswarm_validation_rejections_total{job="${FEDAVG_JOB}",reason="fedavg_outlier"} 3`,
     );
   });
+  it.each([
+    ['mean', 1001 / 3],
+    ['median', 2],
+  ] as const)("averages a round with the job's aggregation rule (%s)", async (rule, expected) => {
+    const s = await start({
+      expected: 3,
+      reference: filled(0),
+      averaging: {
+        mode: 'fedavg',
+        roundDeadlineMs: 5_000,
+        quorum: 1,
+        maxNormRatio: 10,
+        aggregation: { rule, trimFraction: 0.2, momentum: 0.9, iterations: 3 },
+      },
+    });
+    const [a, b, c] = [await s.volunteer(), await s.volunteer(), await s.volunteer()];
+    const results = await Promise.all([
+      upload(s, a, filled(1), 1),
+      upload(s, b, filled(2), 1),
+      upload(s, c, filled(998), 1),
+    ]);
+    for (const r of results) expect(r.values?.[0]).toBeCloseTo(expected, 3);
+  });
 });

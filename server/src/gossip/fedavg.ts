@@ -11,7 +11,9 @@
  * counted work since its last averaged upload has nothing to add (NO_NEW_WORK); both are counted
  * as rejections like the validation failures. A round that fails (no quorum) consumes nothing.
  *
- * The average is robust (core's robustRound, as for checkpoints): an upload is checked alone for
+ * The average is robust: the rule of `averaging.aggregation` (core's aggregateRound; the median,
+ * trimmed-mean and centered-clipping rules weigh uploads equally or as below), by default
+ * `clipped` (core's robustRound, as for checkpoints): an upload is checked alone for
  * its frame, length and finite values; when the round closes, each upload's difference from the
  * reference (the previous round's average, or the latest checkpoint before the first round) is
  * measured against the round's scale, the lower median of those differences' norms. One more
@@ -26,11 +28,13 @@
  * An upload that arrives after its round closed joins the next one: nobody waits for stragglers
  * longer than the grace, and nobody for a vanished volunteer longer than the deadline.
  */
-import { DEFAULT_CLIP_MULTIPLE, robustRound, validateContribution } from '@tabswarm/core';
+import { aggregateRound, validateContribution } from '@tabswarm/core';
 import {
   decodeFrame,
   encodeFp32Frame,
   frameValues,
+  aggregationShortfall,
+  defaultAggregation,
   type AveragingSpec,
   type FedAvgState,
 } from '@tabswarm/protocol';
@@ -40,7 +44,10 @@ import type { GossipMetrics } from './metrics.ts';
 export interface FedAvgJob {
   /** Length of the flat parameter vector; null until the coordinator built the model. */
   readonly parameterCount: number | null;
-  readonly averaging: Pick<AveragingSpec, 'mode' | 'roundDeadlineMs' | 'quorum' | 'maxNormRatio'>;
+  readonly averaging: Pick<AveragingSpec, 'mode' | 'roundDeadlineMs' | 'quorum' | 'maxNormRatio'> & {
+    /** Absent in jobs stored before the option existed: the default rule. */
+    readonly aggregation?: AveragingSpec['aggregation'];
+  };
   readonly running: boolean;
 }
 
@@ -111,6 +118,8 @@ export class FedAvgRounds {
   /** Per job: the reference of the next round (the last average, once there is one). */
   readonly #reference = new Map<string, Promise<Float32Array | null>>();
   readonly #lastParticipants = new Map<string, number>();
+  /** centered-clipping's momentum: each job's last round step (in memory; a restart starts from 0). */
+  readonly #previousSteps = new Map<string, Float32Array>();
   /** Per job, per volunteer: its counted samples when its last averaged upload was made. */
   readonly #consumed = new Map<string, Map<string, number>>();
   #closed = false;
@@ -298,14 +307,24 @@ export class FedAvgRounds {
     const entries = [...round.uploads];
     const length = (entries[0] as [string, Upload])[1].values.length;
     const reference = stored !== null && stored.length === length ? stored : new Float32Array(length);
-    const robust = robustRound(
+    const rule = job?.averaging.aggregation ?? defaultAggregation();
+    const shortfall = aggregationShortfall(rule, entries.length);
+    if (shortfall !== null)
+      this.#deps.log?.warn(
+        { jobId: round.jobId, round: round.seq, shortfall },
+        'FedAvg round: too few uploads',
+      );
+    const robust = aggregateRound(
+      rule,
       entries.map(([, u]) => ({ values: u.values, weight: u.samples })),
       {
         reference,
         maxRatio: job?.averaging.maxNormRatio ?? 10,
-        clipMultiple: DEFAULT_CLIP_MULTIPLE,
+        previousStep: this.#previousSteps.get(round.jobId) ?? null,
       },
     );
+    if (robust.step !== null && rule.rule === 'centered-clipping')
+      this.#previousSteps.set(round.jobId, robust.step);
     for (const outlier of robust.outliers) {
       const [nodeId, upload] = entries[outlier.index] as [string, Upload];
       this.#deps.onRejected?.(round.jobId, nodeId, 'OUTLIER');

@@ -9,7 +9,7 @@ import express from 'express';
 import { pino } from 'pino';
 import { Server as SocketServer } from 'socket.io';
 import { io } from 'socket.io-client';
-import { NAMESPACES, PROTOCOL_VERSION, type AveragingSpec } from '@tabswarm/protocol';
+import { NAMESPACES, PROTOCOL_VERSION } from '@tabswarm/protocol';
 import { DEFAULT_CONFIG, type ServerConfig } from '../config.ts';
 import { EventLog } from '../event-log.ts';
 import { JobService } from '../jobs/job-service.ts';
@@ -26,12 +26,13 @@ import {
   type GossipCoordinatorDeps,
   type GossipJobs,
 } from './index.ts';
+import type { FedAvgJob } from './fedavg.ts';
 
 export const FEDAVG_JOB = 'job-0123456789ab';
 
 export interface StubJob {
   parameterCount: number;
-  averaging: Pick<AveragingSpec, 'mode' | 'roundDeadlineMs' | 'quorum' | 'maxNormRatio'>;
+  averaging: FedAvgJob['averaging'];
   running: boolean;
   expected: number;
   /** Samples the coordinator counted for each volunteer on the job (its counted completions). */

@@ -201,8 +201,12 @@ const mean = (vectors: readonly Float32Array[]): Float64Array => {
  * base + r·g + noiseᵢ,ᵣ, whatever the checkpoints became (‖g‖ = 5 % of the base model's norm,
  * ‖noise‖ about half of that). The attacker answers with `attack(latest checkpoint)`.
  */
-async function poisonScenario(attack: (latest: Float32Array) => Float32Array) {
-  const { r, job } = await setup(robustJob);
+async function poisonScenario(attack: (latest: Float32Array) => Float32Array, aggregation?: object) {
+  const { r, job } = await setup(
+    aggregation === undefined
+      ? robustJob
+      : { ...robustJob, checkpoint: { ...robustJob.checkpoint, aggregation } },
+  );
   const baseFrame = await r.server.checkpoints().frame(job.id, 0);
   const decoded = baseFrame && decodeFrame(baseFrame);
   if (!decoded?.ok) throw new Error('checkpoint 0 does not decode');
@@ -302,6 +306,28 @@ describe('checkpoints with a poisoner among honest volunteers', () => {
     const plain = honestMean.map((h, i) => (3 * h + (fourth?.[i] ?? Number.NaN)) / 4);
     // Equal up to the fp32 rounding of the written checkpoint.
     expect(distance(values, plain)).toBeLessThan(1e-6 * l2Norm(plain));
+  });
+});
+
+describe("the job's aggregation rule, against a −9.9 × poisoner among 3 honest volunteers", () => {
+  const poison = (latest: Float32Array) => latest.map((x) => -9.9 * x);
+
+  it('mean (no protection): the poisoner drags the checkpoint many honest steps away', async () => {
+    const { record, values, honestMean, step } = await (
+      await poisonScenario(poison, { rule: 'mean' })
+    ).play();
+    expect(record.contributors.accepted).toHaveLength(4);
+    expect(distance(values, honestMean)).toBeGreaterThan(20 * step);
+  });
+
+  it.each([
+    [{ rule: 'median' }],
+    [{ rule: 'trimmed-mean', trimFraction: 0.25 }],
+    [{ rule: 'centered-clipping', iterations: 3 }],
+  ])('%j keeps the checkpoint within one honest step of the honest mean', async (aggregation) => {
+    const { record, values, honestMean, step } = await (await poisonScenario(poison, aggregation)).play();
+    expect(record.contributors.accepted).toHaveLength(4);
+    expect(distance(values, honestMean)).toBeLessThan(step);
   });
 });
 

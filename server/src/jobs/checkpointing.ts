@@ -5,8 +5,9 @@
  * set. Checkpoint 0 is the seeded initial model, written when the job is created, so every
  * volunteer and a restarted coordinator always have a model to start from.
  *
- * Every volunteer is untrusted, so the average is robust (core's robustRound, see
- * packages/core/src/robust-aggregation.ts). An upload is checked on arrival for what it is alone
+ * Every volunteer is untrusted, so the average is robust: the rule the job chose in
+ * `checkpoint.aggregation` (core's aggregateRound), by default `clipped` (core's robustRound, see
+ * packages/core/src/robust-aggregation.ts), described here. An upload is checked on arrival for what it is alone
  * (its frame, job, sender, length, finite values); when the round closes, each upload's
  * difference from the previous checkpoint is measured against the round's own scale, the lower
  * median of those differences' norms: one that moved more than `checkpoint.maxNormRatio` × that
@@ -20,17 +21,17 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import {
-  DEFAULT_CLIP_MULTIPLE,
+  aggregateRound,
   l2Norm,
   layoutOf,
   modelMismatch,
-  robustRound,
   topologyFor,
   validateContribution,
   type DatasetShape,
   type Topology,
 } from '@tabswarm/core';
 import {
+  defaultAggregation,
   decodeFrame,
   encodeFp32Frame,
   frameValues,
@@ -124,6 +125,8 @@ export const MAX_UPLOAD_RETRIES = 3;
 export class Checkpointing {
   private readonly models = new Map<string, JobModel>();
   private readonly rounds = new Map<string, Round>();
+  /** centered-clipping's momentum: each job's last checkpoint step (in memory; a restart starts from 0). */
+  private readonly previousSteps = new Map<string, Float32Array>();
   /** Jobs that asked for a checkpoint while one was in flight. */
   private readonly wanted = new Set<string>();
   /** Evaluations run one at a time: they are CPU-bound and share the event loop. */
@@ -432,10 +435,19 @@ export class Checkpointing {
       const uploads = [...round.accepted];
       const reference = await this.reference(round.jobId, (uploads[0] as [string, Upload])[1].values.length);
       if (this.closed) return;
-      const robust = robustRound(
+      // Jobs stored before the option existed have no `aggregation`: the default rule.
+      const rule = job.spec.checkpoint.aggregation ?? defaultAggregation();
+      const robust = aggregateRound(
+        rule,
         uploads.map(([, c]) => ({ values: c.values, weight: 1 })),
-        { reference, maxRatio: job.spec.checkpoint.maxNormRatio, clipMultiple: DEFAULT_CLIP_MULTIPLE },
+        {
+          reference,
+          maxRatio: job.spec.checkpoint.maxNormRatio,
+          previousStep: this.previousSteps.get(round.jobId) ?? null,
+        },
       );
+      if (robust.step !== null && rule.rule === 'centered-clipping')
+        this.previousSteps.set(round.jobId, robust.step);
       for (const outlier of robust.outliers) {
         const [nodeId] = uploads[outlier.index] as [string, Upload];
         this.rejectUpload(round, nodeId, 'OUTLIER', outlier.message);

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { aggregationSpecSchema, type AggregationSpecInput } from '@tabswarm/protocol';
+import { aggregateRound } from './aggregation.ts';
+
+const spec = (input: AggregationSpecInput) => aggregationSpecSchema.parse(input);
+const f32 = (...v: number[]) => Float32Array.from(v);
+const up = (values: Float32Array, weight = 1) => ({ values, weight });
+const reference = f32(0, 0);
+
+describe('aggregateRound', () => {
+  const honest = [up(f32(1, 10)), up(f32(2, 11)), up(f32(3, 12))];
+  const attacker = up(f32(-1000, 1000));
+
+  it('mean is the weighted mean: one attacker moves it without bound', () => {
+    const r = aggregateRound(spec({ rule: 'mean' }), [up(f32(1, 1), 1), up(f32(4, 4), 2)], {
+      reference,
+      maxRatio: 10,
+    });
+    expect(Array.from(r.values ?? [])).toEqual([3, 3]);
+    expect(
+      aggregateRound(spec({ rule: 'mean' }), [...honest, attacker], { reference, maxRatio: 10 }).values?.[0],
+    ).toBeCloseTo(-248.5);
+  });
+
+  it('median is coordinate-wise, the middle pair averaged for an even count', () => {
+    expect(
+      Array.from(aggregateRound(spec({ rule: 'median' }), honest, { reference, maxRatio: 10 }).values ?? []),
+    ).toEqual([2, 11]);
+    expect(
+      Array.from(
+        aggregateRound(spec({ rule: 'median' }), [...honest, attacker], { reference, maxRatio: 10 }).values ??
+          [],
+      ),
+    ).toEqual([1.5, 11.5]);
+  });
+
+  it('trimmed-mean drops ⌊β·m⌋ at each end per coordinate', () => {
+    const five = [...honest, attacker, up(f32(4, 13))];
+    // β = 0.2 of 5: one dropped at each end → mean of the middle three per coordinate.
+    expect(
+      Array.from(
+        aggregateRound(spec({ rule: 'trimmed-mean', trimFraction: 0.2 }), five, { reference, maxRatio: 10 })
+          .values ?? [],
+      ),
+    ).toEqual([2, 12]);
+    // Trimming nothing is the (unweighted) mean.
+    expect(
+      aggregateRound(spec({ rule: 'trimmed-mean', trimFraction: 0.1 }), five, { reference, maxRatio: 10 })
+        .values?.[0],
+    ).toBeCloseTo(-198);
+  });
+
+  it('centered-clipping bounds one upload by the radius per pass, and starts from the momentum', () => {
+    const r = aggregateRound(
+      spec({ rule: 'centered-clipping', iterations: 1, clipRadius: 1, momentum: 0 }),
+      [...honest, attacker],
+      { reference, maxRatio: 10 },
+    );
+    // Every upload is clipped to distance 1 from the reference: the result is within 1 of it.
+    expect(Math.hypot(...(r.values ?? []))).toBeLessThanOrEqual(1 + 1e-6);
+    const same = [up(f32(5, 5)), up(f32(5, 5)), up(f32(5, 5))];
+    const moved = aggregateRound(spec({ rule: 'centered-clipping', iterations: 1, momentum: 0.5 }), same, {
+      reference,
+      maxRatio: 10,
+      previousStep: f32(2, 2),
+    });
+    // The centre starts at 0 + 0.5 · 2 = 1; the default radius is the lower median distance (all
+    // equal), so the one pass lands on the uploads.
+    expect(Array.from(moved.values ?? [])).toEqual([5, 5]);
+    expect(Array.from(moved.step ?? [])).toEqual([5, 5]);
+  });
+
+  it('every robust rule stays near the honest uploads; clipped rejects the attacker', () => {
+    for (const input of [
+      { rule: 'median' },
+      { rule: 'trimmed-mean', trimFraction: 0.25 },
+      { rule: 'centered-clipping' },
+      { rule: 'clipped' },
+    ] as const) {
+      const r = aggregateRound(spec(input), [...honest, attacker], { reference, maxRatio: 10 });
+      const [x, y] = Array.from(r.values ?? []);
+      expect(Math.hypot((x as number) - 2, (y as number) - 11), input.rule).toBeLessThan(5);
+    }
+    expect(
+      aggregateRound(spec({ rule: 'clipped' }), [...honest, attacker], {
+        reference,
+        maxRatio: 10,
+      }).outliers.map((o) => o.index),
+    ).toEqual([3]);
+  });
+});
