@@ -5,18 +5,12 @@
  * set. Checkpoint 0 is the seeded initial model, written when the job is created, so every
  * volunteer and a restarted coordinator always have a model to start from.
  *
- * Every volunteer is untrusted, so the average is robust: the rule the job chose in
- * `checkpoint.aggregation` (core's aggregateRound), by default `clipped` (core's robustRound, see
- * packages/core/src/robust-aggregation.ts), described here. An upload is checked on arrival for what it is alone
- * (its frame, job, sender, length, finite values); when the round closes, each upload's
- * difference from the previous checkpoint is measured against the round's own scale, the lower
- * median of those differences' norms: one that moved more than `checkpoint.maxNormRatio` × that
- * scale is rejected as an OUTLIER (recorded, counted and logged like any rejection), the others'
- * differences are clipped to DEFAULT_CLIP_MULTIPLE × the scale around the previous checkpoint and
- * averaged with equal weights. No norm carries over from one round to the next, so no contributor
- * can move the reference the next round is judged by, nor lock the honest ones out; one of m ≥ 3
- * moves a checkpoint by at most 2 × the scale / m. An honest round whose moves are within twice
- * their lower median is the plain mean.
+ * Every volunteer is untrusted. An upload is checked on arrival for what it is alone (frame,
+ * job, sender, length, finite values); when the round closes, the uploads are averaged by the
+ * job's `checkpoint.aggregation` rule (core's aggregateRound), by default `clipped`: measured
+ * against the round's own scale, outliers rejected (recorded, counted and logged as OUTLIER), the
+ * rest clipped — so no contributor can move the reference the next round is judged by, nor lock
+ * the honest ones out (packages/core/src/robust-aggregation.ts says how far one can move it).
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -59,6 +53,15 @@ import type {
 } from '../store/checkpoint-repository.ts';
 import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord } from '../scheduler/types.ts';
+import {
+  MAX_UPLOAD_RETRIES,
+  recordMissingUploads,
+  summary,
+  tokenOwner,
+  type Round,
+  type Upload,
+  type UploadOutcome,
+} from './checkpoint-round.ts';
 
 export interface JobModel {
   readonly topology: Topology;
@@ -85,42 +88,6 @@ export interface CheckpointDeps {
   readonly events: EventLog;
   readonly now?: () => number;
 }
-
-interface Upload {
-  readonly values: Float32Array;
-  readonly norm: number;
-}
-
-interface Round {
-  readonly requestId: string;
-  readonly jobId: string;
-  readonly seq: number;
-  readonly startedAt: number;
-  readonly shardsDone: number;
-  readonly tokens: Map<string, string>;
-  readonly accepted: Map<string, Upload>;
-  readonly rejected: RejectedContributor[];
-  /** Uploads that did not decode (truncated, bad checksum, …), by volunteer: retries are allowed. */
-  readonly transportFailures: Map<string, { attempts: number; reason: string; message: string }>;
-  timer: NodeJS.Timeout | undefined;
-  finishing: boolean;
-}
-
-/**
- * An upload's answer. `accepted` means it passed the checks an upload can pass alone; whether it
- * is an outlier among the round's uploads is decided when the round closes, and recorded in the
- * checkpoint's contributors (an OUTLIER rejection).
- */
-export type UploadOutcome =
-  | { readonly accepted: true }
-  | { readonly accepted: false; readonly reason: string; readonly message: string };
-
-/**
- * Retries of an upload whose frame did not decode (truncated, bad checksum, …), within the round's
- * deadline: transport damage is not the volunteer's verdict on its model. A frame that decodes
- * and is then refused (wrong job or sender, length, non-finite values) is final.
- */
-export const MAX_UPLOAD_RETRIES = 3;
 
 export class Checkpointing {
   private readonly models = new Map<string, JobModel>();
@@ -248,7 +215,7 @@ export class Checkpointing {
   }
 
   /**
-   * The volunteer an upload's token names, checked before its body is read (upload() checks again):
+   * The volunteer an upload's token names, checked before its body is read and again by upload():
    * throws UNKNOWN_JOB when no round with this id is open, NOT_YOUR_LEASE for a token it did not issue.
    */
   uploader(jobId: string, requestId: string, token: string): string {
@@ -256,7 +223,7 @@ export class Checkpointing {
     if (!round || round.requestId !== requestId || round.finishing) {
       throw new ProtocolError('UNKNOWN_JOB', 'no checkpoint round with this id is open for the job');
     }
-    const nodeId = [...round.tokens].find(([, t]) => safeEqual(t, token))?.[0];
+    const nodeId = tokenOwner(round, token);
     if (nodeId === undefined)
       throw new ProtocolError('NOT_YOUR_LEASE', 'this upload token is not valid for the round');
     return nodeId;
@@ -264,13 +231,8 @@ export class Checkpointing {
 
   /** An upload for a round: authenticated by its per-volunteer token, validated, never trusted. */
   upload(jobId: string, requestId: string, token: string | undefined, body: Uint8Array): UploadOutcome {
-    const round = this.rounds.get(jobId);
-    if (!round || round.requestId !== requestId || round.finishing) {
-      throw new ProtocolError('UNKNOWN_JOB', 'no checkpoint round with this id is open for the job');
-    }
-    const nodeId = [...round.tokens].find(([, t]) => token !== undefined && safeEqual(t, token))?.[0];
-    if (nodeId === undefined)
-      throw new ProtocolError('NOT_YOUR_LEASE', 'this upload token is not valid for the round');
+    const nodeId = this.uploader(jobId, requestId, token ?? '');
+    const round = this.rounds.get(jobId) as Round;
     if (round.accepted.has(nodeId) || round.rejected.some((r) => r.nodeId === nodeId)) {
       // An outcome, not a throw: the route answers it like any refused upload (422, with the code).
       return {
@@ -410,21 +372,7 @@ export class Checkpointing {
     try {
       const job = this.deps.scheduler.getJob(round.jobId);
       if (!job || this.closed) return;
-      for (const nodeId of round.tokens.keys()) {
-        if (!round.accepted.has(nodeId) && !round.rejected.some((r) => r.nodeId === nodeId)) {
-          // Its last frame that did not decode, if it sent one; it was counted when it came.
-          const failed = round.transportFailures.get(nodeId);
-          round.rejected.push(
-            failed === undefined
-              ? { nodeId, reason: 'TIMEOUT', message: 'no upload before the deadline' }
-              : {
-                  nodeId,
-                  reason: failed.reason,
-                  message: `${failed.message} (attempt ${failed.attempts}; no valid retry before the deadline)`,
-                },
-          );
-        }
-      }
+      recordMissingUploads(round);
       if (round.accepted.size === 0) {
         this.deps.log.warn(
           { jobId: round.jobId, rejected: round.rejected },
@@ -548,20 +496,4 @@ export class Checkpointing {
     if (!shape) throw new ProtocolError('BAD_REQUEST', `dataset ${job.spec.dataset} is missing`);
     return shape;
   }
-}
-
-function summary(record: CheckpointRecord): CheckpointSummary {
-  return {
-    seq: record.seq,
-    createdAt: record.createdAt,
-    shardsDone: record.shardsDone,
-    accuracy: record.accuracy,
-    loss: record.loss,
-  };
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
