@@ -15,8 +15,20 @@ const EXCHANGE_SLACK_MS = 2_000;
 const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 10_000 });
 const { consensus, createJob, getJob } = swarm;
 
+/**
+ * 92 %, not 90 %: mnist-mlp's averaged checkpoint is past 90 % after four or five shards, which
+ * can be before the vanished volunteer's absence is noticed — the job would complete and leave
+ * nothing for the survivors to keep going on (a CI run failed that way).
+ */
+const TARGET_ACCURACY = 0.92;
+
 const mnistJob = (name: string, averaging: JobSpecInput['averaging']): JobSpecInput =>
-  mnistMlpJob(name, { averaging, checkpoint: { everyShards: 2, contributors: 2 } });
+  mnistMlpJob(name, {
+    averaging,
+    checkpoint: { everyShards: 2, contributors: 2 },
+    targetAccuracy: TARGET_ACCURACY,
+    epochs: 8,
+  });
 
 interface Volunteer {
   readonly browser: Browser;
@@ -31,10 +43,10 @@ async function openVolunteer(label: string): Promise<Volunteer> {
 
 const shardsDone = async (v: Volunteer): Promise<number> => (await trainerState(v.page))?.shardsDone ?? 0;
 
-const untilTrained = (jobId: string): Promise<JobInfo> => swarm.untilTrained(jobId, 200_000);
+const untilTrained = (jobId: string): Promise<JobInfo> => swarm.untilTrained(jobId, 300_000, TARGET_ACCURACY);
 
-test('three volunteers gossip-average mnist-mlp to 90 %, and keep going when one vanishes', async () => {
-  test.setTimeout(300_000);
+test('three volunteers gossip-average mnist-mlp to 92 %, and keep going when one vanishes', async () => {
+  test.setTimeout(480_000);
   const started = Date.now();
   const job = await createJob(
     mnistJob('e2e gossip mnist-mlp', { mode: 'gossip', exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS }),
