@@ -47,7 +47,7 @@ test('npm run bench -- --quick prints a table per part and writes the JSON with 
       .slice(1)
       .filter((line) => line.trim() !== '' && !line.includes('not yet:'))
       .map((line) => line.trim().split(/\s+/)[0] as string);
-    expect(parts).toEqual(expect.arrayContaining(['kernels', 'backends', 'transport']));
+    expect(parts).toEqual(expect.arrayContaining(['kernels', 'backends', 'transport', 'coordinator']));
 
     const { code, stdout, stderr } = await runBench(['--quick', '--out', out]);
     expect(code, stderr.slice(-4000)).toBe(0);
@@ -105,6 +105,16 @@ test('npm run bench -- --quick prints a table per part and writes the JSON with 
     expect((transport.codecs as Json[]).map((c) => c.codec)).toEqual(['fp32', 'fp16', 'int8', 'topk']);
     for (const c of transport.codecs as Json[]) expectTiming(c.ms);
     expect(typeof transport.goalMet).toBe('boolean');
+
+    const coordinator = data('coordinator');
+    const steps = coordinator.steps as Json[];
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps[0]?.volunteers).toBe(50);
+    for (const s of steps) {
+      expect(isFiniteNumber(s.leasesPerSecond) && s.leasesPerSecond > 0).toBe(true);
+      expect(isFiniteNumber(s.leaseP99Ms)).toBe(true);
+    }
+    expect(typeof coordinator.stoppedBecause).toBe('string');
 
     if (parts.includes('training')) expect(data('training')).toBeTruthy();
   } finally {

@@ -4,12 +4,19 @@
  * issues add: move an entry from PLANNED_PARTS to PARTS when its folder exists.
  */
 import { backendsPart } from './backends/backends-part.ts';
+import { coordinatorPart } from './coordinator/coordinator-part.ts';
 import { kernelsPart } from './kernels/kernels-part.ts';
 import type { BenchPart } from './part.ts';
 import { trainingPart } from './training/index.ts';
 import { transportPart } from './transport/transport-part.ts';
 
-export const PARTS: readonly BenchPart[] = [trainingPart, kernelsPart, backendsPart, transportPart];
+export const PARTS: readonly BenchPart[] = [
+  trainingPart,
+  kernelsPart,
+  backendsPart,
+  transportPart,
+  coordinatorPart,
+];
 
 export interface PlannedPart {
   readonly name: string;
@@ -20,10 +27,5 @@ export const PLANNED_PARTS: readonly PlannedPart[] = [
   {
     name: 'communication',
     description: 'averaging on the GPU: exchange and mixing cost per round (issue "Averaging on the GPU")',
-  },
-  {
-    name: 'coordinator',
-    description:
-      'the coordinator at scale: leases, joins and reports per second (issue "coordinator at scale")',
   },
 ];
