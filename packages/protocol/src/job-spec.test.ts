@@ -40,6 +40,15 @@ describe('job spec', () => {
     expect(spec.training.targetAccuracy).toBeUndefined();
   });
 
+  it('leaves the outer optimizer off unless asked, and fills its defaults when it is', () => {
+    expect(jobSpecSchema.parse({ name: 'x' }).averaging.outer).toBeUndefined();
+    expect(jobSpecSchema.parse({ name: 'x', averaging: { outer: {} } }).averaging.outer).toEqual({
+      syncEvery: 4,
+      learningRate: 0.7,
+      momentum: 0.9,
+    });
+  });
+
   it('fills optimizer parameters for the chosen optimizer', () => {
     const spec = jobSpecSchema.parse({ name: 'm', training: { optimizer: { type: 'momentum' } } });
     expect(spec.training.optimizer).toEqual({ type: 'momentum', momentum: 0.9, nesterov: false });
@@ -102,6 +111,27 @@ describe('job spec', () => {
     [
       { name: 'x', averaging: { aggregation: { clipRadius: 0 } } },
       'averaging.aggregation.clipRadius: clip radius must be finite and greater than 0',
+    ],
+    [
+      { name: 'x', averaging: { outer: { syncEvery: 0 } } },
+      'averaging.outer.syncEvery: outer syncEvery (shards) must be at least 1',
+    ],
+    [
+      { name: 'x', averaging: { outer: { momentum: 1 } } },
+      'averaging.outer.momentum: outer momentum must be less than 1',
+    ],
+    [
+      { name: 'x', averaging: { outer: { momentum: -0.1 } } },
+      'averaging.outer.momentum: outer momentum must be at least 0',
+    ],
+    [
+      { name: 'x', averaging: { outer: { learningRate: 0 } } },
+      'averaging.outer.learningRate: outer learning rate must be greater than 0',
+    ],
+    [{ name: 'x', averaging: { outer: { sync: 4 } } }, 'averaging.outer: Unrecognized key: "sync"'],
+    [
+      { name: 'x', averaging: { topkFraction: 0 } },
+      'averaging.topkFraction: top-k fraction must be greater than 0',
     ],
   ])('explains %j', (input, message) => {
     const result = parsePayload(jobSpecSchema, input);

@@ -127,6 +127,22 @@ export const trainingSpecSchema = z.strictObject({
 });
 export type TrainingSpec = z.infer<typeof trainingSpecSchema>;
 
+/**
+ * The outer optimizer (DiLoCo-style): a volunteer keeps the last synchronised model and, every
+ * `syncEvery` shards, exchanges its pseudo-gradient (synchronised − local) instead of its model;
+ * the average is applied with an outer Nesterov momentum step. learningRate 1 and momentum 0 are
+ * plain averaging every `syncEvery` shards. The maths: packages/gossip/src/any/outer-optimizer.ts.
+ */
+export const outerSpecSchema = z.strictObject({
+  /** Shards trained between two synchronisations. */
+  syncEvery: int('outer syncEvery (shards)', 1, 10_000).default(4),
+  learningRate: num('outer learning rate', 0, 10, { exclusiveMin: true }).default(0.7),
+  momentum: num('outer momentum', 0, 1)
+    .refine((v) => v < 1, { error: 'outer momentum must be less than 1' })
+    .default(0.9),
+});
+export type OuterSpec = z.infer<typeof outerSpecSchema>;
+
 export const averagingSpecSchema = z.strictObject({
   mode: z
     .enum(AVERAGING_MODES, { error: `averaging mode must be one of ${AVERAGING_MODES.join(', ')}` })
@@ -152,6 +168,8 @@ export const averagingSpecSchema = z.strictObject({
   maxNormRatio: num('max norm ratio', 1, 1e6).default(10),
   /** fedavg: how a round's uploads are averaged (aggregation-spec.ts). */
   aggregation: aggregationSpecSchema.default(defaultAggregation),
+  /** Absent: plain averaging after every shard. Both modes (outerSpecSchema). */
+  outer: outerSpecSchema.optional(),
 });
 export type AveragingSpec = z.infer<typeof averagingSpecSchema>;
 

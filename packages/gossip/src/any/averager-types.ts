@@ -6,7 +6,8 @@ import type { GossipMesh } from './mesh.ts';
 export type AveragingSettings = Pick<
   AveragingSpec,
   'schedule' | 'codec' | 'topkFraction' | 'exchangeTimeoutMs' | 'maxNormRatio'
->;
+> &
+  Partial<Pick<AveragingSpec, 'outer'>>;
 
 export interface GossipAveragerOptions {
   readonly mesh: GossipMesh;

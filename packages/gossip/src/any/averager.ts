@@ -13,6 +13,11 @@
  * x − ĥ_mine and is sent later (CHOCO-gossip, pairwise). `epoch` (the last exchange both
  * committed) detects a pair whose states diverged; both then restart from zero references.
  *
+ * With the job's outer optimizer (averaging.outer), afterShard exchanges only every `syncEvery`
+ * shards, and each side then takes an outer Nesterov step from its synchronised model towards the
+ * pair's average (outer-optimizer.ts explains why the models, coded as above, and not the bare
+ * pseudo-gradients). Exchanges this node answers are synchronisations too.
+ *
  * While a trainer trains, exchanges answered for this node change a snapshot; the changes are
  * kept and added to the trainer's parameters at its next `afterShard`, so averaging never stops
  * training and training never blocks a partner.
@@ -29,6 +34,7 @@ import { defaultConsensusStep, mergePending } from './averaging-maths.ts';
 import { createCodec, type GossipCodec } from './codecs.ts';
 import { ExchangeMachine, type ExchangeHost } from './exchange-machine.ts';
 import type { GossipMesh } from './mesh.ts';
+import { OuterState } from './outer-optimizer.ts';
 import { scheduleFor, type PartnerSchedule } from './schedule.ts';
 
 export type * from './averager-types.ts';
@@ -54,6 +60,8 @@ export class GossipAverager {
   readonly #resultHandlers = new Set<(result: ExchangeResult) => void>();
   readonly #unsubscribe: (() => void)[];
   #x: Float32Array;
+  /** The outer optimizer's synchronised model and momentum; null: plain averaging after every shard. */
+  readonly #outer: OuterState | null;
   /**
    * Changes made by exchanges this node answered while its trainer held the parameters (between
    * two afterShard calls, or before the first): added to the trainer's parameters at the next one.
@@ -82,6 +90,8 @@ export class GossipAverager {
     this.#report = options.report ?? true;
     this.#lockstep = options.lockstep ?? false;
     this.#x = options.initial.slice();
+    const outer = options.averaging.outer;
+    this.#outer = outer === undefined ? null : new OuterState(this.#x, outer);
     this.#machine = new ExchangeMachine(this.#host(), {
       mesh: options.mesh,
       kernels: options.kernels,
@@ -92,6 +102,7 @@ export class GossipAverager {
       step:
         options.consensusStep ??
         defaultConsensusStep(options.averaging.codec, options.averaging.topkFraction),
+      outer: this.#outer,
     });
     this.#unsubscribe = [
       this.#mesh.onFrame((event) => void this.#machine.onFrame(event)),
@@ -118,8 +129,14 @@ export class GossipAverager {
   /** Replaces the parameters (a new job, a checkpoint): pair states and pending changes are dropped. */
   setParameters(values: Float32Array): void {
     this.#x = values.slice();
+    this.#outer?.reset(values);
     this.#machine.resetPairs();
     this.#pending = null;
+  }
+
+  /** The outer optimizer's state (synchronised model, momentum, shards counted), or null without one. */
+  get outer(): OuterState | null {
+    return this.#outer;
   }
 
   onExchange(handler: (result: ExchangeResult) => void): () => void {
@@ -134,7 +151,8 @@ export class GossipAverager {
   /**
    * The trainer's hook after each shard: takes the freshly trained parameters, adds the changes of
    * exchanges answered meanwhile, runs one exchange as initiator (skipping a busy or silent partner
-   * after at most the exchange timeout), and writes the result back into `params`. Use either
+   * after at most the exchange timeout), and writes the result back into `params`. With the outer
+   * optimizer it exchanges only after every `syncEvery`-th shard. Use either
    * afterShard (a trainer owns the parameters) or runRound (the averager does), not both.
    */
   async afterShard(params: Float32Array): Promise<Float32Array> {
@@ -145,6 +163,10 @@ export class GossipAverager {
     }
     await this.#machine.whenIdle();
     mergePending(this.#x, params, this.#pending);
+    if (this.#outer !== null && !this.#outer.shardDone()) {
+      params.set(this.#x);
+      return params;
+    }
     this.#holding = true;
     try {
       await this.#runRound(false);

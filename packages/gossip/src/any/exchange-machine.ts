@@ -9,7 +9,8 @@
  *   A ⇄ B  each sends its frame at once (fp32: the model; other codecs: the difference from the
  *          pair's shared reference)
  *   each checks what it received and answers xok or xabort; each averages only with its own check
- *   passed and the partner's xok, so both average or neither does (short of a link dying between
+ *   passed and the partner's xok (then, with the outer optimizer, takes its outer step from the
+ *   average), so both average or neither does (short of a link dying between
  *   the two xoks, after which the pair state epochs disagree and the next exchange starts afresh).
  */
 import {
@@ -26,6 +27,7 @@ import type { GossipCodec } from './codecs.ts';
 import type { FrameTransport } from './frame-transport.ts';
 import type { GossipKernels } from './kernels.ts';
 import type { GossipMesh } from './mesh.ts';
+import { outerSyncInto, type OuterState } from './outer-optimizer.ts';
 import { PairStates } from './pair-states.ts';
 import type { ReceiveEvent } from './reassembler.ts';
 import { headerRejection, payloadRejection, QUARANTINE_REASONS, valuesRejection } from './receipt-checks.ts';
@@ -54,6 +56,8 @@ export interface ExchangeMachineOptions {
   readonly maxPairStates: number;
   /** γ of the compressed update. */
   readonly step: number;
+  /** The outer optimizer's state: each committed exchange is a synchronisation (outer-optimizer.ts); null: none. */
+  readonly outer: OuterState | null;
 }
 
 interface Exchange {
@@ -94,6 +98,7 @@ export class ExchangeMachine {
   readonly #settings: AveragingSettings;
   readonly #quarantineMs: number;
   readonly #step: number;
+  readonly #outer: OuterState | null;
   readonly #pairs: PairStates;
   readonly #idleWaiters = new Set<() => void>();
   #active: Exchange | null = null;
@@ -107,6 +112,7 @@ export class ExchangeMachine {
     this.#settings = options.settings;
     this.#quarantineMs = options.quarantineMs;
     this.#step = options.step;
+    this.#outer = options.outer;
     this.#pairs = new PairStates(options.maxPairStates);
   }
 
@@ -399,6 +405,8 @@ export class ExchangeMachine {
       consensusStepInto(x, theirs, mine, this.#step, pending);
       this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
     }
+    // With the outer optimizer, x now holds the pair's average: the outer step takes it from there.
+    if (this.#outer !== null) outerSyncInto(this.#outer, x, pending);
     this.#settle(ex, 'ok', null);
   }
 
