@@ -13,5 +13,6 @@ export * from './jobs.ts';
 export * from './shard.ts';
 export * from './gossip.ts';
 export * from './rest.ts';
+export * from './dataset-columns.ts';
 export * from './event-schemas.ts';
 export * from './receive.ts';

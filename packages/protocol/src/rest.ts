@@ -4,6 +4,7 @@
  * Binary replies (parameters, checkpoint frames, FedAvg averages) are checked by `decodeFrame`.
  */
 import { z } from 'zod';
+import { columnSummarySchema } from './dataset-columns.ts';
 import { consensusSeriesSchema, fedAvgStateSchema, nodeLinksSchema } from './gossip.ts';
 import { checkpointSummarySchema, jobInfoSchema, logEventSchema } from './jobs.ts';
 import { parseEvent, type Parsed } from './receive.ts';
@@ -48,6 +49,8 @@ export const datasetSummarySchema = z.object({
   numClasses: datasetShapeSchema.shape.numClasses,
   trainSize: count,
   testSize: count,
+  /** CSV uploads: each column's kind, training-split statistics and preprocessing (older ones: none). */
+  columnSummary: z.array(columnSummarySchema).max(1_048_577).optional(),
 });
 export type DatasetSummary = z.infer<typeof datasetSummarySchema>;
 

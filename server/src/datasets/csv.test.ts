@@ -68,7 +68,7 @@ describe('CsvReader', () => {
 describe('CSV import', () => {
   it('imports numeric features with string labels, shuffled and split by testFraction', async () => {
     const registry = new DatasetRegistry(tempDataDir());
-    const m = await registry.importCsv(IRIS, { name: ' Iris ' });
+    const m = await registry.importCsv(IRIS, { name: ' Iris ', numericDefault: 'none' });
     expect(m).toMatchObject({
       name: 'Iris',
       source: 'csv',
@@ -106,7 +106,7 @@ describe('CSV import', () => {
     expect(got).not.toEqual(expected); // shuffled
 
     // Same seed, same split; another seed, another order.
-    const again = await registry.importCsv(IRIS);
+    const again = await registry.importCsv(IRIS, { numericDefault: 'none' });
     expect(again.checksums).toEqual(m.checksums);
     const reseeded = await registry.importCsv(IRIS, { seed: 7, testFraction: 0.5 });
     expect(reseeded).toMatchObject({ trainSize: 15, testSize: 15 });
@@ -139,18 +139,24 @@ describe('CSV import', () => {
   it('names row and column for a value that is not a number', async () => {
     const lines = IRIS.split('\n');
     lines[16] = '5.0,3.1,1.4,abc,setosa';
-    await expectRejected(lines.join('\n'), /^row 17, column "petal_width": "abc" is not a number$/);
+    await expectRejected(
+      lines.join('\n'),
+      /^row 17, column 4 \("petal_width"\): "abc" is not a number, but the column held numbers from row 2 on; fix the value, or treat every value as a category with columns=\{"petal_width":"onehot"\}$/,
+    );
   });
 
   it('refuses non-finite, empty and out-of-range values', async () => {
-    await expectRejected('a,label\n1,x\nNaN,y\n', /^row 3, column "a": "NaN" is not a finite number$/);
+    await expectRejected('a,label\n1,x\nNaN,y\n', /^row 3, column 1 \("a"\): the value is missing \("NaN"\)/);
     await expectRejected(
       'a,label\n1,x\n-Infinity,y\n',
-      /row 3, column "a": "-Infinity" is not a finite number/,
+      /row 3, column 1 \("a"\): "-Infinity" is not a finite number/,
     );
-    await expectRejected('a,label\n1e39,x\n2,y\n', /row 2, column "a": "1e39" is outside the float32 range/);
-    await expectRejected('a,label\n1,x\n ,y\n', /row 3, column "a": the value is empty/);
-    await expectRejected('a,label\n0x10,x\n1,y\n', /row 2, column "a": "0x10" is not a number/);
+    await expectRejected(
+      'a,label\n1e39,x\n2,y\n',
+      /row 2, column 1 \("a"\): "1e39" is outside the float32 range/,
+    );
+    await expectRejected('a,label\n1,x\n ,y\n', /row 3, column 1 \("a"\): the value is missing \(empty\)/);
+    await expectRejected('a,label\n1,x\n0x10,y\n', /row 3, column 1 \("a"\): "0x10" is not a number/);
   });
 
   it('refuses a row with the wrong number of columns', async () => {
@@ -179,12 +185,15 @@ describe('CSV import', () => {
     const many = ['a,label', ...Array.from({ length: 1001 }, (_, i) => `${i},c${i}`)].join('\n');
     await expectRejected(
       many,
-      /^row 1002, column "label": "c1000" would be class number 1001; a dataset has at most 1000 classes$/,
+      /^row 1002, column 2 \("label"\): "c1000" would be class number 1001; a dataset has at most 1000 classes$/,
     );
-    await expectRejected('a,label\n1,5\n2,1500\n', /row 3, column "label": label 1500 is too large/);
+    await expectRejected('a,label\n1,5\n2,1500\n', /row 3, column 2 \("label"\): label 1500 is too large/);
     await expectRejected('a,label\n1,cat\n2,cat\n', /only one class \("cat"\)/);
     await expectRejected('a,label\n1,0\n2,0\n', /only one class \(0\)/);
-    await expectRejected('a,label\n1,cat\n2,\n', /row 3, column "label": the label is empty/);
+    await expectRejected(
+      'a,label\n1,cat\n2,\n',
+      /row 3, column 2 \("label"\): the value is missing \(empty\)/,
+    );
   });
 
   it('refuses a split that leaves train or test empty, and bad options', async () => {
@@ -203,6 +212,6 @@ describe('CSV import', () => {
   });
 
   it('refuses broken quoting in a data row', async () => {
-    await expectRejected('a,label\n1,"x\n', /row 2, column "label": a quoted field is not closed/);
+    await expectRejected('a,label\n1,"x\n', /row 2, column 2 \("label"\): a quoted field is not closed/);
   });
 });

@@ -1,13 +1,17 @@
 /**
  * CSV uploads: a streaming RFC 4180 reader and the import that turns rows into a dataset.
- * The header row names the columns; one is the label, every other one is a numeric feature
- * (featureShape [features], float32). A row is numbered by the line it starts on (the header is
- * row 1): what an editor shows, and a spreadsheet too unless quoted fields hold line breaks. Features stream to a
+ * The header row names the columns; one is the label, every other one a feature column: numeric
+ * (standardised with the training split's statistics by default) or categorical text (one-hot);
+ * see csv-columns.ts. A row is numbered by the line it starts on (the header is row 1): what an
+ * editor shows, and a spreadsheet too unless quoted fields hold line breaks. Cells stream to a
  * scratch file as they are parsed; labels stay in memory (2 bytes a row); the rows are then
- * shuffled with a seeded permutation and split into train and test.
+ * shuffled with a seeded permutation and split into train and test, the statistics computed over
+ * the training rows, and every row encoded into the stored features.
  */
 import fs from 'node:fs';
 import { seededPermutation } from '@tabswarm/core';
+import type { ColumnSummary, CsvColumnChoices, NumericDefault } from '@tabswarm/protocol';
+import { FeatureColumns, refuseMissing, type FeatureEncoder } from './csv-columns.ts';
 import { badRequest } from './errors.ts';
 import { MAX_CLASSES, MAX_CLASS_NAME_CHARS, MAX_FEATURES, MAX_SAMPLES, labelDtypeFor } from './layout.ts';
 import type { BlobWriter, DatasetDraft } from './writer.ts';
@@ -41,7 +45,7 @@ export class CsvReader {
 
   private column(index: number): string {
     const name = this.columnNames?.[index];
-    return name === undefined ? `column ${index + 1}` : `column "${name}"`;
+    return name === undefined ? `column ${index + 1}` : `column ${index + 1} ("${name}")`;
   }
 
   private fail(message: string): never {
@@ -156,9 +160,6 @@ export class CsvReader {
   }
 }
 
-/** Plain decimal numbers only: "0x10", "1_000", "" and " " are not numbers here, unlike Number(). */
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const NON_FINITE = /^[+-]?(?:nan|inf|infinity)$/i;
 const INTEGER_LABEL = /^(?:0|[1-9]\d*)$/;
 
 export interface CsvImportOptions {
@@ -167,6 +168,10 @@ export interface CsvImportOptions {
   /** Share of rows for the test split, 0 < f < 1; 0.2 by default. */
   readonly testFraction?: number | undefined;
   readonly seed?: number | undefined;
+  /** Per feature column: standardize, none, onehot or drop (defaults: see csv-columns.ts). */
+  readonly columns?: CsvColumnChoices | undefined;
+  /** What numeric columns without a choice get; standardize by default. */
+  readonly numericDefault?: NumericDefault | undefined;
 }
 
 export const DEFAULT_TEST_FRACTION = 0.2;
@@ -180,6 +185,7 @@ export interface CsvImportResult {
   readonly testSize: number;
   readonly split: { seed: number; testFraction: number };
   readonly columns: { label: string; features: string[] };
+  readonly columnSummary: ColumnSummary[];
 }
 
 /** Growable Uint16Array of provisional label ids (≤ MAX_CLASSES, so 16 bits suffice). */
@@ -215,7 +221,7 @@ export async function importCsvInto(
 
   let header: string[] | undefined;
   let labelIndex = -1;
-  let features = 0;
+  let columns: FeatureColumns | undefined;
   let rowBytes: Buffer | undefined;
   const scratch: BlobWriter = draft.scratchFile('rows-x');
   const labels = new LabelColumn();
@@ -226,8 +232,13 @@ export async function importCsvInto(
     if (header === undefined) {
       header = readHeader(fields, labelColumn);
       labelIndex = header.indexOf(labelColumn);
-      features = header.length - 1;
-      rowBytes = Buffer.alloc(features * 4);
+      const featureIndex = header.map((_, i) => i).filter((i) => i !== labelIndex);
+      columns = new FeatureColumns(
+        featureIndex.map((i) => (header as string[])[i] as string),
+        featureIndex,
+        { choices: options.columns, numericDefault: options.numericDefault },
+      );
+      rowBytes = Buffer.alloc(columns.count * 4);
       reader.columnNames = header;
       return;
     }
@@ -236,6 +247,7 @@ export async function importCsvInto(
     }
     if (labels.length >= MAX_SAMPLES) throw badRequest(`a dataset has at most ${MAX_SAMPLES} rows`);
     const x = rowBytes as Buffer;
+    const cols = columns as FeatureColumns;
     let f = 0;
     for (let c = 0; c < fields.length; c++) {
       const text = (fields[c] as string).trim();
@@ -243,7 +255,7 @@ export async function importCsvInto(
         labels.push(classId(text, row));
         continue;
       }
-      x.writeFloatLE(parseFeature(text, row, header[c] as string), 4 * f++);
+      x.writeFloatLE(cols.cell(f, text, row), 4 * f++);
     }
     scratch.write(x);
   });
@@ -251,8 +263,8 @@ export async function importCsvInto(
   const classId = (text: string, row: number): number => {
     const known = classIds.get(text);
     if (known !== undefined) return known;
-    const where = `row ${row}, column "${labelColumn}"`;
-    if (text === '') throw badRequest(`${where}: the label is empty`);
+    const where = `row ${row}, column ${labelIndex + 1} ("${labelColumn}")`;
+    refuseMissing(text, row, labelIndex, labelColumn);
     if (text.length > MAX_CLASS_NAME_CHARS) {
       throw badRequest(`${where}: a label is at most ${MAX_CLASS_NAME_CHARS} characters`);
     }
@@ -284,11 +296,12 @@ export async function importCsvInto(
   reader.end();
   scratch.finish();
 
-  if (header === undefined) throw badRequest('the file is empty: it needs a header row and data rows');
+  if (header === undefined || columns === undefined)
+    throw badRequest('the file is empty: it needs a header row and data rows');
   const n = labels.length;
   if (n === 0) throw badRequest('the file has a header row but no data rows');
 
-  const { classOf, numClasses, classNames } = resolveClasses(classIds, firstRowOf, labelColumn);
+  const { classOf, numClasses, classNames } = resolveClasses(classIds, firstRowOf, labelColumn, labelIndex);
   const testSize = Math.round(n * testFraction);
   const trainSize = n - testSize;
   if (testSize < 1 || trainSize < 1) {
@@ -297,13 +310,29 @@ export async function importCsvInto(
     );
   }
 
-  // Shuffle rows into train then test by reading the scratch file in permuted order.
+  // The split is decided first; the statistics are then the training rows' alone.
   const order = seededPermutation(n, seed);
-  const rowSize = features * 4;
+  const rowSize = columns.count * 4;
   const buffer = Buffer.allocUnsafe(rowSize);
   const labelDtype = labelDtypeFor(numClasses);
   const fd = fs.openSync(scratch.file, 'r');
+  let encoder: FeatureEncoder;
   try {
+    const isTrain = new Uint8Array(n);
+    for (let k = 0; k < trainSize; k++) isTrain[order[k] as number] = 1;
+    const rowsPerRead = Math.max(1, Math.floor((1 << 20) / Math.max(1, rowSize)));
+    const chunk = Buffer.allocUnsafe(rowsPerRead * rowSize);
+    for (let r = 0; r < n; r += rowsPerRead) {
+      const rows = Math.min(rowsPerRead, n - r);
+      readAt(fd, chunk, rows * rowSize, r * rowSize);
+      for (let i = 0; i < rows; i++) {
+        if (isTrain[r + i] === 1) columns.fit(chunk.subarray(i * rowSize, (i + 1) * rowSize));
+      }
+    }
+    encoder = columns.encoder();
+    const out = Buffer.allocUnsafe(encoder.width * 4);
+
+    // Shuffle rows into train then test by reading the scratch file in permuted order.
     for (const [split, from, to] of [
       ['train', 0, trainSize],
       ['test', trainSize, n],
@@ -312,8 +341,9 @@ export async function importCsvInto(
       const y = Buffer.allocUnsafe((to - from) * (labelDtype === 'uint8' ? 1 : 2));
       for (let k = from; k < to; k++) {
         const r = order[k] as number;
-        fs.readSync(fd, buffer, 0, rowSize, r * rowSize);
-        xOut.write(buffer);
+        readAt(fd, buffer, rowSize, r * rowSize);
+        encoder.encode(buffer, out);
+        xOut.write(out);
         const label = classOf[labels.at(r)] as number;
         if (labelDtype === 'uint8') y[k - from] = label;
         else y.writeUInt16LE(label, (k - from) * 2);
@@ -324,14 +354,23 @@ export async function importCsvInto(
     fs.closeSync(fd);
   }
 
+  const labelSummary: ColumnSummary = {
+    name: labelColumn,
+    kind: 'label',
+    preprocessing: 'classes',
+    categories: classNames ?? Array.from({ length: numClasses }, (_, i) => String(i)),
+  };
+  const columnSummary = [...encoder.summary];
+  columnSummary.splice(labelIndex, 0, labelSummary);
   return {
-    featureShape: [features],
+    featureShape: [encoder.width],
     numClasses,
     ...(classNames !== undefined && { classNames }),
     trainSize,
     testSize,
     split: { seed, testFraction },
-    columns: { label: labelColumn, features: header.filter((_, i) => i !== labelIndex) },
+    columns: { label: labelColumn, features: encoder.names },
+    columnSummary,
   };
 }
 
@@ -362,17 +401,14 @@ function readHeader(fields: string[], labelColumn: string): string[] {
   return names;
 }
 
-function parseFeature(text: string, row: number, column: string): number {
-  const where = `row ${row}, column "${column}"`;
-  if (text === '') throw badRequest(`${where}: the value is empty`);
-  if (NON_FINITE.test(text)) throw badRequest(`${where}: "${text}" is not a finite number`);
-  if (!NUMBER.test(text)) throw badRequest(`${where}: "${short(text)}" is not a number`);
-  const value = Math.fround(Number(text));
-  if (!Number.isFinite(value)) throw badRequest(`${where}: "${short(text)}" is outside the float32 range`);
-  return value;
+function readAt(fd: number, into: Buffer, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const got = fs.readSync(fd, into, done, length - done, position + done);
+    if (got === 0) throw new Error('the scratch file is shorter than the rows written to it');
+    done += got;
+  }
 }
-
-const short = (text: string): string => (text.length > 40 ? `${text.slice(0, 40)}…` : text);
 
 /**
  * Labels that are all non-negative integers are class indices themselves (numClasses = max + 1);
@@ -382,6 +418,7 @@ function resolveClasses(
   classIds: Map<string, number>,
   firstRowOf: readonly number[],
   labelColumn: string,
+  labelIndex: number,
 ): { classOf: number[]; numClasses: number; classNames?: string[] } {
   const texts = [...classIds.keys()];
   const classOf = new Array<number>(texts.length);
@@ -391,7 +428,7 @@ function resolveClasses(
       const value = Number(text);
       if (value >= MAX_CLASSES) {
         throw badRequest(
-          `row ${firstRowOf[id]}, column "${labelColumn}": label ${text} is too large; integer labels are class indices 0 to ${MAX_CLASSES - 1}`,
+          `row ${firstRowOf[id]}, column ${labelIndex + 1} ("${labelColumn}"): label ${text} is too large; integer labels are class indices 0 to ${MAX_CLASSES - 1}`,
         );
       }
       classOf[id] = value;

@@ -5,6 +5,7 @@
  * is two positioned reads. The manifest is the single source of truth and is written last, inside
  * a temporary directory that is renamed into place, so a dataset directory is complete or absent.
  */
+import { columnSummarySchema } from '@tabswarm/protocol';
 import { z } from 'zod';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -132,6 +133,11 @@ export const manifestSchema = z
       .optional(),
     /** CSV uploads: the label column and the feature columns' names, in feature order. */
     columns: z.strictObject({ label: z.string(), features: z.array(z.string()) }).optional(),
+    /**
+     * CSV uploads: every column's kind, training-split statistics and the preprocessing applied
+     * (already applied to the stored features). Absent in datasets stored before it existed.
+     */
+    columnSummary: z.array(columnSummarySchema).optional(),
     /** sha256 of each blob: what shard ETags are derived from. */
     checksums: z.strictObject({ trainX: sha256Hex, trainY: sha256Hex, testX: sha256Hex, testY: sha256Hex }),
   })

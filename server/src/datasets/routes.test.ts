@@ -127,7 +127,12 @@ describe('dataset uploads', () => {
     const before = datasetDirEntries(dataDir);
     const bad = CSV.replace('3,6,odd', '3,six,odd');
     const res = await upload(bad, 'text/csv', '?uploadId=upload-0002');
-    expectError(res, 400, 'BAD_REQUEST', /^row 5, column "x2": "six" is not a number$/);
+    expectError(
+      res,
+      400,
+      'BAD_REQUEST',
+      /^row 5, column 2 \("x2"\): "six" is not a number, but the column held numbers from row 2 on/,
+    );
     const progress = (await (await fetch(`${base}/uploads/upload-0002`)).json()) as { upload: object };
     expect(progress.upload).toMatchObject({ phase: 'failed', error: { code: 'BAD_REQUEST' } });
     expect(datasetDirEntries(dataDir)).toEqual(before);
@@ -135,7 +140,7 @@ describe('dataset uploads', () => {
     // An error early in a large body still arrives as JSON: the rest of the body is read first.
     const large = `x,label\n1,a\nbad,b\n${'1,a\n'.repeat(50_000)}`;
     const early = await upload(large, 'text/csv');
-    expectError(early, 400, 'BAD_REQUEST', /row 3, column "x"/);
+    expectError(early, 400, 'BAD_REQUEST', /row 3, column 1 \("x"\)/);
     expect(early.headers.get('connection')).not.toBe('close');
     expect(datasetDirEntries(dataDir)).toEqual(before);
   });

@@ -8,6 +8,12 @@ import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { pino, type Logger } from 'pino';
+import {
+  NUMERIC_DEFAULTS,
+  parseCsvColumnChoices,
+  type CsvColumnChoices,
+  type NumericDefault,
+} from '@tabswarm/protocol';
 import { requireOperator } from '../auth.ts';
 import { sendError } from '../http-errors.ts';
 import { DatasetError, badRequest } from './errors.ts';
@@ -147,6 +153,25 @@ function queryNumber(
     );
   }
   return value;
+}
+
+/** `?columns=` JSON: per-column preprocessing; names are checked against the header later. */
+function csvColumnChoices(req: Request): CsvColumnChoices | undefined {
+  const raw = queryValue(req, 'columns');
+  if (raw === undefined) return undefined;
+  const parsed = parseCsvColumnChoices(raw);
+  if (!parsed.ok) throw badRequest(parsed.message);
+  return parsed.choices;
+}
+
+/** `?numeric=`: what numeric columns without a choice get. */
+function numericPreprocessing(req: Request): NumericDefault | undefined {
+  const raw = queryValue(req, 'numeric');
+  if (raw === undefined) return undefined;
+  if (!(NUMERIC_DEFAULTS as readonly string[]).includes(raw)) {
+    throw badRequest(`numeric: must be one of ${NUMERIC_DEFAULTS.join(', ')}, got "${raw.slice(0, 32)}"`);
+  }
+  return raw as NumericDefault;
 }
 
 function uploadFormat(req: Request): 'csv' | 'binary' {
@@ -295,9 +320,14 @@ export function datasetRoutes(
       const labelColumn = queryValue(req, 'label');
       const testFraction = queryNumber(req, 'testFraction', 0, 1, false);
       const seed = queryNumber(req, 'seed', 0, 2 ** 31 - 1, true);
-      if (format === 'binary' && (labelColumn ?? testFraction ?? seed) !== undefined) {
+      const columns = csvColumnChoices(req);
+      const numericDefault = numericPreprocessing(req);
+      if (
+        format === 'binary' &&
+        (labelColumn ?? testFraction ?? seed ?? columns ?? numericDefault) !== undefined
+      ) {
         throw badRequest(
-          'label, testFraction and seed apply to CSV uploads; a dataset file is already split',
+          'label, testFraction, seed, columns and numeric apply to CSV uploads; a dataset file is already split and preprocessed',
         );
       }
       const requestedId = queryValue(req, 'uploadId');
@@ -335,7 +365,14 @@ export function datasetRoutes(
       }
       const manifest =
         format === 'csv'
-          ? await registry.importCsv(thenProcessing(), { name, labelColumn, testFraction, seed })
+          ? await registry.importCsv(thenProcessing(), {
+              name,
+              labelColumn,
+              testFraction,
+              seed,
+              columns,
+              numericDefault,
+            })
           : await registry.importBinary(thenProcessing(), {
               name,
               maxBytes: lim.maxUploadBytes,
