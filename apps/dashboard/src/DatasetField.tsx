@@ -1,9 +1,10 @@
 /**
  * The submit form's dataset: the built-in MNIST and every dataset the coordinator holds, what the
- * chosen one contains, and an upload whose result is selected at once.
+ * chosen one contains (with a CSV's column summary), and an upload whose result is selected at once.
  */
 import { useEffect, useState } from 'react';
 import type { DatasetSummary } from './api.ts';
+import { DatasetColumns } from './DatasetColumns.tsx';
 import { DatasetUpload } from './DatasetUpload.tsx';
 import { formatNumber } from './format.ts';
 import { BoundField, controlProps, useJobForm } from './JobFormFields.tsx';
@@ -72,6 +73,7 @@ export function DatasetField({ canWrite }: { readonly canWrite: boolean }) {
           ))}
         </select>
       </BoundField>
+      <DatasetColumns summary={info?.columnSummary} />
       <details className="upload-details">
         <summary>Upload a dataset</summary>
         <DatasetUpload canWrite={canWrite} onUploaded={onUploaded} />

@@ -1,5 +1,6 @@
 /**
- * Uploads a dataset — a CSV (header row, one label column, numeric features) or a tabswarm
+ * Uploads a dataset — a CSV (header row, one label column, numeric or text features, with the
+ * preprocessing of numeric columns and per-column choices) or a tabswarm
  * binary file ("TSDS") — with a progress bar from XHR upload progress, then the coordinator's own
  * progress (`GET /api/datasets/uploads/:id`) while it parses and writes.
  */
@@ -46,6 +47,8 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
   const [name, setName] = useState('');
   const [label, setLabel] = useState('label');
   const [testFraction, setTestFraction] = useState('');
+  const [numeric, setNumeric] = useState<'standardize' | 'none'>('standardize');
+  const [columns, setColumns] = useState('');
   const [upload, setUpload] = useState<Upload>({ phase: 'idle' });
   const abort = useRef<AbortController | null>(null);
 
@@ -85,7 +88,7 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
     try {
       const dataset = await api.uploadDataset(
         file,
-        { format, name, label, testFraction, uploadId },
+        { format, name, label, testFraction, numeric, columns, uploadId },
         tokens.get().token,
         (progress) => {
           const total = progress.total ?? file.size;
@@ -151,6 +154,27 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
                 placeholder="0.2"
                 value={testFraction}
                 onChange={(e) => setTestFraction(e.target.value)}
+                disabled={busy}
+              />
+            </Field>
+            <Field id="dataset-numeric" label="Numeric columns">
+              <select
+                id="dataset-numeric"
+                value={numeric}
+                onChange={(e) => setNumeric(e.target.value === 'none' ? 'none' : 'standardize')}
+                disabled={busy}
+              >
+                <option value="standardize">standardise (training split’s mean and std)</option>
+                <option value="none">keep raw values</option>
+              </select>
+            </Field>
+            <Field id="dataset-columns" label="Per-column choices (JSON, optional)">
+              <input
+                id="dataset-columns"
+                className="mono"
+                placeholder='{"id":"drop","zip":"onehot","age":"none"}'
+                value={columns}
+                onChange={(e) => setColumns(e.target.value)}
                 disabled={busy}
               />
             </Field>

@@ -86,3 +86,52 @@ describe('the dashboard’s REST client', () => {
     expect(await api.events()).toHaveLength(1);
   });
 });
+
+describe('the dataset upload', () => {
+  it('sends the CSV preprocessing choices as ?numeric= and ?columns=, and keeps the column summary', async () => {
+    const opened: string[] = [];
+    const summary = [
+      { name: 'age', kind: 'numeric', preprocessing: 'none', min: 1, max: 90, mean: 40, std: 12 },
+    ];
+    const dataset = {
+      id: 'ds-0123456789ab',
+      name: 'people',
+      source: 'csv',
+      featureShape: [1],
+      numClasses: 2,
+    };
+    const reply = JSON.stringify({
+      ok: true,
+      uploadId: 'upload-0001',
+      dataset: { ...dataset, trainSize: 8, testSize: 2, columnSummary: summary },
+    });
+    vi.stubGlobal(
+      'XMLHttpRequest',
+      class {
+        status = 0;
+        responseText = '';
+        upload = {};
+        onload: (() => void) | null = null;
+        open(_method: string, url: string): void {
+          opened.push(url);
+        }
+        setRequestHeader(): void {}
+        send(): void {
+          this.status = 201;
+          this.responseText = reply;
+          setTimeout(() => this.onload?.(), 0);
+        }
+      },
+    );
+    const uploaded = await api.uploadDataset(
+      file,
+      { format: 'csv', uploadId: 'upload-0001', numeric: 'none', columns: ' {"id":"drop"} ' },
+      'token',
+      () => undefined,
+    );
+    const params = new URL(opened[0] ?? '', 'http://x').searchParams;
+    expect(params.get('numeric')).toBe('none');
+    expect(params.get('columns')).toBe('{"id":"drop"}');
+    expect(uploaded.columnSummary).toEqual(summary);
+  });
+});

@@ -51,6 +51,10 @@ export interface DatasetUploadOptions {
   readonly label?: string;
   /** CSV only. */
   readonly testFraction?: string;
+  /** CSV only: what numeric columns get unless `columns` says otherwise. */
+  readonly numeric?: 'standardize' | 'none';
+  /** CSV only: per-column choices as JSON text, `{"name":"standardize|none|onehot|drop"}`. */
+  readonly columns?: string;
   readonly uploadId: string;
 }
 
@@ -230,6 +234,9 @@ export class Api {
       if (options.testFraction !== undefined && options.testFraction.trim() !== '') {
         params.set('testFraction', options.testFraction.trim());
       }
+      if (options.numeric !== undefined) params.set('numeric', options.numeric);
+      if (options.columns !== undefined && options.columns.trim() !== '')
+        params.set('columns', options.columns.trim());
     }
     const reply = await this.#post('POST /api/datasets', `/api/datasets?${params.toString()}`, token, {
       headers: { 'content-type': options.format === 'csv' ? 'text/csv' : 'application/octet-stream' },
