@@ -141,6 +141,9 @@ describe('CSV preprocessing', () => {
       (await rejection(registry, CSV, { columns: { a: 'drop', id: 'drop', colour: 'drop', noise: 'drop' } }))
         .message,
     ).toMatch(/every feature column is dropped/);
+    expect((await rejection(registry, `${'n'.repeat(257)},label\n1,a\n2,b\n`)).message).toMatch(
+      /^row 1 \(the header\), column 1: a column name is at most 256 characters$/,
+    );
     const many = `c,label\n${Array.from({ length: 300 }, (_, i) => `v${i},${i % 2}`).join('\n')}\n`;
     expect((await rejection(registry, many)).message).toMatch(
       /^row 258, column 1 \("c"\): "v256" would be value number 257 of a categorical column/,

@@ -10,7 +10,12 @@
  */
 import fs from 'node:fs';
 import { seededPermutation } from '@tabswarm/core';
-import type { ColumnSummary, CsvColumnChoices, NumericDefault } from '@tabswarm/protocol';
+import {
+  MAX_COLUMN_NAME_CHARS,
+  type ColumnSummary,
+  type CsvColumnChoices,
+  type NumericDefault,
+} from '@tabswarm/protocol';
 import { FeatureColumns, refuseMissing, type FeatureEncoder } from './csv-columns.ts';
 import { badRequest } from './errors.ts';
 import { MAX_CLASSES, MAX_CLASS_NAME_CHARS, MAX_FEATURES, MAX_SAMPLES, labelDtypeFor } from './layout.ts';
@@ -380,6 +385,13 @@ function readHeader(fields: string[], labelColumn: string): string[] {
     if (name === '') {
       throw badRequest(
         `row 1 (the header), column ${i + 1} has no name; every column needs one (pandas: to_csv(index=False) drops the unnamed index)`,
+      );
+    }
+  });
+  names.forEach((name, i) => {
+    if (name.length > MAX_COLUMN_NAME_CHARS) {
+      throw badRequest(
+        `row 1 (the header), column ${i + 1}: a column name is at most ${MAX_COLUMN_NAME_CHARS} characters`,
       );
     }
   });
