@@ -18,6 +18,7 @@ import { checkpointRoutes } from './jobs/checkpoint-routes.ts';
 import { JobService, type DatasetLookup } from './jobs/job-service.ts';
 import { createCheckpointRepository } from './store/checkpoint-repository.ts';
 import { jobRoutes } from './jobs/routes.ts';
+import { trainingHealth } from './jobs/training-health-monitor.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from './scheduler/types.ts';
 import { createHttpApp } from './http-app.ts';
@@ -82,25 +83,28 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   };
   const jobs = new JobService(scheduler, datasetLookup, metrics, log);
   const events = new EventLog();
+  const repo = createCheckpointRepository(store.db);
   logSchedulerEvents(scheduler, events);
   const testSets = new Map<string, ReturnType<DatasetRegistry['readSamples']>>();
+  const testSet = (id: string): ReturnType<DatasetRegistry['readSamples']> => {
+    let set = testSets.get(id);
+    if (!set) {
+      const manifest = datasets.get(id);
+      if (!manifest) throw new Error(`dataset ${id} is missing`);
+      set = datasets.readSamples(id, 'test', 0, manifest.testSize);
+      testSets.set(id, set);
+    }
+    return set;
+  };
+  const health = trainingHealth(scheduler, repo, testSet, { metrics, events, log, jobs }, deps.clock);
   const checkpoints = new Checkpointing({
     dataDir: config.dataDir,
-    repo: createCheckpointRepository(store.db),
+    repo,
     scheduler,
     metrics,
     log,
     datasetShape: (id) => datasets.get(id),
-    testSet: (id) => {
-      let set = testSets.get(id);
-      if (!set) {
-        const manifest = datasets.get(id);
-        if (!manifest) throw new Error(`dataset ${id} is missing`);
-        set = datasets.readSamples(id, 'test', 0, manifest.testSize);
-        testSets.set(id, set);
-      }
-      return set;
-    },
+    testSet,
     pickContributors: (preferred, limit) => {
       const live = (id: string) => {
         const node = membership.get(id);
@@ -117,11 +121,15 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
         token: request.token,
         deadline: request.deadline,
       }),
-    onCheckpoint: (jobId) => jobs.changed(jobId),
+    onCheckpoint: (jobId, change) => {
+      health.checkpoint(jobId, change);
+      if (change.kind !== 'failed') jobs.changed(jobId);
+    },
     events,
     ...(deps.clock && { now: deps.clock }),
   });
   jobs.attachCheckpoints(checkpoints);
+  jobs.attachHealth(health);
   const gossip = createGossipCoordinator({
     membership,
     channel: () => volunteers,
@@ -130,6 +138,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     onLinks: (links) => (io.of(NAMESPACES.dashboard) as DashboardNamespace).emit('linkUpdate', links),
     onConsensus: (point) => (io.of(NAMESPACES.dashboard) as DashboardNamespace).emit('consensus', point),
   });
+  gossip.consensus.onPoint((point) => health.exchange(point.jobId, point.outcome));
   // A volunteer marked gone gives its shards back (a disconnect already did, unless it never closed).
   membership.onChange((node) => {
     if (node.status === 'gone') scheduler.releaseNode(node.id);
@@ -224,6 +233,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     checkpoints: () => checkpoints,
     async listen(port = config.port, host = config.host) {
       await checkpoints.recover();
+      health.checkAll();
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {

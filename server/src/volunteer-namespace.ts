@@ -163,7 +163,7 @@ export function attachVolunteerNamespace(
       },
       completeLease: (completion) => jobs.complete(joined(), completion),
       releaseLease: (release) => {
-        jobs.release(joined(), release.leaseId);
+        jobs.release(joined(), release.leaseId, release.reason);
         return {};
       },
       selfTest: (report) => {

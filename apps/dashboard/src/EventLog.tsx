@@ -1,6 +1,6 @@
 /**
  * The coordinator's event log — joins, leaves, lease expiries and re-issues, rejected updates,
- * checkpoints, job changes, errors — newest first, filterable by kind and job.
+ * checkpoints, job changes, training alarms, errors — newest first, filterable by kind and job.
  */
 import { EVENT_KINDS, type EventKind, type JobInfo, type LogEvent } from '@tabswarm/protocol';
 import { DataTable } from '@tabswarm/ui';
@@ -27,6 +27,7 @@ const KIND_LABELS: Record<EventKind, string> = {
   'rejected-update': 'rejected update',
   checkpoint: 'checkpoint',
   job: 'job',
+  alarm: 'training alarm',
   error: 'error',
 };
 

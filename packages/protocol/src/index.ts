@@ -10,6 +10,7 @@ export * from './job-spec.ts';
 export * from './aggregation-spec.ts';
 export * from './model-presets.ts';
 export * from './jobs.ts';
+export * from './training-alarms.ts';
 export * from './shard.ts';
 export * from './gossip.ts';
 export * from './rest.ts';

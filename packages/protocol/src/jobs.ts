@@ -1,6 +1,7 @@
 /** Wire shapes and schemas for jobs, leases and checkpoints on the control plane. */
 import { z } from 'zod';
 import { JOB_STATUSES, jobSpecSchema } from './job-spec.ts';
+import { trainingAlarmsSchema } from './training-alarms.ts';
 
 export const leaseIdSchema = z.string({ error: 'leaseId must be a string' }).regex(/^lease-[0-9a-f]{16}$/, {
   error: 'leaseId is not a lease id',
@@ -96,6 +97,8 @@ export const jobInfoSchema = z.object({
   /** Length of the flat parameter vector; null until the coordinator has built the model. */
   parameterCount: count.nullable(),
   latestCheckpoint: checkpointSummarySchema.nullable(),
+  /** Active training-health alarms; absent from coordinators that predate them. */
+  alarms: trainingAlarmsSchema.optional(),
 });
 export type JobInfo = z.output<typeof jobInfoSchema>;
 
@@ -129,6 +132,7 @@ export const EVENT_KINDS = [
   'rejected-update',
   'checkpoint',
   'job',
+  'alarm',
   'error',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];

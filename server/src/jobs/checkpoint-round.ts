@@ -7,6 +7,16 @@ import crypto from 'node:crypto';
 import type { CheckpointSummary } from '@tabswarm/protocol';
 import type { CheckpointRecord, RejectedContributor } from '../store/checkpoint-repository.ts';
 
+/**
+ * What Checkpointing tells the rest of the coordinator (onCheckpoint): a checkpoint was written,
+ * then evaluated (with the parameters it holds), or a round closed with no upload accepted (then no
+ * checkpoint is written; the listener reports it: the training-health monitor, the logs).
+ */
+export type CheckpointChange =
+  | { readonly kind: 'written'; readonly seq: number }
+  | { readonly kind: 'evaluated'; readonly seq: number; readonly values: Float32Array }
+  | { readonly kind: 'failed'; readonly seq: number; readonly rejected: readonly RejectedContributor[] };
+
 export interface Upload {
   readonly values: Float32Array;
   readonly norm: number;

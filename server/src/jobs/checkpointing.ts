@@ -58,6 +58,7 @@ import {
   recordMissingUploads,
   summary,
   tokenOwner,
+  type CheckpointChange,
   type Round,
   type Upload,
   type UploadOutcome,
@@ -84,7 +85,8 @@ export interface CheckpointDeps {
     request: { requestId: string; token: string; deadline: number },
     jobId: string,
   ) => boolean;
-  readonly onCheckpoint: (jobId: string) => void;
+  /** Checkpoints written and evaluated, and rounds that accepted no upload (the listener logs those). */
+  readonly onCheckpoint: (jobId: string, change: CheckpointChange) => void;
   readonly events: EventLog;
   readonly now?: () => number;
 }
@@ -374,10 +376,7 @@ export class Checkpointing {
       if (!job || this.closed) return;
       recordMissingUploads(round);
       if (round.accepted.size === 0) {
-        this.deps.log.warn(
-          { jobId: round.jobId, rejected: round.rejected },
-          'checkpoint failed: no upload was accepted',
-        );
+        this.deps.onCheckpoint(round.jobId, { kind: 'failed', seq: round.seq, rejected: round.rejected });
         return;
       }
       const uploads = [...round.accepted];
@@ -458,7 +457,7 @@ export class Checkpointing {
       { jobId: job.id, seq, contributors: contributors.accepted.length },
       'checkpoint written',
     );
-    this.deps.onCheckpoint(job.id);
+    this.deps.onCheckpoint(job.id, { kind: 'written', seq });
     this.evaluations = this.evaluations.then(() => this.evaluate(job, seq, values));
   }
 
@@ -488,7 +487,7 @@ export class Checkpointing {
         level: 'error',
       });
     }
-    this.deps.onCheckpoint(job.id);
+    this.deps.onCheckpoint(job.id, { kind: 'evaluated', seq, values });
   }
 
   private shapeOf(job: JobRecord): DatasetShape {

@@ -14,6 +14,7 @@ import {
   type LeaseCompletion,
   type LeaseGrantInfo,
   type ModelPreset,
+  type TrainingAlarm,
 } from '@tabswarm/protocol';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -21,6 +22,7 @@ import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, LeaseGrant, SchedulerEvent } from '../scheduler/types.ts';
 import type { Checkpointing } from './checkpointing.ts';
 import { ThroughputWindow } from './throughput.ts';
+import type { TrainingHealthMonitor } from './training-health-monitor.ts';
 
 /** What jobs need to know of a dataset. */
 export interface DatasetLookup {
@@ -62,6 +64,7 @@ export class JobService {
   private readonly throughput = new ThroughputWindow();
   private notifier: JobNotifier | undefined;
   private checkpoints: Checkpointing | undefined;
+  private health: TrainingHealthMonitor | undefined;
 
   constructor(
     readonly scheduler: Scheduler,
@@ -78,6 +81,10 @@ export class JobService {
 
   attachCheckpoints(checkpoints: Checkpointing): void {
     this.checkpoints = checkpoints;
+  }
+
+  attachHealth(health: TrainingHealthMonitor): void {
+    this.health = health;
   }
 
   async create(input: unknown): Promise<JobInfo> {
@@ -151,8 +158,10 @@ export class JobService {
     return { counted: outcome.kind === 'counted', duplicate: outcome.kind === 'duplicate' };
   }
 
-  release(nodeId: string, leaseId: string): void {
-    this.scheduler.releaseLease(leaseId, nodeId);
+  /** `reason` is the volunteer's own text: a DIVERGED one is a training-health signal. */
+  release(nodeId: string, leaseId: string, reason?: string): void {
+    const lease = this.scheduler.releaseLease(leaseId, nodeId);
+    this.health?.leaseReleased(lease.jobId, reason);
   }
 
   info(job: JobRecord): JobInfo {
@@ -176,7 +185,14 @@ export class JobService {
       samplesPerSecond: this.throughput.rate(job.id),
       parameterCount: this.checkpoints?.parameterCount(job.id) ?? null,
       latestCheckpoint: this.checkpoints?.latest(job.id) ?? null,
+      alarms: this.health?.alarms(job.id) ?? [],
     };
+  }
+
+  /** The job's active training-health alarms. */
+  alarms(id: string): TrainingAlarm[] {
+    this.get(id);
+    return this.health?.alarms(id) ?? [];
   }
 
   samplesPerSecond(jobId: string): number {

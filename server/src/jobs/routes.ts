@@ -1,6 +1,6 @@
-/** REST API for jobs: create, list, get, pause, resume, cancel. Writes need the operator token. */
+/** REST API for jobs: create, list, get, alarms, pause, resume, cancel. Writes need the operator token. */
 import express, { type Request, type Response } from 'express';
-import { ProtocolError } from '@tabswarm/protocol';
+import { ProtocolError, type JobAlarmsResponse } from '@tabswarm/protocol';
 import { requireOperator } from '../auth.ts';
 import { sendError } from '../http-errors.ts';
 import type { JobService } from './job-service.ts';
@@ -64,6 +64,13 @@ export function jobRoutes(
   router.get(
     '/:jobId',
     handle((req, res) => res.json({ job: jobs.get(req.params.jobId as string) })),
+  );
+  router.get(
+    '/:jobId/alarms',
+    handle((req, res) => {
+      const jobId = req.params.jobId as string;
+      res.json({ jobId, alarms: jobs.alarms(jobId) } satisfies JobAlarmsResponse);
+    }),
   );
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     router.post(
