@@ -168,9 +168,9 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
                 <option value="none">keep raw values</option>
               </select>
             </Field>
-            <Field id="dataset-columns" label="Per-column choices (JSON, optional)">
+            <Field id="dataset-column-choices" label="Per-column choices (JSON, optional)" grow>
               <input
-                id="dataset-columns"
+                id="dataset-column-choices"
                 className="mono"
                 placeholder='{"id":"drop","zip":"onehot","age":"none"}'
                 value={columns}
