@@ -43,7 +43,10 @@ export function serve<R extends RequestSchemaMap>(
   for (const event of Object.keys(handlers) as (keyof R & string)[]) {
     const handler = handlers[event];
     if (handler === undefined) continue;
-    addListener(socket, event, (payload, ack) => {
+    addListener(socket, event, (...args) => {
+      // socket.io passes the ack last when the client asked for one; exactly one payload comes before it.
+      const ack = typeof args.at(-1) === 'function' ? args.pop() : undefined;
+      const payload = args[0];
       const endTimer = ctx.metrics.requestSeconds.startTimer({ namespace: ctx.namespace, request: event });
       const reply = (r: Reply<object>): void => {
         endTimer();
@@ -58,6 +61,10 @@ export function serve<R extends RequestSchemaMap>(
           reply(errorReply('INTERNAL', 'internal error'));
         }
       };
+      if (args.length !== 1) {
+        reply(errorReply('BAD_REQUEST', `${event} takes one payload argument, got ${args.length}`));
+        return;
+      }
       const schema = requests[event]?.payload as z.ZodType<z.output<R[typeof event]['payload']>>;
       const parsed = parsePayload(schema, payload);
       if (!parsed.ok) {

@@ -64,8 +64,10 @@ function connect(namespace: string): Promise<Socket> {
   });
 }
 
-async function ask(socket: Socket, event: string, payload: unknown): Promise<unknown> {
-  return socket.timeout(10_000).emitWithAck(event, payload) as Promise<unknown>;
+async function ask(socket: Socket, event: string, payload: unknown, argCount = 1): Promise<unknown> {
+  // Requests carry one payload; fuzz cases also send none, or more than one (the ack comes last).
+  const args = argCount === 1 ? [payload] : Array.from({ length: argCount }, () => payload);
+  return socket.timeout(10_000).emitWithAck(event, ...args) as Promise<unknown>;
 }
 
 async function join(socket: Socket): Promise<JoinAccepted> {
@@ -142,6 +144,8 @@ afterAll(async () => {
   await running?.close();
 });
 
+const argCounts = fc.oneof({ weight: 20, arbitrary: fc.constant(1) }, fc.constantFrom(0, 2));
+
 interface Outcome {
   readonly accepted: number;
   readonly rejected: Map<string, number>;
@@ -159,48 +163,57 @@ async function fuzzEvent(
   const rejected = new Map<string, number>();
   let accepted = 0;
   await fc.assert(
-    fc.asyncProperty(payloadFor(schemas.payload, hints), fc.nat({ max: 9 }), async (payload, which) => {
-      await restore();
-      const socket = pick(which);
-      if (socket === undefined) throw new Error('no socket');
-      const before = stateSnapshot(running.server);
-      if ((JSON.stringify(payload)?.length ?? 0) > running.server.config.maxMessageBytes * 0.9) {
-        // Over (or at) the message size limit: socket.io closes the connection by design; no reply is due.
-        oversized++;
-        const closed = new Promise((resolve) => socket.once('disconnect', resolve));
-        const replied = ask(socket, event, payload).catch(() => null);
-        await Promise.race([closed, replied]);
-        unexpectedDisconnects = [];
-        leaseStale = true;
-        expect(running.takeErrors()).toEqual([]);
-        return;
-      }
-      const reply = (await ask(socket, event, payload)) as { ok?: unknown; code?: string; resumed?: boolean };
-      expect(running.takeErrors()).toEqual([]);
-      if (reply.ok === true) {
-        const { ok: _ok, ...body } = reply;
-        expect(schemas.ack.safeParse(body).success, JSON.stringify(reply).slice(0, 500)).toBe(true);
-        accepted++;
-        leaseStale = true;
-        // A resumed join moves the node to this connection and closes its old one, on purpose.
-        if (event === 'join' && reply.resumed === true) expectedDisconnects++;
-      } else {
-        expect(isCodedError(reply), JSON.stringify(reply).slice(0, 500)).toBe(true);
-        rejected.set(reply.code as string, (rejected.get(reply.code as string) ?? 0) + 1);
-        expect(stateSnapshot(running.server)).toBe(before);
-      }
-      if (event === 'join' && reply.ok === true) {
-        // That connection has joined now: start over with a fresh unjoined one (and the resumed node's).
-        sockets.unjoined?.disconnect();
-        delete sockets.unjoined;
-        if (reply.resumed === true) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          unexpectedDisconnects = unexpectedDisconnects.filter((d) => !d.endsWith('io server disconnect'));
+    fc.asyncProperty(
+      payloadFor(schemas.payload, hints),
+      fc.nat({ max: 9 }),
+      argCounts,
+      async (payload, which, argCount) => {
+        await restore();
+        const socket = pick(which);
+        if (socket === undefined) throw new Error('no socket');
+        const before = stateSnapshot(running.server);
+        if ((JSON.stringify(payload)?.length ?? 0) > running.server.config.maxMessageBytes * 0.9) {
+          // Over (or at) the message size limit: socket.io closes the connection by design; no reply is due.
+          oversized++;
+          const closed = new Promise((resolve) => socket.once('disconnect', resolve));
+          const replied = ask(socket, event, payload).catch(() => null);
+          await Promise.race([closed, replied]);
+          unexpectedDisconnects = [];
+          leaseStale = true;
+          expect(running.takeErrors()).toEqual([]);
+          return;
         }
-      }
-      expect(unexpectedDisconnects).toEqual([]);
-      expect(guard.problems).toEqual([]);
-    }),
+        const reply = (await ask(socket, event, payload, argCount)) as {
+          ok?: unknown;
+          code?: string;
+          resumed?: boolean;
+        };
+        expect(running.takeErrors()).toEqual([]);
+        if (reply.ok === true) {
+          const { ok: _ok, ...body } = reply;
+          expect(schemas.ack.safeParse(body).success, JSON.stringify(reply).slice(0, 500)).toBe(true);
+          accepted++;
+          leaseStale = true;
+          // A resumed join moves the node to this connection and closes its old one, on purpose.
+          if (event === 'join' && reply.resumed === true) expectedDisconnects++;
+        } else {
+          expect(isCodedError(reply), JSON.stringify(reply).slice(0, 500)).toBe(true);
+          rejected.set(reply.code as string, (rejected.get(reply.code as string) ?? 0) + 1);
+          expect(stateSnapshot(running.server)).toBe(before);
+        }
+        if (event === 'join' && reply.ok === true) {
+          // That connection has joined now: start over with a fresh unjoined one (and the resumed node's).
+          sockets.unjoined?.disconnect();
+          delete sockets.unjoined;
+          if (reply.resumed === true) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            unexpectedDisconnects = unexpectedDisconnects.filter((d) => !d.endsWith('io server disconnect'));
+          }
+        }
+        expect(unexpectedDisconnects).toEqual([]);
+        expect(guard.problems).toEqual([]);
+      },
+    ),
     { numRuns: RUNS },
   );
   return { accepted, rejected };
