@@ -7,7 +7,7 @@
  * /api is a coded `{ ok: false, code, message }`; a refused request leaves jobs, leases, checkpoints
  * and volunteers as they were; nothing is logged as a server error; no promise rejection goes
  * unhandled; the heap after a GC stays within a bound.
- * Cases per route: TABSWARM_FUZZ_RUNS (default 300; see fuzzRuns).
+ * Cases per route: TABSWARM_FUZZ_RUNS (default 200; see fuzzRuns).
  */
 import fc from 'fast-check';
 import { io } from 'socket.io-client';
@@ -43,7 +43,7 @@ import {
   type RawRequest,
 } from './http-fuzz-client.ts';
 
-const RUNS = fuzzRuns(300);
+const RUNS = fuzzRuns(200);
 const TIMEOUT = 60_000 + RUNS * 200;
 const guard = guardUnhandled();
 

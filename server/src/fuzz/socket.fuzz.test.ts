@@ -8,7 +8,7 @@
  * rejected request leaves jobs, leases, checkpoints and volunteers as they were; nothing is logged as
  * a server error, no promise rejection goes unhandled, the server never drops a connection it had no
  * reason to, and the heap after a GC stays within a bound.
- * Cases per event: TABSWARM_FUZZ_RUNS (default 1,000; see fuzzRuns).
+ * Cases per event: TABSWARM_FUZZ_RUNS (default 300; see fuzzRuns).
  */
 import fc from 'fast-check';
 import { io, type Socket } from 'socket.io-client';
@@ -33,7 +33,7 @@ import {
 } from './fuzz-support.ts';
 import { payloadFor, type Hints } from './zod-arbitrary.ts';
 
-const RUNS = fuzzRuns(1_000);
+const RUNS = fuzzRuns(300);
 const TIMEOUT = 60_000 + RUNS * 100;
 const guard = guardUnhandled();
 
