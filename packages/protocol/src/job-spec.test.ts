@@ -44,8 +44,8 @@ describe('job spec', () => {
     expect(jobSpecSchema.parse({ name: 'x' }).averaging.outer).toBeUndefined();
     expect(jobSpecSchema.parse({ name: 'x', averaging: { outer: {} } }).averaging.outer).toEqual({
       syncEvery: 4,
-      learningRate: 0.7,
-      momentum: 0.9,
+      learningRate: 1,
+      momentum: 0.5,
     });
   });
 

@@ -42,4 +42,36 @@ describe('FedAvg client', () => {
     // The second upload carries the samples of both shards trained since the first.
     expect(uploads.map((u) => u.samples)).toEqual([32, 64]);
   });
+
+  it('with the outer optimizer uploads every syncEvery shards and steps from the round average', async () => {
+    const { fake, uploads } = port(() => Float32Array.from([0, 0]));
+    const outer = { syncEvery: 2, learningRate: 0.5, momentum: 0.9 };
+    const client = new FedAvgClient({ port: fake, jobId: 'job-1', nodeId: 'v1', overlap: false, outer });
+    // θ starts at the first shard's model [4, 4]; each "shard" adds nothing, so the local model
+    // stays where averaging left it.
+    const params = Float32Array.from([4, 4]);
+    await client.afterShard(params, 10);
+    expect(uploads.length).toBe(0);
+    await client.afterShard(params, 10);
+    // One upload, of both shards' samples; x̄ = 0, so g = θ − x̄ = 4 and v = 4:
+    // θ ← 4 − 0.5·(4 + 0.9·4) = 0.2.
+    expect(uploads.map((u) => u.samples)).toEqual([20]);
+    expect(params[0]).toBeCloseTo(0.2, 6);
+    expect(client.outer?.syncs).toBe(1);
+    for (let shard = 0; shard < 3; shard++) await client.afterShard(params, 10);
+    expect(uploads.length).toBe(2);
+    // g = 0.2, v = 0.9·4 + 0.2 = 3.8: θ ← 0.2 − 0.5·(0.2 + 0.9·3.8) = −1.61 (momentum overshoots).
+    expect(params[0]).toBeCloseTo(-1.61, 5);
+    expect(client.bytesOut).toBeGreaterThan(2 * 8);
+    expect(client.bytesIn).toBe(2 * 8);
+  });
+
+  it('with η = 1 and μ = 0 takes the round average exactly (plain FedAvg every syncEvery shards)', async () => {
+    const { fake } = port((v) => v.map((x) => x / 2));
+    const outer = { syncEvery: 1, learningRate: 1, momentum: 0 };
+    const client = new FedAvgClient({ port: fake, jobId: 'job-1', nodeId: 'v1', overlap: false, outer });
+    const params = Float32Array.from([2, 4]);
+    await client.afterShard(params, 64);
+    expect(Array.from(params)).toEqual([1, 2]);
+  });
 });

@@ -7,6 +7,12 @@
  * By default the upload overlaps training: `afterShard` returns at once, and when the average
  * arrives it is applied at the next `afterShard` together with the local progress made meanwhile
  * (average + (now − uploaded)), so no volunteer waits for the round. `overlap: false` waits.
+ *
+ * With the job's outer optimizer (averaging.outer) it uploads only every `syncEvery` shards, and
+ * a round's average x̄ is where the outer Nesterov step starts from (outer-optimizer.ts):
+ * θ ← θ − η(g + μv) with g = θ − x̄, then training resumes from θ + (now − uploaded). Volunteers
+ * still upload their models, not pseudo-gradients: the coordinator's rounds, robust rules and
+ * checks stay as they are, and with η = 1, μ = 0 this is plain FedAvg every `syncEvery` shards.
  */
 import {
   decodeFrame,
@@ -19,6 +25,7 @@ import {
   frameValues,
   restErrorSchema,
 } from '@tabswarm/protocol';
+import { OuterState, type OuterSettings } from './outer-optimizer.ts';
 
 export type FedAvgResult =
   | {
@@ -26,6 +33,8 @@ export type FedAvgResult =
       readonly round: number;
       readonly participants: number;
       readonly values: Float32Array;
+      /** Bytes of the response's body (the averaged frame), when known. */
+      readonly bytes?: number;
     }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
@@ -65,10 +74,12 @@ export function httpFedAvgPort(options: HttpFedAvgOptions): FedAvgPort {
             ? { ok: false, code: body.data.code, message: body.data.message }
             : { ok: false, code: `HTTP_${res.status}`, message: res.statusText };
         }
-        const decoded = decodeFrame(new Uint8Array(await res.arrayBuffer()));
+        const body = new Uint8Array(await res.arrayBuffer());
+        const decoded = decodeFrame(body);
         if (!decoded.ok) return { ok: false, code: decoded.code, message: decoded.message };
         return {
           ok: true,
+          bytes: body.byteLength,
           round: Number(res.headers.get(FEDAVG_ROUND_HEADER) ?? decoded.header.round),
           participants: Number(res.headers.get(FEDAVG_PARTICIPANTS_HEADER) ?? 0),
           values: frameValues(decoded).slice(),
@@ -90,6 +101,8 @@ export interface FedAvgClientOptions {
   readonly nodeId: string;
   /** Keep training while the round closes (default true). */
   readonly overlap?: boolean;
+  /** The job's outer optimizer (averaging.outer); absent: upload after every shard, take the average. */
+  readonly outer?: OuterSettings;
 }
 
 export class FedAvgClient {
@@ -98,17 +111,27 @@ export class FedAvgClient {
   #inFlight: Promise<void> | null = null;
   #ready: { snapshot: Float32Array; values: Float32Array } | null = null;
   #round = 0;
+  #outer: OuterState | null = null;
   lastResult: FedAvgResult | null = null;
+  /** Bytes of the frames uploaded, and of the averages received. */
+  bytesOut = 0;
+  bytesIn = 0;
 
   constructor(options: FedAvgClientOptions) {
     this.#options = options;
   }
 
-  /** After a shard: applies a finished round's average, and uploads these parameters if none is in flight. */
+  /**
+   * After a shard: applies a finished round's average, and uploads these parameters if none is in
+   * flight (with the outer optimizer, only after every `syncEvery`-th shard).
+   */
   async afterShard(params: Float32Array, samples: number): Promise<Float32Array> {
     this.#samples += samples;
     this.#applyReady(params);
-    if (this.#inFlight === null) {
+    const outer = this.#options.outer;
+    if (outer !== undefined) this.#outer ??= new OuterState(params, outer);
+    const due = this.#outer === null || this.#outer.shardDone();
+    if (due && this.#inFlight === null) {
       const snapshot = params.slice();
       const weight = Math.max(1, this.#samples);
       this.#samples = 0;
@@ -118,8 +141,10 @@ export class FedAvgClient {
         round: this.#round++,
         values: snapshot,
       });
+      this.bytesOut += frame.byteLength;
       this.#inFlight = this.#options.port.upload(frame, weight).then((result) => {
         this.lastResult = result;
+        if (result.ok) this.bytesIn += result.bytes ?? result.values.byteLength;
         if (result.ok && result.values.length === snapshot.length)
           this.#ready = { snapshot, values: result.values };
         this.#inFlight = null;
@@ -132,6 +157,11 @@ export class FedAvgClient {
     return params;
   }
 
+  /** The outer optimizer's state, once the first shard made it; null without one. */
+  get outer(): OuterState | null {
+    return this.#outer;
+  }
+
   /** Waits for the upload in flight, if any (shutdown, tests). */
   async settle(): Promise<void> {
     await this.#inFlight;
@@ -141,6 +171,8 @@ export class FedAvgClient {
     const ready = this.#ready;
     if (ready === null || ready.values.length !== params.length) return;
     this.#ready = null;
+    // With the outer optimizer the round's average becomes the new synchronised model θ.
+    this.#outer?.sync(ready.values);
     for (let i = 0; i < params.length; i++) {
       params[i] = (ready.values[i] as number) + ((params[i] as number) - (ready.snapshot[i] as number));
     }

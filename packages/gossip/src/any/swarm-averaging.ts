@@ -1,8 +1,9 @@
 /**
  * The trainer's averaging hook: after every shard, average the job's parameters by the job's
  * mode — gossip with peers (GossipAverager over this tab's mesh) or FedAvg through the
- * coordinator (FedAvgClient). It matches packages/trainer's AveragingHook structurally, so the
- * volunteer page passes it as `averaging` without either package importing the other.
+ * coordinator (FedAvgClient) — or, with the job's outer optimizer, every `syncEvery` shards. It
+ * matches packages/trainer's AveragingHook structurally, so the volunteer page passes it as
+ * `averaging` without either package importing the other.
  */
 import type { AveragingSpec, JoinAccepted } from '@tabswarm/protocol';
 import { GossipAverager } from './averager.ts';
@@ -48,6 +49,11 @@ export class SwarmAveraging {
     this.#options = options;
   }
 
+  /** The FedAvg client of the current job, if it averages by FedAvg. */
+  get fedAvg(): FedAvgClient | null {
+    return this.#fedavg?.client ?? null;
+  }
+
   /** The gossip averager of the current job, if it averages by gossip. */
   get averager(): GossipAverager | null {
     return this.#gossip;
@@ -67,7 +73,12 @@ export class SwarmAveraging {
       if (this.#fedavg?.jobId !== params.jobId) {
         this.#fedavg = {
           jobId: params.jobId,
-          client: new FedAvgClient({ port: port(params.jobId), jobId: params.jobId, nodeId: mesh.nodeId }),
+          client: new FedAvgClient({
+            port: port(params.jobId),
+            jobId: params.jobId,
+            nodeId: mesh.nodeId,
+            ...(spec.outer === undefined ? {} : { outer: spec.outer }),
+          }),
         };
       }
       await this.#fedavg.client.afterShard(values, Math.max(1, context.lease.end - context.lease.start));
