@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReply } from '@tabswarm/protocol';
 import { DatasetError } from './errors.ts';
@@ -168,6 +169,58 @@ describe('CSV preprocessing', () => {
     const older = new DatasetRegistry(dataDir).get(m.id);
     expect(older?.columnSummary).toBeUndefined();
     expect(older?.trainSize).toBe(m.trainSize);
+  });
+});
+
+describe('CSV preprocessing on arbitrary tables', () => {
+  it('either builds a valid dataset or refuses with BAD_REQUEST, leaving nothing behind', async () => {
+    const dataDir = tempDataDir();
+    const registry = new DatasetRegistry(dataDir);
+    // Mostly well-formed columns (all numbers or all text), now and then a bad cell.
+    const bad = fc.constantFrom('', 'NA', '?', 'inf', '1e40', 'red');
+    const numeric = fc.oneof(
+      {
+        arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e30, max: 1e30 }).map(String),
+        weight: 30,
+      },
+      { arbitrary: bad, weight: 1 },
+    );
+    const text = fc.oneof(
+      { arbitrary: fc.constantFrom('red', 'blue', '"a,b"', '7'), weight: 30 },
+      { arbitrary: bad, weight: 1 },
+    );
+    const cell = (kind: boolean) => (kind ? numeric : text);
+    const label = fc.constantFrom('x', 'y');
+    const choice = fc.constantFrom('standardize', 'none', 'onehot', 'drop');
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .tuple(fc.boolean(), fc.boolean())
+          .chain(([a, b]) => fc.array(fc.tuple(cell(a), cell(b), label), { minLength: 2, maxLength: 12 })),
+        fc.dictionary(fc.constantFrom('a', 'b', 'label', 'zz'), choice, { maxKeys: 3 }),
+        fc.constantFrom(undefined, 'standardize', 'none'),
+        async (rows, columns, numericDefault) => {
+          const csv = `a,b,label\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+          const before = registry.list().length;
+          try {
+            const m = await registry.importCsv(csv, {
+              columns: columns as Record<string, 'standardize' | 'none' | 'onehot' | 'drop'>,
+              numericDefault: numericDefault as 'standardize' | 'none' | undefined,
+              testFraction: 0.5,
+            });
+            expect(manifestSchema.safeParse(m).success).toBe(true);
+            const x = registry.readSamples(m.id, 'train', 0, m.trainSize).x;
+            expect(x.every(Number.isFinite)).toBe(true);
+          } catch (err) {
+            expect(err).toBeInstanceOf(DatasetError);
+            expect((err as DatasetError).code).toBe('BAD_REQUEST');
+            expect(registry.list()).toHaveLength(before);
+          }
+          expect(datasetDirEntries(dataDir).filter((e) => e.startsWith('.tmp-'))).toEqual([]);
+        },
+      ),
+      { numRuns: 150, seed: 15 },
+    );
   });
 });
 
