@@ -49,6 +49,8 @@ export async function startFuzzServer(overrides: Partial<ServerConfig> = {}): Pr
     // Fuzz clients do not heartbeat between cases: nobody is marked gone while a run lasts.
     heartbeatIntervalMs: 60_000,
     heartbeatTimeoutMs: 3_600_000,
+    // Nor does a lease expire on its own while a case runs: state changes only through the input.
+    leaseSweepMs: 2_000_000_000,
     operatorToken: OPERATOR_TOKEN,
     ...overrides,
   };

@@ -90,7 +90,7 @@ beforeAll(async () => {
     .emitWithAck('join', { protocolVersion: PROTOCOL_VERSION, capabilities })) as JoinAccepted;
   expect(await roundTrip(await registered())).toBe(true);
   heapBefore = await heapAfterGc();
-});
+}, 180_000);
 
 afterAll(async () => {
   peer?.terminate();

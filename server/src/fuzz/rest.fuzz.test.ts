@@ -246,7 +246,7 @@ beforeAll(async () => {
   expect(reply.ok).toBe(true);
   volunteer = reply;
   heapBefore = await heapAfterGc();
-});
+}, 180_000);
 
 afterAll(async () => {
   closeAgent();

@@ -91,7 +91,7 @@ class RawSocket {
 beforeAll(async () => {
   running = await startFuzzServer();
   heapBefore = await heapAfterGc();
-});
+}, 180_000);
 
 afterAll(async () => {
   await running?.close();

@@ -137,7 +137,7 @@ beforeAll(async () => {
   await restore();
   expect(lease).not.toBeNull();
   heapBefore = await heapAfterGc();
-});
+}, 180_000);
 
 afterAll(async () => {
   for (const socket of Object.values(sockets)) socket?.disconnect();
