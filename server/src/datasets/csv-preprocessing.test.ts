@@ -204,8 +204,8 @@ describe('CSV preprocessing on arbitrary tables', () => {
           const before = registry.list().length;
           try {
             const m = await registry.importCsv(csv, {
-              columns: columns as Record<string, 'standardize' | 'none' | 'onehot' | 'drop'>,
-              numericDefault: numericDefault as 'standardize' | 'none' | undefined,
+              columns: columns,
+              numericDefault: numericDefault,
               testFraction: 0.5,
             });
             expect(manifestSchema.safeParse(m).success).toBe(true);
