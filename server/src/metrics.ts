@@ -14,6 +14,12 @@ export interface ServerMetrics {
   readonly samplesPerSecond: Gauge<'job'>;
   readonly checkpointSeconds: Histogram<'job'>;
   readonly validationRejections: Counter<'job' | 'reason'>;
+  /**
+   * Bytes the volunteers' averaging sent and received, by job, mode (gossip, fedavg) and direction
+   * (sent, received: the volunteer's side): gossip as each side reports its exchanges, FedAvg as
+   * the coordinator takes uploads and serves averages. Per volunteer: the dashboard's node table.
+   */
+  readonly averagingBytes: Counter<'job' | 'mode' | 'direction'>;
 }
 
 /** Upper bounds of the request-latency histogram's buckets (a quantile is known to this resolution). */
@@ -85,6 +91,12 @@ export function createMetrics(): ServerMetrics {
       name: 'tabswarm_validation_rejections_total',
       help: 'Rejected lease completions, checkpoint uploads and FedAvg uploads, by job and reason',
       labelNames: ['job', 'reason'],
+      registers: [registry],
+    }),
+    averagingBytes: new Counter({
+      name: 'tabswarm_averaging_bytes_total',
+      help: "Bytes volunteers' averaging sent and received (gossip exchanges as reported, FedAvg uploads and averages), by job, mode and direction",
+      labelNames: ['job', 'mode', 'direction'],
       registers: [registry],
     }),
   };

@@ -164,6 +164,9 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
         const nodeId = joined();
         if (!deps.jobs.exists(report.jobId)) throw new ProtocolError('UNKNOWN_JOB', `no job ${report.jobId}`);
         consensus.record(nodeId, report);
+        const bytes = ctx.metrics.averagingBytes;
+        bytes.inc({ job: report.jobId, mode: 'gossip', direction: 'sent' }, report.bytesOut);
+        bytes.inc({ job: report.jobId, mode: 'gossip', direction: 'received' }, report.bytesIn);
         return {};
       },
       // Acknowledged once forwarded (after pacing); a refusal comes back as its error reply.
@@ -193,6 +196,10 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
       jobExists: (jobId) => deps.jobs.exists(jobId),
       maxUploadBytes: (jobId) => (deps.jobs.fedAvgJob(jobId)?.parameterCount ?? 0) * 4 + 1024,
       verifyNode: (nodeId, token) => deps.membership.verifyPeerToken(nodeId, token),
+      countFedAvgBytes: (jobId, sent, received) => {
+        ctx.metrics.averagingBytes.inc({ job: jobId, mode: 'fedavg', direction: 'sent' }, sent);
+        ctx.metrics.averagingBytes.inc({ job: jobId, mode: 'fedavg', direction: 'received' }, received);
+      },
       onError: (err) => ctx.log.error({ err }, 'gossip request failed'),
     }),
     router: gossipRoutes(links),
