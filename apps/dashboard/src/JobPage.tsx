@@ -1,6 +1,7 @@
 /**
- * One job, live: the page composes its cards — summary and controls, convergence charts,
- * downloads, volunteers, events and spec — over the data `useJobData` keeps current.
+ * One job, live: the page composes its cards — training-health alarms, summary and controls,
+ * convergence charts, downloads, volunteers, events and spec — over the data `useJobData` keeps
+ * current.
  */
 import { Card } from '@tabswarm/ui';
 import { ConvergenceCard } from './ConvergenceCard.tsx';
@@ -8,6 +9,7 @@ import { DownloadsCard } from './DownloadsCard.tsx';
 import { EventLog } from './EventLog.tsx';
 import { JobSummaryCard } from './JobSummaryCard.tsx';
 import { JobVolunteersCard } from './JobVolunteersCard.tsx';
+import { TrainingAlarms } from './TrainingAlarms.tsx';
 import { routeHref } from './routes.ts';
 import { useJobData } from './use-job-data.ts';
 
@@ -37,6 +39,7 @@ export function JobPage({ jobId, canWrite, serverNow }: Props) {
 
   return (
     <div className="job-page" data-testid="job-page" data-job-id={job.id} data-metrics-version={version}>
+      <TrainingAlarms alarms={job.alarms ?? []} />
       <JobSummaryCard job={job} series={series} canWrite={canWrite} metricsError={metricsError} />
       <ConvergenceCard
         charts={series.charts()}

@@ -20,6 +20,15 @@ export const TRAINING_ALARM_KINDS = [
 ] as const;
 export type TrainingAlarmKind = (typeof TRAINING_ALARM_KINDS)[number];
 
+/** Each alarm's short title, as the event log and the dashboard banner name it. */
+export const TRAINING_ALARM_TITLES: Readonly<Record<TrainingAlarmKind, string>> = {
+  'checkpoint-unchanged': 'checkpoints unchanged',
+  'test-loss-stalled': 'test loss not improving',
+  'training-loss-diverging': 'training loss diverging',
+  'contributions-rejected': 'contributions rejected',
+  'majority-class': 'accuracy stuck at the majority class',
+};
+
 export const trainingAlarmSchema = z.object({
   kind: z.enum(TRAINING_ALARM_KINDS),
   /** When the coordinator raised it (ms since the epoch). */

@@ -9,7 +9,12 @@
  * nothing here runs per lease completion.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ExchangeOutcome, TrainingAlarm, TrainingAlarmKind } from '@tabswarm/protocol';
+import {
+  TRAINING_ALARM_TITLES,
+  type ExchangeOutcome,
+  type TrainingAlarm,
+  type TrainingAlarmKind,
+} from '@tabswarm/protocol';
 import type { EventLog } from '../event-log.ts';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -65,14 +70,6 @@ export interface HealthMonitorDeps {
   readonly onChange: (jobId: string) => void;
   readonly now?: () => number;
 }
-
-const TITLES: Record<TrainingAlarmKind, string> = {
-  'checkpoint-unchanged': 'checkpoints unchanged',
-  'test-loss-stalled': 'test loss not improving',
-  'training-loss-diverging': 'training loss diverging',
-  'contributions-rejected': 'contributions rejected',
-  'majority-class': 'accuracy stuck at the majority class',
-};
 
 /** Fingerprints kept per job: enough to compare the last N checkpoints with the one before. */
 const FINGERPRINTS_KEPT = HEALTH_WINDOW + 2;
@@ -207,7 +204,7 @@ export class TrainingHealthMonitor {
       this.deps.metrics.active.set({ job: jobId, alarm: v.kind }, 1);
       this.deps.metrics.raised.inc({ job: jobId, alarm: v.kind });
       this.deps.log.warn({ jobId, alarm: v.kind, observed: v.observed }, 'training-health alarm raised');
-      this.deps.events.add('alarm', `${TITLES[v.kind]}: ${v.observed}. Try: ${v.advice}`, {
+      this.deps.events.add('alarm', `${TRAINING_ALARM_TITLES[v.kind]}: ${v.observed}. Try: ${v.advice}`, {
         jobId,
         level: 'warn',
       });
@@ -218,7 +215,7 @@ export class TrainingHealthMonitor {
       health.active.delete(kind);
       this.deps.metrics.active.set({ job: jobId, alarm: kind }, 0);
       this.deps.log.info({ jobId, alarm: kind }, 'training-health alarm cleared');
-      this.deps.events.add('alarm', `cleared: ${TITLES[kind]}`, { jobId, level: 'info' });
+      this.deps.events.add('alarm', `cleared: ${TRAINING_ALARM_TITLES[kind]}`, { jobId, level: 'info' });
     }
     if (changed) this.deps.onChange(jobId);
   }

@@ -14,8 +14,8 @@ import {
 } from '@tabswarm/protocol';
 import { buildModel } from '../checkpoints/model-factory.ts';
 import { SimVolunteer } from '../sim/sim-volunteer.ts';
-import { api, startServer, type RunningServer } from '../test-support.ts';
-import { HEALTH_WINDOW } from './training-health.ts';
+import { api, request, startServer, type RunningServer } from '../test-support.ts';
+import { FAILED_ROUND_WINDOW, HEALTH_WINDOW } from './training-health.ts';
 
 let running: RunningServer | undefined;
 const sims: SimVolunteer[] = [];
@@ -110,6 +110,41 @@ describe('training-health alarms (coordinator)', () => {
       message: 'cleared: checkpoints unchanged',
     });
   }, 120_000);
+
+  it('raises contributions-rejected when rounds accept no upload, and training-loss-diverging on DIVERGED releases', async () => {
+    const { r, job } = await setup();
+    const poisoned = await sim(r.url, (v) => v.map((x, i) => (i === 0 ? Number.NaN : x)));
+    for (let round = 1; round <= FAILED_ROUND_WINDOW; round++) {
+      const lease = await poisoned.lease(1000);
+      if (!lease) throw new Error('expected a lease');
+      await poisoned.complete(lease, 0.5);
+      await vi.waitFor(async () => {
+        const events = await api<{ events: LogEvent[] }>(
+          `${r.url}/api/events?jobId=${job.id}&kind=rejected-update`,
+        );
+        expect(events.body.events.filter((e) => e.message.includes('accepted no upload'))).toHaveLength(
+          round,
+        );
+      });
+    }
+    const rejected = (await alarmsOf(r.url, job.id)).find((a) => a.kind === 'contributions-rejected');
+    expect(rejected?.observed).toContain(
+      'the last 3 checkpoint rounds accepted no upload (3 refused or missing)',
+    );
+    expect(r.server.checkpoints().list(job.id)).toHaveLength(1); // only checkpoint 0
+
+    // A tab whose loss became NaN gives its lease back as DIVERGED; twice in ten shards is an alarm.
+    for (let i = 0; i < 2; i++) {
+      const lease = await poisoned.lease(1000);
+      if (!lease) throw new Error('expected a lease');
+      const reason = 'DIVERGED: the training loss became NaN';
+      expect((await request(poisoned.socket, 'releaseLease', { leaseId: lease.leaseId, reason })).ok).toBe(
+        true,
+      );
+    }
+    const diverging = (await alarmsOf(r.url, job.id)).find((a) => a.kind === 'training-loss-diverging');
+    expect(diverging?.observed).toContain('2 of the last 5 shards ended with a non-finite training loss');
+  }, 60_000);
 
   it('raises nothing on a job whose volunteers learn', async () => {
     const { r, job } = await setup();
