@@ -1,7 +1,7 @@
 /**
  * The node health table: every volunteer with its backend, status (active, idle, straggler,
  * gone), self-test, heartbeat age, throughput, current lease, and — from its gossip link
- * reports — peers, link kinds, traffic and rejected frames. Sortable by column; stale and gone rows are greyed.
+ * reports — peers, link kinds, traffic, what its averaging sent and received, and rejected frames. Sortable by column; stale and gone rows are greyed.
  */
 import { useMemo, useState } from 'react';
 import { LINK_KINDS, type NodeInfo, type NodeLinks } from '@tabswarm/protocol';
@@ -47,6 +47,11 @@ const COLUMNS: readonly Column[] = [
     title: 'links by kind: direct (WebRTC), relay (coordinator), failed',
   },
   { key: 'bytes', label: 'Bytes in / out', title: 'over all its links, frames and control' },
+  {
+    key: 'averagingBytes',
+    label: 'Averaging sent / received',
+    title: 'what its averaging moved: gossip exchanges as it reported them, FedAvg uploads and averages',
+  },
   { key: 'rejected', label: 'Rejected', title: 'frames from its peers dropped on receipt' },
 ];
 
@@ -126,6 +131,9 @@ function LinkCells({ view }: { readonly view: NodeView }) {
         <td title={NO_REPORT} data-testid="node-bytes">
           {NONE}
         </td>
+        <td title={NO_REPORT} data-testid="node-averaging-bytes">
+          {NONE}
+        </td>
         <td title={NO_REPORT} data-testid="node-rejected">
           {NONE}
         </td>
@@ -151,6 +159,11 @@ function LinkCells({ view }: { readonly view: NodeView }) {
       </td>
       <td className="num" data-testid="node-bytes">
         {formatBytes(links.bytesIn)} / {formatBytes(links.bytesOut)}
+      </td>
+      <td className="num" data-testid="node-averaging-bytes">
+        {links.averaging === null
+          ? NONE
+          : `${formatBytes(links.averaging.bytesOut)} / ${formatBytes(links.averaging.bytesIn)}`}
       </td>
       <td className="num" data-testid="node-rejected" title={reasons === '' ? undefined : reasons}>
         {formatNumber(links.rejected)}

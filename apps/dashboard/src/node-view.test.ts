@@ -175,6 +175,18 @@ describe('link reports', () => {
     expect(summary.quarantined).toEqual(['d']);
   });
 
+  it('carries what the node’s averaging sent and received, sortable, null before any', () => {
+    expect(linkSummary(report('a', [link('b')])).averaging).toBeNull();
+    const views = [
+      nodeView(node('a'), NOW, { ...report('a', []), averaging: { bytesOut: 900, bytesIn: 1000 } }),
+      nodeView(node('b'), NOW, report('b', [])),
+      nodeView(node('c'), NOW, { ...report('c', []), averaging: { bytesOut: 10, bytesIn: 20 } }),
+    ];
+    expect(views[0]?.links?.averaging).toEqual({ bytesOut: 900, bytesIn: 1000 });
+    expect(sortNodeViews(views, 'averagingBytes', 'desc').map((v) => v.id)).toEqual(['a', 'c', 'b']);
+    expect(sortNodeViews(views, 'averagingBytes', 'asc').map((v) => v.id)).toEqual(['c', 'a', 'b']);
+  });
+
   it('puts the summary on the node view, null without a report', () => {
     expect(nodeView(node('a'), NOW).links).toBeNull();
     expect(nodeView(node('a'), NOW, report('a', [link('b')])).links?.peers).toBe(1);

@@ -52,6 +52,8 @@ export interface LinkSummary {
   readonly bytesOut: number;
   /** Frames from its peers dropped on receipt, over all reasons. */
   readonly rejected: number;
+  /** Bytes its averaging sent and received (gossip exchanges, FedAvg rounds); null before any. */
+  readonly averaging: { readonly bytesOut: number; readonly bytesIn: number } | null;
   /** Rejected frames by reason, largest first. */
   readonly rejectedByReason: readonly (readonly [string, number])[];
   readonly quarantined: readonly string[];
@@ -81,6 +83,7 @@ export function linkSummary(report: NodeLinks): LinkSummary {
     bytesIn,
     bytesOut,
     rejected,
+    averaging: report.averaging ?? null,
     rejectedByReason: [...reasons.entries()]
       .filter(([, n]) => n > 0)
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
@@ -184,6 +187,7 @@ export const NODE_SORT_KEYS = [
   'lease',
   'peers',
   'bytes',
+  'averagingBytes',
   'rejected',
 ] as const;
 export type NodeSortKey = (typeof NODE_SORT_KEYS)[number];
@@ -216,6 +220,10 @@ function sortValue(view: NodeView, key: Exclude<NodeSortKey, 'default'>): SortVa
       return view.links?.peers ?? null;
     case 'bytes':
       return view.links === null ? null : view.links.bytesIn + view.links.bytesOut;
+    case 'averagingBytes': {
+      const averaging = view.links?.averaging ?? null;
+      return averaging === null ? null : averaging.bytesOut + averaging.bytesIn;
+    }
     case 'rejected':
       return view.links?.rejected ?? null;
   }

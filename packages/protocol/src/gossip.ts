@@ -194,6 +194,11 @@ export const nodeLinksSchema = z.object({
   reportedAt: epochMs,
   links: z.array(linkInfoSchema).max(MAX_REPORTED_LINKS),
   quarantined: z.array(nodeIdSchema).max(MAX_REPORTED_LINKS),
+  /**
+   * Bytes its averaging sent and received since it joined: its gossip exchanges as it reported
+   * them, and its FedAvg uploads and the averages it got back. Absent before the first.
+   */
+  averaging: z.strictObject({ bytesOut: count, bytesIn: count }).optional(),
 });
 export type NodeLinks = z.infer<typeof nodeLinksSchema>;
 

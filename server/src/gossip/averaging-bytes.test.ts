@@ -1,5 +1,6 @@
 // The averaging bytes on /metrics: gossip exchanges as each side reports them, FedAvg uploads and
-// the averages served, by job, mode and direction (the volunteer's side).
+// the averages served, by job, mode and direction (the volunteer's side); and per volunteer with
+// its link report, for the dashboard's node table.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   encodeFp32Frame,
@@ -78,5 +79,16 @@ describe('averaging bytes on /metrics', () => {
     expect(metric(text, 'fedavg', 'sent')).toBe(frame.byteLength);
     expect(metric(text, 'fedavg', 'received')).toBe(average);
     expect(average).toBeGreaterThan(4000);
+
+    // Per volunteer, with its link report (the dashboard's node table): a's gossip and FedAvg bytes.
+    expect(await request(a.socket, 'linkReport', { links: [], quarantined: [] })).toMatchObject({ ok: true });
+    const links = (await (await fetch(`${server.url}/api/gossip/links/${a.nodeId}`)).json()) as unknown;
+    expect(links).toMatchObject({
+      nodeId: a.nodeId,
+      averaging: { bytesOut: 52_000 + frame.byteLength, bytesIn: 52_200 + average },
+    });
+    expect(await request(b.socket, 'linkReport', { links: [], quarantined: [] })).toMatchObject({ ok: true });
+    const none = (await (await fetch(`${server.url}/api/gossip/links/${b.nodeId}`)).json()) as object;
+    expect('averaging' in none).toBe(false);
   });
 });

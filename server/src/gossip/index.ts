@@ -167,6 +167,7 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
         const bytes = ctx.metrics.averagingBytes;
         bytes.inc({ job: report.jobId, mode: 'gossip', direction: 'sent' }, report.bytesOut);
         bytes.inc({ job: report.jobId, mode: 'gossip', direction: 'received' }, report.bytesIn);
+        links.countAveraging(nodeId, report.bytesOut, report.bytesIn);
         return {};
       },
       // Acknowledged once forwarded (after pacing); a refusal comes back as its error reply.
@@ -196,7 +197,8 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
       jobExists: (jobId) => deps.jobs.exists(jobId),
       maxUploadBytes: (jobId) => (deps.jobs.fedAvgJob(jobId)?.parameterCount ?? 0) * 4 + 1024,
       verifyNode: (nodeId, token) => deps.membership.verifyPeerToken(nodeId, token),
-      countFedAvgBytes: (jobId, sent, received) => {
+      countFedAvgBytes: (jobId, nodeId, sent, received) => {
+        links.countAveraging(nodeId, sent, received);
         ctx.metrics.averagingBytes.inc({ job: jobId, mode: 'fedavg', direction: 'sent' }, sent);
         ctx.metrics.averagingBytes.inc({ job: jobId, mode: 'fedavg', direction: 'received' }, received);
       },

@@ -1,7 +1,9 @@
 /**
  * The latest link report of each volunteer: peers, link kinds (direct / relay / failed), round
  * trips, bytes and rejected frames, for dashboards and /metrics. In memory: a report is a few KB
- * and is replaced every few seconds; a volunteer's entry goes when it does.
+ * and is replaced every few seconds; a volunteer's entry goes when it does. Each entry also
+ * carries the bytes the volunteer's averaging moved (countAveraging), which the coordinator counts
+ * from exchange reports and FedAvg uploads, not from the link report.
  */
 import type { LinkReport, NodeLinks } from '@tabswarm/protocol';
 import type { GossipMetrics } from './metrics.ts';
@@ -14,6 +16,7 @@ export class LinkRegistry {
   /** Open links by kind (failed ones counted whatever their state) and rejected frames by reason, over the latest reports. */
   readonly #kinds = { direct: 0, relay: 0, failed: 0 };
   readonly #rejected = new Map<string, number>();
+  readonly #averaging = new Map<string, { bytesOut: number; bytesIn: number }>();
 
   constructor(
     private readonly metrics?: GossipMetrics,
@@ -21,11 +24,13 @@ export class LinkRegistry {
   ) {}
 
   record(nodeId: string, report: LinkReport): NodeLinks {
+    const averaging = this.#averaging.get(nodeId);
     const links: NodeLinks = {
       nodeId,
       reportedAt: this.now(),
       links: report.links,
       quarantined: report.quarantined,
+      ...(averaging !== undefined && { averaging: { ...averaging } }),
     };
     const before = this.#byNode.get(nodeId);
     this.#countNewRejections(before, links);
@@ -37,6 +42,16 @@ export class LinkRegistry {
     return links;
   }
 
+  /** Adds the bytes one averaging step of the volunteer sent and received (shown with its next report). */
+  countAveraging(nodeId: string, bytesOut: number, bytesIn: number): void {
+    const totals = this.#averaging.get(nodeId) ?? { bytesOut: 0, bytesIn: 0 };
+    totals.bytesOut += bytesOut;
+    totals.bytesIn += bytesIn;
+    this.#averaging.set(nodeId, totals);
+    const latest = this.#byNode.get(nodeId);
+    if (latest !== undefined) this.#byNode.set(nodeId, { ...latest, averaging: { ...totals } });
+  }
+
   get(nodeId: string): NodeLinks | null {
     return this.#byNode.get(nodeId) ?? null;
   }
@@ -46,6 +61,7 @@ export class LinkRegistry {
   }
 
   forget(nodeId: string): void {
+    this.#averaging.delete(nodeId);
     const before = this.#byNode.get(nodeId);
     if (before === undefined) return;
     this.#byNode.delete(nodeId);

@@ -25,7 +25,7 @@ export interface GossipRouteDeps {
   /** Largest FedAvg upload for the job, in bytes (its parameter frame). */
   readonly maxUploadBytes: (jobId: string) => number;
   /** An averaged upload's bytes: the frame the volunteer sent, and the average it gets back. */
-  readonly countFedAvgBytes?: (jobId: string, sent: number, received: number) => void;
+  readonly countFedAvgBytes?: (jobId: string, nodeId: string, sent: number, received: number) => void;
   /** A node's upload credential: its id and the PeerJS token it got at join. */
   readonly verifyNode: (nodeId: string, token: string) => boolean;
   readonly onError: (err: unknown) => void;
@@ -101,7 +101,7 @@ export function gossipJobRoutes(deps: GossipRouteDeps): express.Router {
         res.status(outcome.status).json({ ok: false, code: outcome.code, message: outcome.message });
         return;
       }
-      deps.countFedAvgBytes?.(jobId, body.byteLength, outcome.frame.byteLength);
+      deps.countFedAvgBytes?.(jobId, nodeId, body.byteLength, outcome.frame.byteLength);
       res
         .set(FEDAVG_ROUND_HEADER, String(outcome.round))
         .set(FEDAVG_PARTICIPANTS_HEADER, String(outcome.participants))
