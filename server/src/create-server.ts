@@ -259,6 +259,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       if (leaseSweeper) clearInterval(leaseSweeper);
       checkpoints.close();
       gossip.close();
+      jobs.close();
       await checkpoints.idle();
       peers.close();
       await io.close();

@@ -20,6 +20,8 @@ export interface ServerMetrics {
    * the coordinator takes uploads and serves averages. Per volunteer: the dashboard's node table.
    */
   readonly averagingBytes: Counter<'job' | 'mode' | 'direction'>;
+  /** Completions per group commit (CompletionBatcher). */
+  readonly completionBatchSize: Histogram;
 }
 
 /** Upper bounds of the request-latency histogram's buckets (a quantile is known to this resolution). */
@@ -97,6 +99,12 @@ export function createMetrics(): ServerMetrics {
       name: 'tabswarm_averaging_bytes_total',
       help: "Bytes volunteers' averaging sent and received (gossip exchanges as reported, FedAvg uploads and averages), by job, mode and direction",
       labelNames: ['job', 'mode', 'direction'],
+      registers: [registry],
+    }),
+    completionBatchSize: new Histogram({
+      name: 'tabswarm_completion_batch_size',
+      help: 'Lease completions written in one transaction and one disk flush (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
   };

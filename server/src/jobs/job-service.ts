@@ -18,11 +18,15 @@ import {
 } from '@tabswarm/protocol';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import { CompletionBatcher } from '../scheduler/completion-batcher.ts';
 import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, LeaseGrant, SchedulerEvent } from '../scheduler/types.ts';
 import type { Checkpointing } from './checkpointing.ts';
 import { ThroughputWindow } from './throughput.ts';
 import type { TrainingHealthMonitor } from './training-health-monitor.ts';
+
+/** Progress updates of one job reach dashboards at most this often. */
+export const JOB_UPDATE_INTERVAL_MS = 250;
 
 /** What jobs need to know of a dataset. */
 export interface DatasetLookup {
@@ -62,6 +66,8 @@ export const NO_WORK_RETRY_MS = 2_000;
 
 export class JobService {
   private readonly throughput = new ThroughputWindow();
+  private readonly completions: CompletionBatcher;
+  private readonly pendingJobUpdates = new Map<string, NodeJS.Timeout>();
   private notifier: JobNotifier | undefined;
   private checkpoints: Checkpointing | undefined;
   private health: TrainingHealthMonitor | undefined;
@@ -73,6 +79,7 @@ export class JobService {
     private readonly log: Logger,
   ) {
     scheduler.onEvent((event) => this.onSchedulerEvent(event));
+    this.completions = new CompletionBatcher(scheduler, (size) => metrics.completionBatchSize.observe(size));
   }
 
   setNotifier(notifier: JobNotifier): void {
@@ -140,7 +147,11 @@ export class JobService {
     return grant && this.grantInfo(grant);
   }
 
-  complete(nodeId: string, completion: LeaseCompletion): { counted: boolean; duplicate: boolean } {
+  /** Settles once the completion is durable, written with the others that arrived with it. */
+  async complete(
+    nodeId: string,
+    completion: LeaseCompletion,
+  ): Promise<{ counted: boolean; duplicate: boolean }> {
     const lease = this.scheduler.getLease(completion.leaseId);
     if (lease) {
       const job = this.scheduler.getJob(lease.jobId);
@@ -154,7 +165,11 @@ export class JobService {
         );
       }
     }
-    const outcome = this.scheduler.completeLease(completion.leaseId, nodeId, completion);
+    const outcome = await this.completions.complete({
+      leaseId: completion.leaseId,
+      nodeId,
+      result: completion,
+    });
     return { counted: outcome.kind === 'counted', duplicate: outcome.kind === 'duplicate' };
   }
 
@@ -181,7 +196,7 @@ export class JobService {
       epochsOpened: job.epochsOpened,
       shardsDone: job.shardsDone,
       samplesDone: job.samplesDone,
-      activeLeases: isTerminal(job.status) ? 0 : this.scheduler.activeLeases(job.id).length,
+      activeLeases: isTerminal(job.status) ? 0 : this.scheduler.activeLeaseCount(job.id),
       samplesPerSecond: this.throughput.rate(job.id),
       parameterCount: this.checkpoints?.parameterCount(job.id) ?? null,
       latestCheckpoint: this.checkpoints?.latest(job.id) ?? null,
@@ -232,7 +247,7 @@ export class JobService {
           m.samplesPerSecond.set({ job: event.lease.jobId }, this.throughput.rate(event.lease.jobId));
           const job = this.scheduler.getJob(event.lease.jobId);
           if (job) {
-            this.notifier?.jobChanged(this.info(job));
+            this.jobChangedSoon(job.id);
             this.checkpoints?.maybeRequest(job);
           }
         }
@@ -255,6 +270,28 @@ export class JobService {
         this.notifier?.jobChanged(this.info(event.job));
         break;
     }
+  }
+
+  /**
+   * Tells dashboards about a job's progress at most every JOB_UPDATE_INTERVAL_MS, with its state
+   * at that time: a swarm completing thousands of shards a second would otherwise send every
+   * dashboard thousands of job updates a second (status changes still go out at once).
+   */
+  private jobChangedSoon(jobId: string): void {
+    if (this.pendingJobUpdates.has(jobId)) return;
+    const timer = setTimeout(() => {
+      this.pendingJobUpdates.delete(jobId);
+      const job = this.scheduler.getJob(jobId);
+      if (job) this.notifier?.jobChanged(this.info(job));
+    }, JOB_UPDATE_INTERVAL_MS);
+    timer.unref();
+    this.pendingJobUpdates.set(jobId, timer);
+  }
+
+  /** Stops the pending progress updates (the server is closing). */
+  close(): void {
+    for (const timer of this.pendingJobUpdates.values()) clearTimeout(timer);
+    this.pendingJobUpdates.clear();
   }
 
   /** Tells dashboards about a job whose checkpoints changed. */

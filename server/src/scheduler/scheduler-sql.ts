@@ -131,6 +131,7 @@ export function prepareStatements(db: Database) {
         ORDER BY completed_at DESC LIMIT ?)`),
     activeCountForNode: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE node_id = ? AND state = 'active'`),
     activeForJob: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND state = 'active'`),
+    activeCountForJob: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE state = 'active' AND job_id = ?`),
     allActive: db.prepare(`SELECT * FROM leases WHERE state = 'active'`),
     overdue: db.prepare(`SELECT * FROM leases WHERE state = 'active' AND deadline < ?`),
     activeCounts: db.prepare(

@@ -3,7 +3,8 @@
  * lease has a deadline, expiry or loss of the volunteer puts the shard back, completions are
  * idempotent by lease id and the first completion of a shard is the only one counted. SQLite is
  * the source of truth and every operation is one transaction, so a crash at any point leaves a
- * consistent state; completions are committed with synchronous=FULL before they are acknowledged.
+ * consistent state; completions are committed with synchronous=FULL before they are acknowledged
+ * (several at once when they arrive together: completeLeases).
  */
 import crypto from 'node:crypto';
 import type { Database } from 'better-sqlite3';
@@ -14,6 +15,7 @@ import { isTerminal, JobRecords } from './job-records.ts';
 import { prepareStatements, toLease, type LeaseRow, type SchedulerStatements } from './scheduler-sql.ts';
 import {
   DEFAULT_LEASE_TIMING,
+  type CompletionItem,
   type CompletionOutcome,
   type CompletionResult,
   type JobRecord,
@@ -21,6 +23,7 @@ import {
   type LeaseRecord,
   type LeaseTiming,
   type SchedulerEvent,
+  type SettledCompletion,
 } from './types.ts';
 
 export { isTerminal } from './job-records.ts';
@@ -137,73 +140,104 @@ export class Scheduler {
    * (0 ms, or an hour) changes nothing.
    */
   completeLease(leaseId: string, nodeId: string, result: CompletionResult): CompletionOutcome {
+    const [settled] = this.completeLeases([{ leaseId, nodeId, result }]);
+    if (settled === undefined || !settled.ok) throw settled?.error ?? new Error('no outcome');
+    return settled.outcome;
+  }
+
+  /**
+   * Records several completions in one transaction and one fsync (group commit): the coordinator
+   * batches those that arrive together (CompletionBatcher) so that a busy swarm does not pay a
+   * disk flush per shard. Each completion runs in its own savepoint with exactly completeLease's
+   * rules, in order: one that is refused changes nothing and does not affect the others; a second
+   * completion of the same lease in the batch is a duplicate. Nothing is reported before the
+   * whole batch is committed with synchronous=FULL.
+   */
+  completeLeases(items: readonly CompletionItem[]): SettledCompletion[] {
     const events: SchedulerEvent[] = [];
     this.db.pragma('synchronous = FULL');
     try {
-      const outcome = this.db.transaction((): CompletionOutcome => {
-        const lease = this.requireLease(leaseId, nodeId);
-        if (lease.state === 'completed') return { kind: 'duplicate', lease };
-        const now = this.now();
-        const job = this.jobs.require(lease.jobId);
-        const expected = shardSamples(job, lease.shard);
-        if (result.samples !== expected) {
-          throw new ProtocolError(
-            'BAD_REQUEST',
-            `samples: the shard holds ${expected} samples, the completion reports ${result.samples}`,
-          );
-        }
-        const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
-          { state: string } | undefined;
-        const counts = !isTerminal(job.status) && shard !== undefined && shard.state !== 'done';
-        this.sql.completeLease.run({
-          id: lease.id,
-          counted: counts ? 1 : 0,
-          now,
-          loss: result.loss,
-          samples: expected,
-          duration: Math.max(0, now - lease.issuedAt),
-        });
-        const recorded = { ...lease, state: 'completed' as const, counted: counts };
-        events.push({
-          type: 'completed',
-          lease: recorded,
-          counted: counts,
-          samples: expected,
-          loss: result.loss,
-        });
-        if (!counts) return { kind: 'late', lease: recorded };
-
-        this.sql.markDone.run({
-          lease: lease.id,
-          now,
-          job: lease.jobId,
-          epoch: lease.epoch,
-          shard: lease.shard,
-        });
-        this.sql.countDone.run({ samples: expected, now, job: lease.jobId });
-        // First completion wins: any other copy of this shard is cancelled.
-        const cancelled: LeaseRecord[] = [];
-        for (const row of this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]) {
-          this.sql.endLease.run({ id: row.id, state: 'cancelled' });
-          const other = { ...toLease(row), state: 'cancelled' as const };
-          cancelled.push(other);
-          events.push({
-            type: 'cancelled',
-            lease: other,
-            reason: 'another copy of this shard finished first',
-          });
-        }
-        let updated = this.jobs.require(lease.jobId);
-        if (updated.status === 'queued') updated = this.jobs.setStatus(updated.id, 'running', null, events);
-        if (this.allDone(updated))
-          updated = this.jobs.setStatus(updated.id, 'completed', 'all epochs done', events);
-        return { kind: 'counted', lease: recorded, job: updated, cancelled };
-      })();
+      const settled = this.db.transaction((): SettledCompletion[] =>
+        items.map((item) => {
+          const own: SchedulerEvent[] = [];
+          try {
+            const outcome = this.db.transaction(() => this.recordCompletion(item, own))();
+            events.push(...own);
+            return { ok: true, outcome };
+          } catch (error) {
+            return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+          }
+        }),
+      )();
       this.emitAll(events);
-      return outcome;
+      return settled;
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
+  }
+
+  /** One completion, inside the caller's transaction; its events go to `events`. */
+  private recordCompletion(
+    { leaseId, nodeId, result }: CompletionItem,
+    events: SchedulerEvent[],
+  ): CompletionOutcome {
+    const lease = this.requireLease(leaseId, nodeId);
+    if (lease.state === 'completed') return { kind: 'duplicate', lease };
+    const now = this.now();
+    const job = this.jobs.require(lease.jobId);
+    const expected = shardSamples(job, lease.shard);
+    if (result.samples !== expected) {
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `samples: the shard holds ${expected} samples, the completion reports ${result.samples}`,
+      );
+    }
+    const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
+      { state: string } | undefined;
+    const counts = !isTerminal(job.status) && shard !== undefined && shard.state !== 'done';
+    this.sql.completeLease.run({
+      id: lease.id,
+      counted: counts ? 1 : 0,
+      now,
+      loss: result.loss,
+      samples: expected,
+      duration: Math.max(0, now - lease.issuedAt),
+    });
+    const recorded = { ...lease, state: 'completed' as const, counted: counts };
+    events.push({
+      type: 'completed',
+      lease: recorded,
+      counted: counts,
+      samples: expected,
+      loss: result.loss,
+    });
+    if (!counts) return { kind: 'late', lease: recorded };
+
+    this.sql.markDone.run({
+      lease: lease.id,
+      now,
+      job: lease.jobId,
+      epoch: lease.epoch,
+      shard: lease.shard,
+    });
+    this.sql.countDone.run({ samples: expected, now, job: lease.jobId });
+    // First completion wins: any other copy of this shard is cancelled.
+    const cancelled: LeaseRecord[] = [];
+    for (const row of this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]) {
+      this.sql.endLease.run({ id: row.id, state: 'cancelled' });
+      const other = { ...toLease(row), state: 'cancelled' as const };
+      cancelled.push(other);
+      events.push({
+        type: 'cancelled',
+        lease: other,
+        reason: 'another copy of this shard finished first',
+      });
+    }
+    let updated = this.jobs.require(lease.jobId);
+    if (updated.status === 'queued') updated = this.jobs.setStatus(updated.id, 'running', null, events);
+    if (this.allDone(updated))
+      updated = this.jobs.setStatus(updated.id, 'completed', 'all epochs done', events);
+    return { kind: 'counted', lease: recorded, job: updated, cancelled };
   }
 
   /** The volunteer gives a lease back (e.g. its shard failed to download): the shard is re-queued. */
@@ -314,6 +348,11 @@ export class Scheduler {
   getLease(id: string): LeaseRecord | undefined {
     const row = this.sql.lease.get(id) as LeaseRow | undefined;
     return row && toLease(row);
+  }
+
+  /** How many leases of the job are active (a count, not the rows: the job's info asks often). */
+  activeLeaseCount(jobId: string): number {
+    return (this.sql.activeCountForJob.get(jobId) as { n: number }).n;
   }
 
   activeLeases(jobId?: string): LeaseRecord[] {

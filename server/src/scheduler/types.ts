@@ -65,6 +65,17 @@ export type CompletionOutcome =
   /** The same completion again: recognised and ignored. */
   | { readonly kind: 'duplicate'; readonly lease: LeaseRecord };
 
+/** One completion as the scheduler's batch takes it. */
+export interface CompletionItem {
+  readonly leaseId: string;
+  readonly nodeId: string;
+  readonly result: CompletionResult;
+}
+
+/** What became of one completion of a batch: its outcome, or why it was refused (nothing changed). */
+export type SettledCompletion =
+  { readonly ok: true; readonly outcome: CompletionOutcome } | { readonly ok: false; readonly error: Error };
+
 export type SchedulerEvent =
   | { readonly type: 'issued'; readonly lease: LeaseGrant }
   | {
