@@ -88,4 +88,39 @@ describe('aggregateRound', () => {
       }).outliers.map((o) => o.index),
     ).toEqual([3]);
   });
+
+  it('rejectOutliers sets the far uploads apart first, so a median outvotes the near bad ones', () => {
+    // Three honest, two near attackers on one side (label flippers), three far ones on the same side.
+    const mixed = [
+      up(f32(-1000, -1000)),
+      up(f32(1, 1)),
+      up(f32(-2, -2)),
+      up(f32(2, 2)),
+      up(f32(-1000, -1000)),
+      up(f32(-3, -3)),
+      up(f32(3, 3)),
+      up(f32(-1000, -1000)),
+    ];
+    // Far and near attackers together are five of eight: the plain median is a near attacker's.
+    const plain = aggregateRound(spec({ rule: 'median' }), mixed, { reference, maxRatio: 10 });
+    expect(Array.from(plain.values ?? [])).toEqual([-2.5, -2.5]);
+    expect(plain.outliers).toEqual([]);
+    const screened = aggregateRound(spec({ rule: 'median', rejectOutliers: true }), mixed, {
+      reference,
+      maxRatio: 10,
+    });
+    expect(Array.from(screened.values ?? [])).toEqual([1, 1]);
+    // Indices are the round's own, the kept ones and the outliers alike.
+    expect(screened.outliers.map((o) => o.index)).toEqual([0, 4, 7]);
+    expect(screened.kept.map((k) => k.index)).toEqual([1, 2, 3, 5, 6]);
+    expect(screened.scale).toBeCloseTo(Math.hypot(3, 3));
+    for (const rule of ['trimmed-mean', 'centered-clipping', 'mean'] as const) {
+      const r = aggregateRound(spec({ rule, rejectOutliers: true }), mixed, { reference, maxRatio: 10 });
+      expect(
+        r.outliers.map((o) => o.index),
+        rule,
+      ).toEqual([0, 4, 7]);
+      expect(Math.hypot(...(r.values ?? [])), rule).toBeLessThan(5);
+    }
+  });
 });

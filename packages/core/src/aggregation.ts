@@ -10,6 +10,8 @@
  *   centre v starts at reference + momentum × the previous round's step, then `iterations` times
  *   v ← v + Σ wₖ/W · clip(xₖ − v, τ), τ = clipRadius or the lower median of ‖xₖ − v₀‖. One
  *   upload moves the result by at most τ·wₖ/W per iteration, however far it is.
+ * With `rejectOutliers`, every rule but `clipped` (which always does) first sets apart the uploads
+ * `clipped` would call outliers (robust-aggregation.ts's screenOutliers) and runs over the rest.
  * Every rule accumulates in float64 and returns fp32.
  */
 import type { AggregationSpec } from '@tabswarm/protocol';
@@ -17,7 +19,9 @@ import {
   distanceFrom,
   lowerMedian,
   robustRound,
+  screenOutliers,
   DEFAULT_CLIP_MULTIPLE,
+  type KeptUpload,
   type RobustRound,
   type RoundUpload,
 } from './robust-aggregation.ts';
@@ -129,6 +133,24 @@ export function aggregateRound(
     return finish(
       robustRound(uploads, { reference, maxRatio: options.maxRatio, clipMultiple: DEFAULT_CLIP_MULTIPLE }),
     );
+  }
+  if (spec.rejectOutliers) {
+    // The clipped rule's outliers set apart first; the rule then runs over the rest.
+    if (!(options.maxRatio >= 1))
+      throw new RangeError(`maxRatio must be at least 1, got ${options.maxRatio}`);
+    const screened = screenOutliers(uploads, reference, options.maxRatio);
+    const inner = aggregateRound(
+      { ...spec, rejectOutliers: false },
+      screened.kept.map((k) => uploads[k.index] as RoundUpload),
+      options,
+    );
+    const original = (i: number): number => (screened.kept[i] as KeptUpload).index;
+    return {
+      ...inner,
+      scale: screened.scale,
+      kept: inner.kept.map((k) => ({ ...k, index: original(k.index) })),
+      outliers: screened.outliers,
+    };
   }
   for (const u of uploads) {
     if (u.values.length !== reference.length)

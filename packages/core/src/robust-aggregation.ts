@@ -93,6 +93,38 @@ export function distanceFrom(values: Float32Array, reference: Float32Array): num
 }
 
 /**
+ * Steps 1–3 of the rule above: each upload's move from the reference, the round's scale, and the
+ * uploads beyond maxRatio × the scale set apart as outliers (the others kept, unclipped). The
+ * other robust rules use it too when the job asks them to reject outliers first.
+ */
+export function screenOutliers(
+  uploads: readonly RoundUpload[],
+  reference: Float32Array,
+  maxRatio: number,
+): { readonly scale: number; readonly kept: KeptUpload[]; readonly outliers: OutlierUpload[] } {
+  const distances = uploads.map((u) => distanceFrom(u.values, reference));
+  const positive = distances.filter((d) => d > 0);
+  const scale = positive.length === 0 ? 0 : lowerMedian(positive);
+  const limit = maxRatio * scale;
+  const kept: KeptUpload[] = [];
+  const outliers: OutlierUpload[] = [];
+  distances.forEach((distance, index) => {
+    if (distance > limit) {
+      const ratio = distance / scale;
+      outliers.push({
+        index,
+        distance,
+        ratio,
+        message: `moved ${distance.toPrecision(4)} from the previous checkpoint, ${ratio.toPrecision(3)}× the round's typical move (lower median ${scale.toPrecision(4)}); the limit is ${maxRatio}×`,
+      });
+    } else {
+      kept.push({ index, distance, clip: 1 });
+    }
+  });
+  return { scale, kept, outliers };
+}
+
+/**
  * The rule above. Throws a RangeError on programmer error (lengths differ, a bad weight, a bad
  * ratio or clip multiple); uploads must already be finite.
  */
@@ -110,26 +142,14 @@ export function robustRound(uploads: readonly RoundUpload[], options: RobustRoun
   }
   if (uploads.length === 0) return { values: null, scale: 0, kept: [], outliers: [] };
 
-  const distances = uploads.map((u) => distanceFrom(u.values, reference));
-  const positive = distances.filter((d) => d > 0);
-  const scale = positive.length === 0 ? 0 : lowerMedian(positive);
-  const limit = maxRatio * scale;
+  const screened = screenOutliers(uploads, reference, maxRatio);
+  const { scale } = screened;
   const tau = clipMultiple * scale;
-  const kept: KeptUpload[] = [];
-  const outliers: OutlierUpload[] = [];
-  distances.forEach((distance, index) => {
-    if (distance > limit) {
-      const ratio = distance / scale;
-      outliers.push({
-        index,
-        distance,
-        ratio,
-        message: `moved ${distance.toPrecision(4)} from the previous checkpoint, ${ratio.toPrecision(3)}× the round's typical move (lower median ${scale.toPrecision(4)}); the limit is ${maxRatio}×`,
-      });
-    } else {
-      kept.push({ index, distance, clip: distance > tau ? tau / distance : 1 });
-    }
-  });
+  const kept: KeptUpload[] = screened.kept.map((k) => ({
+    ...k,
+    clip: k.distance > tau ? tau / k.distance : 1,
+  }));
+  const { outliers } = screened;
 
   const totalWeight = kept.reduce((sum, k) => sum + (uploads[k.index] as RoundUpload).weight, 0);
   const sum = new Float64Array(reference.length);

@@ -39,6 +39,13 @@ export const aggregationSpecSchema = z.strictObject({
     .min(1, { error: 'aggregation iterations must be at least 1' })
     .max(10, { error: 'aggregation iterations must be at most 10' })
     .default(3),
+  /**
+   * Every rule but `clipped` (which always does): first leave out the uploads `clipped` calls
+   * outliers — a move from the reference beyond maxNormRatio × the round's lower median move —
+   * then aggregate the rest. A median outvotes bad uploads only while they are fewer than half;
+   * screening out the far ones first leaves it the near ones (e.g. label flippers) to outvote.
+   */
+  rejectOutliers: z.boolean({ error: 'rejectOutliers must be true or false' }).default(false),
   /** centered-clipping: the clipping radius; absent: the round's lower median distance from the centre. */
   clipRadius: z
     .number({ error: 'clip radius must be a number' })

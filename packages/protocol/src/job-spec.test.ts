@@ -32,6 +32,7 @@ describe('job spec', () => {
       trimFraction: 0.2,
       momentum: 0.9,
       iterations: 3,
+      rejectOutliers: false,
     });
     // The default rule keeps jobs of one or two checkpoint contributors valid.
     expect(jobSpecSchema.parse({ name: 'x', checkpoint: { contributors: 1 } }).checkpoint.contributors).toBe(
