@@ -4,7 +4,8 @@
 // fp32 averaging after every shard (the reference) and once with the outer optimizer (syncEvery 4)
 // and int8 codes. The outer run ends within a point of the reference's accuracy on the
 // coordinator's evaluation, puts a fraction of its bytes on the wire per sample trained, and its
-// volunteers exchanged only every fourth shard.
+// volunteers exchanged only every fourth shard. A FedAvg job with the outer optimizer trains too,
+// uploading every fourth shard.
 import { describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '@tabswarm/gossip';
 import type { AveragingSpec, JobInfo, JobSpecInput } from '@tabswarm/protocol';
@@ -114,4 +115,51 @@ describe('the outer optimizer with int8 codes on virtual volunteers', () => {
     // The reference exchanged after (nearly) every shard.
     expect(plain.initiatedRounds.reduce((a, b) => a + b, 0)).toBeGreaterThan(plain.shards / 2);
   }, 480_000);
+
+  it('FedAvg with the outer optimizer uploads every 4th shard and trains', async () => {
+    const job = await coordinator.operator.createJob(
+      mnistMlpJob('outer fedavg', {
+        targetAccuracy: null,
+        epochs: 2,
+        localSteps: LOCAL_STEPS,
+        averaging: { mode: 'fedavg', roundDeadlineMs: 5_000, outer: { syncEvery: 4 } },
+        checkpoint: { everyShards: 10, contributors: 3 },
+      }),
+    );
+    const network = new MemoryNetwork();
+    const volunteers = ['a', 'b', 'c'].map(
+      (label) => new VirtualVolunteer({ baseUrl: coordinator.url, network, backend: 'wasm', label }),
+    );
+    try {
+      await Promise.all(volunteers.map((v) => v.start()));
+      const trained = await until<JobInfo>('outer fedavg to complete', 220_000, async () => {
+        const latest = await coordinator.operator.getJob(job.id);
+        const last = latest.latestCheckpoint;
+        const final =
+          last !== null && last.shardsDone >= latest.totalShards && typeof last.accuracy === 'number';
+        return latest.status === 'completed' && final ? latest : null;
+      });
+      const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
+      const sent = Number(
+        metrics
+          .split('\n')
+          .find((l) =>
+            l.startsWith(`tabswarm_averaging_bytes_total{job="${job.id}",mode="fedavg",direction="sent"}`),
+          )
+          ?.split(' ')
+          .at(-1) ?? 0,
+      );
+      // Each upload is one fp32 frame of the model (and a header of a few dozen bytes).
+      const uploads = Math.round(sent / (4 * (trained.parameterCount ?? 1)));
+      const shards = volunteers.map((v) => v.trainer.status.shardsDone);
+      console.log(
+        `[outer swarm] fedavg outer: accuracy ${trained.latestCheckpoint?.accuracy}, shards ${shards.join('/')}, uploads ${uploads} (${sent} bytes)`,
+      );
+      expect(trained.latestCheckpoint?.accuracy).toBeGreaterThan(0.85);
+      expect(uploads).toBeGreaterThanOrEqual(3);
+      expect(uploads).toBeLessThanOrEqual(shards.reduce((sum, n) => sum + Math.floor(n / 4), 0));
+    } finally {
+      await Promise.allSettled(volunteers.map((v) => v.stop()));
+    }
+  }, 300_000);
 });
