@@ -6,7 +6,12 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtocolError, type NodeInfo } from '@tabswarm/protocol';
-import { DEFAULT_NODE_RETENTION, Membership, type NodeRetention } from './membership.ts';
+import {
+  DEFAULT_NODE_RETENTION,
+  HEARTBEAT_PERSIST_MS,
+  Membership,
+  type NodeRetention,
+} from './membership.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { spec } from './scheduler/test-fixture.ts';
 import { openStore, type Store } from './store/store.ts';
@@ -144,5 +149,34 @@ describe('/api/nodes', () => {
     const { body } = await api<{ nodes: NodeInfo[] }>(`${running.url}/api/nodes`);
     expect(body.nodes).toHaveLength(DEFAULT_NODE_RETENTION.maxDepartedNodes);
     expect(running.server.store.listNodes()).toHaveLength(DEFAULT_NODE_RETENTION.maxDepartedNodes);
+  });
+});
+
+describe('heartbeats at scale', () => {
+  it('writes a heartbeat that changes only telemetry to the store at most every HEARTBEAT_PERSIST_MS, and any other change at once', () => {
+    const { store, clock, membership } = setup();
+    const { node } = membership.join(capabilities);
+    const joinedAt = clock.now;
+    const seen: number[] = [];
+    membership.onChange((n) => seen.push(n.lastSeenAt));
+    for (let i = 0; i < 10; i++) {
+      clock.now += 1_000;
+      membership.heartbeat(node.id, { state: 'working', uptimeS: i });
+    }
+    // Memory and listeners (dashboards) have every heartbeat; the store kept the join's time…
+    expect(membership.get(node.id)?.lastSeenAt).toBe(clock.now);
+    expect(seen).toHaveLength(10);
+    expect(store.getNode(node.id)?.lastSeenAt).toBe(joinedAt + 1_000); // the first: state idle → working
+    // …until the stored copy is HEARTBEAT_PERSIST_MS old.
+    clock.now = joinedAt + 1_000 + HEARTBEAT_PERSIST_MS;
+    membership.heartbeat(node.id, { state: 'working', uptimeS: 99 });
+    expect(store.getNode(node.id)?.lastSeenAt).toBe(clock.now);
+    // A change of state is written at once.
+    clock.now += 1_000;
+    membership.heartbeat(node.id, { state: 'paused', uptimeS: 100 });
+    expect(store.getNode(node.id)).toMatchObject({ state: 'paused', lastSeenAt: clock.now });
+    // As is the socket closing, with the time last seen in memory.
+    membership.disconnected(node.id);
+    expect(store.getNode(node.id)).toMatchObject({ connected: false, lastSeenAt: clock.now });
   });
 });

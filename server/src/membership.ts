@@ -1,7 +1,11 @@
 /**
  * Who is in the swarm: volunteers join with their capabilities, heartbeat, and are marked gone
  * when they fall silent for longer than the timeout. State is mirrored to the store on every
- * change, and every change is announced to listeners (dashboards, peer lists).
+ * change, and every change is announced to listeners (dashboards, peer lists) — except that a
+ * heartbeat which changes only telemetry (the time last seen, the health report) is written to
+ * the store at most every HEARTBEAT_PERSIST_MS per node: ten thousand volunteers heartbeat five
+ * thousand times a second, and liveness is judged from memory (the store's copy only matters
+ * after a restart, when every node starts disconnected and must reconnect anyway).
  *
  * Departed volunteers are not kept forever: anyone can open the volunteer page, so join/leave
  * cycles would otherwise grow memory, the store and /api/nodes without bound. A gone volunteer is
@@ -40,6 +44,9 @@ export const DEFAULT_NODE_RETENTION: NodeRetention = {
   maxDepartedNodes: 1_000,
 };
 
+/** A heartbeat that changes only telemetry is persisted when the stored copy is older than this. */
+export const HEARTBEAT_PERSIST_MS = 15_000;
+
 const hashSecret = (secret: string): string => crypto.createHash('sha256').update(secret).digest('hex');
 
 function secretMatches(secret: string, hash: string): boolean {
@@ -52,6 +59,8 @@ const publicView = ({ secretHash: _secret, ...node }: StoredNode): NodeInfo => n
 
 export class Membership {
   private readonly nodes = new Map<string, StoredNode>();
+  /** The lastSeenAt of each node's stored copy. */
+  private readonly persistedAt = new Map<string, number>();
   private readonly listeners = new Set<Listener>();
 
   constructor(
@@ -104,13 +113,17 @@ export class Membership {
 
   heartbeat(nodeId: string, heartbeat: Heartbeat): NodeInfo {
     const node = this.require(nodeId);
-    return this.update({
+    const now = this.now();
+    const next: StoredNode = {
       ...node,
       state: heartbeat.state,
       health: heartbeat.health ?? node.health,
       status: 'active',
-      lastSeenAt: this.now(),
-    });
+      lastSeenAt: now,
+    };
+    const telemetryOnly = node.status === 'active' && node.state === next.state;
+    const persistedAt = this.persistedAt.get(nodeId) ?? 0;
+    return this.update(next, !telemetryOnly || now - persistedAt >= HEARTBEAT_PERSIST_MS);
   }
 
   recordSelfTest(nodeId: string, report: SelfTestReport): NodeInfo {
@@ -160,7 +173,10 @@ export class Membership {
     }
     if (expired.length === 0) return expired;
     this.store.deleteNodes(expired);
-    for (const id of expired) this.nodes.delete(id);
+    for (const id of expired) {
+      this.nodes.delete(id);
+      this.persistedAt.delete(id);
+    }
     return expired;
   }
 
@@ -218,8 +234,11 @@ export class Membership {
     return node;
   }
 
-  private update(node: StoredNode): NodeInfo {
-    this.store.saveNode(node);
+  private update(node: StoredNode, persist = true): NodeInfo {
+    if (persist) {
+      this.store.saveNode(node);
+      this.persistedAt.set(node.id, node.lastSeenAt);
+    }
     this.nodes.set(node.id, node);
     const view = publicView(node);
     for (const listener of this.listeners) listener(view);
