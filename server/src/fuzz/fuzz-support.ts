@@ -91,6 +91,15 @@ export function stateSnapshot(server: TabswarmServer): string {
   return JSON.stringify({ jobs, nodes });
 }
 
+/** Where two snapshots first differ, with context; null when they are the same. */
+export function stateDifference(before: string, after: string): string | null {
+  if (before === after) return null;
+  let i = 0;
+  while (i < before.length && before[i] === after[i]) i++;
+  const from = Math.max(0, i - 200);
+  return `state changed at ${i}: before …${before.slice(from, i + 100)}… after …${after.slice(from, i + 100)}…`;
+}
+
 /** Fails the file's tests if a promise rejection goes unhandled, or an exception uncaught, while they run. */
 export function guardUnhandled(): { readonly problems: string[] } {
   const problems: string[] = [];
