@@ -17,6 +17,7 @@ import {
 } from '@tabswarm/gossip';
 import { referenceKernels } from '@tabswarm/gossip/kernel-library';
 import {
+  HttpCoordinatorApi,
   LocalCompute,
   MemoryShardCache,
   VolunteerRuntime,
@@ -51,6 +52,12 @@ export interface VirtualVolunteerOptions {
   readonly mesh?: Partial<Omit<GossipMeshOptions, 'coordinator' | 'connector'>>;
   readonly trainer?: VolunteerRuntimeOptions['trainer'];
   readonly label?: string;
+  /**
+   * Every HTTP request it makes — the coordinator's API, checkpoint and FedAvg uploads, shard
+   * downloads — goes through this fetch (an attacker's wire: adversary.ts). In-process compute
+   * only: a compute thread downloads its shards itself.
+   */
+  readonly fetch?: typeof fetch;
 }
 
 /** How a virtual volunteer stands, for fleets and simulation reports. */
@@ -94,6 +101,9 @@ export class VirtualVolunteer {
     this.#options = options;
     this.label = options.label ?? 'virtual';
     const backend = options.backend ?? 'wasm';
+    const doFetch = options.fetch;
+    if (doFetch !== undefined && options.compute !== 'in-process')
+      throw new Error('a virtual volunteer with its own fetch needs compute: in-process');
     this.runtime = new VolunteerRuntime({
       baseUrl: options.baseUrl,
       createCompute: () => {
@@ -101,6 +111,7 @@ export class VirtualVolunteer {
           options.compute === 'in-process'
             ? new LocalCompute({
                 cache: new MemoryShardCache(),
+                ...(doFetch === undefined ? {} : { shards: { fetch: doFetch } }),
                 backend: {
                   skip: {
                     webgl: 'no WebGL in Node',
@@ -112,6 +123,7 @@ export class VirtualVolunteer {
         this.#compute = slowedCompute(compute, () => this.#slowdown);
         return this.#compute;
       },
+      ...(doFetch === undefined ? {} : { api: new HttpCoordinatorApi(options.baseUrl, { fetch: doFetch }) }),
       userAgent: `tabswarm-virtual/${this.label} Node ${process.version}`,
       trainer: { calibrationSteps: 2, ...options.trainer },
       ...(options.averaging === false
@@ -120,6 +132,7 @@ export class VirtualVolunteer {
             averaging: (rt: VolunteerRuntime) =>
               volunteerAveraging(rt, {
                 baseUrl: options.baseUrl,
+                ...(doFetch === undefined ? {} : { fetch: doFetch }),
                 mesh: () => this.#mesh?.mesh ?? null,
                 kernels: referenceKernels,
                 onAverager: (averager) => this.#follow(averager),

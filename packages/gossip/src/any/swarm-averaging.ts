@@ -129,9 +129,13 @@ export interface AveragingRuntime {
  */
 export function volunteerAveraging(
   runtime: AveragingRuntime,
-  options: Pick<SwarmAveragingOptions, 'mesh' | 'kernels' | 'onAverager'> & { readonly baseUrl: string },
+  options: Pick<SwarmAveragingOptions, 'mesh' | 'kernels' | 'onAverager'> & {
+    readonly baseUrl: string;
+    /** The FedAvg uploads' fetch (default: the global one). */
+    readonly fetch?: typeof fetch;
+  },
 ): SwarmAveraging {
-  const { baseUrl, ...rest } = options;
+  const { baseUrl, fetch: doFetch, ...rest } = options;
   return new SwarmAveraging({
     ...rest,
     averaging: (jobId) => runtime.averagingOf(jobId),
@@ -141,6 +145,7 @@ export function volunteerAveraging(
         jobId,
         nodeId: runtime.accepted?.nodeId ?? '',
         peerToken: runtime.accepted?.peerjs.token ?? '',
+        ...(doFetch === undefined ? {} : { fetch: doFetch }),
       }),
   });
 }
