@@ -265,10 +265,11 @@ describe('REST fuzz', () => {
           fc.asyncProperty(requestFor(route), async (request) => {
             const before = stateSnapshot(running.server);
             const res = await send(running.url, request);
+            const errors = running.takeErrors();
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
             const what = `${request.method} ${request.path.slice(0, 300)} → ${res.status} ${res.body.subarray(0, 300).toString()}`;
             expect(res.status, what).toBeLessThan(500);
-            expect(running.takeErrors(), what).toEqual([]);
+            expect(errors, what).toEqual([]);
             if (res.status >= 400) {
               if (!request.path.startsWith(PEERJS_PATH)) {
                 const json = /application\/json/.test(res.headers['content-type'] ?? '')
