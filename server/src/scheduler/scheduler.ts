@@ -107,14 +107,16 @@ export class Scheduler {
     const events: SchedulerEvent[] = [];
     const grant = this.db.transaction(() => {
       if (this.heldBy(nodeId) >= this.timing.maxLeasesPerVolunteer) return null;
+      const jobs = this.jobs.leasable();
+      // The fair share needs every job's active leases (a scan of them all): only when there is a choice.
       const active = new Map(
-        (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
+        jobs.length < 2
+          ? []
+          : (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
       );
-      const jobs = this.jobs
-        .leasable()
-        .sort(
-          (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
-        );
+      jobs.sort(
+        (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
+      );
       for (const job of jobs) {
         const lease = this.leaseFrom(job, nodeId, samplesPerSec, events);
         if (lease) return lease;
