@@ -67,6 +67,8 @@ export class GossipAverager {
    * two afterShard calls, or before the first): added to the trainer's parameters at the next one.
    */
   #pending: Float32Array | null = null;
+  /** An exchange answered while the trainer held the parameters left changes in #pending. */
+  #pendingChanged = false;
   /** Inside afterShard or runRound: changes land in #x, which the caller gets back. */
   #holding = false;
   /** Driven by runRound: rounds are kept in step with partners (see #respond). */
@@ -139,6 +141,21 @@ export class GossipAverager {
     return this.#outer;
   }
 
+  /**
+   * With the outer optimizer: a shard after which this node does not synchronise and has no
+   * changes of answered exchanges to hand back is counted here, and true says that the trainer's
+   * parameters need not cross to the averager for it (afterShard would change nothing). Exchanges
+   * this node answers meanwhile use its parameters as of its last afterShard; their changes still
+   * reach the trainer (at the next afterShard, which this then no longer skips).
+   */
+  skipShard(): boolean {
+    const outer = this.#outer;
+    if (outer === null || this.#pendingChanged || this.#closed) return false;
+    if ((outer.shards + 1) % outer.settings.syncEvery === 0) return false;
+    outer.shardDone();
+    return true;
+  }
+
   onExchange(handler: (result: ExchangeResult) => void): () => void {
     this.#resultHandlers.add(handler);
     return () => this.#resultHandlers.delete(handler);
@@ -163,6 +180,7 @@ export class GossipAverager {
     }
     await this.#machine.whenIdle();
     mergePending(this.#x, params, this.#pending);
+    this.#pendingChanged = false;
     if (this.#outer !== null && !this.#outer.shardDone()) {
       params.set(this.#x);
       return params;
@@ -272,7 +290,11 @@ export class GossipAverager {
       jobId: this.jobId,
       parameters: () => this.#x,
       // Outside afterShard/runRound a trainer holds a snapshot: keep the changes for its next shard.
-      pendingSink: () => (this.#holding ? null : (this.#pending ??= new Float32Array(this.#x.length))),
+      pendingSink: () => {
+        if (this.#holding) return null;
+        this.#pendingChanged = true;
+        return (this.#pending ??= new Float32Array(this.#x.length));
+      },
       // In step: a partner already at a later round waits (busy, it retries) until this node gets
       // there, so each node averages its rounds in order (the hypercube is exact only then).
       busyFor: (round) => (this.#lockstep && round > this.#round ? `at round ${this.#round}` : null),

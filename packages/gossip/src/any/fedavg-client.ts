@@ -157,6 +157,20 @@ export class FedAvgClient {
     return params;
   }
 
+  /**
+   * With the outer optimizer: a shard after which nothing is uploaded and no round's average waits
+   * to be applied is counted here (its samples too), and true says that the trainer's parameters
+   * need not be read for it (afterShard would change nothing).
+   */
+  skipShard(samples: number): boolean {
+    const outer = this.#outer;
+    if (outer === null || this.#ready !== null) return false;
+    if ((outer.shards + 1) % outer.settings.syncEvery === 0) return false;
+    outer.shardDone();
+    this.#samples += samples;
+    return true;
+  }
+
   /** The outer optimizer's state, once the first shard made it; null without one. */
   get outer(): OuterState | null {
     return this.#outer;

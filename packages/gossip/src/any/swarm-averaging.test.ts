@@ -12,16 +12,29 @@ afterEach(() => {
   for (const m of meshes.splice(0)) m.close();
 });
 
-/** A trainer's parameters held elsewhere (a worker): read gives a copy, write replaces. */
-function held(jobId: string, values: number[]): ShardParameterAccess & { values: Float32Array } {
-  const store = { values: Float32Array.from(values) };
+/** A trainer's parameters held elsewhere (a worker): read gives a copy, write replaces; both counted. */
+function held(
+  jobId: string,
+  values: number[],
+): ShardParameterAccess & { values: Float32Array; reads: number; writes: number } {
+  const store = { values: Float32Array.from(values), reads: 0, writes: 0 };
   return {
     jobId,
     get values() {
       return store.values;
     },
-    read: () => Promise.resolve(store.values.slice()),
+    get reads() {
+      return store.reads;
+    },
+    get writes() {
+      return store.writes;
+    },
+    read: () => {
+      store.reads++;
+      return Promise.resolve(store.values.slice());
+    },
     write: (v) => {
+      store.writes++;
       store.values = v.slice();
       return Promise.resolve();
     },
@@ -91,5 +104,47 @@ describe('SwarmAveraging (the trainer hook)', () => {
     await hook.afterShard(p, context); // the average arrives with no local progress since: [9, 9]
     expect(uploads[0]).toBe(64);
     expect(Array.from(p.values)).toEqual([9, 9]);
+  });
+
+  it('with the outer optimizer, shards that change nothing leave the parameters where they are', async () => {
+    const network = new MemoryNetwork();
+    const coordinator = new MemoryCoordinator();
+    const mesh = new GossipMesh({
+      coordinator: coordinator.join('vaaaa'),
+      connector: network.connector('vaaaa'),
+      reportIntervalMs: 0,
+    });
+    meshes.push(mesh);
+    const outer = { syncEvery: 3, learningRate: 1, momentum: 0 };
+    const uploads: number[] = [];
+    const port: FedAvgPort = {
+      upload: (_frame, samples) => {
+        uploads.push(samples);
+        return Promise.resolve({ ok: true, round: 0, participants: 2, values: Float32Array.from([9, 9]) });
+      },
+    };
+    for (const mode of ['gossip', 'fedavg'] as const) {
+      const spec = averagingSpecSchema.parse({ mode, exchangeTimeoutMs: 1_000, outer });
+      const hook = new SwarmAveraging({
+        mesh,
+        kernels: basicKernels,
+        averaging: () => spec,
+        fedAvgPort: () => port,
+      });
+      const p = held('job-000000000001', [1, 1]);
+      const readsAfter: number[] = [];
+      for (let shard = 1; shard <= 6; shard++) {
+        await hook.afterShard(p, context);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        readsAfter.push(p.reads);
+      }
+      // Read at the first shard (the averaging starts from it) and at each synchronisation (3, 6);
+      // FedAvg also at shard 4, where the round's average arrived.
+      expect(readsAfter).toEqual(mode === 'gossip' ? [1, 1, 2, 2, 2, 3] : [1, 1, 2, 3, 3, 4]);
+      expect(p.writes).toBe(p.reads);
+      hook.close();
+    }
+    // FedAvg uploaded at shards 3 and 6 with the samples of the shards since the last upload.
+    expect(uploads).toEqual([3 * 64, 3 * 64]);
   });
 });

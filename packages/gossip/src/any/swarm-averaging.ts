@@ -63,6 +63,9 @@ export class SwarmAveraging {
     const spec = this.#options.averaging(params.jobId);
     const mesh = typeof this.#options.mesh === 'function' ? this.#options.mesh() : this.#options.mesh;
     if (spec === undefined || mesh === null || context.signal.aborted) return;
+    const samples = Math.max(1, context.lease.end - context.lease.start);
+    // With the outer optimizer, most shards change nothing: the parameters stay in the worker.
+    if (this.#skips(mesh, params.jobId, samples)) return;
     const values = await params.read();
     if (spec.mode === 'gossip') {
       const averager = this.#gossipFor(mesh, params.jobId, spec, values);
@@ -81,7 +84,7 @@ export class SwarmAveraging {
           }),
         };
       }
-      await this.#fedavg.client.afterShard(values, Math.max(1, context.lease.end - context.lease.start));
+      await this.#fedavg.client.afterShard(values, samples);
     }
     if (!context.signal.aborted) await params.write(values);
   }
@@ -90,6 +93,14 @@ export class SwarmAveraging {
     this.#gossip?.close();
     this.#gossip = null;
     this.#fedavg = null;
+  }
+
+  /** True when the current job's averager or FedAvg client counted this shard as one it skips. */
+  #skips(mesh: GossipMesh, jobId: string, samples: number): boolean {
+    const gossip = this.#gossip;
+    if (gossip !== null && gossip.jobId === jobId && this.#gossipMesh === mesh) return gossip.skipShard();
+    const fedavg = this.#fedavg;
+    return fedavg !== null && fedavg.jobId === jobId && fedavg.client.skipShard(samples);
   }
 
   #gossipFor(mesh: GossipMesh, jobId: string, spec: AveragingSpec, values: Float32Array): GossipAverager {
