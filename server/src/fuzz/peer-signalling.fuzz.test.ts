@@ -187,7 +187,10 @@ describe('PeerJS signalling fuzz', () => {
           for (const m of messages) ws.send(m);
           if (!(await roundTrip(ws))) {
             // The connection went away (a LEAVE without a destination unregisters the sender): register again.
+            // A registration with the same id from the upgrade cases may have taken over this one.
             reconnects++;
+            peer?.terminate();
+            peer = undefined;
             ws = await registered();
             expect(await roundTrip(ws)).toBe(true);
           }

@@ -173,7 +173,10 @@ async function fuzzEvent(
         const socket = pick(which);
         if (socket === undefined) throw new Error('no socket');
         const before = stateSnapshot(running.server);
-        if ((JSON.stringify(payload)?.length ?? 0) > running.server.config.maxMessageBytes * 0.9) {
+        if (
+          (JSON.stringify(payload)?.length ?? 0) * Math.max(1, argCount) >
+          running.server.config.maxMessageBytes * 0.9
+        ) {
           // Over (or at) the message size limit: socket.io closes the connection by design; no reply is due.
           oversized++;
           const closed = new Promise((resolve) => socket.once('disconnect', resolve));
