@@ -157,8 +157,8 @@ export function attachVolunteerNamespace(
         }
         return { serverTime: Date.now() };
       },
-      requestLease: (request) => {
-        const lease = jobs.lease(joined(), request.samplesPerSec);
+      requestLease: async (request) => {
+        const lease = await jobs.lease(joined(), request.samplesPerSec);
         return { lease, retryAfterMs: lease ? 0 : NO_WORK_RETRY_MS };
       },
       completeLease: (completion) => jobs.complete(joined(), completion),

@@ -18,9 +18,16 @@ import {
 } from '@tabswarm/protocol';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
-import { CompletionBatcher } from '../scheduler/completion-batcher.ts';
+import { WriteBatcher } from '../scheduler/write-batcher.ts';
 import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
-import type { JobRecord, LeaseGrant, SchedulerEvent } from '../scheduler/types.ts';
+import type {
+  CompletionItem,
+  CompletionOutcome,
+  JobRecord,
+  LeaseGrant,
+  LeaseRequestItem,
+  SchedulerEvent,
+} from '../scheduler/types.ts';
 import type { Checkpointing } from './checkpointing.ts';
 import { ThroughputWindow } from './throughput.ts';
 import type { TrainingHealthMonitor } from './training-health-monitor.ts';
@@ -66,7 +73,9 @@ export const NO_WORK_RETRY_MS = 2_000;
 
 export class JobService {
   private readonly throughput = new ThroughputWindow();
-  private readonly completions: CompletionBatcher;
+  /** Group commit: completions, and lease requests, that arrive together share one transaction. */
+  private readonly completions: WriteBatcher<CompletionItem, CompletionOutcome>;
+  private readonly leases: WriteBatcher<LeaseRequestItem, LeaseGrant | null>;
   private readonly pendingJobUpdates = new Map<string, NodeJS.Timeout>();
   private notifier: JobNotifier | undefined;
   private checkpoints: Checkpointing | undefined;
@@ -79,7 +88,11 @@ export class JobService {
     private readonly log: Logger,
   ) {
     scheduler.onEvent((event) => this.onSchedulerEvent(event));
-    this.completions = new CompletionBatcher(scheduler, (size) => metrics.completionBatchSize.observe(size));
+    this.completions = new WriteBatcher(
+      (items) => scheduler.completeLeases(items),
+      (size) => metrics.completionBatchSize.observe(size),
+    );
+    this.leases = new WriteBatcher((items) => scheduler.requestLeases(items));
   }
 
   setNotifier(notifier: JobNotifier): void {
@@ -142,8 +155,9 @@ export class JobService {
     return this.info(this.scheduler.cancel(id));
   }
 
-  lease(nodeId: string, samplesPerSec: number | undefined): LeaseGrantInfo | null {
-    const grant = this.scheduler.requestLease(nodeId, samplesPerSec);
+  /** Settles once the lease is committed, written with the other requests that arrived with it. */
+  async lease(nodeId: string, samplesPerSec: number | undefined): Promise<LeaseGrantInfo | null> {
+    const grant = await this.leases.submit({ nodeId, samplesPerSec });
     return grant && this.grantInfo(grant);
   }
 
@@ -165,7 +179,7 @@ export class JobService {
         );
       }
     }
-    const outcome = await this.completions.complete({
+    const outcome = await this.completions.submit({
       leaseId: completion.leaseId,
       nodeId,
       result: completion,

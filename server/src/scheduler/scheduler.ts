@@ -23,7 +23,8 @@ import {
   type LeaseRecord,
   type LeaseTiming,
   type SchedulerEvent,
-  type SettledCompletion,
+  type LeaseRequestItem,
+  type Settled,
 } from './types.ts';
 
 export { isTerminal } from './job-records.ts';
@@ -104,27 +105,56 @@ export class Scheduler {
    * take every shard of a job.
    */
   requestLease(nodeId: string, samplesPerSec?: number): LeaseGrant | null {
+    const [settled] = this.requestLeases([{ nodeId, samplesPerSec }]);
+    if (settled === undefined || !settled.ok) throw settled?.error ?? new Error('no outcome');
+    return settled.value;
+  }
+
+  /**
+   * Several lease requests in one transaction (group commit: the coordinator batches those that
+   * arrive together), each in its own savepoint with exactly requestLease's rules, in order.
+   * Events are emitted once the whole batch is committed.
+   */
+  requestLeases(items: readonly LeaseRequestItem[]): Settled<LeaseGrant | null>[] {
     const events: SchedulerEvent[] = [];
-    const grant = this.db.transaction(() => {
-      if (this.heldBy(nodeId) >= this.timing.maxLeasesPerVolunteer) return null;
-      const jobs = this.jobs.leasable();
-      // The fair share needs every job's active leases (a scan of them all): only when there is a choice.
-      const active = new Map(
-        jobs.length < 2
-          ? []
-          : (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
-      );
-      jobs.sort(
-        (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
-      );
-      for (const job of jobs) {
-        const lease = this.leaseFrom(job, nodeId, samplesPerSec, events);
-        if (lease) return lease;
-      }
-      return null;
-    })();
+    const settled = this.db.transaction((): Settled<LeaseGrant | null>[] =>
+      items.map(({ nodeId, samplesPerSec }) => {
+        const own: SchedulerEvent[] = [];
+        try {
+          const value = this.db.transaction(() => this.grantOne(nodeId, samplesPerSec, own))();
+          events.push(...own);
+          return { ok: true, value };
+        } catch (error) {
+          return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      }),
+    )();
     this.emitAll(events);
-    return grant;
+    return settled;
+  }
+
+  /** One lease request, inside the caller's transaction; its events go to `events`. */
+  private grantOne(
+    nodeId: string,
+    samplesPerSec: number | undefined,
+    events: SchedulerEvent[],
+  ): LeaseGrant | null {
+    if (this.heldBy(nodeId) >= this.timing.maxLeasesPerVolunteer) return null;
+    const jobs = this.jobs.leasable();
+    // The fair share needs every job's active leases (a scan of them all): only when there is a choice.
+    const active = new Map(
+      jobs.length < 2
+        ? []
+        : (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
+    );
+    jobs.sort(
+      (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
+    );
+    for (const job of jobs) {
+      const lease = this.leaseFrom(job, nodeId, samplesPerSec, events);
+      if (lease) return lease;
+    }
+    return null;
   }
 
   /**
@@ -144,7 +174,7 @@ export class Scheduler {
   completeLease(leaseId: string, nodeId: string, result: CompletionResult): CompletionOutcome {
     const [settled] = this.completeLeases([{ leaseId, nodeId, result }]);
     if (settled === undefined || !settled.ok) throw settled?.error ?? new Error('no outcome');
-    return settled.outcome;
+    return settled.value;
   }
 
   /**
@@ -155,17 +185,17 @@ export class Scheduler {
    * completion of the same lease in the batch is a duplicate. Nothing is reported before the
    * whole batch is committed with synchronous=FULL.
    */
-  completeLeases(items: readonly CompletionItem[]): SettledCompletion[] {
+  completeLeases(items: readonly CompletionItem[]): Settled<CompletionOutcome>[] {
     const events: SchedulerEvent[] = [];
     this.db.pragma('synchronous = FULL');
     try {
-      const settled = this.db.transaction((): SettledCompletion[] =>
+      const settled = this.db.transaction((): Settled<CompletionOutcome>[] =>
         items.map((item) => {
           const own: SchedulerEvent[] = [];
           try {
-            const outcome = this.db.transaction(() => this.recordCompletion(item, own))();
+            const value = this.db.transaction(() => this.recordCompletion(item, own))();
             events.push(...own);
-            return { ok: true, outcome };
+            return { ok: true, value };
           } catch (error) {
             return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
           }

@@ -72,9 +72,15 @@ export interface CompletionItem {
   readonly result: CompletionResult;
 }
 
-/** What became of one completion of a batch: its outcome, or why it was refused (nothing changed). */
-export type SettledCompletion =
-  { readonly ok: true; readonly outcome: CompletionOutcome } | { readonly ok: false; readonly error: Error };
+/** One lease request as the scheduler's batch takes it. */
+export interface LeaseRequestItem {
+  readonly nodeId: string;
+  readonly samplesPerSec?: number | undefined;
+}
+
+/** What became of one request of a batch: its value, or why it was refused (nothing changed). */
+export type Settled<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Error };
 
 export type SchedulerEvent =
   | { readonly type: 'issued'; readonly lease: LeaseGrant }
