@@ -77,6 +77,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
           trainSize: manifest.trainSize,
           featureShape: manifest.featureShape,
           numClasses: manifest.numClasses,
+          ...(manifest.labelShape !== undefined && { labelShape: manifest.labelShape }),
         }
       );
     },

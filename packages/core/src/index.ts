@@ -60,3 +60,4 @@ export {
   type LeaseTiming,
   type LeaseWindow,
 } from './lease-policy.ts';
+export { CausalSelfAttention, PositionEmbedding, registerTabswarmLayers } from './layers/register.ts';

@@ -11,11 +11,14 @@ import {
   type ModelSpec,
   type ParamLayout,
 } from '@tabswarm/protocol';
+import { registerTabswarmLayers } from './layers/register.ts';
 
 /** What a model needs to know about its dataset. */
 export interface DatasetShape {
   readonly featureShape: readonly number[];
   readonly numClasses: number;
+  /** Labels per sample beyond one: a text window's [context]; the model then outputs [...labelShape, numClasses]. */
+  readonly labelShape?: readonly number[] | undefined;
 }
 
 /** A TF.js layers `modelTopology` document. */
@@ -33,7 +36,11 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 /** The topology a job trains. Throws protocol's PresetError when a preset does not fit the dataset. */
 export function topologyFor(spec: ModelSpec, dataset: DatasetShape): Topology {
   if (spec.kind === 'topology') return spec.topology;
-  return presetTopology(spec.preset, { inputShape: dataset.featureShape, numClasses: dataset.numClasses });
+  return presetTopology(spec.preset, {
+    inputShape: dataset.featureShape,
+    numClasses: dataset.numClasses,
+    ...(dataset.labelShape !== undefined && { labelShape: dataset.labelShape }),
+  });
 }
 
 /**
@@ -41,6 +48,7 @@ export function topologyFor(spec: ModelSpec, dataset: DatasetShape): Topology {
  * the topology. Dispose it when done.
  */
 export async function buildModel(topology: Topology): Promise<tf.LayersModel> {
+  registerTabswarmLayers();
   // A copy (the topology is JSON): nothing promises that tfjs's deserialisation leaves its input untouched.
   const config = { modelTopology: JSON.parse(JSON.stringify(topology)) as unknown };
   // tfjs types the topology as its own JSON type; ours is the same document typed as unknown values.
@@ -58,8 +66,12 @@ export function modelMismatch(model: tf.LayersModel, dataset: DatasetShape): str
   if (input.length !== want.length || input.some((d, i) => d !== null && d !== want[i])) {
     return `the model takes inputs of shape [${input.join(', ')}], the dataset's samples are [${want.join(', ')}]`;
   }
-  if (output.length !== 1 || output[0] !== dataset.numClasses) {
-    return `the model outputs shape [${output.join(', ')}], the dataset has ${dataset.numClasses} classes`;
+  const labels = dataset.labelShape ?? [];
+  const expected = [...labels, dataset.numClasses];
+  if (output.length !== expected.length || output.some((d, i) => d !== expected[i])) {
+    return labels.length === 0
+      ? `the model outputs shape [${output.join(', ')}], the dataset has ${dataset.numClasses} classes`
+      : `the model outputs shape [${output.join(', ')}]; the dataset's samples need [${expected.join(', ')}] (${dataset.numClasses} classes at each of ${labels.join(' × ')} positions)`;
   }
   return null;
 }

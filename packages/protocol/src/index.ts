@@ -17,3 +17,4 @@ export * from './rest.ts';
 export * from './dataset-columns.ts';
 export * from './event-schemas.ts';
 export * from './receive.ts';
+export * from './text-dataset.ts';

@@ -8,7 +8,9 @@ import { columnSummarySchema } from './dataset-columns.ts';
 import { consensusSeriesSchema, fedAvgStateSchema, nodeLinksSchema } from './gossip.ts';
 import { checkpointSummarySchema, jobInfoSchema, logEventSchema } from './jobs.ts';
 import { parseEvent, type Parsed } from './receive.ts';
+import { textInfoSchema } from './text-dataset.ts';
 import { nodeInfoSchema } from './schemas.ts';
+import { creditReplySchema } from './validation-spec.ts';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const epochMs = z.number().finite().nonnegative().max(1e15);
@@ -26,6 +28,8 @@ export const datasetShapeSchema = z.object({
   /** One sample's feature shape, without the batch dimension. */
   featureShape: z.array(z.number().int().positive().max(1e8)).min(1).max(8),
   numClasses: z.number().int().min(2).max(1e6),
+  /** Labels per sample beyond one: a text window's [context] (one next token per position). */
+  labelShape: z.array(z.number().int().positive().max(65_535)).min(1).max(1).optional(),
   name: z
     .string()
     .optional()
@@ -38,7 +42,7 @@ export function parseDatasetShape(value: unknown): NamedDatasetShape | null {
   return result.success ? result.data : null;
 }
 
-export const DATASET_SOURCES = ['builtin', 'csv', 'binary'] as const;
+export const DATASET_SOURCES = ['builtin', 'csv', 'binary', 'text'] as const;
 
 /** A dataset as clients list it (the manifest has more; clients ignore the rest). */
 export const datasetSummarySchema = z.object({
@@ -47,6 +51,9 @@ export const datasetSummarySchema = z.object({
   source: z.enum(DATASET_SOURCES),
   featureShape: datasetShapeSchema.shape.featureShape,
   numClasses: datasetShapeSchema.shape.numClasses,
+  labelShape: datasetShapeSchema.shape.labelShape,
+  /** Text datasets: tokenisation, vocabulary, context and the held-out unigram baseline. */
+  text: textInfoSchema.optional(),
   trainSize: count,
   testSize: count,
   /** CSV uploads: each column's kind, training-split statistics and preprocessing (older ones: none). */
@@ -99,6 +106,7 @@ const datasetReply = z.object({ ok: z.literal(true), dataset: datasetSummarySche
 export const REST_REPLIES = {
   'GET /healthz': z.object({ ok: z.literal(true), volunteersActive: count }),
   'GET /api/nodes': z.object({ nodes: z.array(nodeInfoSchema), serverTime: epochMs }),
+  'GET /api/credit': creditReplySchema,
   'GET /api/jobs': z.object({ jobs: z.array(jobInfoSchema) }),
   'POST /api/jobs': jobReply,
   'GET /api/jobs/:jobId': jobReply,

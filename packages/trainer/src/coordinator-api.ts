@@ -48,7 +48,12 @@ export class HttpCoordinatorApi implements CoordinatorApi {
   async getDataset(datasetId: string): Promise<DatasetShape & { name: string }> {
     const path = `/api/datasets/${encodeURIComponent(datasetId)}`;
     const { dataset } = await this.#json('GET /api/datasets/:id', path);
-    return { featureShape: dataset.featureShape, numClasses: dataset.numClasses, name: dataset.name };
+    return {
+      featureShape: dataset.featureShape,
+      numClasses: dataset.numClasses,
+      ...(dataset.labelShape !== undefined && { labelShape: dataset.labelShape }),
+      name: dataset.name,
+    };
   }
 
   async getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }> {

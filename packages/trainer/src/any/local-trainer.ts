@@ -20,10 +20,13 @@ export interface StepResult {
   readonly stepTimeMs: number;
 }
 
-/** A shard's samples on the device: features [count, ...featureShape], labels [count] as float. */
+/**
+ * A shard's samples on the device: features [count, ...featureShape], labels [count] as float
+ * ([count, ...labelShape] for text windows: the next token at each position).
+ */
 export interface ShardTensors {
   readonly x: tf.Tensor;
-  readonly y: tf.Tensor1D;
+  readonly y: tf.Tensor;
   readonly count: number;
 }
 
@@ -88,12 +91,20 @@ export class LocalTrainer {
         `shard samples have ${shard.featureCount} features, the model takes ${featureCount}`,
       );
     }
-    for (let i = 0; i < shard.count; i++) {
+    const labelShape = this.dataset.labelShape ?? [];
+    const perSample = labelShape.reduce((a, b) => a * b, 1);
+    if (shard.labelsPerSample !== perSample) {
+      throw new TrainerError(
+        'SHARD_INVALID',
+        `shard samples have ${shard.labelsPerSample} labels each, the dataset ${perSample}`,
+      );
+    }
+    for (let i = 0; i < shard.y.length; i++) {
       const label = shard.y[i] as number;
       if (label < 0 || label >= this.dataset.numClasses) {
         throw new TrainerError(
           'SHARD_INVALID',
-          `label ${label} of sample ${i} is not a class of the dataset`,
+          `label ${label} of sample ${Math.floor(i / perSample)} is not a class of the dataset`,
         );
       }
     }
@@ -103,7 +114,7 @@ export class LocalTrainer {
     }
     return tf.tidy(() => ({
       x: tf.tensor(shard.x, [shard.count, ...this.dataset.featureShape], 'float32'),
-      y: tf.tensor1d(Float32Array.from(shard.y), 'float32'),
+      y: tf.tensor(Float32Array.from(shard.y), [shard.count, ...labelShape], 'float32'),
       count: shard.count,
     }));
   }
@@ -143,11 +154,24 @@ export class LocalTrainer {
     const saved = tf.clone(this.flat.params);
     const optimizer = createOptimizer(this.spec.training, this.flat.size);
     const random = seededRandom(0x5eed);
-    const labels = Float32Array.from({ length: batchSize }, () =>
+    const labelShape = this.dataset.labelShape ?? [];
+    const labels = Float32Array.from({ length: batchSize * labelShape.reduce((a, b) => a * b, 1) }, () =>
       Math.floor(random() * this.dataset.numClasses),
     );
-    const x = tf.randomUniform([batchSize, ...this.dataset.featureShape], 0, 1, 'float32', 7);
-    const y = tf.tensor1d(labels, 'float32');
+    // Text models read the features as token ids: random ids, not random fractions.
+    const x =
+      labelShape.length > 0
+        ? tf.floor(
+            tf.randomUniform(
+              [batchSize, ...this.dataset.featureShape],
+              0,
+              this.dataset.numClasses,
+              'float32',
+              7,
+            ),
+          )
+        : tf.randomUniform([batchSize, ...this.dataset.featureShape], 0, 1, 'float32', 7);
+    const y = tf.tensor(labels, [batchSize, ...labelShape], 'float32');
     let total = 0;
     try {
       const n = Math.max(1, Math.floor(steps));

@@ -18,6 +18,8 @@ export interface DatasetShape {
   /** One sample's feature shape, without the batch dimension. */
   readonly featureShape: readonly number[];
   readonly numClasses: number;
+  /** Labels per sample beyond one: a text window's [context]. */
+  readonly labelShape?: readonly number[] | undefined;
 }
 
 export interface BackendInfo {
