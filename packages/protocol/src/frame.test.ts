@@ -82,6 +82,20 @@ describe('parameter frame', () => {
     if (decoded.ok) expect(Array.from(frameValues(decoded))).toEqual(Array.from(input.values));
   });
 
+  it('keeps every bit of an unaligned payload, a signalling NaN included (found by the fuzz)', () => {
+    const values = new Float32Array(3);
+    new Uint32Array(values.buffer).set([0x3f800000, 0xff810000, 0x7f800001]);
+    const frame = encodeFp32Frame({ ...input, values });
+    const shifted = new Uint8Array(frame.length + 3);
+    shifted.set(frame, 3);
+    const decoded = decodeFrame(shifted.subarray(3));
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok) {
+      const bits = new Uint32Array(frameValues(decoded).slice().buffer);
+      expect(Array.from(bits)).toEqual([0x3f800000, 0xff810000, 0x7f800001]);
+    }
+  });
+
   it('rejects truncated frames at every cut point of the header and in the payload', () => {
     const frame = encodeFp32Frame(input);
     for (const cut of [0, 1, 8, 31, 40, 48, frame.length - 1]) {

@@ -393,8 +393,12 @@ function badSparseIndex(view: DataView, offset: number, count: number, n: number
 }
 
 function f32Array(bytes: Uint8Array, count: number): Float32Array {
-  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0)
-    return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+  if (LITTLE_ENDIAN_HOST) {
+    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+    // An unaligned view is copied byte for byte: reading each value through a number would
+    // change the bits of a signalling NaN (the decoded payload must be exactly what was sent).
+    return new Float32Array(bytes.slice(0, count * 4).buffer);
+  }
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
@@ -452,11 +456,5 @@ export function frameValues(decoded: DecodedFrame): Float32Array {
   const { payload, header } = decoded;
   if (header.codec !== 'fp32')
     throw new RangeError(`frameValues reads fp32 frames; this one is ${header.codec}`);
-  if (LITTLE_ENDIAN_HOST && payload.byteOffset % 4 === 0) {
-    return new Float32Array(payload.buffer, payload.byteOffset, header.elementCount);
-  }
-  const out = new Float32Array(header.elementCount);
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
+  return f32Array(payload, header.elementCount);
 }
