@@ -9,6 +9,7 @@ import { NAMESPACES, PEERJS_PATH } from '@tabswarm/protocol';
 import type { ServerConfig } from './config.ts';
 import { loadOperatorToken } from './auth.ts';
 import { EventLog, logSchedulerEvents } from './event-log.ts';
+import { creditRoutes, wireValidatedWork } from './validated-work.ts';
 import { eventRoutes } from './event-routes.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
 import { DatasetRegistry, datasetRoutes } from './datasets/index.ts';
@@ -86,6 +87,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   const events = new EventLog();
   const repo = createCheckpointRepository(store.db);
   logSchedulerEvents(scheduler, events);
+  wireValidatedWork(scheduler, membership, events, log);
   const testSets = new Map<string, ReturnType<DatasetRegistry['readSamples']>>();
   const testSet = (id: string): ReturnType<DatasetRegistry['readSamples']> => {
     let set = testSets.get(id);
@@ -109,7 +111,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     pickContributors: (preferred, limit) => {
       const live = (id: string) => {
         const node = membership.get(id);
-        return node?.status === 'active' && node.connected;
+        return node?.status === 'active' && node.connected && !scheduler.validation.isDistrusted(id);
       };
       const chosen = preferred.filter(live);
       return chosen.slice(0, limit);
@@ -155,6 +157,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       ['/api/jobs', jobRoutes(jobs, operator.token, logError)],
       ['/api/jobs/:jobId', checkpointRoutes(jobs, checkpoints, logError, config.dataDir)],
       ['/api/events', eventRoutes(events)],
+      ['/api/credit', creditRoutes(scheduler, membership)],
       ['/api/jobs/:jobId', gossip.jobRouter],
       ['/api/gossip', gossip.router],
       [

@@ -17,7 +17,14 @@
  * that comes back cannot resume its id (UNKNOWN_NODE) and joins as a new node, as clients do.
  */
 import crypto from 'node:crypto';
-import type { Capabilities, Heartbeat, NodeInfo, PeerInfo, SelfTestReport } from '@tabswarm/protocol';
+import type {
+  Capabilities,
+  Heartbeat,
+  NodeInfo,
+  PeerInfo,
+  SelfTestReport,
+  VolunteerTrust,
+} from '@tabswarm/protocol';
 import { ProtocolError } from '@tabswarm/protocol';
 import type { Store, StoredNode } from './store/store.ts';
 
@@ -62,6 +69,8 @@ export class Membership {
   /** The lastSeenAt of each node's stored copy. */
   private readonly persistedAt = new Map<string, number>();
   private readonly listeners = new Set<Listener>();
+  /** Each volunteer's standing from validated work (the scheduler's), shown in its node info. */
+  private trustOf: (nodeId: string) => VolunteerTrust | undefined = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -182,11 +191,28 @@ export class Membership {
 
   get(nodeId: string): NodeInfo | undefined {
     const node = this.nodes.get(nodeId);
-    return node && publicView(node);
+    return node && this.view(node);
   }
 
   list(): NodeInfo[] {
-    return [...this.nodes.values()].map(publicView);
+    return [...this.nodes.values()].map((node) => this.view(node));
+  }
+
+  attachTrust(trustOf: (nodeId: string) => VolunteerTrust | undefined): void {
+    this.trustOf = trustOf;
+  }
+
+  /** The volunteer's trust changed: dashboards get its node info again. */
+  trustChanged(nodeId: string): void {
+    const node = this.nodes.get(nodeId);
+    if (!node) return;
+    const view = this.view(node);
+    for (const listener of this.listeners) listener(view);
+  }
+
+  private view(node: StoredNode): NodeInfo {
+    const trust = this.trustOf(node.id);
+    return trust === undefined ? publicView(node) : { ...publicView(node), trust };
   }
 
   activePeers(): PeerInfo[] {
@@ -240,7 +266,7 @@ export class Membership {
       this.persistedAt.set(node.id, node.lastSeenAt);
     }
     this.nodes.set(node.id, node);
-    const view = publicView(node);
+    const view = this.view(node);
     for (const listener of this.listeners) listener(view);
     return view;
   }

@@ -29,6 +29,7 @@ const KIND_LABELS: Record<EventKind, string> = {
   job: 'job',
   alarm: 'training alarm',
   error: 'error',
+  distrusted: 'distrusted',
 };
 
 const COLUMNS = [

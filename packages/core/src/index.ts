@@ -60,4 +60,21 @@ export {
   type LeaseTiming,
   type LeaseWindow,
 } from './lease-policy.ts';
+export {
+  DISTRUST_BELOW,
+  INITIAL_TRUST,
+  MAX_REPLICAS,
+  VALIDATION_PROJECTIONS,
+  isDistrusted,
+  isReplicated,
+  judgeReplicas,
+  nextTrust,
+  replicaSeed,
+  resultsAgree,
+  spotCheckRate,
+  updateStatistics,
+  type ReplicaJudgement,
+  type ReplicaResult,
+  type UpdateStatistics,
+} from './validation.ts';
 export { CausalSelfAttention, PositionEmbedding, registerTabswarmLayers } from './layers/register.ts';

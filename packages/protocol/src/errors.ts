@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'UNKNOWN_LEASE',
   'NOT_YOUR_LEASE',
   'NO_WORK',
+  /** Its replicated work was outvoted: the volunteer gets no more leases (validated work). */
+  'DISTRUSTED',
   /** What the other side sent did not match its schema (a client's rejection of a server payload). */
   'BAD_PAYLOAD',
   'INTERNAL',

@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 import { aggregationShortfall, aggregationSpecSchema, defaultAggregation } from './aggregation-spec.ts';
+import { validationSpecSchema } from './validation-spec.ts';
+
+export * from './validation-spec.ts';
 
 export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn'] as const;
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
@@ -232,6 +235,8 @@ export const jobSpecSchema = z
     training: trainingSpecSchema.default(() => trainingSpecSchema.parse({})),
     averaging: averagingSpecSchema.default(() => averagingSpecSchema.parse({})),
     checkpoint: checkpointSpecSchema.default(() => checkpointSpecSchema.parse({})),
+    /** Replicated shards and trust (validation-spec.ts); absent: off. */
+    validation: validationSpecSchema.optional(),
     /** Share of volunteers relative to other running jobs (fair share by weight). */
     priority: int('priority', 1, 100).default(10),
   })

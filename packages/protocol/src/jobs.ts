@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { JOB_STATUSES, jobSpecSchema } from './job-spec.ts';
 import { trainingAlarmsSchema } from './training-alarms.ts';
+import { replicaGrantSchema, updateStatisticsSchema } from './validation-spec.ts';
 
 export const leaseIdSchema = z.string({ error: 'leaseId must be a string' }).regex(/^lease-[0-9a-f]{16}$/, {
   error: 'leaseId is not a lease id',
@@ -18,6 +19,8 @@ export const leaseCompletionSchema = z.strictObject({
   loss: z.number({ error: 'loss must be a number' }).finite({ error: 'loss must be finite' }).min(0).max(1e9),
   samples: z.number().int().nonnegative().max(1e8),
   durationMs: z.number().finite().nonnegative().max(1e9),
+  /** A replicated lease's update statistics (validation-spec.ts); absent on other leases. */
+  update: updateStatisticsSchema.optional(),
 });
 export type LeaseCompletion = z.infer<typeof leaseCompletionSchema>;
 
@@ -51,6 +54,8 @@ export const leaseGrantSchema = z
     speculative: z.boolean(),
     /** Relative URL of the shard's samples (immutable, cacheable). */
     samplesUrl: coordinatorPath,
+    /** Present on a replicated lease: where to start from, and the projections' seed. */
+    replica: replicaGrantSchema.optional(),
   })
   .refine((g) => g.end > g.start, { error: 'a lease covers at least one sample', path: ['end'] });
 export type LeaseGrantInfo = z.infer<typeof leaseGrantSchema>;
@@ -134,6 +139,8 @@ export const EVENT_KINDS = [
   'job',
   'alarm',
   'error',
+  /** A volunteer's replicated work was outvoted and it lost its leases (validated work). */
+  'distrusted',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

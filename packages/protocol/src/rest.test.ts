@@ -62,6 +62,20 @@ const upload = {
 const VALID = {
   'GET /healthz': { ok: true, volunteersActive: 2 },
   'GET /api/nodes': { nodes: [node], serverTime: 5 },
+  'GET /api/credit': {
+    contributors: [
+      {
+        nodeId: 'node-1',
+        label: null,
+        trust: 0.6,
+        standing: 'trusted',
+        valid: 2,
+        invalid: 0,
+        inconclusive: 0,
+        credit: 3200,
+      },
+    ],
+  },
   'GET /api/jobs': { jobs: [job] },
   'POST /api/jobs': { job },
   'GET /api/jobs/:jobId': { job },

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { errorReply, type ErrorReply } from './errors.ts';
 import { leaseIdSchema } from './jobs.ts';
+import { volunteerTrustSchema } from './validation-spec.ts';
 
 const shortText = (what: string, max = 256) =>
   z
@@ -180,6 +181,8 @@ export const nodeInfoSchema = z.object({
   joinedAt: epochMs,
   lastSeenAt: epochMs,
   connected: z.boolean(),
+  /** Its standing from validated work; absent while none of its work was checked. */
+  trust: volunteerTrustSchema.optional(),
 });
 export type NodeInfo = z.infer<typeof nodeInfoSchema>;
 

@@ -21,6 +21,8 @@ export interface CoordinatorApi {
   getDataset(datasetId: string): Promise<DatasetShape & { name: string }>;
   /** The latest checkpoint's flat parameters (checkpoint 0, the seeded model, always exists). */
   getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }>;
+  /** Checkpoint `seq`'s flat parameters: where a replicated lease starts (validated work). */
+  getCheckpoint(jobId: string, seq: number): Promise<Float32Array>;
   uploadCheckpoint(request: CheckpointRequest, frame: Uint8Array): Promise<void>;
 }
 
@@ -66,6 +68,17 @@ export class HttpCoordinatorApi implements CoordinatorApi {
     }
     const seq = Number(response.headers.get('x-checkpoint-seq'));
     return { values: frameValues(frame).slice(), seq: Number.isSafeInteger(seq) ? seq : null };
+  }
+
+  async getCheckpoint(jobId: string, seq: number): Promise<Float32Array> {
+    const path = `/api/jobs/${encodeURIComponent(jobId)}/checkpoints/${seq}`;
+    const response = await this.#request(path);
+    const frame = decodeFrame(new Uint8Array(await response.arrayBuffer()));
+    if (!frame.ok) throw new TrainerError('PARAMETERS_INVALID', `${path}: ${frame.code}: ${frame.message}`);
+    if (frame.header.jobId !== jobId) {
+      throw new TrainerError('PARAMETERS_INVALID', `${path}: the frame is for job ${frame.header.jobId}`);
+    }
+    return frameValues(frame).slice();
   }
 
   async uploadCheckpoint(request: CheckpointRequest, frame: Uint8Array): Promise<void> {

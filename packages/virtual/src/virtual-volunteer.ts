@@ -58,6 +58,8 @@ export interface VirtualVolunteerOptions {
    * only: a compute thread downloads its shards itself.
    */
   readonly fetch?: typeof fetch;
+  /** Wraps its compute (e.g. lazy-compute.ts: a volunteer that reports shards without training). */
+  readonly wrapCompute?: (compute: ComputePort) => ComputePort;
 }
 
 /** How a virtual volunteer stands, for fleets and simulation reports. */
@@ -120,7 +122,8 @@ export class VirtualVolunteer {
                 },
               })
             : threadCompute({ cpu: backend === 'cpu' });
-        this.#compute = slowedCompute(compute, () => this.#slowdown);
+        const slowed = slowedCompute(compute, () => this.#slowdown);
+        this.#compute = options.wrapCompute === undefined ? slowed : options.wrapCompute(slowed);
         return this.#compute;
       },
       ...(doFetch === undefined ? {} : { api: new HttpCoordinatorApi(options.baseUrl, { fetch: doFetch }) }),

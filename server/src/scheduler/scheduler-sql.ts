@@ -37,6 +37,7 @@ export interface LeaseRow {
   state: LeaseRecord['state'];
   counted: number;
   granted_deadline: number | null;
+  replica_checkpoint: number | null;
 }
 
 /**
@@ -92,6 +93,7 @@ export const toLease = (r: LeaseRow): LeaseRecord => ({
   state: r.state,
   counted: r.counted === 1,
   grantedDeadline: r.granted_deadline,
+  replicaCheckpoint: r.replica_checkpoint,
 });
 
 /** Every statement the scheduler runs, prepared once per database. */
@@ -140,8 +142,8 @@ export function prepareStatements(db: Database) {
       updated_at = @now WHERE id = @job`),
     insertLease:
       db.prepare(`INSERT INTO leases (id, job_id, epoch, shard, node_id, issued_at, deadline, granted_deadline,
-        speculative, state)
-      VALUES (@id, @job, @epoch, @shard, @node, @now, @deadline, @deadline, @speculative, 'active')`),
+        speculative, state, replica_checkpoint)
+      VALUES (@id, @job, @epoch, @shard, @node, @now, @deadline, @deadline, @speculative, 'active', @replica)`),
     lease: db.prepare('SELECT * FROM leases WHERE id = ?'),
     activeOnShard: db.prepare(
       `SELECT * FROM leases WHERE job_id = ? AND epoch = ? AND shard = ? AND state = 'active'`,

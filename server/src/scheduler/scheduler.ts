@@ -12,6 +12,7 @@ import { extendedDeadline, isStraggler, leaseDeadline, shardOrder, type LeaseWin
 import { ProtocolError, type JobSpec, type JobStatus } from '@tabswarm/protocol';
 import type { Clock } from '../membership.ts';
 import { isTerminal, JobRecords } from './job-records.ts';
+import { ReplicaValidation } from './replica-validation.ts';
 import { prepareStatements, toLease, type LeaseRow, type SchedulerStatements } from './scheduler-sql.ts';
 import {
   DEFAULT_LEASE_TIMING,
@@ -43,6 +44,8 @@ export class Scheduler {
   private readonly listeners = new Set<Listener>();
   private readonly sql: SchedulerStatements;
   private readonly jobs: JobRecords;
+  /** Replicated shards, trust and credit (validated work): consulted inside these transactions. */
+  readonly validation: ReplicaValidation;
 
   constructor(
     private readonly db: Database,
@@ -51,6 +54,7 @@ export class Scheduler {
   ) {
     this.sql = prepareStatements(db);
     this.jobs = new JobRecords(this.sql, now);
+    this.validation = new ReplicaValidation(db, now);
   }
 
   onEvent(listener: Listener): () => void {
@@ -140,6 +144,7 @@ export class Scheduler {
     events: SchedulerEvent[],
   ): LeaseGrant | null {
     if (this.heldBy(nodeId) >= this.timing.maxLeasesPerVolunteer) return null;
+    if (this.validation.isDistrusted(nodeId)) return null;
     const jobs = this.jobs.leasable();
     // The fair share needs every job's active leases (a scan of them all): only when there is a choice.
     const active = new Map(
@@ -150,6 +155,11 @@ export class Scheduler {
     jobs.sort(
       (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
     );
+    for (const job of jobs) {
+      // A replica another volunteer's result waits for comes before new work.
+      const task = this.validation.taskFor(job, nodeId);
+      if (task !== undefined) return this.grant(job, task, false, nodeId, samplesPerSec, events, task);
+    }
     for (const job of jobs) {
       const lease = this.leaseFrom(job, nodeId, samplesPerSec, events);
       if (lease) return lease;
@@ -215,6 +225,11 @@ export class Scheduler {
   ): CompletionOutcome {
     const lease = this.requireLease(leaseId, nodeId);
     if (lease.state === 'completed') return { kind: 'duplicate', lease };
+    if (this.validation.isDistrusted(nodeId))
+      throw new ProtocolError(
+        'DISTRUSTED',
+        "this volunteer's replicated work was outvoted; its work is not counted",
+      );
     const now = this.now();
     const job = this.jobs.require(lease.jobId);
     const expected = shardSamples(job, lease.shard);
@@ -236,6 +251,7 @@ export class Scheduler {
       duration: Math.max(0, now - lease.issuedAt),
     });
     const recorded = { ...lease, state: 'completed' as const, counted: counts };
+    if (lease.replicaCheckpoint != null) this.recordReplica(job, recorded, result, events);
     events.push({
       type: 'completed',
       lease: recorded,
@@ -256,6 +272,8 @@ export class Scheduler {
     // First completion wins: any other copy of this shard is cancelled.
     const cancelled: LeaseRecord[] = [];
     for (const row of this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]) {
+      // A replica is validation work: it runs to its end whoever finished the shard first.
+      if (row.replica_checkpoint !== null) continue;
       this.sql.endLease.run({ id: row.id, state: 'cancelled' });
       const other = { ...toLease(row), state: 'cancelled' as const };
       cancelled.push(other);
@@ -419,6 +437,22 @@ export class Scheduler {
         if (!pending) return null;
       }
     }
+    const replica = speculative
+      ? null
+      : this.validation.replicaForGrant(job, pending.epoch, pending.shard, nodeId);
+    return this.grant(job, pending, speculative, nodeId, samplesPerSec, events, replica);
+  }
+
+  /** Inserts a lease of (epoch, shard) for the volunteer; `replica` when it is a replicated one. */
+  private grant(
+    job: JobRecord,
+    pending: { readonly epoch: number; readonly shard: number; readonly reissues?: number },
+    speculative: boolean,
+    nodeId: string,
+    samplesPerSec: number | undefined,
+    events: SchedulerEvent[],
+    replica: { readonly checkpoint: number; readonly seed: number } | null,
+  ): LeaseGrant {
     const now = this.now();
     const start = pending.shard * job.shardSize;
     const end = start + shardSamples(job, pending.shard);
@@ -434,8 +468,12 @@ export class Scheduler {
       now,
       deadline,
       speculative: speculative ? 1 : 0,
+      replica: replica?.checkpoint ?? null,
     });
-    this.sql.setShard.run({ state: 'leased', job: job.id, epoch: pending.epoch, shard: pending.shard });
+    const shardState = this.sql.shardState.get(job.id, pending.epoch, pending.shard) as
+      { state: string } | undefined;
+    if (shardState?.state === 'pending')
+      this.sql.setShard.run({ state: 'leased', job: job.id, epoch: pending.epoch, shard: pending.shard });
     if (job.status === 'queued') this.jobs.setStatus(job.id, 'running', null, events);
     const grant: LeaseGrant = {
       id,
@@ -451,7 +489,9 @@ export class Scheduler {
       counted: false,
       start,
       end,
-      reissue: !speculative && pending.reissues > 0,
+      reissue: !speculative && (pending.reissues ?? 0) > 0,
+      replicaCheckpoint: replica?.checkpoint ?? null,
+      replica: replica === null ? null : { checkpoint: replica.checkpoint, seed: replica.seed },
     };
     events.push({ type: 'issued', lease: grant });
     return grant;
@@ -494,10 +534,43 @@ export class Scheduler {
     this.sql.openEpoch.run(this.now(), job.id);
   }
 
+  /**
+   * A replica's result, judged with its shard's others (replica-validation.ts). A volunteer that
+   * falls below the trust threshold loses every lease it holds now: each is cancelled (it is told
+   * to stop) and its shard re-queued for others.
+   */
+  private recordReplica(
+    job: JobRecord,
+    lease: LeaseRecord,
+    result: CompletionResult,
+    events: SchedulerEvent[],
+  ): void {
+    const outcome = this.validation.record(lease, result, job.spec.validation?.tolerance ?? 0.05);
+    if (outcome.verdicts.length > 0)
+      events.push({
+        type: 'judged',
+        jobId: job.id,
+        verdicts: outcome.verdicts,
+        distrusted: outcome.distrusted,
+      });
+    for (const nodeId of outcome.distrusted) {
+      for (const row of this.sql.activeForNode.all(nodeId) as LeaseRow[]) {
+        if (row.id === lease.id) continue;
+        this.endActive(
+          toLease(row),
+          'cancelled',
+          events,
+          'the volunteer is distrusted: its replicated work was outvoted',
+        );
+      }
+    }
+  }
+
   private endActive(
     lease: LeaseRecord,
-    state: 'expired' | 'released',
+    state: 'expired' | 'released' | 'cancelled',
     events: SchedulerEvent[],
+    reason = 'cancelled',
   ): LeaseRecord {
     this.sql.endLease.run({ id: lease.id, state });
     const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
@@ -508,7 +581,13 @@ export class Scheduler {
       this.sql.markReissue.run(lease.jobId, lease.epoch, lease.shard);
     }
     const ended = { ...lease, state };
-    events.push(state === 'expired' ? { type: 'expired', lease: ended } : { type: 'released', lease: ended });
+    events.push(
+      state === 'cancelled'
+        ? { type: 'cancelled', lease: ended, reason }
+        : state === 'expired'
+          ? { type: 'expired', lease: ended }
+          : { type: 'released', lease: ended },
+    );
     return ended;
   }
 

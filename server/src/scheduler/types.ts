@@ -1,5 +1,5 @@
 /** What the scheduler hands out and records. Times are epoch milliseconds from the injected clock. */
-import type { JobSpec, JobStatus } from '@tabswarm/protocol';
+import type { JobSpec, JobStatus, ReplicaGrant, UpdateStatistics } from '@tabswarm/protocol';
 
 // The lease policy is core's (shared with the tabs); re-exported for the server's wiring.
 export { DEFAULT_LEASE_TIMING, type LeaseTiming } from '@tabswarm/core';
@@ -37,6 +37,8 @@ export interface LeaseRecord {
   readonly counted: boolean;
   /** The deadline it was granted with (null if granted before this was kept): bounds its lifetime. */
   readonly grantedDeadline: number | null;
+  /** A replicated lease's start checkpoint (validated work); null or absent for others. */
+  readonly replicaCheckpoint?: number | null;
 }
 
 export interface LeaseGrant extends LeaseRecord {
@@ -45,12 +47,16 @@ export interface LeaseGrant extends LeaseRecord {
   readonly end: number;
   /** True when this shard had been leased before and the earlier lease expired or was released. */
   readonly reissue: boolean;
+  /** Present on a replicated lease: train from this checkpoint and report the update's statistics. */
+  readonly replica?: ReplicaGrant | null;
 }
 
 export interface CompletionResult {
   readonly loss: number;
   readonly samples: number;
   readonly durationMs: number;
+  /** A replicated lease's update statistics. */
+  readonly update?: UpdateStatistics | undefined;
 }
 
 export type CompletionOutcome =
@@ -94,4 +100,14 @@ export type SchedulerEvent =
   | { readonly type: 'expired'; readonly lease: LeaseRecord }
   | { readonly type: 'released'; readonly lease: LeaseRecord }
   | { readonly type: 'cancelled'; readonly lease: LeaseRecord; readonly reason: string }
-  | { readonly type: 'job'; readonly job: JobRecord };
+  | { readonly type: 'job'; readonly job: JobRecord }
+  /** Replicas of a shard were judged (validated work): whose trust changed, who is now distrusted. */
+  | {
+      readonly type: 'judged';
+      readonly jobId: string;
+      readonly verdicts: readonly {
+        readonly nodeId: string;
+        readonly verdict: 'valid' | 'invalid' | 'inconclusive';
+      }[];
+      readonly distrusted: readonly string[];
+    };

@@ -10,6 +10,7 @@ import { planBatches, shardSeed } from '@tabswarm/core';
 import { BACKEND_ORDER, memoryStats, startBackend, watchDeviceLoss, type BackendChoice } from './backend.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { LocalTrainer } from './local-trainer.ts';
+import { ReplicaRun } from './replica-run.ts';
 import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
 import { CacheStorageShardCache, MemoryShardCache, type ShardCache } from './shard-cache.ts';
 import { ShardSource, type ShardSourceOptions } from './shard-source.ts';
@@ -223,11 +224,12 @@ export class LocalCompute implements T.ComputePort {
 
   async #trainShard(
     trainer: LocalTrainer,
-    { lease }: T.ShardTask,
+    task: T.ShardTask,
     signal: AbortSignal,
     started: number,
     onStep?: (progress: T.StepProgress) => void,
   ): Promise<T.ShardOutcome> {
+    const { lease } = task;
     const leaseId = lease.leaseId;
     const fail = (error: unknown): T.ShardOutcome => {
       const failure = this.#failure;
@@ -263,11 +265,20 @@ export class LocalCompute implements T.ComputePort {
     } catch (error) {
       return fail(error);
     }
+    let replica: ReplicaRun | null = null;
+    if (task.replica !== undefined) {
+      try {
+        replica = await ReplicaRun.begin(trainer, task.replica);
+      } catch (error) {
+        tf.dispose([data.x, data.y]);
+        return fail(error);
+      }
+    }
     let lossSum = 0;
     let steps = 0;
     let stepTimeSum = 0;
     try {
-      for await (const step of trainer.steps(data, plan)) {
+      for await (const step of trainer.steps(data, plan, replica?.optimizer)) {
         if (!Number.isFinite(step.loss)) {
           throw new TrainerError('DIVERGED', `the training loss became ${step.loss}`);
         }
@@ -291,13 +302,16 @@ export class LocalCompute implements T.ComputePort {
         if (signal.aborted) break;
       }
     } catch (error) {
+      replica?.abort();
       return fail(error);
     } finally {
       tf.dispose([data.x, data.y]);
     }
     if (signal.aborted) {
+      replica?.abort();
       return fail(new TrainerError('CANCELLED', `work on lease ${leaseId} was stopped`));
     }
+    const update = replica === null ? undefined : await replica.finish();
     const stepTimeMs = stepTimeSum / Math.max(1, steps);
     return {
       ok: true,
@@ -308,6 +322,7 @@ export class LocalCompute implements T.ComputePort {
       durationMs: performance.now() - started,
       stepTimeMs,
       samplesPerSec: (this.#batchSize * 1000) / Math.max(this.#stepTime.value ?? stepTimeMs, 1e-3),
+      ...(update === undefined ? {} : { update }),
     };
   }
 

@@ -121,9 +121,14 @@ export class LocalTrainer {
 
   /**
    * The local steps of a shard, one result per step. Stopping the iteration early (break, return)
-   * leaves the parameters as the last completed step made them.
+   * leaves the parameters as the last completed step made them. A replicated lease passes a fresh
+   * optimizer, so that its replicas start from the same state.
    */
-  async *steps(data: ShardTensors, plan: BatchPlan): AsyncGenerator<StepResult, void, undefined> {
+  async *steps(
+    data: ShardTensors,
+    plan: BatchPlan,
+    optimizer: FlatOptimizer = this.#optimizer,
+  ): AsyncGenerator<StepResult, void, undefined> {
     const steps = plan.batches.length;
     for (let s = 0; s < steps; s++) {
       const indices = plan.batches[s] as Int32Array;
@@ -134,7 +139,7 @@ export class LocalTrainer {
       });
       let lossTensor: tf.Scalar;
       try {
-        lossTensor = this.step(x, y);
+        lossTensor = this.step(x, y, optimizer);
       } finally {
         tf.dispose([x, y]);
       }

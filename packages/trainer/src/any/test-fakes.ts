@@ -231,6 +231,12 @@ export class FakeApi implements CoordinatorApi {
       ? Promise.resolve({ values: job.values.slice(), seq: 0 })
       : Promise.reject(new TrainerError('HTTP_FAILED', `no job ${jobId}`));
   }
+  getCheckpoint(jobId: string): Promise<Float32Array> {
+    const job = this.jobs.get(jobId);
+    return job
+      ? Promise.resolve(job.values.slice())
+      : Promise.reject(new TrainerError('HTTP_FAILED', `no job ${jobId}`));
+  }
   uploadCheckpoint(request: CheckpointRequest, frame: Uint8Array): Promise<void> {
     this.uploads.push({ request, frame });
     return Promise.resolve();

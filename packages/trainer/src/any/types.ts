@@ -11,6 +11,7 @@ import type {
   ParamLayout,
   SelfTestReport,
 } from '@tabswarm/protocol';
+import type { UpdateStatistics } from '@tabswarm/core';
 import type { TrainerErrorCode } from './errors.ts';
 
 /** What a model needs to know about its dataset. */
@@ -65,6 +66,12 @@ export interface Calibration {
 
 export interface ShardTask {
   readonly lease: LeaseGrantInfo;
+  /**
+   * A replicated lease (validated work): train from these parameters (its checkpoint) with a fresh
+   * optimizer, report the update's statistics with this seed, then add the update to the model
+   * the volunteer had (its own training goes on from there).
+   */
+  readonly replica?: { readonly values: Float32Array; readonly seed: number };
 }
 
 export interface MemoryStats {
@@ -95,6 +102,8 @@ export type ShardOutcome =
       readonly durationMs: number;
       readonly stepTimeMs: number;
       readonly samplesPerSec: number;
+      /** A replicated lease's update statistics (core's updateStatistics). */
+      readonly update?: UpdateStatistics;
     }
   | {
       readonly ok: false;

@@ -325,9 +325,27 @@ export class VolunteerTrainer {
         }
       }
       if (signal.aborted) return;
+      // A replicated lease starts from the checkpoint it names (validated work: replica-run.ts).
+      let replica: { values: Float32Array; seed: number } | undefined;
+      if (grant.replica !== undefined) {
+        try {
+          replica = {
+            values: await this.#options.api.getCheckpoint(grant.jobId, grant.replica.checkpoint),
+            seed: grant.replica.seed,
+          };
+        } catch (error) {
+          const e = asTrainerError(error);
+          await this.#reports.release(
+            lease,
+            `could not load checkpoint ${grant.replica.checkpoint}: ${e.message}`,
+          );
+          return;
+        }
+      }
       this.#set({ phase: this.#pause.paused ? 'paused' : 'training' });
+      const task = replica === undefined ? { lease: grant } : { lease: grant, replica };
       const outcome = await this.#compute.watch(lease, () =>
-        this.#compute.use((c) => c.train({ lease: grant }, (p) => this.#onStep(lease, p))),
+        this.#compute.use((c) => c.train(task, (p) => this.#onStep(lease, p))),
       );
       if (!outcome.ok) {
         if (outcome.code === 'CANCELLED' && lease.cancelled !== null) {
@@ -354,6 +372,9 @@ export class VolunteerTrainer {
         loss: Math.min(1e9, Math.max(0, outcome.loss)),
         samples: outcome.samples,
         durationMs: Math.min(1e9, Math.max(0, outcome.durationMs)),
+        ...(outcome.update === undefined
+          ? {}
+          : { update: { norm: outcome.update.norm, projections: [...outcome.update.projections] } }),
       });
       lease.settled = true;
       this.#compute.succeeded();

@@ -1,0 +1,48 @@
+/**
+ * Validated work at the coordinator's edges: GET /api/credit (every judged volunteer's trust and
+ * credit, most credit first), node info that shows each volunteer's standing, and an event-log
+ * line when one is distrusted. The rules are in scheduler/replica-validation.ts and core.
+ */
+import express from 'express';
+import type { Contributor } from '@tabswarm/protocol';
+import type { EventLog } from './event-log.ts';
+import type { Logger } from './logger.ts';
+import type { Membership } from './membership.ts';
+import type { Scheduler } from './scheduler/scheduler.ts';
+
+/** The most contributors GET /api/credit lists (bounded reply, bounded work). */
+export const MAX_CONTRIBUTORS = 10_000;
+
+export function creditRoutes(scheduler: Scheduler, membership: Membership): express.Router {
+  const router = express.Router();
+  router.get('/', (_req, res) => {
+    const contributors: Contributor[] = scheduler.validation.contributors(MAX_CONTRIBUTORS).map((c) => ({
+      ...c,
+      label: membership.get(c.nodeId)?.capabilities.userAgent.slice(0, 256) ?? null,
+    }));
+    res.json({ contributors });
+  });
+  return router;
+}
+
+/** Node info carries trust; a verdict refreshes the judged volunteers' node info on dashboards. */
+export function wireValidatedWork(
+  scheduler: Scheduler,
+  membership: Membership,
+  events: EventLog,
+  log: Logger,
+): void {
+  membership.attachTrust((nodeId) => scheduler.validation.trustOf(nodeId));
+  scheduler.onEvent((event) => {
+    if (event.type !== 'judged') return;
+    for (const nodeId of new Set(event.verdicts.map((v) => v.nodeId))) membership.trustChanged(nodeId);
+    for (const nodeId of event.distrusted) {
+      log.warn({ jobId: event.jobId, nodeId }, 'volunteer distrusted: its replicated work was outvoted');
+      events.add('distrusted', 'distrusted: its replicated work was outvoted; its leases were revoked', {
+        jobId: event.jobId,
+        nodeId,
+        level: 'warn',
+      });
+    }
+  });
+}
