@@ -12,7 +12,7 @@ import { EventLog, logSchedulerEvents } from './event-log.ts';
 import { creditRoutes, wireValidatedWork } from './validated-work.ts';
 import { eventRoutes } from './event-routes.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
-import { DatasetRegistry, datasetRoutes } from './datasets/index.ts';
+import { DatasetRegistry, datasetRoutes, evaluationSize } from './datasets/index.ts';
 import { createGossipCoordinator, gossipJobs, type GossipCoordinator } from './gossip/index.ts';
 import { Checkpointing } from './jobs/checkpointing.ts';
 import { checkpointRoutes } from './jobs/checkpoint-routes.ts';
@@ -94,7 +94,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     if (!set) {
       const manifest = datasets.get(id);
       if (!manifest) throw new Error(`dataset ${id} is missing`);
-      set = datasets.readSamples(id, 'test', 0, manifest.testSize);
+      set = datasets.readSamples(id, 'test', 0, evaluationSize(manifest));
       testSets.set(id, set);
     }
     return set;

@@ -9,6 +9,7 @@ import { DownloadsCard } from './DownloadsCard.tsx';
 import { EventLog } from './EventLog.tsx';
 import { JobSummaryCard } from './JobSummaryCard.tsx';
 import { JobVolunteersCard } from './JobVolunteersCard.tsx';
+import { LanguageModelSection } from './LanguageModelCard.tsx';
 import { TrainingAlarms } from './TrainingAlarms.tsx';
 import { routeHref } from './routes.ts';
 import { useJobData } from './use-job-data.ts';
@@ -47,6 +48,7 @@ export function JobPage({ jobId, canWrite, serverNow }: Props) {
         consensus={consensus}
         averaging={job.spec.averaging.mode}
       />
+      <LanguageModelSection job={job} checkpoints={series.checkpoints} />
       <DownloadsCard job={job} series={series} fetchMetrics={fetchMetrics} />
       <JobVolunteersCard series={series} nodes={state.nodes} serverNow={serverNow} />
       <Card

@@ -77,4 +77,10 @@ export {
   type ReplicaResult,
   type UpdateStatistics,
 } from './validation.ts';
-export { CausalSelfAttention, PositionEmbedding, registerTabswarmLayers } from './layers/register.ts';
+export {
+  CausalSelfAttention,
+  PositionEmbedding,
+  TokenEmbedding,
+  registerTabswarmLayers,
+} from './layers/register.ts';
+export { generateTokens, sampleWithTemperature, type GenerateOptions } from './text-generation.ts';

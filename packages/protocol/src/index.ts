@@ -18,3 +18,4 @@ export * from './dataset-columns.ts';
 export * from './event-schemas.ts';
 export * from './receive.ts';
 export * from './text-dataset.ts';
+export { GPT_NANO } from './gpt-presets.ts';

@@ -9,7 +9,7 @@ import { validationSpecSchema } from './validation-spec.ts';
 
 export * from './validation-spec.ts';
 
-export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn'] as const;
+export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn', 'gpt-nano'] as const;
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
 export const AVERAGING_MODES = ['gossip', 'fedavg'] as const;

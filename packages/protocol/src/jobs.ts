@@ -76,6 +76,9 @@ export const checkpointSummarySchema = z.object({
   shardsDone: count,
   accuracy: z.number().finite().min(0).max(1).nullable(),
   loss: z.number().finite().nullable(),
+  /** Text models (per character): e^loss and loss / ln 2 on the held-out windows. */
+  perplexity: z.number().finite().nonnegative().optional(),
+  bitsPerChar: z.number().finite().nonnegative().optional(),
 });
 export type CheckpointSummary = z.infer<typeof checkpointSummarySchema>;
 

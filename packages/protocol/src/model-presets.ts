@@ -9,12 +9,14 @@
  * as "hidden/kernel" are then stable across processes and match a model.json weights manifest.
  */
 import { CodedError } from './errors.ts';
+import { gptNanoConfig, gptNanoProblem, gptNanoWeightShapes } from './gpt-presets.ts';
 import type { ModelPreset } from './job-spec.ts';
 
 /** A TF.js layers `modelTopology`: a type alias (not an interface) so it fits `ModelSpec.topology`. */
 export type LayersTopology = {
   class_name: string;
-  config: { name: string; layers: LayerConfig[] };
+  /** Sequential: name and layers; a functional model (class_name "Model") adds its input and output layers. */
+  config: { name: string; layers: LayerConfig[]; [key: string]: unknown };
   keras_version: string;
   backend: string;
 };
@@ -25,6 +27,8 @@ export interface PresetShape {
   /** One sample's feature shape, without the batch dimension (MNIST: [28, 28, 1]). */
   readonly inputShape: readonly number[];
   readonly numClasses: number;
+  /** Labels per sample beyond one: a text dataset's [context] (gpt-nano needs it). */
+  readonly labelShape?: readonly number[] | undefined;
 }
 
 export interface NamedShape {
@@ -180,6 +184,16 @@ function cnnImage(inputShape: readonly number[]): [number, number, number] {
 export function presetTopology(preset: ModelPreset, shape: PresetShape): LayersTopology {
   checkShape(shape);
   const { inputShape, numClasses } = shape;
+  if (preset === 'gpt-nano') {
+    const problem = gptNanoProblem(shape);
+    if (problem !== null) throw new PresetError(problem);
+    return {
+      class_name: 'Model',
+      config: gptNanoConfig(inputShape[0] as number, numClasses) as LayersTopology['config'],
+      keras_version: TOPOLOGY_KERAS_VERSION,
+      backend: 'tensor_flow.js',
+    };
+  }
   let layers: LayerConfig[];
   switch (preset) {
     case 'mnist-mlp':
@@ -219,6 +233,11 @@ export function presetWeightShapes(preset: ModelPreset, shape: PresetShape): Nam
   checkShape(shape);
   const { inputShape, numClasses } = shape;
   switch (preset) {
+    case 'gpt-nano': {
+      const problem = gptNanoProblem(shape);
+      if (problem !== null) throw new PresetError(problem);
+      return gptNanoWeightShapes(inputShape[0] as number, numClasses);
+    }
     case 'mnist-mlp':
       return [
         { name: 'hidden/kernel', shape: [product(inputShape), MLP_HIDDEN_UNITS] },

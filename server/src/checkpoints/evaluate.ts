@@ -1,6 +1,8 @@
 /**
  * Test-set evaluation of a checkpoint in the coordinator's process: accuracy and sparse categorical
- * cross-entropy, batched on tfjs's CPU backend, with every tensor it makes disposed.
+ * cross-entropy, batched on tfjs's CPU backend, with every tensor it makes disposed. A text model
+ * (one label per position of a window) is scored at every position: its loss is the mean
+ * next-token cross-entropy, its accuracy the share of next tokens it ranks first.
  */
 import * as tf from '@tensorflow/tfjs';
 import { setFlatWeights, type Topology } from '@tabswarm/core';
@@ -9,10 +11,12 @@ import { buildModel } from './model-factory.ts';
 export interface TestSet {
   /** n samples of featureShape, normalised as the trainer sees them, end to end. */
   readonly x: Float32Array;
-  /** Class index per sample. */
+  /** Class index per sample (per position of each sample for text windows: n × labelsPerSample). */
   readonly y: Int32Array;
   readonly n: number;
   readonly featureShape: readonly number[];
+  /** Labels per sample; 1 (the default) for a classifier. */
+  readonly labelsPerSample?: number;
 }
 
 export interface EvaluationOptions {
@@ -40,8 +44,9 @@ function checkTestSet(set: TestSet): number {
       `test set x holds ${set.x.length} values, ${set.n} samples need ${set.n * sampleSize}`,
     );
   }
-  if (set.y.length !== set.n)
-    throw new RangeError(`test set y holds ${set.y.length} labels for ${set.n} samples`);
+  const perSample = set.labelsPerSample ?? 1;
+  if (set.y.length !== set.n * perSample)
+    throw new RangeError(`test set y holds ${set.y.length} labels for ${set.n} samples of ${perSample}`);
   return sampleSize;
 }
 
@@ -64,6 +69,7 @@ export async function evaluateParameters(
 ): Promise<Evaluation> {
   const started = performance.now();
   const sampleSize = checkTestSet(testSet);
+  const perSample = testSet.labelsPerSample ?? 1;
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_EVAL_BATCH_SIZE));
   const model = await buildModel(topology);
   try {
@@ -85,9 +91,11 @@ export async function evaluateParameters(
           [end - start, ...testSet.featureShape],
           'float32',
         );
-        const labels = tf.tensor1d(testSet.y.subarray(start, end), 'int32');
-        const output = model.predict(x, { batchSize: end - start }) as tf.Tensor2D;
-        const p = probabilities ? output : tf.softmax(output);
+        const labels = tf.tensor1d(testSet.y.subarray(start * perSample, end * perSample), 'int32');
+        const output = model.predict(x, { batchSize: end - start }) as tf.Tensor;
+        // [samples × positions, classes]: a text window's positions are scored like samples.
+        const flat = tf.reshape(output, [-1, numClasses]);
+        const p = probabilities ? flat : tf.softmax(flat);
         const hits = tf.sum(tf.cast(tf.equal(tf.argMax(p, -1), labels), 'float32'));
         const picked = tf.sum(tf.mul(p, tf.oneHot(labels, numClasses)), -1);
         const nll = tf.sum(tf.neg(tf.log(tf.clipByValue(picked, EPSILON, 1 - EPSILON))));
@@ -100,9 +108,10 @@ export async function evaluateParameters(
       // The CPU backend computes synchronously: let sockets and heartbeats through between batches.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    const scored = testSet.n * perSample;
     return {
-      accuracy: correct / testSet.n,
-      loss: lossSum / testSet.n,
+      accuracy: correct / scored,
+      loss: lossSum / scored,
       durationMs: performance.now() - started,
     };
   } finally {

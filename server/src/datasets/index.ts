@@ -5,3 +5,4 @@ export { DatasetError } from './errors.ts';
 export type { DatasetManifest, Split, Dtype, LabelDtype, Normalization } from './layout.ts';
 export { decodeShard, type DecodedShard } from './shard.ts';
 export { encodeBinaryDataset } from './binary.ts';
+export { evaluationSize, MAX_TEXT_EVAL_WINDOWS } from './text.ts';

@@ -81,6 +81,8 @@ export interface Samples {
   readonly y: Int32Array;
   readonly n: number;
   readonly featureShape: readonly number[];
+  /** Labels per sample: 1, or a text window's context (y holds n × labelsPerSample). */
+  readonly labelsPerSample: number;
 }
 
 type ManifestFields = Omit<DatasetManifest, 'formatVersion' | 'id' | 'createdAt' | 'checksums'>;
@@ -370,7 +372,7 @@ export class DatasetRegistry {
   readSamples(id: string, split: Split, start: number, end: number): Samples {
     const shard = decodeShard(this.readRaw(id, split, start, end));
     const featureShape = (this.manifests.get(id) as DatasetManifest).featureShape;
-    return { x: shard.x, y: shard.y, n: shard.count, featureShape };
+    return { x: shard.x, y: shard.y, n: shard.count, featureShape, labelsPerSample: shard.labelsPerSample };
   }
 
   /** Strong ETag of a shard: a hash of everything its bytes depend on. */

@@ -22,6 +22,17 @@ import { labelDtypeFor, type Dtype, type LabelDtype } from './layout.ts';
 import type { DatasetDraft } from './writer.ts';
 
 export const DEFAULT_TEXT_SPLIT_SEED = 1851;
+/**
+ * Held-out windows a checkpoint of a text model is evaluated on: the first 256 (16,384 characters
+ * at context 64). The coordinator evaluates on TF.js's CPU backend, where a transformer's forward
+ * pass over all of a novel's held-out part would take minutes per checkpoint.
+ */
+export const MAX_TEXT_EVAL_WINDOWS = 256;
+
+/** How many held-out samples of a dataset the coordinator evaluates checkpoints on. */
+export function evaluationSize(m: { readonly testSize: number; readonly text?: unknown }): number {
+  return m.text === undefined ? m.testSize : Math.min(m.testSize, MAX_TEXT_EVAL_WINDOWS);
+}
 /** Most characters a text upload may hold: the tokens stay in memory while windows are cut. */
 export const MAX_TEXT_CHARS = 64 * 1024 * 1024;
 

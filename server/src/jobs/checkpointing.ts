@@ -29,6 +29,7 @@ import {
   decodeFrame,
   encodeFp32Frame,
   frameValues,
+  languageModelMetrics,
   ProtocolError,
   type CheckpointSummary,
   type JobSpec,
@@ -285,11 +286,18 @@ export class Checkpointing {
 
   latest(jobId: string): CheckpointSummary | null {
     const record = this.deps.repo.latest(jobId);
-    return record ? summary(record) : null;
+    return record ? this.withTextMetrics(jobId, summary(record)) : null;
   }
 
   list(jobId: string): CheckpointSummary[] {
-    return this.deps.repo.list(jobId).map(summary);
+    return this.deps.repo.list(jobId).map((r) => this.withTextMetrics(jobId, summary(r)));
+  }
+
+  /** A text model's checkpoint also reports perplexity and bits per character (from its loss). */
+  private withTextMetrics(jobId: string, s: CheckpointSummary): CheckpointSummary {
+    const job = this.deps.scheduler.getJob(jobId);
+    const text = job && this.deps.datasetShape(job.spec.dataset)?.labelShape !== undefined;
+    return text && s.loss !== null ? { ...s, ...languageModelMetrics(s.loss) } : s;
   }
 
   record(jobId: string, seq: number): CheckpointRecord | undefined {
@@ -468,7 +476,14 @@ export class Checkpointing {
       const result = await evaluateParameters(model.topology, values, this.deps.testSet(job.spec.dataset));
       this.deps.repo.setEvaluation(job.id, seq, { ...result, evaluatedAt: this.now() });
       this.deps.log.info(
-        { jobId: job.id, seq, accuracy: result.accuracy, loss: result.loss },
+        {
+          jobId: job.id,
+          seq,
+          accuracy: result.accuracy,
+          loss: result.loss,
+          ...(this.deps.datasetShape(job.spec.dataset)?.labelShape !== undefined &&
+            languageModelMetrics(result.loss)),
+        },
         'checkpoint evaluated',
       );
       const current = this.deps.scheduler.getJob(job.id);

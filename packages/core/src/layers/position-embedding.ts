@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-type InitializerJson = { className: string; config: Record<string, unknown> };
+export type InitializerJson = { className: string; config: Record<string, unknown> };
 
 export interface PositionEmbeddingArgs {
   /** RandomNormal or RandomUniform, as `{ className, config }`; RandomNormal(0, 0.02) by default. */
@@ -20,7 +20,7 @@ const DEFAULT_INITIALIZER: InitializerJson = {
   config: { mean: 0, stddev: 0.02, seed: null },
 };
 
-function initializerOf(json: InitializerJson): ReturnType<typeof tf.initializers.zeros> {
+export function initializerOf(json: InitializerJson): ReturnType<typeof tf.initializers.zeros> {
   const c = json.config;
   const num = (v: unknown, fallback: number): number => (typeof v === 'number' ? v : fallback);
   if (json.className === 'RandomNormal') {
