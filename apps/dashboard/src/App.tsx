@@ -8,6 +8,7 @@ import { EventLog } from './EventLog.tsx';
 import { JobPage } from './JobPage.tsx';
 import { JobsList } from './JobsList.tsx';
 import { NodeTable } from './NodeTable.tsx';
+import { ContributorsCard } from './ContributorsCard.tsx';
 import { parseRoute, replaceRoute, routeHref, useHash, type Route } from './routes.ts';
 import { useServices } from './services.ts';
 import { SubmitJob } from './SubmitJob.tsx';
@@ -132,6 +133,7 @@ export function App() {
           <>
             <NodeTable nodes={state.nodes} links={state.links} serverNow={serverNow} />
             <Topology nodes={state.nodes} links={state.links} serverNow={serverNow} />
+            <ContributorsCard nodes={state.nodes} />
           </>
         )}
         {route.page === 'events' && (

@@ -42,6 +42,11 @@ const COLUMNS: readonly Column[] = [
   { key: 'shardsDone', label: 'Shards' },
   { key: 'lease', label: 'Lease (deadline)' },
   {
+    key: null,
+    label: 'Trust / credit',
+    title: 'from replicated work (validated work): standing, trust, validated samples',
+  },
+  {
     key: 'peers',
     label: 'Peers / links',
     title: 'links by kind: direct (WebRTC), relay (coordinator), failed',
@@ -115,8 +120,27 @@ function NodeRow({ view }: { readonly view: NodeView }) {
           </>
         )}
       </td>
+      <TrustCell node={node} />
       <LinkCells view={view} />
     </tr>
+  );
+}
+
+function TrustCell({ node }: { readonly node: NodeInfo }) {
+  const trust = node.trust;
+  if (trust === undefined)
+    return (
+      <td data-testid="node-trust" title="none of its work was replicated yet">
+        {NONE}
+      </td>
+    );
+  return (
+    <td data-testid="node-trust" data-standing={trust.standing}>
+      <span className={`badge trust-${trust.standing}`}>{trust.standing}</span>
+      <div className="detail">
+        {trust.trust.toFixed(2)} · {formatNumber(trust.credit)} samples
+      </div>
+    </td>
   );
 }
 

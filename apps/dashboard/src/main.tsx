@@ -19,6 +19,7 @@ import './job-page.css';
 import './topology.css';
 import './forms.css';
 import './events.css';
+import './trust.css';
 
 /** Job, node and event updates reach React at most this often (see StoreOptions). */
 const RENDER_EVERY_MS = 200;
