@@ -20,16 +20,29 @@ const BUILT_IN: DatasetSummary = {
   testSize: 2000,
 };
 
+/** The built-in text corpus, prepared by the coordinator on first use (server/src/datasets/moby-dick.ts). */
+const MOBY_DICK: DatasetSummary = {
+  id: 'moby-dick',
+  name: 'Moby Dick, character level (built in)',
+  source: 'builtin',
+  featureShape: [64],
+  labelShape: [64],
+  numClasses: 83,
+  trainSize: 16_738,
+  testSize: 1_859,
+};
+const BUILT_INS = [BUILT_IN, MOBY_DICK];
+
 export function DatasetField({ canWrite }: { readonly canWrite: boolean }) {
   const { api } = useServices();
   const { form, errors, set } = useJobForm();
-  const [datasets, setDatasets] = useState<readonly DatasetSummary[]>([BUILT_IN]);
+  const [datasets, setDatasets] = useState<readonly DatasetSummary[]>(BUILT_INS);
 
   useEffect(() => {
     let live = true;
     api.datasets().then(
       (list) => {
-        if (live) setDatasets([BUILT_IN, ...list.filter((d) => d.id !== BUILT_IN.id)]);
+        if (live) setDatasets([...BUILT_INS, ...list.filter((d) => !BUILT_INS.some((b) => b.id === d.id))]);
       },
       () => undefined, // the built-in dataset is always there; uploads still work
     );

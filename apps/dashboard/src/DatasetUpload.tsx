@@ -17,7 +17,7 @@ type Props = {
   readonly onUploaded: (dataset: DatasetSummary) => void;
 };
 
-type Format = 'csv' | 'binary';
+type Format = 'csv' | 'binary' | 'text';
 
 type Upload =
   | { readonly phase: 'idle' }
@@ -29,10 +29,11 @@ type Upload =
 const TSDS_MAGIC = 'TSDS';
 const POLL_MS = 400;
 
-/** "TSDS" at the start: the binary layout; anything else is read as CSV. */
-async function detectFormat(file: Blob): Promise<Format> {
+/** "TSDS" at the start: the binary layout; a .txt or text/plain file: UTF-8 text; anything else: CSV. */
+async function detectFormat(file: File): Promise<Format> {
   const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
-  return String.fromCharCode(...head) === TSDS_MAGIC ? 'binary' : 'csv';
+  if (String.fromCharCode(...head) === TSDS_MAGIC) return 'binary';
+  return file.type === 'text/plain' || /\.txt$/i.test(file.name) ? 'text' : 'csv';
 }
 
 function randomId(): string {
@@ -121,13 +122,18 @@ export function DatasetUpload({ canWrite, onUploaded }: Props) {
             id="dataset-file"
             data-testid="dataset-file"
             type="file"
-            accept=".csv,.tsds,.bin,text/csv,application/octet-stream"
+            accept=".csv,.txt,.tsds,.bin,text/csv,text/plain,application/octet-stream"
             disabled={!canWrite || busy}
             onChange={(e) => pick(e.target.files?.[0] ?? null)}
           />
           {file !== null && (
             <p className="detail" data-testid="dataset-format">
-              {formatBytes(file.size)} · {format === 'csv' ? 'CSV' : 'tabswarm binary layout (TSDS)'}
+              {formatBytes(file.size)} ·{' '}
+              {format === 'csv'
+                ? 'CSV'
+                : format === 'text'
+                  ? 'UTF-8 text (character level, windows of 64)'
+                  : 'tabswarm binary layout (TSDS)'}
             </p>
           )}
         </Field>

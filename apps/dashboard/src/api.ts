@@ -45,7 +45,8 @@ export interface UploadProgress {
 export type JobAction = 'pause' | 'resume' | 'cancel';
 
 export interface DatasetUploadOptions {
-  readonly format: 'csv' | 'binary';
+  /** text: UTF-8 text, tokenised by character into windows of 64 (the coordinator's default context). */
+  readonly format: 'csv' | 'binary' | 'text';
   readonly name?: string;
   /** CSV only. */
   readonly label?: string;
@@ -122,6 +123,12 @@ export const checkpointUrls = (jobId: string, seq: number) => {
   const base = `/api/jobs/${encodeURIComponent(jobId)}/checkpoints/${seq}`;
   return { modelJson: `${base}/model.json`, weightsBin: `${base}/weights.bin`, frame: base };
 };
+
+const UPLOAD_TYPES = {
+  csv: 'text/csv',
+  text: 'text/plain; charset=utf-8',
+  binary: 'application/octet-stream',
+} as const;
 
 /** A job id that cannot exist, for checking a token without changing anything (see verifyToken). */
 const PROBE_JOB = 'job-000000000000';
@@ -239,7 +246,7 @@ export class Api {
         params.set('columns', options.columns.trim());
     }
     const reply = await this.#post('POST /api/datasets', `/api/datasets?${params.toString()}`, token, {
-      headers: { 'content-type': options.format === 'csv' ? 'text/csv' : 'application/octet-stream' },
+      headers: { 'content-type': UPLOAD_TYPES[options.format] },
       body: file,
       onUploadProgress: onProgress,
       ...(signal && { signal }),

@@ -269,6 +269,18 @@ export const FORM_PRESETS: readonly FormPreset[] = [
     },
   },
   {
+    id: 'gpt-nano',
+    label: 'Moby Dick · gpt-nano',
+    description: 'A small character-level transformer on the built-in novel; watch bits per character fall.',
+    spec: {
+      name: 'gpt-nano',
+      dataset: 'moby-dick',
+      model: { kind: 'preset', preset: 'gpt-nano' },
+      training: { learningRate: 0.005, batchSize: 8, localSteps: 10, epochs: 1 },
+      checkpoint: { everyShards: 4, contributors: 2 },
+    },
+  },
+  {
     id: 'smoke',
     label: 'Quick check',
     description: 'One epoch of small shards with frequent checkpoints, to see a swarm work.',
