@@ -12,6 +12,7 @@ import {
   VOLUNTEER_REQUESTS,
   type InterServerEvents,
   type JoinAccepted,
+  type NodeInfo,
   type VolunteerClientToServer,
   type VolunteerServerToClient,
   type VolunteerSocketData,
@@ -63,14 +64,17 @@ export function attachVolunteerNamespace(
   const sendDeltas = (deltas: ViewDeltas): void => {
     for (const [nodeId, delta] of deltas) socketsByNode.get(nodeId)?.emit('peersDelta', delta);
   };
+  // A distrusted volunteer (validated work) leaves every peer view: nobody picks it as a partner.
+  const member = (node: NodeInfo): boolean =>
+    node.status === 'active' && node.trust?.standing !== 'distrusted';
   for (const node of membership.list()) {
-    if (node.status === 'active') samples.add({ nodeId: node.id, backend: node.capabilities.backend });
+    if (member(node)) samples.add({ nodeId: node.id, backend: node.capabilities.backend });
   }
-  // Called on every heartbeat too: only a node becoming active or gone changes the samples.
+  // Called on every heartbeat too: only a node becoming active, gone or distrusted changes the samples.
   membership.onChange((node) => {
-    if (node.status === 'active' && !samples.has(node.id)) {
+    if (member(node) && !samples.has(node.id)) {
       sendDeltas(samples.add({ nodeId: node.id, backend: node.capabilities.backend }));
-    } else if (node.status === 'gone' && samples.has(node.id)) {
+    } else if (!member(node) && samples.has(node.id)) {
       sendDeltas(samples.remove(node.id));
     } else {
       return;
