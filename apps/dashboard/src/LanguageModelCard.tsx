@@ -5,12 +5,7 @@ import type { CheckpointSummary, JobInfo, TextInfo } from '@tabswarm/protocol';
 import { checkpointUrls } from './api.ts';
 import { ChartCard } from './ChartCard.tsx';
 import { useServices } from './services.ts';
-import {
-  bitsPerCharColumns,
-  bitsPerCharOptions,
-  generateSample,
-  SAMPLE_TEMPERATURE,
-} from './language-model.ts';
+import { bitsPerCharColumns, bitsPerCharOptions, SAMPLE_TEMPERATURE } from './language-model.ts';
 
 type Props = {
   readonly job: JobInfo;
@@ -33,14 +28,16 @@ export function LanguageModelCard({ job, checkpoints, text }: Props) {
   useEffect(() => {
     if (seq === null) return;
     let cancelled = false;
-    generateSample(checkpointUrls(job.id, seq).modelJson, text).then(
-      (generated) => {
-        if (!cancelled) setSample({ seq, text: generated });
-      },
-      (error: unknown) => {
-        if (!cancelled) setSample({ seq, error: error instanceof Error ? error.message : String(error) });
-      },
-    );
+    import('./text-sample.ts')
+      .then(({ generateSample }) => generateSample(checkpointUrls(job.id, seq).modelJson, text))
+      .then(
+        (generated) => {
+          if (!cancelled) setSample({ seq, text: generated });
+        },
+        (error: unknown) => {
+          if (!cancelled) setSample({ seq, error: error instanceof Error ? error.message : String(error) });
+        },
+      );
     return () => {
       cancelled = true;
     };

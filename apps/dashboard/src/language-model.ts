@@ -1,17 +1,9 @@
 /**
  * What the job page shows of a language-model job: the held-out bits per character of its
- * checkpoints as chart columns (with the corpus's unigram baseline), and a text sample generated
- * from a checkpoint's exported model by core's temperature sampling (CPU-side draws from the
- * softmax with a seeded generator: tf.multinomial collapses to argmax on one TF.js WebGPU bug).
+ * checkpoints as chart columns, with the corpus's unigram baseline, and the sample's settings. The
+ * sample itself is generated in text-sample.ts, loaded on demand (it brings TensorFlow.js).
  */
-import * as tf from '@tensorflow/tfjs';
-import { generateTokens, registerTabswarmLayers } from '@tabswarm/core';
-import {
-  decodeCharacters,
-  encodeCharacters,
-  type CheckpointSummary,
-  type TextInfo,
-} from '@tabswarm/protocol';
+import type { CheckpointSummary } from '@tabswarm/protocol';
 import type uPlot from 'uplot';
 import type { ChartOptions } from './UPlotChart.tsx';
 
@@ -54,31 +46,4 @@ export function bitsPerCharOptions(): ChartOptions {
     ],
     axes: [{ label: 'samples trained' }, { scale: 'bits', label: 'bits per character' }],
   };
-}
-
-/**
- * Loads a checkpoint's model.json + weights.bin (registering tabswarm's layers first) and continues
- * the prompt with temperature sampling. The model is disposed before returning.
- */
-export async function generateSample(
-  modelJsonUrl: string,
-  text: TextInfo,
-  options: { prompt?: string; length?: number; temperature?: number; seed?: number } = {},
-): Promise<string> {
-  registerTabswarmLayers();
-  const model = await tf.loadLayersModel(modelJsonUrl);
-  try {
-    const prompt = options.prompt ?? SAMPLE_PROMPT;
-    // Characters the corpus never had are left out of the prompt rather than guessed at.
-    const ids = Array.from(encodeCharacters(prompt, text.vocabulary)).filter((t) => t >= 0);
-    const tokens = await generateTokens(model, {
-      prompt: ids.length > 0 ? ids : [0],
-      length: options.length ?? SAMPLE_LENGTH,
-      temperature: options.temperature ?? SAMPLE_TEMPERATURE,
-      seed: options.seed ?? SAMPLE_SEED,
-    });
-    return decodeCharacters(ids, text.vocabulary) + decodeCharacters(tokens, text.vocabulary);
-  } finally {
-    model.dispose();
-  }
 }

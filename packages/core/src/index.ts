@@ -83,4 +83,9 @@ export {
   TokenEmbedding,
   registerTabswarmLayers,
 } from './layers/register.ts';
-export { generateTokens, sampleWithTemperature, type GenerateOptions } from './text-generation.ts';
+export {
+  generateTokens,
+  loadTabswarmModel,
+  sampleWithTemperature,
+  type GenerateOptions,
+} from './text-generation.ts';

@@ -5,7 +5,14 @@
  * model, prompt and seed give the same text on every backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerTabswarmLayers } from './layers/register.ts';
 import { mulberry32 } from './random.ts';
+
+/** Loads an exported model (model.json + weights) from a URL, tabswarm's custom layers registered. */
+export async function loadTabswarmModel(modelJsonUrl: string): Promise<tf.LayersModel> {
+  registerTabswarmLayers();
+  return tf.loadLayersModel(modelJsonUrl);
+}
 
 /**
  * Draws an index from probabilities sharpened or flattened by a temperature: p_i^(1/τ), normalised.
