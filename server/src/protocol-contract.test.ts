@@ -121,6 +121,7 @@ async function exercise(running: Awaited<ReturnType<typeof startServer>>): Promi
   await get('GET /healthz', '/healthz');
   await get('GET /api/nodes', '/api/nodes');
   await get('GET /api/credit', '/api/credit');
+  await get('GET /api/credit/:nodeId', `/api/credit/${nodeId}`);
   await get('GET /api/jobs', '/api/jobs');
   await get('GET /api/jobs/:jobId', `/api/jobs/${job.id}`);
   await get('GET /api/jobs/:jobId/metrics', `/api/jobs/${job.id}/metrics`);

@@ -85,6 +85,14 @@ describe('validated work at the coordinator', () => {
     const honest = credit.body.contributors.filter((c) => c.nodeId !== lazyId);
     expect(honest).toHaveLength(2);
     for (const c of honest) expect(c).toMatchObject({ valid: 1, invalid: 0, credit: 20 });
+    const own = await api<{ nodeId: string; trust: Contributor | null }>(
+      `${running.url}/api/credit/${lazyId}`,
+    );
+    expect(own).toMatchObject({ status: 200, body: { nodeId: lazyId, trust: { standing: 'distrusted' } } });
+    expect((await api(`${running.url}/api/credit/v0000unknown`)).status).toBe(404);
+    expect((await api(`${running.url}/api/credit/not%20an%20id`)).body).toMatchObject({
+      code: 'BAD_REQUEST',
+    });
     // Most credit first.
     expect(credit.body.contributors.at(-1)?.nodeId).toBe(lazyId);
   });

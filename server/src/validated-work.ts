@@ -1,10 +1,11 @@
 /**
  * Validated work at the coordinator's edges: GET /api/credit (every judged volunteer's trust and
- * credit, most credit first), node info that shows each volunteer's standing, and an event-log
+ * credit, most credit first) and GET /api/credit/:nodeId (one volunteer's), node info that shows each volunteer's standing, and an event-log
  * line when one is distrusted. The rules are in scheduler/replica-validation.ts and core.
  */
 import express from 'express';
-import type { Contributor } from '@tabswarm/protocol';
+import { nodeIdSchema, type Contributor, type NodeCreditReply } from '@tabswarm/protocol';
+import { sendError } from './http-errors.ts';
 import type { EventLog } from './event-log.ts';
 import type { Logger } from './logger.ts';
 import type { Membership } from './membership.ts';
@@ -21,6 +22,22 @@ export function creditRoutes(scheduler: Scheduler, membership: Membership): expr
       label: membership.get(c.nodeId)?.capabilities.userAgent.slice(0, 256) ?? null,
     }));
     res.json({ contributors });
+  });
+  // One volunteer's standing: what its own page shows. Unknown ids are 404, malformed ones 400.
+  router.get('/:nodeId', (req, res) => {
+    const parsed = nodeIdSchema.safeParse(req.params.nodeId);
+    if (!parsed.success) {
+      sendError(res, 'BAD_REQUEST', 'nodeId: node id must be 4–64 letters or digits');
+      return;
+    }
+    const nodeId = parsed.data;
+    const trust = scheduler.validation.trustOf(nodeId) ?? null;
+    if (trust === null && membership.get(nodeId) === undefined) {
+      sendError(res, 'NOT_FOUND', `no volunteer ${nodeId}`);
+      return;
+    }
+    const reply: NodeCreditReply = { nodeId, trust };
+    res.json(reply);
   });
   return router;
 }

@@ -8,14 +8,12 @@ function node(id: string, trust?: Partial<VolunteerTrust>): NodeInfo {
   return {
     id,
     status: 'active',
-    state: 'training',
+    state: 'working',
     capabilities: {
       backend: 'webgpu',
       adapter: null,
       fallbackReason: null,
       userAgent: 'test',
-      hardwareConcurrency: 4,
-      deviceMemoryGb: null,
     },
     selfTest: null,
     health: null,
@@ -27,7 +25,7 @@ function node(id: string, trust?: Partial<VolunteerTrust>): NodeInfo {
       : {
           trust: { trust: 0.5, standing: 'new', valid: 0, invalid: 0, inconclusive: 0, credit: 0, ...trust },
         }),
-  } as NodeInfo;
+  };
 }
 
 describe('contributors', () => {

@@ -4,6 +4,8 @@ import { JobCard } from './JobCard.tsx';
 import type { VolunteerSession } from './session.ts';
 import type { VolunteerState, VolunteerStore } from './store.ts';
 import { TrainingCard } from './TrainingCard.tsx';
+import { CreditFact } from './CreditFact.tsx';
+import { useCredit } from './use-credit.ts';
 
 type Props = {
   readonly session: VolunteerSession;
@@ -32,6 +34,7 @@ function Uptime({ startedAt }: { readonly startedAt: number | null }) {
 
 export function App({ session, store }: Props) {
   const state = useStoreState(store);
+  const credit = useCredit(state.nodeId);
   const report = state.selfTestReport;
   return (
     <main className="page">
@@ -117,6 +120,8 @@ export function App({ session, store }: Props) {
               {state.peerServerDetail !== null && ` (${state.peerServerDetail})`}
             </span>
           </dd>
+          <dt>Credit</dt>
+          <CreditFact trust={credit.trust} />
           <dt>Uptime</dt>
           <dd>
             <Uptime startedAt={state.startedAt} />

@@ -76,6 +76,7 @@ const VALID = {
       },
     ],
   },
+  'GET /api/credit/:nodeId': { nodeId: 'node-1', trust: null },
   'GET /api/jobs': { jobs: [job] },
   'POST /api/jobs': { job },
   'GET /api/jobs/:jobId': { job },

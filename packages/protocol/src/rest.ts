@@ -10,7 +10,7 @@ import { checkpointSummarySchema, jobInfoSchema, logEventSchema } from './jobs.t
 import { parseEvent, type Parsed } from './receive.ts';
 import { textInfoSchema } from './text-dataset.ts';
 import { nodeInfoSchema } from './schemas.ts';
-import { creditReplySchema } from './validation-spec.ts';
+import { creditReplySchema, nodeCreditReplySchema } from './validation-spec.ts';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const epochMs = z.number().finite().nonnegative().max(1e15);
@@ -107,6 +107,7 @@ export const REST_REPLIES = {
   'GET /healthz': z.object({ ok: z.literal(true), volunteersActive: count }),
   'GET /api/nodes': z.object({ nodes: z.array(nodeInfoSchema), serverTime: epochMs }),
   'GET /api/credit': creditReplySchema,
+  'GET /api/credit/:nodeId': nodeCreditReplySchema,
   'GET /api/jobs': z.object({ jobs: z.array(jobInfoSchema) }),
   'POST /api/jobs': jobReply,
   'GET /api/jobs/:jobId': jobReply,

@@ -74,3 +74,10 @@ export const contributorSchema = volunteerTrustSchema.extend({
 export type Contributor = z.infer<typeof contributorSchema>;
 export const creditReplySchema = z.object({ contributors: z.array(contributorSchema).max(100_000) });
 export type UpdateStatistics = z.infer<typeof updateStatisticsSchema>;
+
+/** GET /api/credit/:nodeId: one volunteer's standing; trust null while none of its work was judged. */
+export const nodeCreditReplySchema = z.object({
+  nodeId: z.string().max(128),
+  trust: volunteerTrustSchema.nullable(),
+});
+export type NodeCreditReply = z.infer<typeof nodeCreditReplySchema>;

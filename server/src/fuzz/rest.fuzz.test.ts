@@ -92,6 +92,8 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/metrics' },
   { method: 'GET', path: '/api/auth' },
   { method: 'GET', path: '/api/nodes' },
+  { method: 'GET', path: '/api/credit' },
+  { method: 'GET', path: '/api/credit/:nodeId', params: { nodeId: fc.string({ maxLength: 80 }) } },
   { method: 'GET', path: '/api/jobs' },
   {
     method: 'POST',
