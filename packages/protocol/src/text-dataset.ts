@@ -37,20 +37,21 @@ export const textInfoSchema = z.strictObject({
 });
 export type TextInfo = z.infer<typeof textInfoSchema>;
 
-/** The sorted distinct characters of a text. */
+/** The sorted distinct characters of a text. Iterates, so a long text is never copied into an array. */
 export function characterVocabulary(text: string): string[] {
-  return [...new Set(codePoints(text))].sort((a, b) => (a.codePointAt(0) ?? 0) - (b.codePointAt(0) ?? 0));
+  const seen = new Set<string>();
+  for (const c of text) seen.add(c);
+  return [...seen].sort((a, b) => (a.codePointAt(0) ?? 0) - (b.codePointAt(0) ?? 0));
 }
 
 /** Token ids of a text; a character not in the vocabulary is -1 (the caller decides what that means). */
 export function encodeCharacters(text: string, vocabulary: readonly string[]): Int32Array {
   const index = new Map(vocabulary.map((c, i) => [c, i]));
-  const chars = codePoints(text);
-  const out = new Int32Array(chars.length);
-  chars.forEach((c, i) => {
-    out[i] = index.get(c) ?? -1;
-  });
-  return out;
+  // At most one token per UTF-16 unit; characters outside the BMP take two units and give one token.
+  const out = new Int32Array(text.length);
+  let n = 0;
+  for (const c of text) out[n++] = index.get(c) ?? -1;
+  return out.subarray(0, n);
 }
 
 /** The text of token ids; ids outside the vocabulary become U+FFFD. */

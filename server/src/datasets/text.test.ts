@@ -9,7 +9,8 @@ import type { DatasetManifest } from './layout.ts';
 import { DatasetRegistry } from './registry.ts';
 import { datasetRoutes } from './routes.ts';
 import { decodeShard } from './shard.ts';
-import { datasetDirEntries, tempDataDir } from './test-support.ts';
+import { datasetDirEntries, inPieces, tempDataDir } from './test-support.ts';
+import { readUtf8 } from './text.ts';
 
 const TOKEN = 'text-operator-token';
 let dataDir: string;
@@ -133,5 +134,13 @@ describe('text uploads', () => {
     expect(big.status).toBe(413);
     expect(big.json).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE' });
     expect(datasetDirEntries(dataDir)).toEqual(before);
+  });
+});
+
+describe('readUtf8', () => {
+  it('decodes characters split across chunks, and refuses text over the character limit with 413', async () => {
+    const bytes = Buffer.from('é🐋✓ café '.repeat(10));
+    expect(await readUtf8(inPieces(bytes, 1))).toBe('é🐋✓ café '.repeat(10));
+    await expect(readUtf8(inPieces(bytes, 7), 20)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 });

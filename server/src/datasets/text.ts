@@ -17,7 +17,7 @@ import {
   entropyBits,
   type TextInfo,
 } from '@tabswarm/protocol';
-import { badRequest } from './errors.ts';
+import { DatasetError, badRequest } from './errors.ts';
 import { labelDtypeFor, type Dtype, type LabelDtype } from './layout.ts';
 import type { DatasetDraft } from './writer.ts';
 
@@ -33,8 +33,12 @@ export const MAX_TEXT_EVAL_WINDOWS = 256;
 export function evaluationSize(m: { readonly testSize: number; readonly text?: unknown }): number {
   return m.text === undefined ? m.testSize : Math.min(m.testSize, MAX_TEXT_EVAL_WINDOWS);
 }
-/** Most characters a text upload may hold: the tokens stay in memory while windows are cut. */
-export const MAX_TEXT_CHARS = 64 * 1024 * 1024;
+/**
+ * Most characters (UTF-16 units) a text upload may hold: the text and its tokens (4 bytes each) stay
+ * in memory while windows are cut, about 96 MB at this limit. Sixteen million characters is some
+ * fifteen novels.
+ */
+export const MAX_TEXT_CHARS = 16 * 1024 * 1024;
 
 export interface TextImportOptions {
   readonly context?: number | undefined;
@@ -77,7 +81,9 @@ export async function readUtf8(
       );
     }
     chars += piece.length;
-    if (chars > maxChars) throw badRequest(`a text dataset holds at most ${maxChars} characters`);
+    if (chars > maxChars) {
+      throw new DatasetError('PAYLOAD_TOO_LARGE', `a text dataset holds at most ${maxChars} characters`);
+    }
     parts.push(piece);
   };
   for await (const chunk of chunks) {
