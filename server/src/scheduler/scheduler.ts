@@ -158,7 +158,7 @@ export class Scheduler {
     for (const job of jobs) {
       // A replica another volunteer's result waits for comes before new work.
       const task = this.validation.taskFor(job, nodeId);
-      if (task !== undefined) return this.grant(job, task, false, nodeId, samplesPerSec, events, task);
+      if (task !== undefined) return this.grant(job, task, false, nodeId, samplesPerSec, events, task, true);
     }
     for (const job of jobs) {
       const lease = this.leaseFrom(job, nodeId, samplesPerSec, events);
@@ -452,6 +452,7 @@ export class Scheduler {
     samplesPerSec: number | undefined,
     events: SchedulerEvent[],
     replica: { readonly checkpoint: number; readonly seed: number } | null,
+    replicaTask = false,
   ): LeaseGrant {
     const now = this.now();
     const start = pending.shard * job.shardSize;
@@ -470,9 +471,8 @@ export class Scheduler {
       speculative: speculative ? 1 : 0,
       replica: replica?.checkpoint ?? null,
     });
-    const shardState = this.sql.shardState.get(job.id, pending.epoch, pending.shard) as
-      { state: string } | undefined;
-    if (shardState?.state === 'pending')
+    // A replica task's shard is leased or done already (its first replica holds or finished it).
+    if (!replicaTask)
       this.sql.setShard.run({ state: 'leased', job: job.id, epoch: pending.epoch, shard: pending.shard });
     if (job.status === 'queued') this.jobs.setStatus(job.id, 'running', null, events);
     const grant: LeaseGrant = {
