@@ -259,6 +259,21 @@ export function SubmitJob({ canWrite }: Props) {
           </div>
         </Card>
 
+        <Card title="Validated work">
+          <div className="field-row">
+            <NumberField
+              field="replication"
+              label="Replication"
+              hint="share of shards a second volunteer also trains (0–1); empty: off"
+            />
+            <NumberField
+              field="validationTolerance"
+              label="Tolerance"
+              hint="how far two replicas may differ, relative (default 0.05)"
+            />
+          </div>
+        </Card>
+
         <div className="submit-bar">
           <button
             type="submit"

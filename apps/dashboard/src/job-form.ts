@@ -54,6 +54,8 @@ export const FIELD_PATHS = {
   checkpointContributors: 'checkpoint.contributors',
   checkpointUploadTimeoutMs: 'checkpoint.uploadTimeoutMs',
   checkpointMaxNormRatio: 'checkpoint.maxNormRatio',
+  replication: 'validation.replication',
+  validationTolerance: 'validation.tolerance',
 } as const;
 export type FieldKey = keyof typeof FIELD_PATHS;
 
@@ -89,6 +91,9 @@ export interface JobForm {
   readonly checkpointContributors: string;
   readonly checkpointUploadTimeoutMs: string;
   readonly checkpointMaxNormRatio: string;
+  /** Validated work: '' leaves it off. */
+  readonly replication: string;
+  readonly validationTolerance: string;
 }
 
 const text = (value: number | undefined): string => (value === undefined ? '' : String(value));
@@ -139,6 +144,8 @@ export function specToForm(spec: JobSpec): JobForm {
     checkpointContributors: text(spec.checkpoint.contributors),
     checkpointUploadTimeoutMs: text(spec.checkpoint.uploadTimeoutMs),
     checkpointMaxNormRatio: text(spec.checkpoint.maxNormRatio),
+    replication: text(spec.validation?.replication),
+    validationTolerance: text(spec.validation?.tolerance),
   };
 }
 
@@ -208,6 +215,14 @@ export function formToSpec(form: JobForm): Record<string, unknown> {
         uploadTimeoutMs: numberOrText(form.checkpointUploadTimeoutMs),
         maxNormRatio: numberOrText(form.checkpointMaxNormRatio),
       }),
+      // Validated work is off unless a replication is given.
+      validation:
+        form.replication.trim() === ''
+          ? undefined
+          : compact({
+              replication: numberOrText(form.replication),
+              tolerance: numberOrText(form.validationTolerance),
+            }),
     }) ?? {}
   );
 }
