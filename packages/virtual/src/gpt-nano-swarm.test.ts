@@ -88,5 +88,15 @@ describe('gpt-nano on virtual volunteers', () => {
     expect(initial?.bitsPerChar).toBeGreaterThan(baseline);
     expect(latest?.bitsPerChar).toBeLessThan(baseline - MARGIN_BITS);
     expect(latest?.perplexity).toBeCloseTo(2 ** (latest?.bitsPerChar ?? 0), 3);
+    // The checkpoint list (REST) and the event log say the same.
+    const { checkpoints } = await coordinator.operator.api<{
+      checkpoints: { seq: number; bitsPerChar?: number }[];
+    }>('GET', `/api/jobs/${job.id}/checkpoints`);
+    expect(checkpoints.find((c) => c.seq === latest?.seq)?.bitsPerChar).toBe(latest?.bitsPerChar);
+    const { events } = await coordinator.operator.api<{ events: { message: string }[] }>(
+      'GET',
+      `/api/events?jobId=${job.id}&kind=checkpoint`,
+    );
+    expect(events.some((e) => e.message.includes(`${latest?.bitsPerChar?.toFixed(3)} bits/char`))).toBe(true);
   }, 300_000);
 });

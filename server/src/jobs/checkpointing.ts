@@ -475,17 +475,20 @@ export class Checkpointing {
     try {
       const result = await evaluateParameters(model.topology, values, this.deps.testSet(job.spec.dataset));
       this.deps.repo.setEvaluation(job.id, seq, { ...result, evaluatedAt: this.now() });
+      const text = this.deps.datasetShape(job.spec.dataset)?.labelShape !== undefined;
+      const lm = languageModelMetrics(result.loss);
       this.deps.log.info(
-        {
-          jobId: job.id,
-          seq,
-          accuracy: result.accuracy,
-          loss: result.loss,
-          ...(this.deps.datasetShape(job.spec.dataset)?.labelShape !== undefined &&
-            languageModelMetrics(result.loss)),
-        },
+        { jobId: job.id, seq, accuracy: result.accuracy, loss: result.loss, ...(text && lm) },
         'checkpoint evaluated',
       );
+      if (text) {
+        // A text model's figure of merit is not an accuracy: say it in the event log as well.
+        this.deps.events.add(
+          'checkpoint',
+          `checkpoint ${seq}: held-out ${lm.bitsPerChar.toFixed(3)} bits/char, perplexity ${lm.perplexity.toFixed(2)}`,
+          { jobId: job.id },
+        );
+      }
       const current = this.deps.scheduler.getJob(job.id);
       const target = job.spec.training.targetAccuracy;
       if (current && !isTerminal(current.status) && target !== undefined && result.accuracy >= target) {
