@@ -87,7 +87,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   const events = new EventLog();
   const repo = createCheckpointRepository(store.db);
   logSchedulerEvents(scheduler, events);
-  wireValidatedWork(scheduler, membership, events, log);
+  wireValidatedWork(scheduler, membership, events, log, metrics);
   const testSets = new Map<string, ReturnType<DatasetRegistry['readSamples']>>();
   const testSet = (id: string): ReturnType<DatasetRegistry['readSamples']> => {
     let set = testSets.get(id);

@@ -22,6 +22,9 @@ export interface ServerMetrics {
   readonly averagingBytes: Counter<'job' | 'mode' | 'direction'>;
   /** Completions per group commit (CompletionBatcher). */
   readonly completionBatchSize: Histogram;
+  /** Validated work: replica results judged, by job and verdict (valid, invalid, inconclusive). */
+  readonly replicaVerdicts: Counter<'job' | 'verdict'>;
+  readonly volunteersDistrusted: Counter<'job'>;
 }
 
 /** Upper bounds of the request-latency histogram's buckets (a quantile is known to this resolution). */
@@ -105,6 +108,18 @@ export function createMetrics(): ServerMetrics {
       name: 'tabswarm_completion_batch_size',
       help: 'Lease completions written in one transaction and one disk flush (group commit)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    replicaVerdicts: new Counter({
+      name: 'tabswarm_replica_verdicts_total',
+      help: 'Replicated results judged (validated work), by job and verdict: valid, invalid (outvoted), inconclusive',
+      labelNames: ['job', 'verdict'],
+      registers: [registry],
+    }),
+    volunteersDistrusted: new Counter({
+      name: 'tabswarm_volunteers_distrusted_total',
+      help: 'Volunteers distrusted (their replicated work was outvoted), by the job whose shard decided it',
+      labelNames: ['job'],
       registers: [registry],
     }),
   };

@@ -93,6 +93,11 @@ describe('validated work at the coordinator', () => {
     expect((await api(`${running.url}/api/credit/not%20an%20id`)).body).toMatchObject({
       code: 'BAD_REQUEST',
     });
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    const jobId = job.body.job.id;
+    expect(metrics).toContain(`tabswarm_replica_verdicts_total{job="${jobId}",verdict="valid"} 2`);
+    expect(metrics).toContain(`tabswarm_replica_verdicts_total{job="${jobId}",verdict="invalid"} 1`);
+    expect(metrics).toContain(`tabswarm_volunteers_distrusted_total{job="${jobId}"} 1`);
     // Most credit first.
     expect(credit.body.contributors.at(-1)?.nodeId).toBe(lazyId);
   });

@@ -9,6 +9,7 @@ import { sendError } from './http-errors.ts';
 import type { EventLog } from './event-log.ts';
 import type { Logger } from './logger.ts';
 import type { Membership } from './membership.ts';
+import type { ServerMetrics } from './metrics.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
 
 /** The most contributors GET /api/credit lists (bounded reply, bounded work). */
@@ -48,12 +49,15 @@ export function wireValidatedWork(
   membership: Membership,
   events: EventLog,
   log: Logger,
+  metrics: ServerMetrics,
 ): void {
   membership.attachTrust((nodeId) => scheduler.validation.trustOf(nodeId));
   scheduler.onEvent((event) => {
     if (event.type !== 'judged') return;
+    for (const { verdict } of event.verdicts) metrics.replicaVerdicts.inc({ job: event.jobId, verdict });
     for (const nodeId of new Set(event.verdicts.map((v) => v.nodeId))) membership.trustChanged(nodeId);
     for (const nodeId of event.distrusted) {
+      metrics.volunteersDistrusted.inc({ job: event.jobId });
       log.warn({ jobId: event.jobId, nodeId }, 'volunteer distrusted: its replicated work was outvoted');
       events.add('distrusted', 'distrusted: its replicated work was outvoted; its leases were revoked', {
         jobId: event.jobId,
