@@ -80,6 +80,41 @@ for (const r of results) {
     skipped += r.counts.skipped;
   }
 }
+// CI shows only the tail of the output: name each failed test there, with its first message line.
+function failedTests(file) {
+  const full = path.join(REPORTS, file);
+  if (!fs.existsSync(full)) return [];
+  const report = JSON.parse(fs.readFileSync(full, 'utf8'));
+  const out = [];
+  if (report.testResults) {
+    for (const suite of report.testResults) {
+      for (const t of suite.assertionResults ?? []) {
+        if (t.status !== 'failed') continue;
+        const message = String(t.failureMessages?.[0] ?? '').split('\n')[0];
+        out.push(`${path.relative(ROOT, suite.name)} › ${t.fullName}\n    ${message.slice(0, 300)}`);
+      }
+    }
+  }
+  const walk = (suites, file) => {
+    for (const s of suites ?? []) {
+      for (const spec of s.specs ?? []) {
+        for (const t of spec.tests ?? []) {
+          if (t.status !== 'unexpected') continue;
+          const last = t.results?.at(-1);
+          const message = String(last?.error?.message ?? '').split('\n')[0];
+          out.push(`${s.file ?? file} › ${spec.title}\n    ${message.slice(0, 300)}`);
+        }
+      }
+      walk(s.suites, s.file ?? file);
+    }
+  };
+  if (report.suites) walk(report.suites, '');
+  return out;
+}
+
+const failedNames = results.flatMap((r) => (r.report ? failedTests(r.report) : []));
+if (failedNames.length > 0) console.log(`\nfailed tests:\n${failedNames.map((n) => `  ${n}`).join('\n')}`);
+
 const failedSteps = results.filter((r) => r.status !== 0);
 // A failed step with no failed test (a lint error, a crash) still counts as a failure.
 if (failedSteps.length > 0 && failed === 0) failed = failedSteps.length;
