@@ -14,6 +14,11 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL.has(status);
 }
 
+/** How many samples shard `shard` of the job holds: the shard size, less for the last one. */
+export function shardSamples(job: Pick<JobRecord, 'shardSize' | 'trainSize'>, shard: number): number {
+  return Math.max(0, Math.min(job.shardSize, job.trainSize - shard * job.shardSize));
+}
+
 export class JobRecords {
   constructor(
     private readonly sql: SchedulerStatements,

@@ -6,13 +6,16 @@
  * consistent state; completions are committed with synchronous=FULL before they are acknowledged
  * (several at once when they arrive together: completeLeases).
  */
-import crypto from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { extendedDeadline, isStraggler, leaseDeadline, shardOrder, type LeaseWindow } from '@tabswarm/core';
-import { ProtocolError, type JobSpec, type JobStatus } from '@tabswarm/protocol';
+import { extendedDeadline } from '@tabswarm/core';
+import type { JobSpec, JobStatus } from '@tabswarm/protocol';
 import type { Clock } from '../membership.ts';
-import { isTerminal, JobRecords } from './job-records.ts';
+import { CompletionRecording } from './completion-recording.ts';
+import { JobRecords } from './job-records.ts';
+import { LeaseGranting } from './lease-granting.ts';
+import { endActiveLease, findLease, requireLease } from './lease-rows.ts';
 import { ReplicaValidation } from './replica-validation.ts';
+import { settleEach } from './savepoints.ts';
 import { prepareStatements, toLease, type LeaseRow, type SchedulerStatements } from './scheduler-sql.ts';
 import {
   DEFAULT_LEASE_TIMING,
@@ -28,22 +31,16 @@ import {
   type Settled,
 } from './types.ts';
 
-export { isTerminal } from './job-records.ts';
-
-/** How many samples shard `shard` of the job holds: the shard size, less for the last one. */
-export function shardSamples(job: Pick<JobRecord, 'shardSize' | 'trainSize'>, shard: number): number {
-  return Math.max(0, Math.min(job.shardSize, job.trainSize - shard * job.shardSize));
-}
+export { isTerminal, shardSamples } from './job-records.ts';
 
 type Listener = (event: SchedulerEvent) => void;
-
-/** How many of a volunteer's latest completions on a job its measured throughput is taken over. */
-const MEASURED_COMPLETIONS = 5;
 
 export class Scheduler {
   private readonly listeners = new Set<Listener>();
   private readonly sql: SchedulerStatements;
   private readonly jobs: JobRecords;
+  private readonly granting: LeaseGranting;
+  private readonly completing: CompletionRecording;
   /** Replicated shards, trust and credit (validated work): consulted inside these transactions. */
   readonly validation: ReplicaValidation;
 
@@ -55,6 +52,8 @@ export class Scheduler {
     this.sql = prepareStatements(db);
     this.jobs = new JobRecords(this.sql, now);
     this.validation = new ReplicaValidation(db, now);
+    this.granting = new LeaseGranting(this.sql, this.jobs, this.validation, timing, now);
+    this.completing = new CompletionRecording(this.sql, this.jobs, this.validation, now);
   }
 
   onEvent(listener: Listener): () => void {
@@ -120,51 +119,11 @@ export class Scheduler {
    * Events are emitted once the whole batch is committed.
    */
   requestLeases(items: readonly LeaseRequestItem[]): Settled<LeaseGrant | null>[] {
-    const events: SchedulerEvent[] = [];
-    const settled = this.db.transaction((): Settled<LeaseGrant | null>[] =>
-      items.map(({ nodeId, samplesPerSec }) => {
-        const own: SchedulerEvent[] = [];
-        try {
-          const value = this.db.transaction(() => this.grantOne(nodeId, samplesPerSec, own))();
-          events.push(...own);
-          return { ok: true, value };
-        } catch (error) {
-          return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-        }
-      }),
-    )();
+    const { settled, events } = settleEach(this.db, items, ({ nodeId, samplesPerSec }, own) =>
+      this.granting.grantOne(nodeId, samplesPerSec, own),
+    );
     this.emitAll(events);
     return settled;
-  }
-
-  /** One lease request, inside the caller's transaction; its events go to `events`. */
-  private grantOne(
-    nodeId: string,
-    samplesPerSec: number | undefined,
-    events: SchedulerEvent[],
-  ): LeaseGrant | null {
-    if (this.heldBy(nodeId) >= this.timing.maxLeasesPerVolunteer) return null;
-    if (this.validation.isDistrusted(nodeId)) return null;
-    const jobs = this.jobs.leasable();
-    // The fair share needs every job's active leases (a scan of them all): only when there is a choice.
-    const active = new Map(
-      jobs.length < 2
-        ? []
-        : (this.sql.activeCounts.all() as { job_id: string; n: number }[]).map((r) => [r.job_id, r.n]),
-    );
-    jobs.sort(
-      (a, b) => (active.get(a.id) ?? 0) / a.spec.priority - (active.get(b.id) ?? 0) / b.spec.priority,
-    );
-    for (const job of jobs) {
-      // A replica another volunteer's result waits for comes before new work.
-      const task = this.validation.taskFor(job, nodeId);
-      if (task !== undefined) return this.grant(job, task, false, nodeId, samplesPerSec, events, task, true);
-    }
-    for (const job of jobs) {
-      const lease = this.leaseFrom(job, nodeId, samplesPerSec, events);
-      if (lease) return lease;
-    }
-    return null;
   }
 
   /**
@@ -196,98 +155,16 @@ export class Scheduler {
    * whole batch is committed with synchronous=FULL.
    */
   completeLeases(items: readonly CompletionItem[]): Settled<CompletionOutcome>[] {
-    const events: SchedulerEvent[] = [];
     this.db.pragma('synchronous = FULL');
     try {
-      const settled = this.db.transaction((): Settled<CompletionOutcome>[] =>
-        items.map((item) => {
-          const own: SchedulerEvent[] = [];
-          try {
-            const value = this.db.transaction(() => this.recordCompletion(item, own))();
-            events.push(...own);
-            return { ok: true, value };
-          } catch (error) {
-            return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-          }
-        }),
-      )();
+      const { settled, events } = settleEach(this.db, items, (item, own) =>
+        this.completing.record(item, own),
+      );
       this.emitAll(events);
       return settled;
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
-  }
-
-  /** One completion, inside the caller's transaction; its events go to `events`. */
-  private recordCompletion(
-    { leaseId, nodeId, result }: CompletionItem,
-    events: SchedulerEvent[],
-  ): CompletionOutcome {
-    const lease = this.requireLease(leaseId, nodeId);
-    if (lease.state === 'completed') return { kind: 'duplicate', lease };
-    if (this.validation.isDistrusted(nodeId))
-      throw new ProtocolError(
-        'DISTRUSTED',
-        "this volunteer's replicated work was outvoted; its work is not counted",
-      );
-    const now = this.now();
-    const job = this.jobs.require(lease.jobId);
-    const expected = shardSamples(job, lease.shard);
-    if (result.samples !== expected) {
-      throw new ProtocolError(
-        'BAD_REQUEST',
-        `samples: the shard holds ${expected} samples, the completion reports ${result.samples}`,
-      );
-    }
-    const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
-      { state: string } | undefined;
-    const counts = !isTerminal(job.status) && shard !== undefined && shard.state !== 'done';
-    this.sql.completeLease.run({
-      id: lease.id,
-      counted: counts ? 1 : 0,
-      now,
-      loss: result.loss,
-      samples: expected,
-      duration: Math.max(0, now - lease.issuedAt),
-    });
-    const recorded = { ...lease, state: 'completed' as const, counted: counts };
-    if (lease.replicaCheckpoint != null) this.recordReplica(job, recorded, result, events);
-    events.push({
-      type: 'completed',
-      lease: recorded,
-      counted: counts,
-      samples: expected,
-      loss: result.loss,
-    });
-    if (!counts) return { kind: 'late', lease: recorded };
-
-    this.sql.markDone.run({
-      lease: lease.id,
-      now,
-      job: lease.jobId,
-      epoch: lease.epoch,
-      shard: lease.shard,
-    });
-    this.sql.countDone.run({ samples: expected, now, job: lease.jobId });
-    // First completion wins: any other copy of this shard is cancelled.
-    const cancelled: LeaseRecord[] = [];
-    for (const row of this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]) {
-      // A replica is validation work: it runs to its end whoever finished the shard first.
-      if (row.replica_checkpoint !== null) continue;
-      this.sql.endLease.run({ id: row.id, state: 'cancelled' });
-      const other = { ...toLease(row), state: 'cancelled' as const };
-      cancelled.push(other);
-      events.push({
-        type: 'cancelled',
-        lease: other,
-        reason: 'another copy of this shard finished first',
-      });
-    }
-    let updated = this.jobs.require(lease.jobId);
-    if (updated.status === 'queued') updated = this.jobs.setStatus(updated.id, 'running', null, events);
-    if (this.allDone(updated))
-      updated = this.jobs.setStatus(updated.id, 'completed', 'all epochs done', events);
-    return { kind: 'counted', lease: recorded, job: updated, cancelled };
   }
 
   /** The volunteer gives a lease back (e.g. its shard failed to download): the shard is re-queued. */
@@ -396,8 +273,7 @@ export class Scheduler {
   }
 
   getLease(id: string): LeaseRecord | undefined {
-    const row = this.sql.lease.get(id) as LeaseRow | undefined;
-    return row && toLease(row);
+    return findLease(this.sql, id);
   }
 
   /** How many leases of the job are active (a count, not the rows: the job's info asks often). */
@@ -414,186 +290,12 @@ export class Scheduler {
 
   // ── internals ─────────────────────────────────────────────────────────────
 
-  private leaseFrom(
-    job: JobRecord,
-    nodeId: string,
-    samplesPerSec: number | undefined,
-    events: SchedulerEvent[],
-  ): LeaseGrant | null {
-    if (job.epochsOpened === 0) this.openEpoch(job, 0);
-    let pending = this.sql.nextPending.get(job.id) as
-      { epoch: number; shard: number; reissues: number } | undefined;
-    let speculative = false;
-    if (!pending) {
-      const candidate = this.stragglerFor(job.id, nodeId);
-      if (candidate) {
-        pending = { ...candidate, reissues: 0 };
-        speculative = true;
-      } else {
-        const current = this.jobs.require(job.id);
-        if (current.epochsOpened >= job.spec.training.epochs) return null;
-        this.openEpoch(current, current.epochsOpened);
-        pending = this.sql.nextPending.get(job.id) as typeof pending;
-        if (!pending) return null;
-      }
-    }
-    const replica = speculative
-      ? null
-      : this.validation.replicaForGrant(job, pending.epoch, pending.shard, nodeId);
-    return this.grant(job, pending, speculative, nodeId, samplesPerSec, events, replica);
-  }
-
-  /** Inserts a lease of (epoch, shard) for the volunteer; `replica` when it is a replicated one. */
-  private grant(
-    job: JobRecord,
-    pending: { readonly epoch: number; readonly shard: number; readonly reissues?: number },
-    speculative: boolean,
-    nodeId: string,
-    samplesPerSec: number | undefined,
-    events: SchedulerEvent[],
-    replica: { readonly checkpoint: number; readonly seed: number } | null,
-    replicaTask = false,
-  ): LeaseGrant {
-    const now = this.now();
-    const start = pending.shard * job.shardSize;
-    const end = start + shardSamples(job, pending.shard);
-    const measured = this.measuredSamplesPerSec(job.id, nodeId);
-    const deadline = leaseDeadline(this.timing, now, end - start, measured ?? samplesPerSec);
-    const id = `lease-${crypto.randomBytes(8).toString('hex')}`;
-    this.sql.insertLease.run({
-      id,
-      job: job.id,
-      epoch: pending.epoch,
-      shard: pending.shard,
-      node: nodeId,
-      now,
-      deadline,
-      speculative: speculative ? 1 : 0,
-      replica: replica?.checkpoint ?? null,
-    });
-    // A replica task's shard is leased or done already (its first replica holds or finished it).
-    if (!replicaTask)
-      this.sql.setShard.run({ state: 'leased', job: job.id, epoch: pending.epoch, shard: pending.shard });
-    if (job.status === 'queued') this.jobs.setStatus(job.id, 'running', null, events);
-    const grant: LeaseGrant = {
-      id,
-      jobId: job.id,
-      epoch: pending.epoch,
-      shard: pending.shard,
-      nodeId,
-      issuedAt: now,
-      deadline,
-      grantedDeadline: deadline,
-      speculative,
-      state: 'active',
-      counted: false,
-      start,
-      end,
-      reissue: !speculative && (pending.reissues ?? 0) > 0,
-      replicaCheckpoint: replica?.checkpoint ?? null,
-      replica: replica === null ? null : { checkpoint: replica.checkpoint, seed: replica.seed },
-    };
-    events.push({ type: 'issued', lease: grant });
-    return grant;
-  }
-
-  /**
-   * The volunteer's throughput on the job as the coordinator measured it: samples over measured
-   * lease durations (grant to completion) of its last few completions, or undefined before its
-   * first. Deadlines, and with them the straggler rule, use this rather than the throughput the
-   * volunteer claims once there is a record: a claim cannot buy a longer window than its work
-   * shows, and a volunteer slower than it claims gets the window its record needs.
-   */
-  private measuredSamplesPerSec(jobId: string, nodeId: string): number | undefined {
-    const row = this.sql.measuredThroughput.get(nodeId, jobId, MEASURED_COMPLETIONS) as
-      { samples: number | null; ms: number | null } | undefined;
-    if (row?.samples == null || row.ms === null) return undefined;
-    return (row.samples * 1000) / Math.max(1, row.ms);
-  }
-
-  /** The oldest-leased shard whose only lease, held by someone else, is a straggler (core's rule). */
-  private stragglerFor(jobId: string, nodeId: string): { epoch: number; shard: number } | undefined {
-    const now = this.now();
-    // The straggler rule is also in the query's HAVING (one lease per shard, so MIN is that
-    // lease), so SQLite skips the rest: every idle volunteer's request runs it.
-    const rows = this.sql.copyCandidates.iterate({
-      job: jobId,
-      node: nodeId,
-      now,
-      fraction: this.timing.speculateAfter,
-    }) as IterableIterator<LeaseWindow & { epoch: number; shard: number }>;
-    for (const row of rows) {
-      if (isStraggler(row, now, this.timing.speculateAfter)) return { epoch: row.epoch, shard: row.shard };
-    }
-    return undefined;
-  }
-
-  private openEpoch(job: JobRecord, epoch: number): void {
-    const order = shardOrder(job.shardCount, job.spec.training.seed, epoch);
-    order.forEach((shard, position) => this.sql.insertShard.run(job.id, epoch, shard, position));
-    this.sql.openEpoch.run(this.now(), job.id);
-  }
-
-  /**
-   * A replica's result, judged with its shard's others (replica-validation.ts). A volunteer that
-   * falls below the trust threshold loses every lease it holds now: each is cancelled (it is told
-   * to stop) and its shard re-queued for others.
-   */
-  private recordReplica(
-    job: JobRecord,
-    lease: LeaseRecord,
-    result: CompletionResult,
-    events: SchedulerEvent[],
-  ): void {
-    const outcome = this.validation.record(lease, result, job.spec.validation?.tolerance ?? 0.05);
-    if (outcome.verdicts.length > 0)
-      events.push({
-        type: 'judged',
-        jobId: job.id,
-        verdicts: outcome.verdicts,
-        distrusted: outcome.distrusted,
-      });
-    for (const nodeId of outcome.distrusted) {
-      for (const row of this.sql.activeForNode.all(nodeId) as LeaseRow[]) {
-        if (row.id === lease.id) continue;
-        this.endActive(
-          toLease(row),
-          'cancelled',
-          events,
-          'the volunteer is distrusted: its replicated work was outvoted',
-        );
-      }
-    }
-  }
-
   private endActive(
     lease: LeaseRecord,
     state: 'expired' | 'released' | 'cancelled',
     events: SchedulerEvent[],
-    reason = 'cancelled',
   ): LeaseRecord {
-    this.sql.endLease.run({ id: lease.id, state });
-    const shard = this.sql.shardState.get(lease.jobId, lease.epoch, lease.shard) as
-      { state: string } | undefined;
-    const others = (this.sql.activeOnShard.all(lease.jobId, lease.epoch, lease.shard) as LeaseRow[]).length;
-    if (shard?.state === 'leased' && others === 0) {
-      this.sql.setShard.run({ state: 'pending', job: lease.jobId, epoch: lease.epoch, shard: lease.shard });
-      this.sql.markReissue.run(lease.jobId, lease.epoch, lease.shard);
-    }
-    const ended = { ...lease, state };
-    events.push(
-      state === 'cancelled'
-        ? { type: 'cancelled', lease: ended, reason }
-        : state === 'expired'
-          ? { type: 'expired', lease: ended }
-          : { type: 'released', lease: ended },
-    );
-    return ended;
-  }
-
-  private allDone(job: JobRecord): boolean {
-    if (job.epochsOpened < job.spec.training.epochs) return false;
-    return (this.sql.openShards.get(job.id) as { n: number }).n === 0;
+    return endActiveLease(this.sql, lease, state, events);
   }
 
   private transition(
@@ -630,11 +332,7 @@ export class Scheduler {
   }
 
   private requireLease(id: string, nodeId: string): LeaseRecord {
-    const lease = this.getLease(id);
-    if (!lease) throw new ProtocolError('UNKNOWN_LEASE', `unknown lease ${id}`);
-    if (lease.nodeId !== nodeId)
-      throw new ProtocolError('NOT_YOUR_LEASE', `lease ${id} belongs to another volunteer`);
-    return lease;
+    return requireLease(this.sql, id, nodeId);
   }
 
   private emit(event: SchedulerEvent): void {
