@@ -47,7 +47,9 @@ test('npm run bench -- --quick prints a table per part and writes the JSON with 
       .slice(1)
       .filter((line) => line.trim() !== '' && !line.includes('not yet:'))
       .map((line) => line.trim().split(/\s+/)[0] as string);
-    expect(parts).toEqual(expect.arrayContaining(['kernels', 'backends', 'transport', 'coordinator']));
+    expect(parts).toEqual(
+      expect.arrayContaining(['kernels', 'backends', 'transport', 'coordinator', 'comm']),
+    );
 
     const { code, stdout, stderr } = await runBench(['--quick', '--out', out]);
     expect(code, stderr.slice(-4000)).toBe(0);
@@ -115,6 +117,17 @@ test('npm run bench -- --quick prints a table per part and writes the JSON with 
       expect(isFiniteNumber(s.leaseP99Ms)).toBe(true);
     }
     expect(typeof coordinator.stoppedBecause).toBe('string');
+
+    const comm = data('comm');
+    const rows = comm.rows as Json[];
+    expect(rows.map((r) => r.setting)).toEqual(['fp32, every shard (reference)', 'outer ×4, int8']);
+    for (const r of rows) {
+      expect(isFiniteNumber(r.bytesPerVolunteerPer1000Samples) && isFiniteNumber(r.accuracy)).toBe(true);
+      expect(r.samples).toBeGreaterThan(0);
+    }
+    expect(rows[0]?.bytesVsReference).toBe(1);
+    // Bytes, not time: int8 codes every 4th shard put far fewer bytes on the wire per sample.
+    expect(rows[1]?.bytesVsReference).toBeLessThan(0.5);
 
     if (parts.includes('training')) expect(data('training')).toBeTruthy();
   } finally {

@@ -4,6 +4,7 @@
  * issues add: move an entry from PLANNED_PARTS to PARTS when its folder exists.
  */
 import { backendsPart } from './backends/backends-part.ts';
+import { commPart } from './comm/comm-part.ts';
 import { coordinatorPart } from './coordinator/coordinator-part.ts';
 import { kernelsPart } from './kernels/kernels-part.ts';
 import type { BenchPart } from './part.ts';
@@ -16,6 +17,7 @@ export const PARTS: readonly BenchPart[] = [
   backendsPart,
   transportPart,
   coordinatorPart,
+  commPart,
 ];
 
 export interface PlannedPart {
@@ -23,9 +25,4 @@ export interface PlannedPart {
   readonly description: string;
 }
 
-export const PLANNED_PARTS: readonly PlannedPart[] = [
-  {
-    name: 'communication',
-    description: 'averaging on the GPU: exchange and mixing cost per round (issue "Averaging on the GPU")',
-  },
-];
+export const PLANNED_PARTS: readonly PlannedPart[] = [];

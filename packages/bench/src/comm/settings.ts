@@ -1,0 +1,58 @@
+/**
+ * What part 6 (communication) compares: the averaging settings of issue 13, each a job's
+ * `averaging` block on the same gossip job. Dense fp32 after every shard is the reference.
+ */
+import type { AveragingSpec, ModelPreset } from '@tabswarm/protocol';
+
+export interface CommSetting {
+  /** Short, as the table's first column. */
+  readonly name: string;
+  readonly averaging: Partial<AveragingSpec>;
+}
+
+const outer = (syncEvery: number) => ({ syncEvery, learningRate: 1, momentum: 0.5 });
+
+export const REFERENCE: CommSetting = { name: 'fp32, every shard (reference)', averaging: { codec: 'fp32' } };
+
+/** The full part runs the reference again last: its two rows show the run-to-run noise. */
+export const REFERENCE_AGAIN: CommSetting = { ...REFERENCE, name: 'fp32, every shard (reference, again)' };
+
+export const FULL_SETTINGS: readonly CommSetting[] = [
+  REFERENCE,
+  { name: 'fp16', averaging: { codec: 'fp16' } },
+  { name: 'int8 blocks', averaging: { codec: 'int8' } },
+  { name: 'top-k 1 %', averaging: { codec: 'topk', topkFraction: 0.01 } },
+  ...[1, 4, 16].flatMap((syncEvery) => [
+    { name: `outer ×${syncEvery}, int8`, averaging: { codec: 'int8' as const, outer: outer(syncEvery) } },
+    {
+      name: `outer ×${syncEvery}, top-k 1 %`,
+      averaging: { codec: 'topk' as const, topkFraction: 0.01, outer: outer(syncEvery) },
+    },
+  ]),
+  REFERENCE_AGAIN,
+];
+
+/** --quick: the reference and the cheapest family, enough to fill every column. */
+export const QUICK_SETTINGS: readonly CommSetting[] = [
+  REFERENCE,
+  { name: 'outer ×4, int8', averaging: { codec: 'int8', outer: outer(4) } },
+];
+
+/** The job every setting trains: the same model, data, seed and shard plan. */
+export interface CommWorkload {
+  readonly preset: ModelPreset;
+  readonly volunteers: number;
+  readonly epochs: number;
+  /** Batch 64 × this many steps per shard: small shards give syncEvery 16 several syncs. */
+  readonly localSteps: number;
+}
+
+/**
+ * 8,000 MNIST samples in shards of 2 × 64: 63 shards an epoch, about 16 per volunteer of four, so
+ * syncEvery 16 synchronises about twice in the two epochs.
+ */
+export const FULL_WORKLOAD: CommWorkload = { preset: 'mnist-cnn', volunteers: 4, epochs: 2, localSteps: 2 };
+export const QUICK_WORKLOAD: CommWorkload = { preset: 'mnist-mlp', volunteers: 2, epochs: 1, localSteps: 5 };
+
+/** The issue's goal: a setting at ≤ 1/100 of the reference's bytes within 0.5 points of its accuracy. */
+export const COMM_GOAL = { bytesFraction: 0.01, accuracyPoints: 0.5 } as const;
