@@ -14,16 +14,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import {
-  aggregateRound,
-  l2Norm,
-  layoutOf,
-  modelMismatch,
-  topologyFor,
-  validateContribution,
-  type DatasetShape,
-  type Topology,
-} from '@tabswarm/core';
+import { aggregateRound, l2Norm, validateContribution, type DatasetShape } from '@tabswarm/core';
 import {
   defaultAggregation,
   decodeFrame,
@@ -33,17 +24,16 @@ import {
   ProtocolError,
   type CheckpointSummary,
   type JobSpec,
-  type ParamLayout,
 } from '@tabswarm/protocol';
 import {
   cleanupAllTempFiles,
   readCheckpointFile,
   writeCheckpointFile,
 } from '../checkpoints/checkpoint-files.ts';
-import { evaluateParameters, type TestSet } from '../checkpoints/evaluate.ts';
+import type { TestSet } from '../checkpoints/evaluate.ts';
 import { exportModel, type ExportedModel } from '../checkpoints/export.ts';
 import { loadLatestCheckpoint } from '../checkpoints/latest-checkpoint.ts';
-import { buildModel, initialParameters } from '../checkpoints/model-factory.ts';
+import { initialParameters } from '../checkpoints/model-factory.ts';
 import type { EventLog } from '../event-log.ts';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -64,11 +54,10 @@ import {
   type Upload,
   type UploadOutcome,
 } from './checkpoint-round.ts';
+import { evaluateCheckpoint } from './checkpoint-evaluation.ts';
+import { describeModel, type JobModel } from './job-model.ts';
 
-export interface JobModel {
-  readonly topology: Topology;
-  readonly layout: ParamLayout;
-}
+export type { JobModel } from './job-model.ts';
 
 export interface CheckpointDeps {
   readonly dataDir: string;
@@ -109,29 +98,8 @@ export class Checkpointing {
   }
 
   /** Checks that the spec's model fits the dataset and returns its layout; throws a readable error. */
-  async describeModel(spec: JobSpec, dataset: DatasetShape): Promise<JobModel> {
-    let topology: Topology;
-    try {
-      topology = topologyFor(spec.model, dataset);
-    } catch (error) {
-      throw new ProtocolError('BAD_REQUEST', `model: ${(error as Error).message}`);
-    }
-    let model;
-    try {
-      model = await buildModel(topology);
-    } catch (error) {
-      throw new ProtocolError(
-        'BAD_REQUEST',
-        `model.topology: TensorFlow.js cannot build it: ${(error as Error).message}`,
-      );
-    }
-    try {
-      const mismatch = modelMismatch(model, dataset);
-      if (mismatch !== null) throw new ProtocolError('BAD_REQUEST', `model: ${mismatch}`);
-      return { topology, layout: layoutOf(model) };
-    } finally {
-      model.dispose();
-    }
+  describeModel(spec: JobSpec, dataset: DatasetShape): Promise<JobModel> {
+    return describeModel(spec, dataset);
   }
 
   parameterCount(jobId: string): number | null {
@@ -472,39 +440,7 @@ export class Checkpointing {
   private async evaluate(job: JobRecord, seq: number, values: Float32Array): Promise<void> {
     const model = this.models.get(job.id);
     if (!model || this.closed) return;
-    try {
-      const result = await evaluateParameters(model.topology, values, this.deps.testSet(job.spec.dataset));
-      this.deps.repo.setEvaluation(job.id, seq, { ...result, evaluatedAt: this.now() });
-      const text = this.deps.datasetShape(job.spec.dataset)?.labelShape !== undefined;
-      const lm = languageModelMetrics(result.loss);
-      this.deps.log.info(
-        { jobId: job.id, seq, accuracy: result.accuracy, loss: result.loss, ...(text && lm) },
-        'checkpoint evaluated',
-      );
-      if (text) {
-        // A text model's figure of merit is not an accuracy: say it in the event log as well.
-        this.deps.events.add(
-          'checkpoint',
-          `checkpoint ${seq}: held-out ${lm.bitsPerChar.toFixed(3)} bits/char, perplexity ${lm.perplexity.toFixed(2)}`,
-          { jobId: job.id },
-        );
-      }
-      const current = this.deps.scheduler.getJob(job.id);
-      const target = job.spec.training.targetAccuracy;
-      if (current && !isTerminal(current.status) && target !== undefined && result.accuracy >= target) {
-        this.deps.scheduler.complete(
-          job.id,
-          `target accuracy ${target} reached (${result.accuracy.toFixed(4)})`,
-        );
-      }
-    } catch (error) {
-      this.deps.repo.setEvaluationFailed(job.id, seq, (error as Error).message, this.now());
-      this.deps.log.error({ err: error, jobId: job.id, seq }, 'checkpoint evaluation failed');
-      this.deps.events.add('error', `checkpoint ${seq} evaluation failed: ${(error as Error).message}`, {
-        jobId: job.id,
-        level: 'error',
-      });
-    }
+    await evaluateCheckpoint(this.deps, this.now, model, job, seq, values);
     this.deps.onCheckpoint(job.id, { kind: 'evaluated', seq, values });
   }
 
