@@ -11,7 +11,6 @@ import {
   type Health,
   type JobInfo,
   type LeaseGrantInfo,
-  type ParamLayout,
   type SelfTestReport,
 } from '@tabswarm/protocol';
 import { CheckpointResponder } from './checkpoint-responder.ts';
@@ -19,7 +18,8 @@ import { ComputeSupervisor, FATAL_CODES } from './compute-supervisor.ts';
 import { LeaseReports } from './lease-reports.ts';
 import { PauseGate } from './pause-gate.ts';
 import { pickJob } from './pick-job.ts';
-import type { ShardParameters, Sleep, VolunteerTrainerOptions } from './trainer-ports.ts';
+import { TrainerJob } from './trainer-job.ts';
+import type { Sleep, VolunteerTrainerOptions } from './trainer-ports.ts';
 import {
   TrainerState,
   healthOf,
@@ -30,20 +30,7 @@ import {
 } from './trainer-status.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { clampDutyCycle, sleep as defaultSleep } from './pacing.ts';
-import type {
-  BackendInfo,
-  Calibration,
-  DatasetShape,
-  FaultKind,
-  ParameterSnapshot,
-  StepProgress,
-} from './types.ts';
-
-interface LoadedJob {
-  readonly info: JobInfo;
-  readonly dataset: DatasetShape & { name: string };
-  readonly layout: ParamLayout;
-}
+import type { BackendInfo, FaultKind, StepProgress } from './types.ts';
 
 export class VolunteerTrainer {
   readonly #options: VolunteerTrainerOptions;
@@ -55,11 +42,8 @@ export class VolunteerTrainer {
   readonly #compute: ComputeSupervisor;
   readonly #reports: LeaseReports;
   readonly #checkpoints: CheckpointResponder;
-  readonly #calibrations = new Map<string, Calibration>();
-  #job: LoadedJob | null = null;
-  /** The job to restore after a restart, when the new compute has not loaded it yet. */
-  #wantedJob: string | null = null;
-  #lastParams: ParameterSnapshot | null = null;
+  /** The loaded job, its snapshot and calibrations (trainer-job.ts). */
+  readonly #jobs: TrainerJob;
   #lease: ActiveLease | null = null;
   #running: Promise<void> | null = null;
   #firstJobTried = false;
@@ -84,7 +68,7 @@ export class VolunteerTrainer {
       ...(options.restartDelaysMs === undefined ? {} : { restartDelaysMs: options.restartDelaysMs }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
       onStarted: () => {
-        this.#job = null;
+        this.#jobs.current = null;
       },
     });
     this.#reports = new LeaseReports({
@@ -93,12 +77,19 @@ export class VolunteerTrainer {
       sleep: this.#sleep,
       ...(options.completionDelaysMs === undefined ? {} : { completionDelaysMs: options.completionDelaysMs }),
     });
+    this.#jobs = new TrainerJob({
+      api: options.api,
+      compute: this.#compute,
+      state: this.#state,
+      averaging: options.averaging,
+      calibrationSteps: options.calibrationSteps,
+    });
     this.#checkpoints = new CheckpointResponder({
       api: options.api,
       nodeId: options.nodeId,
       state: this.#state,
       current: () => this.#compute.parameters(),
-      last: () => this.#lastParams,
+      last: () => this.#jobs.lastParams,
     });
   }
 
@@ -217,8 +208,8 @@ export class VolunteerTrainer {
         if (signal.aborted) break;
         const e = asTrainerError(error);
         if (FATAL_CODES.has(e.code)) {
-          if (this.#job !== null) this.#wantedJob = this.#job.info.id;
-          this.#job = null;
+          if (this.#jobs.current !== null) this.#jobs.wanted = this.#jobs.current.info.id;
+          this.#jobs.current = null;
           await this.#compute.restart(e);
         } else if (e.code === 'BACKEND_UNAVAILABLE') {
           this.#set({ phase: 'failed', lastError: e.message });
@@ -241,15 +232,15 @@ export class VolunteerTrainer {
     await this.#whilePaused(signal);
     if (signal.aborted) return;
     await this.#compute.ensure();
-    const wanted = this.#wantedJob;
-    if (wanted !== null && this.#job?.info.id !== wanted) {
+    const wanted = this.#jobs.wanted;
+    if (wanted !== null && this.#jobs.current?.info.id !== wanted) {
       try {
         await this.#loadJob(wanted);
       } catch (error) {
         const e = asTrainerError(error);
         if (FATAL_CODES.has(e.code)) throw e;
         // Not now: the next lease loads whichever job it is for.
-        this.#wantedJob = null;
+        this.#jobs.wanted = null;
         this.#emit({ type: 'error', code: e.code, message: `could not reload job ${wanted}: ${e.message}` });
       }
     }
@@ -281,7 +272,7 @@ export class VolunteerTrainer {
 
   /** Before the first lease: load the job the coordinator will most likely hand out, and calibrate on it. */
   async #prepareFirstJob(): Promise<void> {
-    if (this.#job !== null) return;
+    if (this.#jobs.current !== null) return;
     let jobs: JobInfo[];
     try {
       jobs = await this.#options.api.listJobs();
@@ -314,7 +305,7 @@ export class VolunteerTrainer {
     this.#set({ lease: progressOf(lease) });
     this.#emit({ type: 'lease', lease: grant });
     try {
-      if (this.#job?.info.id !== grant.jobId) {
+      if (this.#jobs.current?.info.id !== grant.jobId) {
         try {
           await this.#loadJob(grant.jobId);
         } catch (error) {
@@ -361,7 +352,7 @@ export class VolunteerTrainer {
           }
           if (outcome.code === 'DIVERGED' || outcome.code === 'NO_JOB') {
             // The local model is unusable: start over from the coordinator's latest checkpoint.
-            this.#lastParams = null;
+            this.#jobs.lastParams = null;
             await this.#loadJob(grant.jobId);
           }
         }
@@ -395,7 +386,7 @@ export class VolunteerTrainer {
         counted: ack.counted,
         duplicate: ack.duplicate,
       });
-      await this.#afterShard(grant, signal);
+      await this.#jobs.afterShard(grant, signal);
       await this.refreshStats();
     } catch (error) {
       const e = asTrainerError(error);
@@ -405,35 +396,6 @@ export class VolunteerTrainer {
       if (this.#lease === lease) this.#lease = null;
       this.#set({ lease: null, ...(this.status.phase === 'training' ? { phase: 'idle' as const } : {}) });
     }
-  }
-
-  /** The averaging hook, then a snapshot of the parameters (what a restart starts from). */
-  async #afterShard(grant: LeaseGrantInfo, signal: AbortSignal): Promise<void> {
-    const job = this.#job;
-    if (job === null) return;
-    const hook = this.#options.averaging;
-    if (hook !== undefined) {
-      const params: ShardParameters = {
-        jobId: job.info.id,
-        layout: job.layout,
-        read: async () => {
-          const snapshot = await this.#compute.use((c) => c.parameters());
-          if (snapshot === null || snapshot.jobId !== job.info.id)
-            throw new TrainerError('NO_JOB', 'the job is gone');
-          return snapshot.values;
-        },
-        write: (values) => this.#compute.use((c) => c.setParameters({ jobId: job.info.id, values })),
-      };
-      try {
-        await hook.afterShard(params, { lease: grant, shardsDone: this.status.shardsDone, signal });
-      } catch (error) {
-        const e = asTrainerError(error);
-        if (FATAL_CODES.has(e.code)) throw e;
-        this.#emit({ type: 'error', code: e.code, message: `averaging: ${e.message}` });
-      }
-    }
-    const snapshot = await this.#compute.use((c) => c.parameters());
-    if (snapshot !== null) this.#lastParams = snapshot;
   }
 
   #onStep(lease: ActiveLease, progress: StepProgress): void {
@@ -453,39 +415,9 @@ export class VolunteerTrainer {
 
   // ── jobs ────────────────────────────────────────────────────────────────
 
+  /** Loads the job; until a shard measures it, the throughput leases ask with is the calibration's. */
   async #loadJob(jobId: string): Promise<void> {
-    this.#set({ phase: 'loading' });
-    const { api } = this.#options;
-    const info = await api.getJob(jobId);
-    const dataset = await api.getDataset(info.spec.dataset);
-    const snapshot = this.#lastParams?.jobId === jobId ? this.#lastParams : null;
-    const values = snapshot?.values ?? (await api.getParameters(jobId)).values;
-    if (info.parameterCount !== null && values.length !== info.parameterCount) {
-      throw new TrainerError(
-        'PARAMETERS_INVALID',
-        `job ${jobId} has ${info.parameterCount} parameters, the coordinator sent ${values.length}`,
-      );
-    }
-    const loaded = await this.#compute.use((c) => c.loadJob({ jobId, spec: info.spec, dataset, values }));
-    if (loaded.layout.total !== values.length) {
-      throw new TrainerError(
-        'PARAMETERS_INVALID',
-        `the model has ${loaded.layout.total} parameters, not ${values.length}`,
-      );
-    }
-    this.#job = { info, dataset, layout: loaded.layout };
-    this.#wantedJob = jobId;
-    if (snapshot === null) this.#lastParams = null;
-    this.#set({ job: info, dataset });
-    this.#emit({ type: 'job', job: info, source: snapshot === null ? 'checkpoint' : 'snapshot' });
-    const key = `${jobId}:${this.status.backend?.backend ?? ''}`;
-    let calibration = this.#calibrations.get(key);
-    if (calibration === undefined) {
-      this.#set({ phase: 'calibrating' });
-      calibration = await this.#compute.use((c) => c.calibrate(this.#options.calibrationSteps ?? 3));
-      this.#calibrations.set(key, calibration);
-      this.#emit({ type: 'calibrated', jobId, calibration });
-    }
+    const calibration = await this.#jobs.load(jobId);
     this.#deviceSamplesPerSec = calibration.samplesPerSec;
     this.#set({
       phase: 'idle',

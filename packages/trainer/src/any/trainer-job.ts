@@ -1,0 +1,110 @@
+/**
+ * The job a volunteer trains and its parameters between shards: loading a job (from the snapshot
+ * of the last shard when there is one, else from the coordinator's latest checkpoint), calibrating
+ * once per job and backend, and after each shard the averaging hook and a new snapshot (what a
+ * restarted compute starts from). The lease loop (volunteer-trainer.ts) decides when.
+ */
+import type { JobInfo, LeaseGrantInfo, ParamLayout } from '@tabswarm/protocol';
+import type { CoordinatorApi } from '../coordinator-api.ts';
+import type { ComputeSupervisor } from './compute-supervisor.ts';
+import { FATAL_CODES } from './compute-supervisor.ts';
+import { TrainerError, asTrainerError } from './errors.ts';
+import type { AveragingHook, ShardParameters } from './trainer-ports.ts';
+import type { TrainerState } from './trainer-status.ts';
+import type { Calibration, DatasetShape, ParameterSnapshot } from './types.ts';
+
+export interface LoadedJob {
+  readonly info: JobInfo;
+  readonly dataset: DatasetShape & { name: string };
+  readonly layout: ParamLayout;
+}
+
+export interface TrainerJobDeps {
+  readonly api: CoordinatorApi;
+  readonly compute: ComputeSupervisor;
+  readonly state: TrainerState;
+  readonly averaging?: AveragingHook | undefined;
+  readonly calibrationSteps?: number | undefined;
+}
+
+export class TrainerJob {
+  readonly #deps: TrainerJobDeps;
+  readonly #calibrations = new Map<string, Calibration>();
+  /** The job the compute has loaded; null after a (re)start of the compute. */
+  current: LoadedJob | null = null;
+  /** The job to restore after a restart, when the new compute has not loaded it yet. */
+  wanted: string | null = null;
+  /** The parameters after the last shard (null: start from the coordinator's checkpoint). */
+  lastParams: ParameterSnapshot | null = null;
+
+  constructor(deps: TrainerJobDeps) {
+    this.#deps = deps;
+  }
+
+  /** Loads the job into the compute and returns its calibration (measured once per job and backend). */
+  async load(jobId: string): Promise<Calibration> {
+    const { api, compute, state } = this.#deps;
+    state.set({ phase: 'loading' });
+    const info = await api.getJob(jobId);
+    const dataset = await api.getDataset(info.spec.dataset);
+    const snapshot = this.lastParams?.jobId === jobId ? this.lastParams : null;
+    const values = snapshot?.values ?? (await api.getParameters(jobId)).values;
+    if (info.parameterCount !== null && values.length !== info.parameterCount) {
+      throw new TrainerError(
+        'PARAMETERS_INVALID',
+        `job ${jobId} has ${info.parameterCount} parameters, the coordinator sent ${values.length}`,
+      );
+    }
+    const loaded = await compute.use((c) => c.loadJob({ jobId, spec: info.spec, dataset, values }));
+    if (loaded.layout.total !== values.length) {
+      throw new TrainerError(
+        'PARAMETERS_INVALID',
+        `the model has ${loaded.layout.total} parameters, not ${values.length}`,
+      );
+    }
+    this.current = { info, dataset, layout: loaded.layout };
+    this.wanted = jobId;
+    if (snapshot === null) this.lastParams = null;
+    state.set({ job: info, dataset });
+    state.emit({ type: 'job', job: info, source: snapshot === null ? 'checkpoint' : 'snapshot' });
+    const key = `${jobId}:${state.status.backend?.backend ?? ''}`;
+    let calibration = this.#calibrations.get(key);
+    if (calibration === undefined) {
+      state.set({ phase: 'calibrating' });
+      calibration = await compute.use((c) => c.calibrate(this.#deps.calibrationSteps ?? 3));
+      this.#calibrations.set(key, calibration);
+      state.emit({ type: 'calibrated', jobId, calibration });
+    }
+    return calibration;
+  }
+
+  /** The averaging hook, then a snapshot of the parameters (what a restart starts from). */
+  async afterShard(grant: LeaseGrantInfo, signal: AbortSignal): Promise<void> {
+    const job = this.current;
+    if (job === null) return;
+    const { compute, state } = this.#deps;
+    const hook = this.#deps.averaging;
+    if (hook !== undefined) {
+      const params: ShardParameters = {
+        jobId: job.info.id,
+        layout: job.layout,
+        read: async () => {
+          const snapshot = await compute.use((c) => c.parameters());
+          if (snapshot === null || snapshot.jobId !== job.info.id)
+            throw new TrainerError('NO_JOB', 'the job is gone');
+          return snapshot.values;
+        },
+        write: (values) => compute.use((c) => c.setParameters({ jobId: job.info.id, values })),
+      };
+      try {
+        await hook.afterShard(params, { lease: grant, shardsDone: state.status.shardsDone, signal });
+      } catch (error) {
+        const e = asTrainerError(error);
+        if (FATAL_CODES.has(e.code)) throw e;
+        state.emit({ type: 'error', code: e.code, message: `averaging: ${e.message}` });
+      }
+    }
+    const snapshot = await compute.use((c) => c.parameters());
+    if (snapshot !== null) this.lastParams = snapshot;
+  }
+}
