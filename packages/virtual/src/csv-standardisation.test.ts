@@ -7,29 +7,16 @@
 // CSV import standardised numeric columns it did not (0.421 against 0.947, the majority class being
 // 0.579); the control uploads the same file with ?numeric=none and shows that failure again.
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '@tabswarm/core';
 import { MemoryNetwork } from '@tabswarm/gossip';
 import { decodeShard, type JobInfo } from '@tabswarm/protocol';
-import { useTestCoordinator } from './test-coordinator.ts';
+import { until, useTestCoordinator } from './test-coordinator.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const ROWS = 569;
 const FEATURES = 30;
 
 const coordinator = useTestCoordinator('csv-standardisation');
-/** useTestCoordinator's operator token for this name. */
-const TOKEN = 'csv-standardisation-operator-token-0123456789';
-
-/** mulberry32: a small seeded generator, so the dataset is the same on every run. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The synthetic diagnostics table: feature j has scale 10^(−2 + 5.4·j/29) (0.01 … ≈2,500) around
@@ -37,7 +24,8 @@ function generator(seed: number): () => number {
  * label "M" / "B" is a noisy linear function of the standardised features (about 37 % "M").
  */
 function syntheticCsv(): string {
-  const random = generator(569);
+  // Seeded (core's mulberry32), so the dataset is the same on every run.
+  const random = mulberry32(569);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const scales = Array.from({ length: FEATURES }, (_, j) => 10 ** (-2 + (5.4 * j) / (FEATURES - 1)));
   const weights = Array.from({ length: FEATURES }, (_, j) => (j % 3 === 0 ? 1 : j % 3 === 1 ? -0.5 : 0.25));
@@ -110,16 +98,6 @@ function logisticRegressionAccuracy(train: Split, test: Split, d: number): numbe
   return correct / test.n;
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 interface Outcome {
   readonly accuracy: number;
   readonly logistic: number;
@@ -131,7 +109,7 @@ async function uploadAndTrain(label: string, query: string): Promise<Outcome> {
   const started = Date.now();
   const uploaded = await fetch(`${coordinator.url}/api/datasets?label=diagnosis&name=${label}${query}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/csv' },
+    headers: { authorization: `Bearer ${coordinator.token}`, 'content-type': 'text/csv' },
     body: syntheticCsv(),
   });
   const reply = (await uploaded.json()) as {
@@ -170,10 +148,15 @@ async function uploadAndTrain(label: string, query: string): Promise<Outcome> {
   let finished: JobInfo;
   try {
     await volunteer.start();
-    finished = await until('the job to complete', 60_000, async () => {
-      const latest = await coordinator.operator.getJob(job.id);
-      return latest.status === 'completed' ? latest : null;
-    });
+    finished = await until(
+      'the job to complete',
+      60_000,
+      async () => {
+        const latest = await coordinator.operator.getJob(job.id);
+        return latest.status === 'completed' ? latest : null;
+      },
+      250,
+    );
   } finally {
     await volunteer.stop();
   }

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '@tabswarm/gossip';
 import { decodeShard, entropyBits, type JobInfo } from '@tabswarm/protocol';
-import { useTestCoordinator } from './test-coordinator.ts';
+import { until, useTestCoordinator } from './test-coordinator.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const MARGIN_BITS = 0.3;
@@ -19,16 +19,6 @@ const MARGIN_BITS = 0.3;
 const EVAL_WINDOWS = 256;
 
 const coordinator = useTestCoordinator('gpt-nano-swarm');
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 /** Entropy, in bits, of the labels (next characters) of the held-out windows the coordinator scores. */
 async function heldOutUnigramBits(): Promise<number> {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '@tabswarm/gossip';
 import type { ConsensusSeries, JobInfo } from '@tabswarm/protocol';
 import { mnistMlpJob } from './operator-client.ts';
-import { useTestCoordinator } from './test-coordinator.ts';
+import { until, useTestCoordinator } from './test-coordinator.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const TARGET = 0.9;
@@ -33,16 +33,6 @@ const submitJob = (name: string, targetAccuracy = TARGET): Promise<JobInfo> =>
       checkpoint: { everyShards: 2, contributors: 3 },
     }),
   );
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 /** The swarm's spread: max over volunteers of ‖xᵢ − x̄‖ / ‖x̄‖. */
 function spread(models: readonly Float32Array[]): number {

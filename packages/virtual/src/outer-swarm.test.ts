@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '@tabswarm/gossip';
 import type { AveragingSpec, JobInfo, JobSpecInput } from '@tabswarm/protocol';
 import { mnistMlpJob } from './operator-client.ts';
-import { useTestCoordinator } from './test-coordinator.ts';
+import { until, useTestCoordinator } from './test-coordinator.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const LOCAL_STEPS = 5;
@@ -26,16 +26,6 @@ interface RunFigures {
   readonly initiatedRounds: number[];
   readonly shardsCounted: number[];
   readonly syncs: number[];
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 async function run(name: string, averaging: JobSpecInput['averaging']): Promise<RunFigures> {

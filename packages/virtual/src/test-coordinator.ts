@@ -1,6 +1,7 @@
 /**
  * For this package's tests: a real coordinator (createServer on port 0, its own data directory)
- * started before a file's tests and closed after them, with an OperatorClient on it.
+ * started before a file's tests and closed after them, with an OperatorClient on it, and `until`,
+ * the poll every swarm test waits on the coordinator's state with.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,24 @@ export interface TestCoordinator {
   /** Its base URL (valid once the file's tests run). */
   readonly url: string;
   readonly operator: OperatorClient;
+  /** The operator token (for requests the OperatorClient does not make). */
+  readonly token: string;
+}
+
+/** Polls `probe` every `pollMs` until it returns a value (not null); throws after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | null>,
+  pollMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }
 
 export function useTestCoordinator(name: string): TestCoordinator {
@@ -43,6 +62,7 @@ export function useTestCoordinator(name: string): TestCoordinator {
     return running;
   };
   return {
+    token,
     get url() {
       return started().url;
     },

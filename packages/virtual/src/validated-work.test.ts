@@ -13,7 +13,7 @@ import type { UpdateStatistics } from '@tabswarm/core';
 import type { ComputePort } from '@tabswarm/trainer';
 import { lazyCompute, type LazyCounts } from './lazy-compute.ts';
 import { mnistMlpJob } from './operator-client.ts';
-import { useTestCoordinator } from './test-coordinator.ts';
+import { until, useTestCoordinator } from './test-coordinator.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const coordinator = useTestCoordinator('validated-work');
@@ -27,18 +27,6 @@ function softmaxRegression(): Record<string, unknown> {
   const topology = presetTopology('mnist-mlp', { inputShape: [28, 28, 1], numClasses: 10 });
   topology.config.layers = topology.config.layers.filter((l) => l.config.name !== 'hidden');
   return topology;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 async function get<T>(path: string): Promise<T> {
@@ -147,30 +135,45 @@ async function swarm(
 describe('validated work', () => {
   it('catches a lazy volunteer on its replicated shards and takes its leases; honest ones keep their trust', async () => {
     const { job, lazy, honest, counts } = await swarm('validated', { replication: 1, tolerance: 0.05 });
-    const lazyId = await until('the lazy volunteer joined', 20_000, () =>
-      Promise.resolve(lazy.runtime.nodeId ?? null),
+    const lazyId = await until(
+      'the lazy volunteer joined',
+      20_000,
+      () => Promise.resolve(lazy.runtime.nodeId ?? null),
+      250,
     );
     // Distrusted: node info says so, and the coordinator refuses it leases.
-    const distrusted = await until('the lazy volunteer is distrusted', 60_000, async () => {
-      const node = (await nodes()).find((n) => n.id === lazyId);
-      return node?.trust?.standing === 'distrusted' ? node : null;
-    });
+    const distrusted = await until(
+      'the lazy volunteer is distrusted',
+      60_000,
+      async () => {
+        const node = (await nodes()).find((n) => n.id === lazyId);
+        return node?.trust?.standing === 'distrusted' ? node : null;
+      },
+      250,
+    );
     expect(distrusted.trust?.valid).toBe(0);
     const shardsAtDistrust = counts.shards;
     // The honest volunteers keep training meanwhile; the lazy one gets nothing more.
     const honestBefore = honest.reduce((s, v) => s + v.trainer.status.shardsDone, 0);
-    await until('honest volunteers trained on', 60_000, () =>
-      Promise.resolve(
-        honest.reduce((s, v) => s + v.trainer.status.shardsDone, 0) >= honestBefore + 3 ? true : null,
-      ),
+    await until(
+      'honest volunteers trained on',
+      60_000,
+      () =>
+        Promise.resolve(
+          honest.reduce((s, v) => s + v.trainer.status.shardsDone, 0) >= honestBefore + 3 ? true : null,
+        ),
+      250,
     );
     // A lease granted before the verdict may have been in flight: at most one more, then none.
     expect(counts.shards).toBeLessThanOrEqual(shardsAtDistrust + 1);
     expect(lazy.trainer.heldLeaseIds).toEqual([]);
 
     // The WebAssembly volunteer starts last (its thread loads the backend): wait for one of its replicas.
-    await until('a shard replicated across backends', 60_000, () =>
-      Promise.resolve(honestSpread().crossBackend > 0 ? true : null),
+    await until(
+      'a shard replicated across backends',
+      60_000,
+      () => Promise.resolve(honestSpread().crossBackend > 0 ? true : null),
+      250,
     );
     console.log(`shards done: ${honest.map((v) => `${v.label} ${v.trainer.status.shardsDone}`).join(', ')}`);
     const contributors = await credit();
@@ -209,11 +212,17 @@ describe('validated work', () => {
 
   it("control: without validation nobody is judged and the lazy volunteer's shards count", async () => {
     const { job, lazy, counts } = await swarm('unvalidated', null);
-    const lazyId = await until('the lazy volunteer joined', 20_000, () =>
-      Promise.resolve(lazy.runtime.nodeId ?? null),
+    const lazyId = await until(
+      'the lazy volunteer joined',
+      20_000,
+      () => Promise.resolve(lazy.runtime.nodeId ?? null),
+      250,
     );
-    await until('the lazy volunteer reported shards', 60_000, () =>
-      Promise.resolve(counts.shards >= 3 ? true : null),
+    await until(
+      'the lazy volunteer reported shards',
+      60_000,
+      () => Promise.resolve(counts.shards >= 3 ? true : null),
+      250,
     );
     expect(counts.replicas).toBe(0);
     // Its completions were accepted like anyone's.
