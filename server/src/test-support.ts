@@ -162,3 +162,12 @@ export function closedAfterEach<T extends { close(): Promise<void> }>(): (server
     return server;
   };
 }
+
+/**
+ * startServer for a file's tests, each server closed once its test ends, whatever happened:
+ * `const start = serversClosedAfterEach()`, then `const running = await start(overrides)`.
+ */
+export function serversClosedAfterEach(): typeof startServer {
+  const track = closedAfterEach<RunningServer>();
+  return async (overrides, deps) => track(await startServer(overrides, deps));
+}

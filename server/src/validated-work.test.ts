@@ -6,17 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Contributor, LeaseGrantInfo, NodeInfo, PeersDelta } from '@tabswarm/protocol';
-import {
-  api,
-  closedAfterEach,
-  joinVolunteer,
-  request,
-  startServer,
-  type RunningServer,
-  type VolunteerClient,
-} from './test-support.ts';
+import { api, joinVolunteer, request, serversClosedAfterEach, type VolunteerClient } from './test-support.ts';
 
-const track = closedAfterEach<RunningServer>();
+const start = serversClosedAfterEach();
 
 const HONEST = { norm: 2, projections: [1, -0.5, 0.25, 3] };
 const NOTHING = { norm: 0, projections: [0, 0, 0, 0] };
@@ -39,7 +31,7 @@ const complete = (socket: VolunteerClient, grant: LeaseGrantInfo, update: object
 describe('validated work at the coordinator', () => {
   it('outvotes a lazy volunteer, takes its leases and peers, and credits the honest ones', async () => {
     // Long heartbeat timeout: these sockets send no heartbeats, and nobody may go for being silent.
-    const running = track(await startServer({ heartbeatTimeoutMs: 60_000 }));
+    const running = await start({ heartbeatTimeoutMs: 60_000 });
     const job = await api<{ job: { id: string } }>(`${running.url}/api/jobs`, {
       body: {
         name: 'checked',

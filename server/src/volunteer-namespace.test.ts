@@ -12,18 +12,16 @@ import {
 } from '@tabswarm/protocol';
 import {
   api,
-  closedAfterEach,
   capabilities,
   connected,
   joinVolunteer,
   request,
-  startServer,
-  type RunningServer,
+  serversClosedAfterEach,
   type VolunteerClient,
 } from './test-support.ts';
 import { DEFAULT_LEASE_TIMING } from './scheduler/types.ts';
 
-const track = closedAfterEach<RunningServer>();
+const start = serversClosedAfterEach();
 
 const selfTest = {
   kernel: 'mix',
@@ -37,7 +35,7 @@ const selfTest = {
 
 describe('volunteer namespace', () => {
   it('joins, heartbeats, records the self-test and streams every change to dashboards', async () => {
-    const running = track(await startServer());
+    const running = await start();
     const dashboard = running.dashboard();
     const snapshot = await request<{ nodes: NodeInfo[] }>(dashboard, 'subscribe', {
       protocolVersion: PROTOCOL_VERSION,
@@ -76,9 +74,7 @@ describe('volunteer namespace', () => {
   it('extends the leases a heartbeat names and re-queues the ones it leaves out after the grace', async () => {
     // The coordinator's clock, moved on by hand; nobody is marked gone meanwhile.
     let offset = 0;
-    const running = track(
-      await startServer({ heartbeatTimeoutMs: 120_000 }, { clock: () => Date.now() + offset }),
-    );
+    const running = await start({ heartbeatTimeoutMs: 120_000 }, { clock: () => Date.now() + offset });
     const created = await api<{ job: { id: string } }>(`${running.url}/api/jobs`, {
       body: { name: 'held', training: { batchSize: 100, localSteps: 10, epochs: 1 } },
     });
@@ -140,7 +136,7 @@ describe('volunteer namespace', () => {
   });
 
   it('marks a silent volunteer gone after the heartbeat timeout and tells dashboards and peers', async () => {
-    const running = track(await startServer());
+    const running = await start();
     const dashboard = running.dashboard();
     await request(dashboard, 'subscribe', { protocolVersion: PROTOCOL_VERSION });
     const statuses = new Map<string, string>();
@@ -169,7 +165,7 @@ describe('volunteer namespace', () => {
   });
 
   it('resumes a node id with its secret and refuses a wrong secret', async () => {
-    const running = track(await startServer());
+    const running = await start();
     const first = running.volunteer();
     const accepted = await joinVolunteer(first);
     first.disconnect();
@@ -193,7 +189,7 @@ describe('volunteer namespace', () => {
   });
 
   it('refuses a connection that speaks another protocol version', async () => {
-    const running = track(await startServer());
+    const running = await start();
     const old = running.volunteer({ protocolVersion: PROTOCOL_VERSION + 1 });
     await expect(connected(old)).rejects.toThrow(/^VERSION_MISMATCH/);
     const none = running.dashboard({});
@@ -201,7 +197,7 @@ describe('volunteer namespace', () => {
   });
 
   it('answers malformed payloads with an error code, changes nothing, and keeps others connected', async () => {
-    const running = track(await startServer());
+    const running = await start();
     const good = running.volunteer();
     const accepted = await joinVolunteer(good);
     const before = JSON.stringify(running.server.membership.list());
@@ -263,7 +259,7 @@ describe('volunteer namespace', () => {
   });
 
   it('drops only the sender of a message over the size limit', async () => {
-    const running = track(await startServer({ maxMessageBytes: 16 * 1024 }));
+    const running = await start({ maxMessageBytes: 16 * 1024 });
     const good = running.volunteer();
     await joinVolunteer(good);
     const flood = running.volunteer();
@@ -278,7 +274,7 @@ describe('volunteer namespace', () => {
   });
 
   it('sends each joiner a bounded view once and a leave only to the views that held it', async () => {
-    const running = track(await startServer());
+    const running = await start();
     const count = PEER_SAMPLE_SIZE + 8;
     const views = new Map<string, PeerView>();
     const emits = { peers: 0, peersDelta: 0 };
@@ -341,7 +337,7 @@ describe('volunteer namespace', () => {
   });
 
   it('gives one volunteer at most its allowance of leases and refuses a completion of 0 samples', async () => {
-    const running = track(await startServer());
+    const running = await start();
     const created = await api<{ job: { id: string } }>(`${running.url}/api/jobs`, {
       body: { name: 'hoard', training: { batchSize: 100, localSteps: 1, epochs: 1 } },
     });
