@@ -3,18 +3,15 @@
 // column, the upload's options validated with their field path, and the column summary kept in
 // the manifest (and datasets stored without one still loading).
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express from 'express';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseReply } from '@tabswarm/protocol';
 import { DatasetError } from './errors.ts';
 import { MANIFEST_FILE, manifestSchema } from './layout.ts';
 import { DatasetRegistry } from './registry.ts';
 import { datasetRoutes } from './routes.ts';
-import { datasetDirEntries, tempDataDir } from './test-support.ts';
+import { datasetDirEntries, tempDataDir, useDatasetServer } from './test-support.ts';
 
 /** 40 rows: id (kept raw, to find rows again), a (widely scaled), colour (text), noise, label. */
 const ROWS = Array.from({ length: 40 }, (_, i) => ({
@@ -226,25 +223,12 @@ describe('CSV preprocessing on arbitrary tables', () => {
 
 describe('CSV preprocessing over HTTP', () => {
   const TOKEN = 'test-operator-token';
-  let dataDir: string;
-  let server: http.Server;
-  let base: string;
-
-  beforeAll(async () => {
-    dataDir = tempDataDir();
-    const app = express();
-    app.use('/api/datasets', datasetRoutes(new DatasetRegistry(dataDir), TOKEN));
-    server = http.createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/datasets`;
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  const served = useDatasetServer((app, registry) => {
+    app.use('/api/datasets', datasetRoutes(registry, TOKEN));
   });
 
   const post = async (body: string | Uint8Array<ArrayBuffer>, query: string, type = 'text/csv') => {
-    const res = await fetch(`${base}${query}`, {
+    const res = await fetch(`${served.base}${query}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type },
       body,
@@ -257,7 +241,7 @@ describe('CSV preprocessing over HTTP', () => {
     const res = await post(CSV, `${q('{"id":"drop","colour":"onehot"}')}&numeric=none`);
     expect(res.status).toBe(201);
     const id = (res.json.dataset as { id: string }).id;
-    const got: unknown = await (await fetch(`${base}/${id}`)).json();
+    const got: unknown = await (await fetch(`${served.base}/${id}`)).json();
     const parsed = parseReply('GET /api/datasets/:id', got);
     if (!parsed.ok) throw parsed.error;
     expect(parsed.value.dataset.featureShape).toEqual([5]);
@@ -271,7 +255,7 @@ describe('CSV preprocessing over HTTP', () => {
   });
 
   it('answers bad options with 400, the field path, and nothing stored', async () => {
-    const before = datasetDirEntries(dataDir);
+    const before = datasetDirEntries(served.dataDir);
     const cases: [string, RegExp][] = [
       [q('{"a":"log"}'), /^columns\.a: the choice must be one of standardize, none, onehot, drop$/],
       [q('{"nope":"none"}'), /^columns\.nope: the header has no feature column named "nope"/],
@@ -292,6 +276,6 @@ describe('CSV preprocessing over HTTP', () => {
     const binary = await post(new Uint8Array([1, 2, 3]), q('{"a":"none"}'), 'application/octet-stream');
     expect(binary.status).toBe(400);
     expect(binary.json.message).toMatch(/apply to CSV uploads/);
-    expect(datasetDirEntries(dataDir)).toEqual(before);
+    expect(datasetDirEntries(served.dataDir)).toEqual(before);
   });
 });

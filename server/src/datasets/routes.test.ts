@@ -1,38 +1,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeBinaryDataset } from './binary.ts';
 import type { DatasetManifest } from './layout.ts';
-import { DatasetRegistry } from './registry.ts';
 import { datasetRoutes } from './routes.ts';
 import { decodeShard } from './shard.ts';
-import { datasetDirEntries, tempDataDir } from './test-support.ts';
+import { datasetDirEntries, useDatasetServer } from './test-support.ts';
 
 const TOKEN = 'test-operator-token';
 const MAX_UPLOAD = 256 * 1024;
-let dataDir: string;
-let registry: DatasetRegistry;
-let server: http.Server;
-let base: string;
-
-beforeAll(async () => {
-  dataDir = tempDataDir();
-  registry = new DatasetRegistry(dataDir);
-  const app = express();
+const served = useDatasetServer((app, registry) => {
   app.use(
     '/api/datasets',
     datasetRoutes(registry, TOKEN, { maxUploadBytes: MAX_UPLOAD, maxShardSamples: 4096 }),
   );
   app.use('/tight', datasetRoutes(registry, TOKEN, { maxShardBytes: 10_000 }));
-  server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/datasets`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -44,7 +26,7 @@ async function upload(
   query = '',
   headers: Record<string, string> = auth,
 ) {
-  const res = await fetch(`${base}${query}`, {
+  const res = await fetch(`${served.base}${query}`, {
     method: 'POST',
     headers: { 'content-type': contentType, ...headers },
     body: typeof body === 'string' ? body : new Uint8Array(body),
@@ -67,7 +49,7 @@ describe('dataset uploads', () => {
   it('needs the operator token: 401 without, 403 when wrong, and nothing is stored', async () => {
     expectError(await upload(CSV, 'text/csv', '', {}), 401, 'UNAUTHORIZED');
     expectError(await upload(CSV, 'text/csv', '', { authorization: 'Bearer wrong' }), 403, 'FORBIDDEN');
-    expect(registry.list()).toEqual([]);
+    expect(served.registry.list()).toEqual([]);
   });
 
   it('imports a CSV and reports the upload by its id', async () => {
@@ -87,19 +69,19 @@ describe('dataset uploads', () => {
     });
     expect(res.json.uploadId).toBe('upload-0001');
 
-    const list = (await (await fetch(base)).json()) as { datasets: DatasetManifest[] };
+    const list = (await (await fetch(served.base)).json()) as { datasets: DatasetManifest[] };
     expect(list.datasets.map((d) => d.id)).toContain(dataset.id);
-    const one = (await (await fetch(`${base}/${dataset.id}`)).json()) as { dataset: DatasetManifest };
+    const one = (await (await fetch(`${served.base}/${dataset.id}`)).json()) as { dataset: DatasetManifest };
     expect(one.dataset).toEqual(dataset);
 
-    const progress = (await (await fetch(`${base}/uploads/upload-0001`)).json()) as { upload: object };
+    const progress = (await (await fetch(`${served.base}/uploads/upload-0001`)).json()) as { upload: object };
     expect(progress.upload).toMatchObject({
       phase: 'done',
       receivedBytes: Buffer.byteLength(CSV),
       totalBytes: Buffer.byteLength(CSV),
       datasetId: dataset.id,
     });
-    expect((await fetch(`${base}/uploads/unknown-upload`)).status).toBe(404);
+    expect((await fetch(`${served.base}/uploads/unknown-upload`)).status).toBe(404);
   });
 
   it('imports the binary layout, whatever the label column says', async () => {
@@ -124,7 +106,7 @@ describe('dataset uploads', () => {
   });
 
   it('answers bad uploads with row and column, and leaves nothing behind', async () => {
-    const before = datasetDirEntries(dataDir);
+    const before = datasetDirEntries(served.dataDir);
     const bad = CSV.replace('3,6,odd', '3,six,odd');
     const res = await upload(bad, 'text/csv', '?uploadId=upload-0002');
     expectError(
@@ -133,21 +115,21 @@ describe('dataset uploads', () => {
       'BAD_REQUEST',
       /^row 5, column 2 \("x2"\): "six" is not a number, but the column held numbers from row 2 on/,
     );
-    const progress = (await (await fetch(`${base}/uploads/upload-0002`)).json()) as { upload: object };
+    const progress = (await (await fetch(`${served.base}/uploads/upload-0002`)).json()) as { upload: object };
     expect(progress.upload).toMatchObject({ phase: 'failed', error: { code: 'BAD_REQUEST' } });
-    expect(datasetDirEntries(dataDir)).toEqual(before);
+    expect(datasetDirEntries(served.dataDir)).toEqual(before);
 
     // An error early in a large body still arrives as JSON: the rest of the body is read first.
     const large = `x,label\n1,a\nbad,b\n${'1,a\n'.repeat(50_000)}`;
     const early = await upload(large, 'text/csv');
     expectError(early, 400, 'BAD_REQUEST', /row 3, column 1 \("x"\)/);
     expect(early.headers.get('connection')).not.toBe('close');
-    expect(datasetDirEntries(dataDir)).toEqual(before);
+    expect(datasetDirEntries(served.dataDir)).toEqual(before);
   });
 
   it('leaves nothing behind when the client goes away mid-upload', async () => {
-    const before = datasetDirEntries(dataDir);
-    const { port } = server.address() as AddressInfo;
+    const before = datasetDirEntries(served.dataDir);
+    const { port } = served.server.address() as AddressInfo;
     const req = http.request({
       host: '127.0.0.1',
       port,
@@ -160,17 +142,17 @@ describe('dataset uploads', () => {
     await expect
       .poll(
         async () =>
-          ((await (await fetch(`${base}/uploads/upload-abort`)).json()) as { upload?: object }).upload,
+          ((await (await fetch(`${served.base}/uploads/upload-abort`)).json()) as { upload?: object }).upload,
       )
       .toMatchObject({ phase: 'receiving', receivedBytes: 16 });
     req.destroy();
     await expect
       .poll(
         async () =>
-          ((await (await fetch(`${base}/uploads/upload-abort`)).json()) as { upload: object }).upload,
+          ((await (await fetch(`${served.base}/uploads/upload-abort`)).json()) as { upload: object }).upload,
       )
       .toMatchObject({ phase: 'failed', error: { code: 'ABORTED' } });
-    expect(datasetDirEntries(dataDir)).toEqual(before);
+    expect(datasetDirEntries(served.dataDir)).toEqual(before);
   });
 
   it('refuses unknown content types, bad parameters and empty bodies', async () => {
@@ -199,7 +181,7 @@ describe('dataset uploads', () => {
   });
 
   it('refuses an oversized upload with 413: early from Content-Length, or while counting a chunked body', async () => {
-    const before = datasetDirEntries(dataDir);
+    const before = datasetDirEntries(served.dataDir);
     const big = Buffer.alloc(MAX_UPLOAD + 1, 0x31);
     const declared = await upload(big, 'text/csv');
     expectError(
@@ -219,7 +201,7 @@ describe('dataset uploads', () => {
         controller.close();
       },
     });
-    const res = await fetch(base, {
+    const res = await fetch(served.base, {
       method: 'POST',
       headers: { 'content-type': 'text/csv', ...auth },
       body: stream,
@@ -227,16 +209,16 @@ describe('dataset uploads', () => {
     } as RequestInit);
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: /larger than the limit/ });
-    expect(datasetDirEntries(dataDir)).toEqual(before);
+    expect(datasetDirEntries(served.dataDir)).toEqual(before);
   });
 });
 
 describe('dataset reads and shards', () => {
   it('404s an unknown dataset', async () => {
     for (const url of [
-      `${base}/ds-000000000000`,
-      `${base}/ds-000000000000/samples?start=0&end=1`,
-      `${base}/..%2Fetc`,
+      `${served.base}/ds-000000000000`,
+      `${served.base}/ds-000000000000/samples?start=0&end=1`,
+      `${served.base}/..%2Fetc`,
     ]) {
       const res = await fetch(url);
       expect(res.status).toBe(404);
@@ -245,18 +227,18 @@ describe('dataset reads and shards', () => {
   });
 
   it('prepares mnist on first GET, then lists it', async () => {
-    const res = await fetch(`${base}/mnist`);
+    const res = await fetch(`${served.base}/mnist`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { dataset: DatasetManifest }).dataset).toMatchObject({
       id: 'mnist',
       trainSize: 8000,
     });
-    const list = (await (await fetch(base)).json()) as { datasets: DatasetManifest[] };
+    const list = (await (await fetch(served.base)).json()) as { datasets: DatasetManifest[] };
     expect(list.datasets.filter((d) => d.id === 'mnist')).toHaveLength(1);
   });
 
   it('serves a shard as immutable binary equal to readRaw, with a strong ETag and 304', async () => {
-    const url = `${base}/mnist/samples?split=test&start=100&end=356`;
+    const url = `${served.base}/mnist/samples?split=test&start=100&end=356`;
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
@@ -264,7 +246,7 @@ describe('dataset reads and shards', () => {
     const etag = res.headers.get('etag');
     expect(etag).toMatch(/^"[0-9a-f]{40}"$/);
     const bytes = Buffer.from(await res.arrayBuffer());
-    expect(bytes.equals(registry.readRaw('mnist', 'test', 100, 356))).toBe(true);
+    expect(bytes.equals(served.registry.readRaw('mnist', 'test', 100, 356))).toBe(true);
     expect(decodeShard(bytes)).toMatchObject({ count: 256, featureCount: 784, start: 100, split: 'test' });
 
     for (const inm of [etag as string, `W/${etag}`, `"other", ${etag}`]) {
@@ -273,7 +255,7 @@ describe('dataset reads and shards', () => {
       expect(again.headers.get('etag')).toBe(etag);
     }
     expect((await fetch(url, { headers: { 'if-none-match': '"other"' } })).status).toBe(200);
-    const other = await fetch(`${base}/mnist/samples?split=train&start=100&end=356`);
+    const other = await fetch(`${served.base}/mnist/samples?split=train&start=100&end=356`);
     expect(other.headers.get('etag')).not.toBe(etag);
   });
 
@@ -290,19 +272,21 @@ describe('dataset reads and shards', () => {
       ['start=0&end=5000', /at most 4096 samples/],
     ];
     for (const [query, message] of cases) {
-      const res = await fetch(`${base}/mnist/samples?${query}`);
+      const res = await fetch(`${served.base}/mnist/samples?${query}`);
       expect(res.status, query).toBe(400);
       expect(res.headers.get('cache-control'), query).toBeNull();
       expect(await res.json()).toMatchObject({ ok: false, code: 'BAD_REQUEST', message });
     }
-    const tight = await fetch(`${base.replace('/api/datasets', '/tight')}/mnist/samples?start=0&end=13`);
+    const tight = await fetch(
+      `${served.base.replace('/api/datasets', '/tight')}/mnist/samples?start=0&end=13`,
+    );
     expect(tight.status).toBe(400);
     expect(await tight.json()).toMatchObject({
       message:
         'a shard is at most 10000 bytes; 13 samples of this dataset are 10245 bytes (ask for at most 12)',
     });
     expect(
-      (await fetch(`${base.replace('/api/datasets', '/tight')}/mnist/samples?start=0&end=12`)).status,
+      (await fetch(`${served.base.replace('/api/datasets', '/tight')}/mnist/samples?start=0&end=12`)).status,
     ).toBe(200);
   });
 });

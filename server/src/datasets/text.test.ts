@@ -1,40 +1,21 @@
 // Text datasets: the built-in moby-dick corpus, character tokenisation into next-token windows, and
 // the text/plain upload route with its refusals (a coded 4xx, nothing left on disk).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeCharacters, entropyBits } from '@tabswarm/protocol';
 import type { DatasetManifest } from './layout.ts';
 import { DatasetRegistry } from './registry.ts';
 import { datasetRoutes } from './routes.ts';
 import { decodeShard } from './shard.ts';
-import { datasetDirEntries, inPieces, tempDataDir } from './test-support.ts';
+import { datasetDirEntries, inPieces, useDatasetServer } from './test-support.ts';
 import { readUtf8 } from './text.ts';
 
 const TOKEN = 'text-operator-token';
-let dataDir: string;
-let registry: DatasetRegistry;
-let server: http.Server;
-let base: string;
-
-beforeAll(async () => {
-  dataDir = tempDataDir();
-  registry = new DatasetRegistry(dataDir);
-  const app = express();
+const served = useDatasetServer((app, registry) => {
   app.use('/api/datasets', datasetRoutes(registry, TOKEN, { maxUploadBytes: 64 * 1024 }));
-  server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/datasets`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 async function upload(body: string | Uint8Array, query = '', contentType = 'text/plain; charset=utf-8') {
-  const res = await fetch(`${base}${query}`, {
+  const res = await fetch(`${served.base}${query}`, {
     method: 'POST',
     headers: { 'content-type': contentType, authorization: `Bearer ${TOKEN}` },
     body: typeof body === 'string' ? body : new Uint8Array(body),
@@ -44,7 +25,7 @@ async function upload(body: string | Uint8Array, query = '', contentType = 'text
 
 describe('the built-in moby-dick corpus', () => {
   it('is prepared on first use: character vocabulary, next-token windows, held-out part from the end', async () => {
-    const m = await registry.ensureBuiltin('moby-dick');
+    const m = await served.registry.ensureBuiltin('moby-dick');
     const text = m.text;
     expect(text).toBeDefined();
     if (text === undefined) return;
@@ -59,7 +40,7 @@ describe('the built-in moby-dick corpus', () => {
     expect(text.heldOutUnigramBits).toBeLessThan(4.8);
 
     // A held-out window's labels are its inputs shifted by one, and consecutive windows continue.
-    const { x, y, labelsPerSample } = decodeShard(registry.readRaw('moby-dick', 'test', 0, 2));
+    const { x, y, labelsPerSample } = decodeShard(served.registry.readRaw('moby-dick', 'test', 0, 2));
     expect(labelsPerSample).toBe(64);
     const first = decodeCharacters(Array.from(x.subarray(0, 64)), text.vocabulary);
     const labels = decodeCharacters(Array.from(y.subarray(0, 64)), text.vocabulary);
@@ -67,7 +48,7 @@ describe('the built-in moby-dick corpus', () => {
     expect(decodeCharacters(Array.from(x.subarray(64, 128)), text.vocabulary)[0]).toBe(labels[63]);
 
     // Prepared once: a second registry on the same directory loads it, byte-identical checksums.
-    const again = new DatasetRegistry(dataDir).get('moby-dick');
+    const again = new DatasetRegistry(served.dataDir).get('moby-dick');
     expect(again?.checksums).toEqual(m.checksums);
   });
 });
@@ -86,7 +67,7 @@ describe('text uploads', () => {
     const chars = Array.from(body).length;
     expect(m.text?.heldOutChars).toBe(chars - Math.floor(chars * 0.8));
     // The baseline is the held-out labels' entropy, recomputed here from the served shards.
-    const shard = decodeShard(registry.readRaw(m.id, 'test', 0, m.testSize));
+    const shard = decodeShard(served.registry.readRaw(m.id, 'test', 0, m.testSize));
     const counts = new Array<number>(m.numClasses).fill(0);
     for (const t of shard.y) counts[t] = (counts[t] as number) + 1;
     expect(m.text?.heldOutUnigramBits).toBeCloseTo(entropyBits(counts), 10);
@@ -115,25 +96,25 @@ describe('text uploads', () => {
     ['a context out of range', TEXT, '?context=1', /context/],
     ['CSV options on a text upload', TEXT, '?label=y', /apply to CSV/],
   ])('refuses %s with 400 BAD_REQUEST and writes nothing', async (_what, body, query, message) => {
-    const before = datasetDirEntries(dataDir);
-    const count = registry.list().length;
+    const before = datasetDirEntries(served.dataDir);
+    const count = served.registry.list().length;
     const res = await upload(body, query);
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
     expect(res.json.message).toMatch(message);
-    expect(datasetDirEntries(dataDir)).toEqual(before);
-    expect(registry.list().length).toBe(count);
+    expect(datasetDirEntries(served.dataDir)).toEqual(before);
+    expect(served.registry.list().length).toBe(count);
   });
 
   it('refuses an empty body and one over the size limit with coded errors, writing nothing', async () => {
-    const before = datasetDirEntries(dataDir);
+    const before = datasetDirEntries(served.dataDir);
     const empty = await upload('');
     expect(empty.status).toBe(400);
     expect(empty.json).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
     const big = await upload('x y '.repeat(20_000));
     expect(big.status).toBe(413);
     expect(big.json).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE' });
-    expect(datasetDirEntries(dataDir)).toEqual(before);
+    expect(datasetDirEntries(served.dataDir)).toEqual(before);
   });
 });
 
