@@ -2,25 +2,15 @@
 // samples beyond, repaired on leave and refreshed; deltas go only to views a change touches, and
 // how many go out per join or leave does not grow with the swarm.
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '@tabswarm/core';
 import { PeerView, type PeerInfo } from '@tabswarm/protocol';
 import { PeerSamples, type ViewDeltas } from './peer-samples.ts';
-
-/** A seeded generator, so a failure repeats. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const peer = (i: number): PeerInfo => ({ nodeId: `node${String(i).padStart(5, '0')}`, backend: 'cpu' });
 
 /** A swarm as the volunteers see it: each holds the snapshot it got on joining plus the deltas sent to it. */
 function swarm(sampleSize: number, seed = 1) {
+  // Seeded (core's mulberry32), so a failure repeats.
   const samples = new PeerSamples({ sampleSize, random: mulberry32(seed) });
   const views = new Map<string, PeerView>();
   let emits = 0;
