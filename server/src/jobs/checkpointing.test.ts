@@ -1,42 +1,11 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { l2Norm, mulberry32, randomVector } from '@tabswarm/core';
-import {
-  decodeFrame,
-  encodeFp32Frame,
-  frameValues,
-  type CheckpointSummary,
-  type JobInfo,
-} from '@tabswarm/protocol';
-import { SimVolunteer } from '../sim/sim-volunteer.ts';
-import { api, startServer, type RunningServer } from '../test-support.ts';
+import { decodeFrame, encodeFp32Frame, frameValues, type CheckpointSummary } from '@tabswarm/protocol';
+import { api } from '../test-support.ts';
+import { useSimJobs } from './test-support.ts';
 
-let running: RunningServer | undefined;
-const sims: SimVolunteer[] = [];
-afterEach(async () => {
-  sims.splice(0).forEach((s) => s.close());
-  await running?.close();
-  running = undefined;
-});
-
-async function setup(spec: object): Promise<{ r: RunningServer; job: JobInfo }> {
-  const r = await startServer({ heartbeatTimeoutMs: 60_000, heartbeatIntervalMs: 1_000 });
-  running = r;
-  const res = await api<{ job: JobInfo }>(`${r.url}/api/jobs`, { body: spec });
-  expect(res.status).toBe(201);
-  await r.server.checkpoints().idle();
-  return { r, job: res.body.job };
-}
-
-async function sim(
-  url: string,
-  options?: ConstructorParameters<typeof SimVolunteer>[1],
-): Promise<SimVolunteer> {
-  const s = new SimVolunteer(url, options);
-  sims.push(s);
-  await s.join();
-  return s;
-}
+const { setup, sim } = useSimJobs();
 
 const twoShards = {
   name: 'ckpt',

@@ -1,7 +1,7 @@
 // Training-health alarms through a real coordinator: a job whose checkpoints never change raises
 // "checkpoint-unchanged" (REST, job info, /metrics, event log) and clears it once they move; a job
 // whose volunteers really learn raises nothing.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { getFlatWeights, setFlatWeights, topologyFor } from '@tabswarm/core';
 import {
@@ -13,17 +13,12 @@ import {
   type LogEvent,
 } from '@tabswarm/protocol';
 import { buildModel } from '../checkpoints/model-factory.ts';
-import { SimVolunteer } from '../sim/sim-volunteer.ts';
-import { api, request, startServer, type RunningServer } from '../test-support.ts';
+import type { SimVolunteer } from '../sim/sim-volunteer.ts';
+import { api, request, type RunningServer } from '../test-support.ts';
+import { useSimJobs } from './test-support.ts';
 import { FAILED_ROUND_WINDOW, HEALTH_WINDOW } from './training-health.ts';
 
-let running: RunningServer | undefined;
-const sims: SimVolunteer[] = [];
-afterEach(async () => {
-  sims.splice(0).forEach((s) => s.close());
-  await running?.close();
-  running = undefined;
-});
+const jobs = useSimJobs();
 
 // 8,000 mnist training samples in shards of 500: 16 shards, a checkpoint after each.
 const spec = {
@@ -32,21 +27,11 @@ const spec = {
   checkpoint: { everyShards: 1, contributors: 1, uploadTimeoutMs: 5_000 },
 };
 
-async function setup(): Promise<{ r: RunningServer; job: JobInfo }> {
-  const r = await startServer({ heartbeatTimeoutMs: 60_000, heartbeatIntervalMs: 1_000 });
-  running = r;
-  const res = await api<{ job: JobInfo }>(`${r.url}/api/jobs`, { body: spec });
-  expect(res.status).toBe(201);
-  await r.server.checkpoints().idle();
-  return { r, job: res.body.job };
-}
+const setup = () => jobs.setup(spec);
 
-async function sim(url: string, parameters?: (latest: Float32Array) => Float32Array): Promise<SimVolunteer> {
-  const s = new SimVolunteer(url, parameters && { parameters });
-  sims.push(s);
-  await s.join();
-  return s;
-}
+/** A simulated volunteer; `parameters` makes what it uploads from the latest checkpoint. */
+const sim = (url: string, parameters?: (latest: Float32Array) => Float32Array): Promise<SimVolunteer> =>
+  jobs.sim(url, parameters && { parameters });
 
 /** One shard done, then waits for its checkpoint to be written and evaluated. */
 async function trainOneCheckpoint(r: RunningServer, jobId: string, volunteer: SimVolunteer): Promise<void> {
