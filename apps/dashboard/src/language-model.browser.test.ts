@@ -1,31 +1,17 @@
 // The job page's language-model card in a real browser: the bits-per-character chart against the
 // unigram baseline, and a sample generated from the latest checkpoint's model.json + weights.bin
 // (served here from memory through fetch) by the CPU-side temperature sampling.
-import * as tf from '@tensorflow/tfjs';
 import { createElement } from 'react';
 import { flushSync } from 'react-dom';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildModel, initialParameters, setFlatWeights, topologyFor } from '@tabswarm/core';
-import {
-  characterVocabulary,
-  jobInfoSchema,
-  type CheckpointSummary,
-  type ModelSpec,
-  type TextInfo,
-} from '@tabswarm/protocol';
+import { characterVocabulary, jobInfoSchema, type CheckpointSummary } from '@tabswarm/protocol';
 import { LanguageModelCard } from './LanguageModelCard.tsx';
+import { charTextInfo, exportedGptNano } from './test-support.ts';
 
 const CORPUS = 'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.';
 const vocabulary = characterVocabulary(CORPUS);
-const text: TextInfo = {
-  tokenization: 'char',
-  context: 16,
-  vocabulary,
-  heldOutUnigramBits: 4.2,
-  trainChars: 70,
-  heldOutChars: 10,
-};
+const text = charTextInfo(vocabulary, { heldOutUnigramBits: 4.2, trainChars: 70, heldOutChars: 10 });
 const checkpoints: CheckpointSummary[] = [
   { seq: 0, createdAt: 1, shardsDone: 0, accuracy: 0.02, loss: 4.4, bitsPerChar: 6.35, perplexity: 81.6 },
   { seq: 1, createdAt: 2, shardsDone: 4, accuracy: 0.25, loss: 2.8, bitsPerChar: 4.04, perplexity: 16.4 },
@@ -39,33 +25,10 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-/** A gpt-nano for the corpus, saved as the coordinator's export route would serve it. */
-async function exportedModel(): Promise<{ json: string; weights: ArrayBuffer }> {
-  const spec: ModelSpec = { kind: 'preset', preset: 'gpt-nano' };
-  const shape = { featureShape: [16], labelShape: [16], numClasses: vocabulary.length };
-  const model = await buildModel(topologyFor(spec, shape));
-  setFlatWeights(model, await initialParameters(spec, shape, 3));
-  let out: { json: string; weights: ArrayBuffer } | undefined;
-  await model.save(
-    tf.io.withSaveHandler((a) => {
-      out = {
-        json: JSON.stringify({
-          modelTopology: a.modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-        }),
-        weights: a.weightData as ArrayBuffer,
-      };
-      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
-    }),
-  );
-  model.dispose();
-  if (out === undefined) throw new Error('nothing saved');
-  return out;
-}
-
 describe('language-model card', () => {
   it('plots bits per character and shows a sample from the latest checkpoint', async () => {
-    const files = await exportedModel();
+    // A gpt-nano for the corpus, saved as the coordinator's export route would serve it.
+    const files = await exportedGptNano(vocabulary, 3);
     const requested: string[] = [];
     vi.stubGlobal('fetch', (input: RequestInfo | URL) => {
       const url = input instanceof Request ? input.url : input.toString();

@@ -5,48 +5,22 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, initialParameters, setFlatWeights, topologyFor } from '@tabswarm/core';
-import { characterVocabulary, type ModelSpec, type TextInfo } from '@tabswarm/protocol';
+import { characterVocabulary } from '@tabswarm/protocol';
+import { charTextInfo, exportedGptNano } from './test-support.ts';
 import { generateSample } from './text-sample.ts';
 
 const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely.';
 const vocabulary = characterVocabulary(TEXT);
-const info: TextInfo = {
-  tokenization: 'char',
-  context: 16,
-  vocabulary,
-  heldOutUnigramBits: 4,
-  trainChars: 50,
-  heldOutChars: 13,
-};
+const info = charTextInfo(vocabulary, { heldOutUnigramBits: 4, trainChars: 50, heldOutChars: 13 });
 let server: http.Server;
 let url: string;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  const spec: ModelSpec = { kind: 'preset', preset: 'gpt-nano' };
-  const shape = { featureShape: [16], labelShape: [16], numClasses: vocabulary.length };
-  const model = await buildModel(topologyFor(spec, shape));
-  setFlatWeights(model, await initialParameters(spec, shape, 2));
-  let files: { json: string; weights: Uint8Array } | undefined;
-  await model.save(
-    tf.io.withSaveHandler((a) => {
-      const { weightData, weightSpecs, modelTopology } = a;
-      const bytes = new Uint8Array(weightData as ArrayBuffer);
-      files = {
-        json: JSON.stringify({
-          modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }],
-        }),
-        weights: bytes,
-      };
-      return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } });
-    }),
-  );
-  model.dispose();
+  const files = await exportedGptNano(vocabulary, 2);
   server = http.createServer((req, res) => {
-    if (req.url === '/model.json') res.end(files?.json);
-    else if (req.url === '/weights.bin') res.end(files?.weights);
+    if (req.url === '/model.json') res.end(files.json);
+    else if (req.url === '/weights.bin') res.end(new Uint8Array(files.weights));
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
