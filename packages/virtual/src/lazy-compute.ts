@@ -8,6 +8,7 @@
  */
 import { VALIDATION_PROJECTIONS } from '@tabswarm/core';
 import type { ComputePort } from '@tabswarm/trainer';
+import { withTrain } from './train-override.ts';
 
 export interface LazyCounts {
   /** Shards reported done without training. */
@@ -20,36 +21,21 @@ export interface LazyCounts {
 const PLAUSIBLE_LOSS = Math.log(10);
 
 export function lazyCompute(compute: ComputePort, counts: LazyCounts): ComputePort {
-  return {
-    start: (options) => compute.start(options),
-    selfTest: () => compute.selfTest(),
-    loadJob: (job) => compute.loadJob(job),
-    calibrate: (steps) => compute.calibrate(steps),
-    train(task) {
-      counts.shards++;
-      if (task.replica !== undefined) counts.replicas++;
-      return Promise.resolve({
-        ok: true,
-        leaseId: task.lease.leaseId,
-        loss: PLAUSIBLE_LOSS,
-        samples: task.lease.end - task.lease.start,
-        steps: 0,
-        durationMs: 5,
-        stepTimeMs: 1,
-        samplesPerSec: 10_000,
-        ...(task.replica === undefined
-          ? {}
-          : { update: { norm: 0, projections: new Array<number>(VALIDATION_PROJECTIONS).fill(0) } }),
-      });
-    },
-    cancel: (leaseId) => compute.cancel(leaseId),
-    parameters: () => compute.parameters(),
-    setParameters: (snapshot) => compute.setParameters(snapshot),
-    setPaused: (paused) => compute.setPaused(paused),
-    setDutyCycle: (dutyCycle) => compute.setDutyCycle(dutyCycle),
-    stats: () => compute.stats(),
-    failed: compute.failed,
-    simulateFault: (kind) => compute.simulateFault(kind),
-    dispose: () => compute.dispose(),
-  };
+  return withTrain(compute, (task) => {
+    counts.shards++;
+    if (task.replica !== undefined) counts.replicas++;
+    return Promise.resolve({
+      ok: true,
+      leaseId: task.lease.leaseId,
+      loss: PLAUSIBLE_LOSS,
+      samples: task.lease.end - task.lease.start,
+      steps: 0,
+      durationMs: 5,
+      stepTimeMs: 1,
+      samplesPerSec: 10_000,
+      ...(task.replica === undefined
+        ? {}
+        : { update: { norm: 0, projections: new Array<number>(VALIDATION_PROJECTIONS).fill(0) } }),
+    });
+  });
 }

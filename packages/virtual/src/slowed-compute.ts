@@ -4,28 +4,14 @@
  * peers see a slower volunteer and nothing else changes.
  */
 import type { ComputePort } from '@tabswarm/trainer';
+import { withTrain } from './train-override.ts';
 
 export function slowedCompute(compute: ComputePort, factor: () => number): ComputePort {
-  return {
-    start: (options) => compute.start(options),
-    selfTest: () => compute.selfTest(),
-    loadJob: (job) => compute.loadJob(job),
-    calibrate: (steps) => compute.calibrate(steps),
-    async train(task, onStep) {
-      const started = performance.now();
-      const outcome = await compute.train(task, onStep);
-      const extra = (Math.max(1, factor()) - 1) * (performance.now() - started);
-      if (extra > 0) await new Promise((resolve) => setTimeout(resolve, extra));
-      return outcome;
-    },
-    cancel: (leaseId) => compute.cancel(leaseId),
-    parameters: () => compute.parameters(),
-    setParameters: (snapshot) => compute.setParameters(snapshot),
-    setPaused: (paused) => compute.setPaused(paused),
-    setDutyCycle: (dutyCycle) => compute.setDutyCycle(dutyCycle),
-    stats: () => compute.stats(),
-    failed: compute.failed,
-    simulateFault: (kind) => compute.simulateFault(kind),
-    dispose: () => compute.dispose(),
-  };
+  return withTrain(compute, async (task, onStep) => {
+    const started = performance.now();
+    const outcome = await compute.train(task, onStep);
+    const extra = (Math.max(1, factor()) - 1) * (performance.now() - started);
+    if (extra > 0) await new Promise((resolve) => setTimeout(resolve, extra));
+    return outcome;
+  });
 }
