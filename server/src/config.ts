@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IceServer } from '@tabswarm/protocol';
 import { OriginListError, parseOriginList } from './origin-policy.ts';
+import { DEFAULT_RATE_LIMITS, parseRateLimits, type RateLimits } from './rate-limit.ts';
 
 export interface ServerConfig {
   readonly port: number;
@@ -29,6 +30,8 @@ export interface ServerConfig {
   readonly datasetMaxUploadBytes: number;
   /** Web origins besides the coordinator's own whose pages may open its sockets (origin-policy.ts). */
   readonly allowedOrigins: readonly string[];
+  /** Per-address and per-session rate limits (rate-limit.ts); null: off. */
+  readonly rateLimits: RateLimits | null;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,6 +51,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   leaseSweepMs: 1_000,
   datasetMaxUploadBytes: 256 * 1024 * 1024,
   allowedOrigins: [],
+  rateLimits: DEFAULT_RATE_LIMITS,
 };
 
 export class ConfigError extends Error {
@@ -66,6 +70,7 @@ const OPTIONS = {
   operatorToken: { flag: '--operator-token', env: 'TABSWARM_OPERATOR_TOKEN' },
   datasetMaxUploadMb: { flag: '--dataset-max-upload-mb', env: 'TABSWARM_DATASET_MAX_UPLOAD_MB' },
   allowedOrigins: { flag: '--allowed-origins', env: 'TABSWARM_ALLOWED_ORIGINS' },
+  rateLimits: { flag: '--rate-limits', env: 'TABSWARM_RATE_LIMITS' },
 } as const;
 
 export const CONFIG_HELP = `Options (flag, or environment variable):
@@ -79,7 +84,9 @@ export const CONFIG_HELP = `Options (flag, or environment variable):
   --operator-token TOKEN     TABSWARM_OPERATOR_TOKEN          token for writes (default: generated into the data dir)
   --dataset-max-upload-mb N  TABSWARM_DATASET_MAX_UPLOAD_MB   largest dataset upload in MiB (default 256)
   --allowed-origins LIST     TABSWARM_ALLOWED_ORIGINS         other web origins whose pages may connect, comma-separated
-                                                              (default: none, only the coordinator's own pages)`;
+                                                              (default: none, only the coordinator's own pages)
+  --rate-limits off|JSON     TABSWARM_RATE_LIMITS             per-address and per-session rate limits: off, or JSON
+                                                              overriding defaults, e.g. {"connectsPerIp":{"perSecond":5,"burst":100}}`;
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));
@@ -133,6 +140,12 @@ function allowedOrigins(raw: string): string[] {
   }
 }
 
+function rateLimits(raw: string): RateLimits | null {
+  const parsed = parseRateLimits(raw);
+  if (!parsed.ok) throw new ConfigError(`rate limits: ${parsed.message}`);
+  return parsed.limits;
+}
+
 /** Builds the config from flags and environment. Throws ConfigError with a readable message. */
 export function resolveConfig(
   argv: readonly string[],
@@ -154,6 +167,7 @@ export function resolveConfig(
   const operatorToken = pick('operatorToken');
   const maxUpload = pick('datasetMaxUploadMb');
   const origins = pick('allowedOrigins');
+  const limits = pick('rateLimits');
   const config: ServerConfig = {
     ...base,
     ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
@@ -172,6 +186,7 @@ export function resolveConfig(
       datasetMaxUploadBytes: integer('dataset upload limit (MiB)', maxUpload, 1, 16_384) * 1024 * 1024,
     }),
     ...(origins !== undefined && { allowedOrigins: allowedOrigins(origins) }),
+    ...(limits !== undefined && { rateLimits: rateLimits(limits) }),
   };
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
     throw new ConfigError('heartbeat timeout must be longer than the heartbeat interval');

@@ -16,6 +16,7 @@ import { DatasetRegistry, datasetRoutes, evaluationSize } from './datasets/index
 import { createGossipCoordinator, gossipJobs, type GossipCoordinator } from './gossip/index.ts';
 import { Checkpointing } from './jobs/checkpointing.ts';
 import { checkpointRoutes } from './jobs/checkpoint-routes.ts';
+import { createRateGuards } from './rate-guards.ts';
 import { JobService, type DatasetLookup } from './jobs/job-service.ts';
 import { createCheckpointRepository } from './store/checkpoint-repository.ts';
 import { jobRoutes } from './jobs/routes.ts';
@@ -147,6 +148,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     if (node.status === 'gone') scheduler.releaseNode(node.id);
   });
 
+  const guards = createRateGuards(config.rateLimits, metrics);
   const httpServer = http.createServer();
   const logError = (err: unknown): void => log.error({ err }, 'request failed');
   const app = createHttpApp(
@@ -167,6 +169,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     ],
     operator.token,
     log,
+    guards.httpWrites,
   );
   const peers = createPeerSignalling(
     httpServer,
@@ -196,6 +199,12 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   });
 
   const ctx = (namespace: string) => ({ namespace, metrics, log });
+  // Rate limits first: a connection over its address's budget goes no further, and every event
+  // of a session counts against its budget before any handler sees it.
+  for (const name of [NAMESPACES.volunteer, NAMESPACES.dashboard]) {
+    io.of(name).use(guards.connect);
+    io.of(name).on('connection', guards.session);
+  }
   const volunteers = attachVolunteerNamespace(
     io.of(NAMESPACES.volunteer) as VolunteerNamespace,
     membership,

@@ -17,6 +17,8 @@ export function createHttpApp(
   api: readonly (readonly [string, express.Router])[],
   operatorToken: string,
   log: Logger,
+  /** Runs before the API routers: the per-address limit on writes (rate-guards.ts). */
+  limitWrites: express.RequestHandler = (_req, _res, next) => next(),
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -38,6 +40,7 @@ export function createHttpApp(
     res.json({ nodes: membership.list(), serverTime: Date.now() });
   });
 
+  app.use('/api', limitWrites);
   for (const [mount, router] of api) app.use(mount, router);
   app.use('/api', (_req, res) => sendError(res, 'NOT_FOUND', 'no such API endpoint'));
 

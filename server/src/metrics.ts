@@ -25,6 +25,8 @@ export interface ServerMetrics {
   /** Validated work: replica results judged, by job and verdict (valid, invalid, inconclusive). */
   readonly replicaVerdicts: Counter<'job' | 'verdict'>;
   readonly volunteersDistrusted: Counter<'job'>;
+  /** Requests refused by a rate limit (rate-limit.ts), by limit. */
+  readonly rateLimited: Counter<'limit'>;
 }
 
 /** Upper bounds of the request-latency histogram's buckets (a quantile is known to this resolution). */
@@ -120,6 +122,12 @@ export function createMetrics(): ServerMetrics {
       name: 'tabswarm_volunteers_distrusted_total',
       help: 'Volunteers distrusted (their replicated work was outvoted), by the job whose shard decided it',
       labelNames: ['job'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'tabswarm_rate_limited_total',
+      help: 'Connections, socket events and HTTP writes refused by a rate limit, by limit',
+      labelNames: ['limit'],
       registers: [registry],
     }),
   };

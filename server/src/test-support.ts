@@ -92,6 +92,9 @@ export async function startServer(
     heartbeatIntervalMs: 100,
     heartbeatTimeoutMs: 600,
     operatorToken: OPERATOR_TOKEN,
+    // Tests flood one socket or address on purpose (fuzzers, caps): the limits are tested on their
+    // own (rate-limit.test.ts) and with the defaults by the swarm and end-to-end tests.
+    rateLimits: null,
     ...overrides,
   };
   const server = createServer(config, { ...deps, log: pino({ level: 'silent' }) });

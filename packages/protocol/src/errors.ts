@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'NO_WORK',
   /** Its replicated work was outvoted: the volunteer gets no more leases (validated work). */
   'DISTRUSTED',
+  /** Over a rate limit: retry after the wait the message names. */
+  'RATE_LIMITED',
   /** What the other side sent did not match its schema (a client's rejection of a server payload). */
   'BAD_PAYLOAD',
   'INTERNAL',

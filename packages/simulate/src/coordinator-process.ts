@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OperatorClient } from '@tabswarm/virtual';
+import { ONE_ADDRESS_RATE_LIMITS } from '../../../server/src/rate-limit.ts';
 import { spawnCoordinator, type SpawnedCoordinator } from '../../../server/src/spawn-coordinator.ts';
 
 export interface CoordinatorProcess {
@@ -43,6 +44,8 @@ export async function startCoordinatorProcess(
     String(options.heartbeatIntervalMs ?? 1_000),
     '--heartbeat-timeout-ms',
     String(options.heartbeatTimeoutMs ?? 10_000),
+    '--rate-limits',
+    ONE_ADDRESS_RATE_LIMITS,
     ...(options.args ?? []),
   ];
   let spawned = await spawnCoordinator({ dataDir, args });

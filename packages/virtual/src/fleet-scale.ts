@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import { NAMESPACES, PROTOCOL_VERSION } from '@tabswarm/protocol';
+import { ONE_ADDRESS_RATE_LIMITS } from '../../../server/src/rate-limit.ts';
 import { spawnCoordinator } from '../../../server/src/spawn-coordinator.ts';
 import { startVirtualFleet } from './fleet.ts';
 import { OperatorClient } from './operator-client.ts';
@@ -44,7 +45,14 @@ function histogramQuantiles(metrics: string, name: string, match: string): strin
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-fleet-scale-'));
 const coordinator = await spawnCoordinator({
   dataDir,
-  args: ['--heartbeat-interval-ms', '5000', '--heartbeat-timeout-ms', '30000'],
+  args: [
+    '--heartbeat-interval-ms',
+    '5000',
+    '--heartbeat-timeout-ms',
+    '30000',
+    '--rate-limits',
+    ONE_ADDRESS_RATE_LIMITS,
+  ],
   env: { LOG_LEVEL: 'warn' },
 });
 const operator = new OperatorClient(

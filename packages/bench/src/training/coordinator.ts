@@ -32,9 +32,10 @@ export class BenchCoordinator {
     this.#token = fs.readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim();
   }
 
-  static async start(): Promise<BenchCoordinator> {
+  /** `env`: more environment for main.ts (e.g. TABSWARM_RATE_LIMITS). */
+  static async start(env: Readonly<Record<string, string>> = {}): Promise<BenchCoordinator> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-bench-'));
-    const spawned = await spawnCoordinator({ dataDir, env: { LOG_LEVEL: 'warn' } });
+    const spawned = await spawnCoordinator({ dataDir, env: { LOG_LEVEL: 'warn', ...env } });
     return new BenchCoordinator(spawned, dataDir);
   }
 

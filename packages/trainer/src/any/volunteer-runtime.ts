@@ -85,7 +85,7 @@ export function leasePort(connection: () => CoordinatorConnection | null): Lease
   const unavailable = (): TrainerError =>
     new TrainerError('COORDINATOR_UNAVAILABLE', 'not connected to the coordinator');
   const refused = (reply: { code: string; message: string }): TrainerError =>
-    reply.code === 'NOT_JOINED' || reply.code === 'UNKNOWN_NODE'
+    reply.code === 'NOT_JOINED' || reply.code === 'UNKNOWN_NODE' || reply.code === 'RATE_LIMITED'
       ? new TrainerError('COORDINATOR_UNAVAILABLE', `${reply.code}: ${reply.message}`)
       : new TrainerError('COORDINATOR_REFUSED', `${reply.code}: ${reply.message}`);
   return {
