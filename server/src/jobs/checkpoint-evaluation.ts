@@ -19,6 +19,7 @@ export interface EvaluationDeps {
   readonly scheduler: Scheduler;
   readonly log: Logger;
   readonly events: EventLog;
+  /** Dataset shape and test split, by dataset id. */
   readonly datasetShape: (datasetId: string) => DatasetShape | undefined;
   readonly testSet: (datasetId: string) => TestSet;
 }

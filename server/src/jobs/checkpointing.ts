@@ -30,19 +30,12 @@ import {
   readCheckpointFile,
   writeCheckpointFile,
 } from '../checkpoints/checkpoint-files.ts';
-import type { TestSet } from '../checkpoints/evaluate.ts';
 import { exportModel, type ExportedModel } from '../checkpoints/export.ts';
 import { loadLatestCheckpoint } from '../checkpoints/latest-checkpoint.ts';
 import { initialParameters } from '../checkpoints/model-factory.ts';
-import type { EventLog } from '../event-log.ts';
-import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
-import type {
-  CheckpointRecord,
-  CheckpointRepository,
-  RejectedContributor,
-} from '../store/checkpoint-repository.ts';
-import { isTerminal, type Scheduler } from '../scheduler/scheduler.ts';
+import type { CheckpointRecord, RejectedContributor } from '../store/checkpoint-repository.ts';
+import { isTerminal } from '../scheduler/scheduler.ts';
 import type { JobRecord } from '../scheduler/types.ts';
 import {
   MAX_UPLOAD_RETRIES,
@@ -54,20 +47,15 @@ import {
   type Upload,
   type UploadOutcome,
 } from './checkpoint-round.ts';
-import { evaluateCheckpoint } from './checkpoint-evaluation.ts';
+import { evaluateCheckpoint, type EvaluationDeps } from './checkpoint-evaluation.ts';
 import { describeModel, type JobModel } from './job-model.ts';
 
 export type { JobModel } from './job-model.ts';
 
-export interface CheckpointDeps {
+/** What checkpoint rounds need; the repository, scheduler, log, events and datasets as evaluation does. */
+export interface CheckpointDeps extends EvaluationDeps {
   readonly dataDir: string;
-  readonly repo: CheckpointRepository;
-  readonly scheduler: Scheduler;
   readonly metrics: ServerMetrics;
-  readonly log: Logger;
-  /** Dataset shape and test split, by dataset id. */
-  readonly datasetShape: (datasetId: string) => DatasetShape | undefined;
-  readonly testSet: (datasetId: string) => TestSet;
   /** Connected, active volunteers among these node ids (in the given order), at most `limit`. */
   readonly pickContributors: (preferred: readonly string[], limit: number) => string[];
   readonly sendRequest: (
@@ -77,7 +65,6 @@ export interface CheckpointDeps {
   ) => boolean;
   /** Checkpoints written and evaluated, and rounds that accepted no upload (the listener logs those). */
   readonly onCheckpoint: (jobId: string, change: CheckpointChange) => void;
-  readonly events: EventLog;
   readonly now?: () => number;
 }
 
