@@ -9,10 +9,8 @@
 // clear of the noise of estimating on 16,384 characters and of a model that merely matched the
 // unigram frequencies of the training part (whose distribution differs slightly from the held-out).
 import { describe, expect, it } from 'vitest';
-import { MemoryNetwork } from '@tabswarm/gossip';
 import { decodeShard, entropyBits, type JobInfo } from '@tabswarm/protocol';
 import { until, useTestCoordinator } from './test-coordinator.ts';
-import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const MARGIN_BITS = 0.3;
 /** The coordinator evaluates text models on the first 256 held-out windows (server's MAX_TEXT_EVAL_WINDOWS). */
@@ -50,10 +48,7 @@ describe('gpt-nano on virtual volunteers', () => {
     });
     const baseline = await heldOutUnigramBits();
     const initial = (await coordinator.operator.getJob(job.id)).latestCheckpoint;
-    const network = new MemoryNetwork();
-    const volunteers = ['a', 'b'].map(
-      (label) => new VirtualVolunteer({ baseUrl: coordinator.url, network, backend: 'wasm', label }),
-    );
+    const volunteers = coordinator.wasmSwarm(['a', 'b']);
     let trained: JobInfo | undefined;
     try {
       const backends = await Promise.all(volunteers.map((v) => v.start()));

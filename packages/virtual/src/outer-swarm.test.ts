@@ -7,11 +7,9 @@
 // volunteers exchanged only every fourth shard. A FedAvg job with the outer optimizer trains too,
 // uploading every fourth shard.
 import { describe, expect, it } from 'vitest';
-import { MemoryNetwork } from '@tabswarm/gossip';
 import type { AveragingSpec, JobInfo, JobSpecInput } from '@tabswarm/protocol';
 import { mnistMlpJob } from './operator-client.ts';
 import { until, useTestCoordinator } from './test-coordinator.ts';
-import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 const LOCAL_STEPS = 5;
 const SAMPLES_PER_SHARD = 64 * LOCAL_STEPS;
@@ -28,6 +26,15 @@ interface RunFigures {
   readonly syncs: number[];
 }
 
+/** The job once it completed and the checkpoint taken at its end was evaluated. */
+const completed = (what: string, jobId: string): Promise<JobInfo> =>
+  until<JobInfo>(what, 220_000, async () => {
+    const latest = await coordinator.operator.getJob(jobId);
+    const last = latest.latestCheckpoint;
+    const final = last !== null && last.shardsDone >= latest.totalShards && typeof last.accuracy === 'number';
+    return latest.status === 'completed' && final ? latest : null;
+  });
+
 async function run(name: string, averaging: JobSpecInput['averaging']): Promise<RunFigures> {
   const job = await coordinator.operator.createJob(
     mnistMlpJob(name, {
@@ -38,20 +45,11 @@ async function run(name: string, averaging: JobSpecInput['averaging']): Promise<
       checkpoint: { everyShards: 10, contributors: 3 },
     }),
   );
-  const network = new MemoryNetwork();
-  const volunteers = ['a', 'b', 'c'].map(
-    (label) => new VirtualVolunteer({ baseUrl: coordinator.url, network, backend: 'wasm', label }),
-  );
+  const volunteers = coordinator.wasmSwarm(['a', 'b', 'c']);
   try {
     await Promise.all(volunteers.map((v) => v.start()));
-    const trained = await until<JobInfo>(`${name} to complete`, 220_000, async () => {
-      const latest = await coordinator.operator.getJob(job.id);
-      // The checkpoint taken at the end, evaluated: both runs are compared after every shard.
-      const last = latest.latestCheckpoint;
-      const final =
-        last !== null && last.shardsDone >= latest.totalShards && typeof last.accuracy === 'number';
-      return latest.status === 'completed' && final ? latest : null;
-    });
+    // Both runs are compared after every shard.
+    const trained = await completed(`${name} to complete`, job.id);
     // Every byte each side put on the wire for its exchanges (frames, chunk headers, control).
     const results = volunteers.flatMap((v) => v.averaging().results);
     const bytes = results.reduce((sum, r) => sum + r.bytesOut, 0);
@@ -116,19 +114,10 @@ describe('the outer optimizer with int8 codes on virtual volunteers', () => {
         checkpoint: { everyShards: 10, contributors: 3 },
       }),
     );
-    const network = new MemoryNetwork();
-    const volunteers = ['a', 'b', 'c'].map(
-      (label) => new VirtualVolunteer({ baseUrl: coordinator.url, network, backend: 'wasm', label }),
-    );
+    const volunteers = coordinator.wasmSwarm(['a', 'b', 'c']);
     try {
       await Promise.all(volunteers.map((v) => v.start()));
-      const trained = await until<JobInfo>('outer fedavg to complete', 220_000, async () => {
-        const latest = await coordinator.operator.getJob(job.id);
-        const last = latest.latestCheckpoint;
-        const final =
-          last !== null && last.shardsDone >= latest.totalShards && typeof last.accuracy === 'number';
-        return latest.status === 'completed' && final ? latest : null;
-      });
+      const trained = await completed('outer fedavg to complete', job.id);
       const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
       const sent = Number(
         metrics

@@ -1,14 +1,17 @@
 /**
  * For this package's tests: a real coordinator (createServer on port 0, its own data directory)
- * started before a file's tests and closed after them, with an OperatorClient on it, and `until`,
- * the poll every swarm test waits on the coordinator's state with.
+ * started before a file's tests and closed after them, with an OperatorClient on it and a way to
+ * make a swarm of virtual volunteers for it, and `until`, the poll every swarm test waits on the
+ * coordinator's state with.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { DEFAULT_CONFIG, createServer, type TabswarmServer } from '@tabswarm/server';
+import { MemoryNetwork } from '@tabswarm/gossip';
 import { OperatorClient } from './operator-client.ts';
+import { VirtualVolunteer } from './virtual-volunteer.ts';
 
 export interface TestCoordinator {
   /** Its base URL (valid once the file's tests run). */
@@ -16,6 +19,8 @@ export interface TestCoordinator {
   readonly operator: OperatorClient;
   /** The operator token (for requests the OperatorClient does not make). */
   readonly token: string;
+  /** Virtual volunteers on the WebAssembly backend, linked by one in-memory network, not started yet. */
+  wasmSwarm(labels: readonly string[]): VirtualVolunteer[];
 }
 
 /** Polls `probe` every `pollMs` until it returns a value (not null); throws after `timeoutMs`. */
@@ -63,6 +68,12 @@ export function useTestCoordinator(name: string): TestCoordinator {
   };
   return {
     token,
+    wasmSwarm(labels) {
+      const network = new MemoryNetwork();
+      return labels.map(
+        (label) => new VirtualVolunteer({ baseUrl: started().url, network, backend: 'wasm', label }),
+      );
+    },
     get url() {
       return started().url;
     },
