@@ -167,7 +167,16 @@ export function attachVolunteerNamespace(
       },
       completeLease: (completion) => jobs.complete(joined(), completion),
       releaseLease: (release) => {
-        jobs.release(joined(), release.leaseId, release.reason);
+        const nodeId = joined();
+        const cannotRun = release.cannotRun === true;
+        const { jobId } = jobs.release(nodeId, release.leaseId, release.reason, cannotRun);
+        if (cannotRun) {
+          events.add('error', `cannot run this job: ${release.reason ?? 'no reason given'}`, {
+            jobId,
+            nodeId,
+            level: 'warn',
+          });
+        }
         return {};
       },
       selfTest: (report) => {

@@ -27,6 +27,12 @@ export type LeaseCompletion = z.infer<typeof leaseCompletionSchema>;
 export const leaseReleaseSchema = z.strictObject({
   leaseId: leaseIdSchema,
   reason: z.string().max(512).optional(),
+  /**
+   * The volunteer cannot run this lease's job at all (its model does not build or train on the
+   * volunteer's backend, e.g. a kernel TensorFlow.js lacks there): it gets no more of the job's
+   * leases until it leaves, instead of taking and giving back the same job for good.
+   */
+  cannotRun: z.boolean().optional(),
 });
 export type LeaseRelease = z.infer<typeof leaseReleaseSchema>;
 

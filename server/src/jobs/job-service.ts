@@ -189,10 +189,15 @@ export class JobService {
     return { counted: outcome.kind === 'counted', duplicate: outcome.kind === 'duplicate' };
   }
 
-  /** `reason` is the volunteer's own text: a DIVERGED one is a training-health signal. */
-  release(nodeId: string, leaseId: string, reason?: string): void {
+  /**
+   * `reason` is the volunteer's own text: a DIVERGED one is a training-health signal. `cannotRun`:
+   * the volunteer cannot run the job at all; it is offered the job's leases no more.
+   */
+  release(nodeId: string, leaseId: string, reason?: string, cannotRun = false): { jobId: string } {
     const lease = this.scheduler.releaseLease(leaseId, nodeId);
     this.health?.leaseReleased(lease.jobId, reason);
+    if (cannotRun) this.scheduler.excludeJob(nodeId, lease.jobId);
+    return { jobId: lease.jobId };
   }
 
   info(job: JobRecord): JobInfo {

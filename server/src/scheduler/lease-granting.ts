@@ -22,6 +22,8 @@ export class LeaseGranting {
     private readonly validation: ReplicaValidation,
     private readonly timing: LeaseTiming,
     private readonly now: Clock,
+    /** The jobs a volunteer said it cannot run (Scheduler.excludeJob). */
+    private readonly cannotRun: (nodeId: string) => ReadonlySet<string> | undefined = () => undefined,
   ) {}
 
   /** One lease request (Scheduler.requestLease's rules); its events go to `events`. */
@@ -29,7 +31,8 @@ export class LeaseGranting {
     const held = (this.sql.activeCountForNode.get(nodeId) as { n: number }).n;
     if (held >= this.timing.maxLeasesPerVolunteer) return null;
     if (this.validation.isDistrusted(nodeId)) return null;
-    const jobs = this.jobs.leasable();
+    const excluded = this.cannotRun(nodeId);
+    const jobs = this.jobs.leasable().filter((job) => excluded === undefined || !excluded.has(job.id));
     // The fair share needs every job's active leases (a scan of them all): only when there is a choice.
     const active = new Map(
       jobs.length < 2

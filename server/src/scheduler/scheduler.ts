@@ -35,11 +35,16 @@ export { isTerminal, shardSamples } from './job-records.ts';
 
 type Listener = (event: SchedulerEvent) => void;
 
+/** Jobs a volunteer may say it cannot run before the oldest of them is forgotten. */
+export const MAX_JOBS_A_VOLUNTEER_CANNOT_RUN = 64;
+
 export class Scheduler {
   private readonly listeners = new Set<Listener>();
   private readonly sql: SchedulerStatements;
   private readonly jobs: JobRecords;
   private readonly granting: LeaseGranting;
+  /** Jobs each volunteer said it cannot run (LeaseRelease.cannotRun), until it leaves. */
+  private readonly cannotRun = new Map<string, Set<string>>();
   private readonly completing: CompletionRecording;
   /** Replicated shards, trust and credit (validated work): consulted inside these transactions. */
   readonly validation: ReplicaValidation;
@@ -52,7 +57,9 @@ export class Scheduler {
     this.sql = prepareStatements(db);
     this.jobs = new JobRecords(this.sql, now);
     this.validation = new ReplicaValidation(db, now);
-    this.granting = new LeaseGranting(this.sql, this.jobs, this.validation, timing, now);
+    this.granting = new LeaseGranting(this.sql, this.jobs, this.validation, timing, now, (nodeId) =>
+      this.cannotRun.get(nodeId),
+    );
     this.completing = new CompletionRecording(this.sql, this.jobs, this.validation, now);
   }
 
@@ -179,8 +186,21 @@ export class Scheduler {
     return released;
   }
 
+  /**
+   * The volunteer cannot run this job (LeaseRelease.cannotRun): it is not offered the job's leases
+   * again until it leaves. At most MAX_JOBS_A_VOLUNTEER_CANNOT_RUN per volunteer are remembered
+   * (the oldest forgotten): the set stays bounded whatever a volunteer claims.
+   */
+  excludeJob(nodeId: string, jobId: string): void {
+    const jobs = this.cannotRun.get(nodeId) ?? new Set<string>();
+    jobs.add(jobId);
+    if (jobs.size > MAX_JOBS_A_VOLUNTEER_CANNOT_RUN) jobs.delete(jobs.values().next().value as string);
+    this.cannotRun.set(nodeId, jobs);
+  }
+
   /** A volunteer left or was marked gone: every lease it held goes back to the queue. */
   releaseNode(nodeId: string): LeaseRecord[] {
+    this.cannotRun.delete(nodeId);
     const events: SchedulerEvent[] = [];
     const released = this.db.transaction(() =>
       (this.sql.activeForNode.all(nodeId) as LeaseRow[]).map((row) =>

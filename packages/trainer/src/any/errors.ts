@@ -8,6 +8,12 @@ export const TRAINER_ERROR_CODES = [
   'SHARD_INVALID',
   /** The job's model cannot be built, or does not fit its dataset. */
   'MODEL_INVALID',
+  /**
+   * The job's model needs an operation this backend lacks (TensorFlow.js: "Kernel 'X' not
+   * registered for backend 'Y'", e.g. Conv2DBackpropFilter on WebAssembly): every lease of the
+   * job fails the same way on this volunteer.
+   */
+  'UNSUPPORTED_BY_BACKEND',
   /** The parameters from the coordinator do not fit the job's model. */
   'PARAMETERS_INVALID',
   /** A coordinator HTTP request failed. */
@@ -42,9 +48,12 @@ export class TrainerError extends CodedError<TrainerErrorCode> {
 export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Any thrown value as a TrainerError (unknown ones become INTERNAL). */
+const MISSING_KERNEL = /Kernel '[^']+' not registered for backend/;
+
 export function asTrainerError(error: unknown, fallback: TrainerErrorCode = 'INTERNAL'): TrainerError {
   if (error instanceof TrainerError) return error;
-  return new TrainerError(fallback, errorText(error));
+  const text = errorText(error);
+  return new TrainerError(MISSING_KERNEL.test(text) ? 'UNSUPPORTED_BY_BACKEND' : fallback, text);
 }
 
 export function isTrainerErrorCode(value: unknown): value is TrainerErrorCode {

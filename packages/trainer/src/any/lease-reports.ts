@@ -48,8 +48,11 @@ export class LeaseReports {
     return { counted: false, duplicate: false };
   }
 
-  /** Gives a lease back (once: a settled lease is left alone). */
-  async release(lease: ActiveLease, reason: string): Promise<void> {
+  /**
+   * Gives a lease back (once: a settled lease is left alone). `cannotRun`: this volunteer cannot run
+   * the lease's job at all, and the coordinator is to offer it the job no more.
+   */
+  async release(lease: ActiveLease, reason: string, cannotRun = false): Promise<void> {
     if (lease.settled) return;
     lease.settled = true;
     const { state } = this.#options;
@@ -58,7 +61,11 @@ export class LeaseReports {
     state.emit({ type: 'shard-released', lease: lease.grant, reason: detail });
     try {
       await Promise.race([
-        this.#options.coordinator.releaseLease({ leaseId: lease.grant.leaseId, reason: detail }),
+        this.#options.coordinator.releaseLease({
+          leaseId: lease.grant.leaseId,
+          reason: detail,
+          ...(cannotRun && { cannotRun: true }),
+        }),
         this.#options
           .sleep(RELEASE_TIMEOUT_MS)
           .then(() => Promise.reject(new TrainerError('COORDINATOR_UNAVAILABLE', 'timed out'))),

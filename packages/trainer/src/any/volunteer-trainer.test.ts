@@ -189,6 +189,64 @@ describe('VolunteerTrainer', () => {
     expect(h.trainer.status.releasedLeases).toBe(1);
   });
 
+  it('tells the coordinator it cannot run a job whose model fails to load here, and goes on with others', async () => {
+    const h = harness({ jobs: ['job-a', 'job-b'] });
+    const cnn = grant('job-b', 0);
+    h.coordinator.script.push(cnn, grant('job-a', 0));
+    await h.trainer.start();
+    const compute = h.computes[0] as FakeCompute;
+    const load = compute.loadJob.bind(compute);
+    // What TensorFlow.js throws for an operation the backend lacks: classified as it crosses asTrainerError.
+    compute.loadJob = (job) =>
+      job.jobId === 'job-b'
+        ? Promise.reject(new Error("Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'"))
+        : load(job);
+    h.trainer.run();
+    await h.until((e) => count(e, 'shard-done') === 1, 'the other job’s shard');
+    expect(h.coordinator.releases).toHaveLength(1);
+    expect(h.coordinator.releases[0]).toMatchObject({ leaseId: cnn.leaseId, cannotRun: true });
+    expect(h.coordinator.releases[0]?.reason).toMatch(/could not load job job-b .*Conv2DBackpropFilter/);
+  });
+
+  it('says it cannot run the job when a shard fails for a kernel the backend lacks, not for a passing fault', async () => {
+    const h = harness();
+    const unsupported = grant('job-a', 0);
+    const flaky = grant('job-a', 1);
+    h.coordinator.script.push(unsupported, flaky, grant('job-a', 2));
+    await h.trainer.start();
+    const compute = h.computes[0] as FakeCompute;
+    compute.onTrain = (task, onStep) => {
+      const id = task.lease.leaseId;
+      if (id === unsupported.leaseId)
+        return Promise.resolve({
+          ok: false,
+          leaseId: id,
+          code: 'UNSUPPORTED_BY_BACKEND',
+          message: 'no kernel',
+        });
+      if (id === flaky.leaseId)
+        return Promise.resolve({ ok: false, leaseId: id, code: 'SHARD_UNAVAILABLE', message: 'HTTP 503' });
+      return compute.defaultTrain(task, onStep);
+    };
+    h.trainer.run();
+    await h.until((e) => count(e, 'shard-done') === 1, 'the third shard');
+    expect(h.coordinator.releases.map((r) => [r.leaseId, r.cannotRun])).toEqual([
+      [unsupported.leaseId, true],
+      [flaky.leaseId, undefined],
+    ]);
+  });
+
+  it('gives back a lease whose job it could not fetch without saying it cannot run the job', async () => {
+    const h = harness();
+    const unknown = grant('job-x', 0);
+    h.coordinator.script.push(unknown, grant('job-a', 0));
+    await h.trainer.start();
+    h.trainer.run();
+    await h.until((e) => count(e, 'shard-done') === 1, 'the next shard');
+    expect(h.coordinator.releases).toHaveLength(1);
+    expect(h.coordinator.releases[0]?.cannotRun).toBeUndefined();
+  });
+
   it('names the lease it holds, for its heartbeats, from the grant until the lease is settled', async () => {
     const h = harness();
     const done = grant('job-a', 0);

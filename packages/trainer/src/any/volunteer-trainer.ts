@@ -28,9 +28,19 @@ import {
   type TrainerEvent,
   type TrainerStatus,
 } from './trainer-status.ts';
-import { TrainerError, asTrainerError, errorText } from './errors.ts';
+import { TrainerError, asTrainerError, errorText, type TrainerErrorCode } from './errors.ts';
 import { clampDutyCycle, sleep as defaultSleep } from './pacing.ts';
 import type { BackendInfo, FaultKind, StepProgress } from './types.ts';
+
+/**
+ * Failures that every lease of the job would meet on this volunteer (not a network, coordinator
+ * or device hiccup): the lease goes back with cannotRun, and the coordinator offers the job to
+ * others only.
+ */
+const JOB_FAILURES_FOR_GOOD: ReadonlySet<TrainerErrorCode> = new Set([
+  'UNSUPPORTED_BY_BACKEND',
+  'MODEL_INVALID',
+]);
 
 export class VolunteerTrainer {
   readonly #options: VolunteerTrainerOptions;
@@ -311,7 +321,13 @@ export class VolunteerTrainer {
         } catch (error) {
           const e = asTrainerError(error);
           if (FATAL_CODES.has(e.code)) throw e;
-          await this.#reports.release(lease, `could not load job ${grant.jobId}: ${e.message}`);
+          // A job whose model cannot be built or trained here (a kernel this backend lacks) fails
+          // the same way on every lease: the coordinator is told, instead of re-offering it for good.
+          await this.#reports.release(
+            lease,
+            `could not load job ${grant.jobId} on ${this.status.backend?.backend ?? 'this backend'}: ${e.message}`,
+            JOB_FAILURES_FOR_GOOD.has(e.code) || e.code === 'PARAMETERS_INVALID',
+          );
           return;
         }
       }
@@ -344,7 +360,11 @@ export class VolunteerTrainer {
           this.#set({ cancelledLeases: this.status.cancelledLeases + 1 });
           this.#emit({ type: 'shard-cancelled', lease: grant, reason: lease.cancelled });
         } else if (!signal.aborted) {
-          await this.#reports.release(lease, `${outcome.code}: ${outcome.message}`);
+          await this.#reports.release(
+            lease,
+            `${outcome.code}: ${outcome.message}`,
+            JOB_FAILURES_FOR_GOOD.has(outcome.code),
+          );
           if (outcome.code === 'INTERNAL') {
             // A GPU error is often the first sign of a lost device: give its notice a moment to arrive.
             const gone = this.#compute.gone;
