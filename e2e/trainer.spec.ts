@@ -110,7 +110,7 @@ test('without WebGPU, a volunteer trains on the fallback backend and says so', a
     expect((await getJob(job.id)).shardsDone).toBeGreaterThanOrEqual(2);
     console.log(`[fallback] ${JSON.stringify(await trainerState(page))}`);
 
-    // The volunteer's controls: a duty-cycle limit, and a pause while the tab is hidden.
+    // The volunteer's controls: a duty-cycle limit, a pause while the tab is hidden, and Pause.
     await page.getByTestId('duty-cycle').selectOption('0.5');
     await expect
       .poll(async () => (await nodes()).find((n) => n.connected)?.health?.dutyCycle, { timeout: 15_000 })
@@ -130,12 +130,23 @@ test('without WebGPU, a volunteer trains on the fallback backend and says so', a
       .toBe('paused');
     await setHidden(false);
     await expect.poll(async () => (await trainerState(page))?.paused).toBe(false);
+    // Pause, pressed by the volunteer: holds while the tab is visible, until Resume.
+    await page.getByTestId('pause-button').click();
+    await expect(page.getByTestId('pause-button')).toHaveText('Resume');
+    await expect(page.getByTestId('trainer-phase')).toHaveText('paused');
+    await expect
+      .poll(async () => (await nodes()).find((n) => n.connected)?.state, { timeout: 15_000 })
+      .toBe('paused');
+    await page.getByTestId('pause-button').click();
+    await expect(page.getByTestId('pause-button')).toHaveText('Pause');
+    await expect.poll(async () => (await trainerState(page))?.paused).toBe(false);
     const shards = (await trainerState(page))?.shardsDone ?? 0;
     await expect
       .poll(async () => (await trainerState(page))?.shardsDone ?? 0, { timeout: 60_000 })
       .toBeGreaterThan(shards);
   } finally {
-    await api('POST', `/api/jobs/${job.id}/cancel`);
+    // A job that already completed answers 409: never let the clean-up hide the test's own failure.
+    await api('POST', `/api/jobs/${job.id}/cancel`).catch(() => undefined);
     await browser.close();
   }
 });

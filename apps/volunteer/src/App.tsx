@@ -1,5 +1,6 @@
 /** The volunteer page: consent (Start / Stop), the work it will do, what this tab is, and how it is doing. */
-import { Card, DataTable, formatElapsed, useNow, useStoreState } from '@tabswarm/ui';
+import { Card, formatElapsed, useNow, useStoreState } from '@tabswarm/ui';
+import { DebugDetails } from './DebugDetails.tsx';
 import { JobCard } from './JobCard.tsx';
 import type { VolunteerSession } from './session.ts';
 import type { VolunteerState, VolunteerStore } from './store.ts';
@@ -11,13 +12,6 @@ type Props = {
   readonly session: VolunteerSession;
   readonly store: VolunteerStore;
 };
-
-const FRAME_COLUMNS = [
-  { label: 'From' },
-  { label: 'Elements' },
-  { label: 'Checksum' },
-  { label: 'Result' },
-] as const;
 
 function adapterLabel(state: VolunteerState): string {
   const a = state.adapter;
@@ -131,33 +125,7 @@ export function App({ session, store }: Props) {
 
       <TrainingCard session={session} state={state} />
 
-      {state.adapter !== null && (
-        <Card title="GPU limits">
-          <dl className="facts compact">
-            {Object.entries(state.adapter.limits).map(([name, value]) => (
-              <div key={name} className="fact-row">
-                <dt>{name}</dt>
-                <dd className="mono">{value.toLocaleString()}</dd>
-              </div>
-            ))}
-          </dl>
-        </Card>
-      )}
-
-      {state.receivedFrames.length > 0 && (
-        <Card title="Frames received">
-          <DataTable columns={FRAME_COLUMNS}>
-            {state.receivedFrames.map((r, i) => (
-              <tr key={i} data-testid="received-frame">
-                <td className="mono">{r.from}</td>
-                <td>{r.elementCount.toLocaleString()}</td>
-                <td className="mono">{r.checksum.toString(16).padStart(8, '0')}</td>
-                <td>{r.ok ? 'verified' : r.error}</td>
-              </tr>
-            ))}
-          </DataTable>
-        </Card>
-      )}
+      <DebugDetails state={state} />
     </main>
   );
 }

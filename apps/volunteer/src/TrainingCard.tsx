@@ -1,4 +1,4 @@
-/** Live training stats and the volunteer's controls: duty cycle and pausing while hidden. */
+/** Live training stats and the volunteer's controls: pause, duty cycle and pausing while hidden. */
 import { Card, formatElapsed, Select } from '@tabswarm/ui';
 import type { VolunteerSession } from './session.ts';
 import type { VolunteerState } from './store.ts';
@@ -23,6 +23,15 @@ export function TrainingCard({ session, state }: Props) {
   return (
     <Card title="Training">
       <div className="controls">
+        <button
+          type="button"
+          className="button"
+          data-testid="pause-button"
+          aria-pressed={state.pausedByUser}
+          onClick={() => session.setPausedByUser(!state.pausedByUser)}
+        >
+          {state.pausedByUser ? 'Resume' : 'Pause'}
+        </button>
         <label>
           GPU duty cycle{' '}
           <Select

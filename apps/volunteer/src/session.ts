@@ -94,6 +94,7 @@ export class VolunteerSession {
       ...INITIAL_STATE,
       dutyCycle: s.dutyCycle,
       pauseWhenHidden: s.pauseWhenHidden,
+      pausedByUser: s.pausedByUser,
       running: true,
       startedAt: Date.now(),
       step: 'Detecting WebGPU',
@@ -152,6 +153,7 @@ export class VolunteerSession {
       this.#runtime = runtime;
       void this.#follow(runtime.trainer, live);
       this.#applyVisibility();
+      runtime.trainer.setPaused('user', this.#store.get().pausedByUser);
       document.addEventListener('visibilitychange', this.#onVisibility);
       const backend = await runtime.start();
       if (!live()) return;
@@ -186,6 +188,7 @@ export class VolunteerSession {
       trainerLog: s.trainerLog,
       dutyCycle: s.dutyCycle,
       pauseWhenHidden: s.pauseWhenHidden,
+      pausedByUser: s.pausedByUser,
       step: 'Stopped',
     }));
   }
@@ -198,6 +201,12 @@ export class VolunteerSession {
   setPauseWhenHidden(pauseWhenHidden: boolean): void {
     this.#store.update({ pauseWhenHidden });
     this.#applyVisibility();
+  }
+
+  /** Pause / Resume: the lease in progress waits at its next step; nothing is given back. */
+  setPausedByUser(pausedByUser: boolean): void {
+    this.#store.update({ pausedByUser });
+    this.trainer?.setPaused('user', pausedByUser);
   }
 
   async sendFrame(peerId: string, elements: number): Promise<SendFrameResult> {

@@ -37,6 +37,8 @@ export interface VolunteerState {
   /** Volunteer settings; they survive Stop. */
   readonly dutyCycle: number;
   readonly pauseWhenHidden: boolean;
+  /** The volunteer pressed Pause: training waits (the tab stays connected) until Resume. */
+  readonly pausedByUser: boolean;
 }
 
 export interface TrainerLogLine {
@@ -66,6 +68,7 @@ export const INITIAL_STATE: VolunteerState = {
   trainerLog: [],
   dutyCycle: 1,
   pauseWhenHidden: true,
+  pausedByUser: false,
 };
 
 export type VolunteerStore = Store<VolunteerState>;
