@@ -93,6 +93,8 @@ test('without WebGPU, a volunteer trains on the fallback backend and says so', a
     await expect(page.getByTestId('connection-state')).toHaveText('connected', { timeout: 90_000 });
     await expect(page.getByTestId('trainer-backend')).toHaveText('webgl', { timeout: 60_000 });
     await expect(page.getByTestId('backend')).toHaveText('webgl');
+    // Alone in the swarm: no peers (the coordinator's view it gets includes the tab itself).
+    await expect(page.getByTestId('peer-count')).toHaveText('0');
     await expect(page.getByTestId('trainer-fallback')).toContainText(
       'webgpu: requestAdapter() returned null',
     );

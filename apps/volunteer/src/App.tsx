@@ -108,7 +108,10 @@ export function App({ session, store }: Props) {
           </dd>
           <dt>Peers</dt>
           <dd>
-            <span data-testid="peer-count">{state.peers.length}</span>
+            {/* The coordinator's view of the swarm includes this tab itself. */}
+            <span data-testid="peer-count">
+              {state.peers.filter((p) => p.nodeId !== state.nodeId).length}
+            </span>
             <span className="detail">
               peer network: <span data-testid="peer-server">{state.peerServer}</span>
               {state.peerServerDetail !== null && ` (${state.peerServerDetail})`}
