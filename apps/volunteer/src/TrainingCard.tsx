@@ -14,6 +14,8 @@ const DUTY_OPTIONS = [
   { value: 1, label: '100 %' },
 ] as const;
 
+const megabytes = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
 const fixed = (value: number | null, digits: number): string =>
   value === null ? '—' : value.toFixed(digits);
 
@@ -70,6 +72,16 @@ export function TrainingCard({ session, state }: Props) {
             </span>
           )}
         </dd>
+        {t?.download != null && (
+          <>
+            <dt>Model download</dt>
+            <dd data-testid="model-download">
+              {megabytes(t.download.loaded)}
+              {t.download.total !== null &&
+                ` of ${megabytes(t.download.total)} (${((100 * t.download.loaded) / Math.max(1, t.download.total)).toFixed(0)} %)`}
+            </dd>
+          </>
+        )}
         <dt>Shard</dt>
         <dd data-testid="lease-progress">
           {lease === null

@@ -3,6 +3,7 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
+import { INITIAL_STATUS } from '@tabswarm/trainer';
 import { DebugDetails } from './DebugDetails.tsx';
 import type { VolunteerSession } from './session.ts';
 import { INITIAL_STATE, type VolunteerState } from './store.ts';
@@ -41,5 +42,15 @@ describe('the volunteer page', () => {
   it('shows Pause, or Resume once the volunteer paused', () => {
     expect(training({})).toMatch(/data-testid="pause-button"[^>]*>Pause</);
     expect(training({ pausedByUser: true })).toMatch(/aria-pressed="true"[^>]*>Resume</);
+  });
+
+  it('shows a model download with its progress while the parameters come', () => {
+    const trainer = {
+      ...INITIAL_STATUS,
+      phase: 'loading' as const,
+      download: { loaded: 5 * 2 ** 20, total: 10 * 2 ** 20 },
+    };
+    expect(training({ trainer })).toMatch(/data-testid="model-download">5\.0 MiB of 10\.0 MiB \(50 %\)/);
+    expect(training({ trainer: { ...trainer, download: null } })).not.toContain('model-download');
   });
 });

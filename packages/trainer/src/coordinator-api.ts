@@ -13,16 +13,29 @@ import {
   type RestRoute,
 } from '@tabswarm/protocol';
 import { TrainerError, errorText } from './any/errors.ts';
+import type { ShardCache } from './any/shard-cache.ts';
 import type { DatasetShape } from './any/types.ts';
+import { readBody, type DownloadProgress } from './download.ts';
+
+/** How a parameter download goes: progress as it comes, and the checkpoint it will likely be. */
+export interface ParameterFetch {
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  /** The job's latest checkpoint as last seen (JobInfo): served from the cache when it is there. */
+  readonly latestSeq?: number | null;
+}
 
 export interface CoordinatorApi {
   listJobs(): Promise<JobInfo[]>;
   getJob(jobId: string): Promise<JobInfo>;
   getDataset(datasetId: string): Promise<DatasetShape & { name: string }>;
   /** The latest checkpoint's flat parameters (checkpoint 0, the seeded model, always exists). */
-  getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }>;
+  getParameters(jobId: string, fetch?: ParameterFetch): Promise<{ values: Float32Array; seq: number | null }>;
   /** Checkpoint `seq`'s flat parameters: where a replicated lease starts (validated work). */
-  getCheckpoint(jobId: string, seq: number): Promise<Float32Array>;
+  getCheckpoint(
+    jobId: string,
+    seq: number,
+    onProgress?: (progress: DownloadProgress) => void,
+  ): Promise<Float32Array>;
   uploadCheckpoint(request: CheckpointRequest, frame: Uint8Array): Promise<void>;
 }
 
@@ -30,11 +43,20 @@ export class HttpCoordinatorApi implements CoordinatorApi {
   readonly #base: URL;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  readonly #cache: ShardCache | null;
 
-  constructor(baseUrl: string, options: { fetch?: typeof fetch; timeoutMs?: number } = {}) {
+  /**
+   * `cache`: checkpoint frames by URL (a checkpoint never changes once written), so a reloaded tab
+   * or a restarted worker does not download a model of tens of MB again.
+   */
+  constructor(
+    baseUrl: string,
+    options: { fetch?: typeof fetch; timeoutMs?: number; cache?: ShardCache } = {},
+  ) {
     this.#base = new URL(baseUrl);
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#cache = options.cache ?? null;
   }
 
   async listJobs(): Promise<JobInfo[]> {
@@ -58,22 +80,58 @@ export class HttpCoordinatorApi implements CoordinatorApi {
     };
   }
 
-  async getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }> {
+  async getParameters(
+    jobId: string,
+    options: ParameterFetch = {},
+  ): Promise<{ values: Float32Array; seq: number | null }> {
+    if (typeof options.latestSeq === 'number') {
+      const cached = await this.#cached(jobId, options.latestSeq);
+      if (cached !== null) return { values: cached, seq: options.latestSeq };
+    }
     const path = `/api/jobs/${encodeURIComponent(jobId)}/parameters`;
     const response = await this.#request(path);
-    const frame = decodeFrame(new Uint8Array(await response.arrayBuffer()));
-    if (!frame.ok) throw new TrainerError('PARAMETERS_INVALID', `${path}: ${frame.code}: ${frame.message}`);
-    if (frame.header.jobId !== jobId) {
-      throw new TrainerError('PARAMETERS_INVALID', `${path}: the frame is for job ${frame.header.jobId}`);
-    }
+    const bytes = await readBody(response, path, options.onProgress);
+    const values = this.#decode(jobId, path, bytes);
     const seq = Number(response.headers.get('x-checkpoint-seq'));
-    return { values: frameValues(frame).slice(), seq: Number.isSafeInteger(seq) ? seq : null };
+    if (!Number.isSafeInteger(seq)) return { values, seq: null };
+    await this.#cache?.put(this.#checkpointUrl(jobId, seq), bytes).catch(() => undefined);
+    return { values, seq };
   }
 
-  async getCheckpoint(jobId: string, seq: number): Promise<Float32Array> {
+  async getCheckpoint(
+    jobId: string,
+    seq: number,
+    onProgress?: (progress: DownloadProgress) => void,
+  ): Promise<Float32Array> {
+    const cached = await this.#cached(jobId, seq);
+    if (cached !== null) return cached;
     const path = `/api/jobs/${encodeURIComponent(jobId)}/checkpoints/${seq}`;
-    const response = await this.#request(path);
-    const frame = decodeFrame(new Uint8Array(await response.arrayBuffer()));
+    const bytes = await readBody(await this.#request(path), path, onProgress);
+    const values = this.#decode(jobId, path, bytes);
+    await this.#cache?.put(this.#checkpointUrl(jobId, seq), bytes).catch(() => undefined);
+    return values;
+  }
+
+  #checkpointUrl(jobId: string, seq: number): string {
+    return new URL(`/api/jobs/${encodeURIComponent(jobId)}/checkpoints/${seq}`, this.#base).href;
+  }
+
+  /** A cached checkpoint's values; a cached frame that does not decode is dropped (and fetched anew). */
+  async #cached(jobId: string, seq: number): Promise<Float32Array | null> {
+    if (this.#cache === null) return null;
+    const url = this.#checkpointUrl(jobId, seq);
+    const bytes = await this.#cache.get(url).catch(() => null);
+    if (bytes === null) return null;
+    try {
+      return this.#decode(jobId, url, bytes);
+    } catch {
+      await this.#cache.delete(url).catch(() => undefined);
+      return null;
+    }
+  }
+
+  #decode(jobId: string, path: string, bytes: Uint8Array): Float32Array {
+    const frame = decodeFrame(bytes);
     if (!frame.ok) throw new TrainerError('PARAMETERS_INVALID', `${path}: ${frame.code}: ${frame.message}`);
     if (frame.header.jobId !== jobId) {
       throw new TrainerError('PARAMETERS_INVALID', `${path}: the frame is for job ${frame.header.jobId}`);

@@ -1,4 +1,5 @@
 /** In-memory stand-ins for the trainer's ports, for the lease loop's unit tests. */
+import type { ParameterFetch } from '../coordinator-api.ts';
 import type {
   CheckpointRequest,
   JobInfo,
@@ -224,12 +225,18 @@ export class FakeApi implements CoordinatorApi {
   getDataset(): Promise<T.DatasetShape & { name: string }> {
     return Promise.resolve(DATASET);
   }
-  getParameters(jobId: string): Promise<{ values: Float32Array; seq: number | null }> {
+  getParameters(
+    jobId: string,
+    options: ParameterFetch = {},
+  ): Promise<{ values: Float32Array; seq: number | null }> {
     this.parameterFetches.push(jobId);
     const job = this.jobs.get(jobId);
-    return job
-      ? Promise.resolve({ values: job.values.slice(), seq: 0 })
-      : Promise.reject(new TrainerError('HTTP_FAILED', `no job ${jobId}`));
+    if (job === undefined) return Promise.reject(new TrainerError('HTTP_FAILED', `no job ${jobId}`));
+    // A download in two halves, as the HTTP client reports it.
+    const total = job.values.byteLength;
+    options.onProgress?.({ loaded: total / 2, total });
+    options.onProgress?.({ loaded: total, total });
+    return Promise.resolve({ values: job.values.slice(), seq: 0 });
   }
   getCheckpoint(jobId: string): Promise<Float32Array> {
     const job = this.jobs.get(jobId);

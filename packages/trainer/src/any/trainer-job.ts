@@ -41,6 +41,31 @@ export class TrainerJob {
     this.#deps = deps;
   }
 
+  /** The job's parameters from the coordinator (or the cache), their download shown as it goes. */
+  async #download(jobId: string, latestSeq: number | null): Promise<Float32Array> {
+    const { api, state } = this.#deps;
+    let shownAt = 0;
+    try {
+      const { values } = await api.getParameters(jobId, {
+        latestSeq,
+        onProgress: (download) => {
+          // At most a few updates a second: a status update reaches the page each time.
+          const now = Date.now();
+          if (now - shownAt < 200 && download.loaded !== download.total) return;
+          shownAt = now;
+          state.set({ download });
+          state.emit({ type: 'download', jobId, progress: download });
+        },
+      });
+      return values;
+    } finally {
+      if (state.status.download !== null) {
+        state.set({ download: null });
+        state.emit({ type: 'download', jobId, progress: null });
+      }
+    }
+  }
+
   /** Loads the job into the compute and returns its calibration (measured once per job and backend). */
   async load(jobId: string): Promise<Calibration> {
     const { api, compute, state } = this.#deps;
@@ -48,7 +73,7 @@ export class TrainerJob {
     const info = await api.getJob(jobId);
     const dataset = await api.getDataset(info.spec.dataset);
     const snapshot = this.lastParams?.jobId === jobId ? this.lastParams : null;
-    const values = snapshot?.values ?? (await api.getParameters(jobId)).values;
+    const values = snapshot?.values ?? (await this.#download(jobId, info.latestCheckpoint?.seq ?? null));
     if (info.parameterCount !== null && values.length !== info.parameterCount) {
       throw new TrainerError(
         'PARAMETERS_INVALID',

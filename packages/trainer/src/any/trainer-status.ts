@@ -3,6 +3,7 @@
  * event stream, kept together so every change is one `set` and one `emit`; plus the lease in
  * progress as the loop tracks it.
  */
+import type { DownloadProgress } from '../download.ts';
 import type { Health, JobInfo, LeaseGrantInfo } from '@tabswarm/protocol';
 import type { TrainerErrorCode } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
@@ -55,12 +56,16 @@ export interface TrainerStatus {
   readonly cancelledLeases: number;
   readonly checkpointsUploaded: number;
   readonly lastError: string | null;
+  /** The model's parameters being downloaded (tens of MB for the larger presets), or null. */
+  readonly download: DownloadProgress | null;
 }
 
 export type TrainerEvent =
   | { readonly type: 'backend'; readonly backend: BackendInfo }
   | { readonly type: 'job'; readonly job: JobInfo; readonly source: 'checkpoint' | 'snapshot' }
   | { readonly type: 'calibrated'; readonly jobId: string; readonly calibration: Calibration }
+  /** The parameters' download advanced (a few times a second at most); null: it ended. */
+  | { readonly type: 'download'; readonly jobId: string; readonly progress: DownloadProgress | null }
   | { readonly type: 'lease'; readonly lease: LeaseGrantInfo }
   | { readonly type: 'step'; readonly progress: StepProgress }
   | {
@@ -114,6 +119,7 @@ export const INITIAL_STATUS: TrainerStatus = {
   cancelledLeases: 0,
   checkpointsUploaded: 0,
   lastError: null,
+  download: null,
 };
 
 /** The status snapshot and the event stream (one consumer; per-step events are dropped first). */

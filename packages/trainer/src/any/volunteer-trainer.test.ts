@@ -247,6 +247,16 @@ describe('VolunteerTrainer', () => {
     expect(h.coordinator.releases[0]?.cannotRun).toBeUndefined();
   });
 
+  it('shows the parameters’ download as it goes, and clears it once the job is loaded', async () => {
+    const h = harness();
+    await h.trainer.start();
+    h.trainer.run();
+    await h.until((e) => e.some((x) => x.type === 'job'), 'the job loaded');
+    const downloads = h.events.flatMap((e) => (e.type === 'download' ? [e.progress] : []));
+    expect(downloads).toEqual([{ loaded: 6, total: 12 }, { loaded: 12, total: 12 }, null]);
+    expect(h.trainer.status.download).toBeNull();
+  });
+
   it('names the lease it holds, for its heartbeats, from the grant until the lease is settled', async () => {
     const h = harness();
     const done = grant('job-a', 0);
