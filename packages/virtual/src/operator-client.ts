@@ -5,6 +5,8 @@
  */
 import { readReply, type ConsensusSeries, type JobInfo, type JobSpecInput } from '@tabswarm/protocol';
 
+const RETRIED_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
+
 export class OperatorClient {
   readonly url: string;
   readonly #token: string;
@@ -23,9 +25,11 @@ export class OperatorClient {
   }
 
   /**
-   * A GET that meets a reset connection is sent again, twice at most: a coordinator whose event
-   * loop was busy (a checkpoint evaluation) closes an idle keep-alive socket late, just as the
-   * next request reuses it. POSTs are never repeated (they are not idempotent).
+   * A GET that meets a reset or closed connection is sent again, twice at most: a coordinator
+   * whose event loop was busy (a checkpoint evaluation) closes an idle keep-alive socket late, just
+   * as the next request reuses it (ECONNRESET); one that refused an upload before reading its body
+   * closes that socket, which this process's shared pool may hand the next request
+   * (UND_ERR_SOCKET, "other side closed"). POSTs are never repeated (they are not idempotent).
    */
   async #fetch(method: 'GET' | 'POST', route: string, body: unknown): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
@@ -33,7 +37,7 @@ export class OperatorClient {
         return await this.#send(method, route, body);
       } catch (error) {
         const code = (error as { cause?: { code?: unknown } }).cause?.code;
-        if (method !== 'GET' || code !== 'ECONNRESET' || attempt >= 2) throw error;
+        if (method !== 'GET' || !RETRIED_CODES.has(String(code)) || attempt >= 2) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
