@@ -150,6 +150,13 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
 
   const guards = createRateGuards(config.rateLimits, metrics);
   const httpServer = http.createServer();
+  // Node's default of 5 s closes idle keep-alive connections while clients still reuse them
+  // (Node's fetch keeps one until 1 s before the advertised timeout; a coordinator whose event loop
+  // a checkpoint evaluation held closes it late): a request then meets a reset connection, as the
+  // swarm tests' clients did. At 65 s a connection must idle a minute first; it is also above the
+  // usual proxies' idle timeout (60 s), as they advise for servers behind them.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const logError = (err: unknown): void => log.error({ err }, 'request failed');
   const app = createHttpApp(
     config,
