@@ -282,8 +282,10 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       jobs.close();
       await checkpoints.idle();
       peers.close();
-      await io.close();
+      // Before io.close(), which closes the HTTP server and waits for every connection to end: a
+      // download its client stopped reading, or a keep-alive connection, would hold it up.
       httpServer.closeAllConnections();
+      await io.close();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       store.close();
     },
