@@ -267,6 +267,9 @@ describe('REST fuzz', () => {
           fc.asyncProperty(requestFor(route), async (request) => {
             const before = stateSnapshot(running.server);
             const res = await send(running.url, request);
+            // An accepted request may start background work (a new job's checkpoint 0 evaluated,
+            // which can complete the job): let it settle, or a later refusal's snapshot sees it.
+            if (res.status < 400) await running.server.checkpoints().idle();
             const errors = running.takeErrors();
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
             const what = `${request.method} ${request.path.slice(0, 300)} → ${res.status} ${res.body.subarray(0, 300).toString()}`;
