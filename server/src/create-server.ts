@@ -56,6 +56,9 @@ export interface ServerDeps {
   readonly leaseTiming?: LeaseTiming;
 }
 
+/** How long requests in flight may take to finish once the coordinator closes. */
+const CLOSE_GRACE_MS = 3_000;
+
 export function createServer(config: ServerConfig, deps: ServerDeps = {}): TabswarmServer {
   const log = deps.log ?? createLogger(config.logLevel);
   const store = openStore(config.dataDir);
@@ -282,10 +285,14 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       jobs.close();
       await checkpoints.idle();
       peers.close();
-      // Before io.close(), which closes the HTTP server and waits for every connection to end: a
-      // download its client stopped reading, or a keep-alive connection, would hold it up.
-      httpServer.closeAllConnections();
+      // io.close() closes the HTTP server and waits for every connection to end: idle keep-alive
+      // connections (kept 65 s) go now; requests in flight (a simulation's last figures) get a
+      // grace to finish, then are cut (a download its client stopped reading would hold it).
+      httpServer.closeIdleConnections();
+      const cut = setTimeout(() => httpServer.closeAllConnections(), CLOSE_GRACE_MS);
       await io.close();
+      clearTimeout(cut);
+      httpServer.closeAllConnections();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       store.close();
     },
