@@ -155,7 +155,7 @@ async function uploadAndTrain(label: string, query: string): Promise<Outcome> {
         const latest = await coordinator.operator.getJob(job.id);
         return latest.status === 'completed' ? latest : null;
       },
-      250,
+      { pollMs: 250 },
     );
   } finally {
     await volunteer.stop();

@@ -57,6 +57,19 @@ async function models(volunteers: readonly VirtualVolunteer[]): Promise<Float32A
   });
 }
 
+/** What a timed-out wait reports: the job's progress and each volunteer's trainer and averaging. */
+async function swarmState(jobId: string, volunteers: readonly VirtualVolunteer[]): Promise<unknown> {
+  const job = await getJob(jobId);
+  return {
+    job: { status: job.status, shardsDone: job.shardsDone, checkpoint: job.latestCheckpoint },
+    volunteers: volunteers.map((v) => ({
+      label: v.label,
+      status: v.trainer.status,
+      averaging: v.averaging(),
+    })),
+  };
+}
+
 function swarm(options: { averaging: boolean }): VirtualVolunteer[] {
   const network = new MemoryNetwork();
   // Each volunteer's TensorFlow.js runs in its own worker thread (as a tab's runs in its Web
@@ -83,12 +96,21 @@ describe('a swarm of virtual volunteers against a real coordinator', () => {
     try {
       const backends = await Promise.all(volunteers.map((v) => v.start()));
       expect(backends.map((b) => b.backend)).toEqual(['wasm', 'wasm', 'wasm']);
-      const trained = await until('the job to reach the target', 200_000, async () => {
-        const latest = await getJob(job.id);
-        return latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= TARGET
-          ? latest
-          : null;
-      });
+      const trained = await until(
+        'the job to reach the target',
+        200_000,
+        async () => {
+          const latest = await getJob(job.id);
+          if (latest.status === 'queued' || latest.status === 'running') return null;
+          if (latest.status === 'completed' && (latest.latestCheckpoint?.accuracy ?? 0) >= TARGET)
+            return latest;
+          // Ended another way (every epoch ran below the target): say so now, not after the wait.
+          throw new Error(
+            `the job ended short of the target: ${JSON.stringify(await swarmState(job.id, volunteers))}`,
+          );
+        },
+        { state: () => swarmState(job.id, volunteers) },
+      );
       // Exchange reports reach the coordinator asynchronously: wait for each volunteer's (the
       // assertions below still fail when a volunteer never reports a successful exchange).
       const series = await until('every volunteer’s exchange reports', 20_000, async () => {
@@ -112,12 +134,16 @@ describe('a swarm of virtual volunteers against a real coordinator', () => {
       for (const s of summaries) expect(s.applied).toBeGreaterThan(0);
       for (const v of volunteers)
         expect(series.points.some((p) => p.nodeId === v.nodeId && p.outcome === 'ok')).toBe(true);
-      // The reported distance between partners falls as the swarm trains: the later exchanges
-      // find their partners closer than the first ones did.
+      // Each exchange reports the partners' measured distance before it averaged: finite, below
+      // the models' own size, and not all zero. (Whether it falls over the run depends on how many
+      // local steps each side took between exchanges — a loaded CI machine saw the later half
+      // higher — so the averaging's effect is asserted on the spread, against the control below.)
       expect(okDistances.length).toBeGreaterThanOrEqual(4);
-      const half = Math.floor(okDistances.length / 2);
-      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-      expect(mean(okDistances.slice(half))).toBeLessThan(mean(okDistances.slice(0, half)));
+      for (const d of okDistances) {
+        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeLessThan(1);
+      }
+      expect(Math.max(...okDistances)).toBeGreaterThan(0);
     } finally {
       await Promise.allSettled(volunteers.map((v) => v.stop()));
     }
@@ -128,8 +154,11 @@ describe('a swarm of virtual volunteers against a real coordinator', () => {
     const volunteers = swarm({ averaging: false });
     try {
       await Promise.all(volunteers.map((v) => v.start()));
-      await until('four shards on every volunteer', 150_000, () =>
-        Promise.resolve(volunteers.every((v) => v.trainer.status.shardsDone >= 4) ? true : null),
+      await until(
+        'four shards on every volunteer',
+        150_000,
+        () => Promise.resolve(volunteers.every((v) => v.trainer.status.shardsDone >= 4) ? true : null),
+        { state: () => swarmState(job.id, volunteers) },
       );
       const series = await consensus(job.id);
       const controlSpread = spread(await models(volunteers));

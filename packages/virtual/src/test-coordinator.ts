@@ -23,19 +23,29 @@ export interface TestCoordinator {
   wasmSwarm(labels: readonly string[]): VirtualVolunteer[];
 }
 
-/** Polls `probe` every `pollMs` until it returns a value (not null); throws after `timeoutMs`. */
+/**
+ * Polls `probe` every `pollMs` until it returns a value (not null); throws after `timeoutMs`, with
+ * what `state` says of the swarm then — a CI log that only says "timed out" cannot be diagnosed.
+ */
 export async function until<T>(
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | null>,
-  pollMs = 500,
+  options: { readonly pollMs?: number; readonly state?: () => Promise<unknown> } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    if (Date.now() > deadline) {
+      const state = await options
+        .state?.()
+        .catch((error: unknown) => `(state unavailable: ${String(error)})`);
+      throw new Error(
+        `timed out waiting for ${what}${state === undefined ? '' : `; state: ${JSON.stringify(state)}`}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
   }
 }
 

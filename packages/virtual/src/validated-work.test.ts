@@ -139,7 +139,7 @@ describe('validated work', () => {
       'the lazy volunteer joined',
       20_000,
       () => Promise.resolve(lazy.runtime.nodeId ?? null),
-      250,
+      { pollMs: 250 },
     );
     // Distrusted: node info says so, and the coordinator refuses it leases.
     const distrusted = await until(
@@ -149,7 +149,7 @@ describe('validated work', () => {
         const node = (await nodes()).find((n) => n.id === lazyId);
         return node?.trust?.standing === 'distrusted' ? node : null;
       },
-      250,
+      { pollMs: 250 },
     );
     expect(distrusted.trust?.valid).toBe(0);
     const shardsAtDistrust = counts.shards;
@@ -162,7 +162,7 @@ describe('validated work', () => {
         Promise.resolve(
           honest.reduce((s, v) => s + v.trainer.status.shardsDone, 0) >= honestBefore + 3 ? true : null,
         ),
-      250,
+      { pollMs: 250 },
     );
     // A lease granted before the verdict may have been in flight: at most one more, then none.
     expect(counts.shards).toBeLessThanOrEqual(shardsAtDistrust + 1);
@@ -173,7 +173,7 @@ describe('validated work', () => {
       'a shard replicated across backends',
       60_000,
       () => Promise.resolve(honestSpread().crossBackend > 0 ? true : null),
-      250,
+      { pollMs: 250 },
     );
     console.log(`shards done: ${honest.map((v) => `${v.label} ${v.trainer.status.shardsDone}`).join(', ')}`);
     const contributors = await credit();
@@ -216,13 +216,13 @@ describe('validated work', () => {
       'the lazy volunteer joined',
       20_000,
       () => Promise.resolve(lazy.runtime.nodeId ?? null),
-      250,
+      { pollMs: 250 },
     );
     await until(
       'the lazy volunteer reported shards',
       60_000,
       () => Promise.resolve(counts.shards >= 3 ? true : null),
-      250,
+      { pollMs: 250 },
     );
     expect(counts.replicas).toBe(0);
     // Its completions were accepted like anyone's.

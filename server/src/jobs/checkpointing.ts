@@ -138,7 +138,7 @@ export class Checkpointing {
     }
     const job = this.deps.scheduler.getJob(jobId);
     const model = this.models.get(jobId);
-    if (!job || !model) return null;
+    if (!job || !model || this.targetMetBy(job) !== undefined) return null;
     const contributors = this.deps.pickContributors(
       this.deps.scheduler.recentWorkers(jobId, 64),
       job.spec.checkpoint.contributors,
@@ -335,8 +335,20 @@ export class Checkpointing {
     round.finishing = true;
     clearTimeout(round.timer);
     try {
+      // An earlier checkpoint's evaluation may still be queued: the target test below needs it.
+      await this.evaluations.catch(() => undefined);
       const job = this.deps.scheduler.getJob(round.jobId);
       if (!job || this.closed) return;
+      const met = this.targetMetBy(job);
+      if (met !== undefined) {
+        // The job's result is the checkpoint that reached the target: a round still in flight when
+        // it did (a later, not necessarily better, model) must not become its latest checkpoint.
+        this.deps.log.info(
+          { jobId: round.jobId, seq: round.seq, targetMetBy: met.seq },
+          'checkpoint round dropped: the job reached its target',
+        );
+        return;
+      }
       recordMissingUploads(round);
       if (round.accepted.size === 0) {
         this.deps.onCheckpoint(round.jobId, { kind: 'failed', seq: round.seq, rejected: round.rejected });
@@ -429,6 +441,13 @@ export class Checkpointing {
     if (!model || this.closed) return;
     await evaluateCheckpoint(this.deps, this.now, model, job, seq, values);
     this.deps.onCheckpoint(job.id, { kind: 'evaluated', seq, values });
+  }
+
+  /** The checkpoint whose evaluation completed a job at its target accuracy, if one did. */
+  private targetMetBy(job: JobRecord): CheckpointRecord | undefined {
+    const target = job.spec.training.targetAccuracy;
+    if (job.status !== 'completed' || target === undefined) return undefined;
+    return this.deps.repo.list(job.id).find((c) => c.accuracy !== null && c.accuracy >= target);
   }
 
   private shapeOf(job: JobRecord): DatasetShape {
