@@ -94,6 +94,22 @@ describe('FedAvg rounds', () => {
     );
   });
 
+  it('refuses every upload of a volunteer that validated work distrusted, and counts it', async () => {
+    const s = await start({ expected: 2 });
+    const [a, outvoted] = [await s.volunteer(), await s.volunteer()];
+    s.job.distrusted.add(outvoted.nodeId);
+    expect(await upload(s, outvoted, filled(100), 1)).toMatchObject({
+      status: 403,
+      error: { code: 'DISTRUSTED' },
+    });
+    // It is not part of the round: a's upload is the round's average on its own.
+    expect((await upload(s, a, filled(3), 1)).values?.[0]).toBeCloseTo(3, 6);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain(
+      `tabswarm_validation_rejections_total{job="${FEDAVG_JOB}",reason="fedavg_distrusted"} 1`,
+    );
+  });
+
   it('closes on quorum after a grace, without waiting for a vanished volunteer', async () => {
     const s = await start({
       expected: 3,

@@ -59,6 +59,8 @@ export interface FedAvgDeps {
   readonly referenceValues?: (jobId: string) => Promise<Float32Array | null>;
   /** Samples the coordinator counted for the volunteer on the job, in all (counted completions). */
   readonly countedSamples: (jobId: string, nodeId: string) => number;
+  /** A volunteer outvoted by validated work: its uploads are refused (absent: nobody is). */
+  readonly distrusted?: (nodeId: string) => boolean;
   /** A refused upload, by its code: for the rejection metrics. */
   readonly onRejected?: (jobId: string, nodeId: string, code: string) => void;
   readonly metrics?: GossipMetrics;
@@ -156,6 +158,13 @@ export class FedAvgRounds {
     if (!job.running || this.#closed) return fail(409, 'NOT_RUNNING', 'the job is not running');
     const n = job.parameterCount;
     if (n === null) return fail(409, 'NOT_READY', 'the job has no model yet');
+    if (this.#deps.distrusted?.(nodeId) === true) {
+      return fail(
+        403,
+        'DISTRUSTED',
+        "this volunteer's replicated work was outvoted; its uploads are refused",
+      );
+    }
     if (!Number.isSafeInteger(samples) || samples < 1 || samples > 1e9) {
       return fail(400, 'BAD_REQUEST', 'samples must be a whole number from 1 to 10^9');
     }

@@ -50,6 +50,8 @@ export interface GossipJobs {
   referenceValues(jobId: string): Promise<Float32Array | null>;
   /** Samples of the volunteer's counted completions on the job: its FedAvg weight. */
   countedSamples(jobId: string, nodeId: string): number;
+  /** Outvoted by validated work: no FedAvg upload, and not expected in a round. */
+  distrusted(nodeId: string): boolean;
 }
 
 export interface GossipCoordinatorDeps {
@@ -87,9 +89,10 @@ export function gossipJobs(
   membership: Pick<Membership, 'get'>,
   checkpoints: () => Checkpointing,
 ): GossipJobs {
+  const distrusted = (nodeId: string): boolean => jobs.scheduler.validation.isDistrusted(nodeId);
   const live = (nodeId: string): boolean => {
     const node = membership.get(nodeId);
-    return node?.status === 'active' && node.connected;
+    return node?.status === 'active' && node.connected && !distrusted(nodeId);
   };
   return {
     exists: (jobId) => jobs.scheduler.getJob(jobId) !== undefined,
@@ -120,6 +123,7 @@ export function gossipJobs(
         if (c.nodeId === nodeId && c.counted === 1) samples += c.samples;
       return samples;
     },
+    distrusted,
   };
 }
 
@@ -141,6 +145,7 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
     expectedParticipants: (jobId) => deps.jobs.expectedParticipants(jobId),
     referenceValues: (jobId) => deps.jobs.referenceValues(jobId),
     countedSamples: (jobId, nodeId) => deps.jobs.countedSamples(jobId, nodeId),
+    distrusted: (nodeId) => deps.jobs.distrusted(nodeId),
     onRejected: (jobId, _nodeId, code) =>
       ctx.metrics.validationRejections.inc({ job: jobId, reason: `fedavg_${code.toLowerCase()}` }),
     metrics,

@@ -39,6 +39,8 @@ export interface StubJob {
   counted: Map<string, number>;
   /** The latest checkpoint's parameters: what the first round is measured from (null: none). */
   reference: Float32Array | null;
+  /** Volunteers outvoted by validated work. */
+  distrusted: Set<string>;
 }
 
 export interface GossipTestServer {
@@ -76,6 +78,7 @@ export async function startGossipServer(
     expected: 2,
     counted: new Map(),
     reference: null,
+    distrusted: new Set(),
     ...options.job,
   };
   const stubJobs: GossipJobs = {
@@ -84,6 +87,7 @@ export async function startGossipServer(
     expectedParticipants: () => job.expected,
     referenceValues: () => Promise.resolve(job.reference),
     countedSamples: (jobId, nodeId) => (jobId === FEDAVG_JOB ? (job.counted.get(nodeId) ?? 0) : 0),
+    distrusted: (nodeId) => job.distrusted.has(nodeId),
   };
   const httpServer = http.createServer();
   const socketServer = new SocketServer(httpServer, {
