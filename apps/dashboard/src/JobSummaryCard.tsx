@@ -1,7 +1,7 @@
 /** The head of a job page: id, status, controls, shard progress and the job's figures at a glance. */
 import type { ReactNode } from 'react';
 import type { JobInfo } from '@tabswarm/protocol';
-import { formatDateTime, formatLoss, formatNumber, formatPercent, NONE } from './format.ts';
+import { formatDateTime, formatLoss, formatNumber, formatPercent, formatPrivacy, NONE } from './format.ts';
 import { JobControls } from './JobControls.tsx';
 import { jobProgress } from './job-progress.ts';
 import type { JobSeries } from './job-series.ts';
@@ -47,6 +47,9 @@ function jobStats(job: JobInfo, series: JobSeries): readonly Stat[] {
     },
     { label: 'Dataset', value: job.spec.dataset, mono: true },
     { label: 'Started', value: job.startedAt === null ? NONE : formatDateTime(job.startedAt) },
+    ...(job.privacy === undefined
+      ? []
+      : [{ label: 'Privacy spent', value: formatPrivacy(job.privacy), testId: 'job-privacy' }]),
   ];
 }
 

@@ -274,6 +274,22 @@ export function SubmitJob({ canWrite }: Props) {
           </div>
         </Card>
 
+        <Card title="Differential privacy">
+          <div className="field-row">
+            <NumberField
+              field="clipNorm"
+              label="Clip norm"
+              hint="largest norm a shard's update keeps; empty (with the multiplier): off"
+            />
+            <NumberField
+              field="noiseMultiplier"
+              label="Noise multiplier"
+              hint="Gaussian noise of this × the clip norm per parameter"
+            />
+            <NumberField field="privacyDelta" label="δ" hint="of the reported (ε, δ); default 1e-5" />
+          </div>
+        </Card>
+
         <div className="submit-bar">
           <button
             type="submit"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeInfo } from '@tabswarm/protocol';
-import { adapterLabel, formatAge, selfTestLabel, sortNodes } from './format.ts';
+import { adapterLabel, formatAge, formatPrivacy, selfTestLabel, sortNodes } from './format.ts';
 
 function node(id: string, status: NodeInfo['status'], joinedAt: number): NodeInfo {
   return {
@@ -53,5 +53,22 @@ describe('dashboard labels', () => {
   it('lists active nodes first, newest first', () => {
     const sorted = sortNodes([node('old1', 'active', 1), node('gone', 'gone', 5), node('new1', 'active', 3)]);
     expect(sorted.map((n) => n.id)).toEqual(['new1', 'old1', 'gone']);
+  });
+});
+
+describe('formatPrivacy', () => {
+  it('says ε at δ and the releases a sample was in', () => {
+    expect(formatPrivacy({ epsilon: 2.3141, delta: 1e-5, releases: 3 })).toBe(
+      'ε 2.31 at δ 1e-5 · 3 releases a sample',
+    );
+    expect(formatPrivacy({ epsilon: 0, delta: 1e-6, releases: 0 })).toBe(
+      'ε 0.00 at δ 1e-6 · 0 releases a sample',
+    );
+    expect(formatPrivacy({ epsilon: 523_112, delta: 1e-5, releases: 1 })).toBe(
+      'ε 5.23e+5 at δ 1e-5 · 1 release a sample',
+    );
+    expect(formatPrivacy({ epsilon: null, delta: 1e-5, releases: 2 })).toBe(
+      'ε ∞ at δ 1e-5 · 2 releases a sample',
+    );
   });
 });

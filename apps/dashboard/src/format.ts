@@ -1,5 +1,5 @@
 /** Labels the node table shows; pure so they can be unit-tested. */
-import type { AdapterInfo, NodeInfo } from '@tabswarm/protocol';
+import type { AdapterInfo, NodeInfo, PrivacySpent } from '@tabswarm/protocol';
 
 /** "3 s ago", "4 min ago", "2 h ago", from a coordinator timestamp and the coordinator's current time. */
 export function formatAge(thenMs: number, nowMs: number): string {
@@ -89,4 +89,16 @@ export function formatBytes(bytes: number | null | undefined): string {
     i += 1;
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A job's privacy spent: "ε 2.31 at δ 1e-5 · 3 releases a sample" (ε ∞ when nothing bounds it). */
+export function formatPrivacy(spent: PrivacySpent): string {
+  const epsilon =
+    spent.epsilon === null
+      ? '∞'
+      : spent.epsilon >= 1000
+        ? spent.epsilon.toExponential(2)
+        : spent.epsilon.toFixed(2);
+  const releases = `${formatNumber(spent.releases)} ${spent.releases === 1 ? 'release' : 'releases'} a sample`;
+  return `ε ${epsilon} at δ ${spent.delta.toExponential(0)} · ${releases}`;
 }

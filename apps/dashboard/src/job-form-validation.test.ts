@@ -31,3 +31,33 @@ describe('validated work in the job form', () => {
     expect(fieldForPath(path ?? '', defaults)).toBe('replication');
   });
 });
+
+describe('differential privacy in the job form', () => {
+  it('is off when the clip norm and the multiplier are empty', () => {
+    expect([defaults.clipNorm, defaults.noiseMultiplier, defaults.privacyDelta]).toEqual(['', '', '']);
+    expect(formToSpec(defaults)).not.toHaveProperty('privacy');
+  });
+
+  it('sends the settings, δ by default, and round-trips a spec that has them', () => {
+    const spec = jobSpecSchema.parse(formToSpec({ ...defaults, clipNorm: '1', noiseMultiplier: '1.1' }));
+    expect(spec.privacy).toEqual({ clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-5 });
+    const form = specToForm(
+      jobSpecSchema.parse({ name: 'x', privacy: { clipNorm: 0.5, noiseMultiplier: 2, delta: 1e-6 } }),
+    );
+    expect([form.clipNorm, form.noiseMultiplier, form.privacyDelta]).toEqual(['0.5', '2', '0.000001']);
+    expect(jobSpecSchema.parse(formToSpec(form)).privacy).toEqual({
+      clipNorm: 0.5,
+      noiseMultiplier: 2,
+      delta: 1e-6,
+    });
+  });
+
+  it("puts the coordinator's refusal of a missing multiplier on its field", () => {
+    const parsed = parsePayload(jobSpecSchema, formToSpec({ ...defaults, clipNorm: '1' }));
+    expect(parsed.ok).toBe(false);
+    const { path, text } = splitServerMessage(parsed.ok ? '' : parsed.message);
+    expect(path).toBe('privacy.noiseMultiplier');
+    expect(text).toContain('must be a number');
+    expect(fieldForPath(path ?? '', defaults)).toBe('noiseMultiplier');
+  });
+});

@@ -56,6 +56,9 @@ export const FIELD_PATHS = {
   checkpointMaxNormRatio: 'checkpoint.maxNormRatio',
   replication: 'validation.replication',
   validationTolerance: 'validation.tolerance',
+  clipNorm: 'privacy.clipNorm',
+  noiseMultiplier: 'privacy.noiseMultiplier',
+  privacyDelta: 'privacy.delta',
 } as const;
 export type FieldKey = keyof typeof FIELD_PATHS;
 
@@ -94,6 +97,10 @@ export interface JobForm {
   /** Validated work: '' leaves it off. */
   readonly replication: string;
   readonly validationTolerance: string;
+  /** Differential privacy: '' in both leaves it off. */
+  readonly clipNorm: string;
+  readonly noiseMultiplier: string;
+  readonly privacyDelta: string;
 }
 
 const text = (value: number | undefined): string => (value === undefined ? '' : String(value));
@@ -146,6 +153,9 @@ export function specToForm(spec: JobSpec): JobForm {
     checkpointMaxNormRatio: text(spec.checkpoint.maxNormRatio),
     replication: text(spec.validation?.replication),
     validationTolerance: text(spec.validation?.tolerance),
+    clipNorm: text(spec.privacy?.clipNorm),
+    noiseMultiplier: text(spec.privacy?.noiseMultiplier),
+    privacyDelta: text(spec.privacy?.delta),
   };
 }
 
@@ -222,6 +232,16 @@ export function formToSpec(form: JobForm): Record<string, unknown> {
           : compact({
               replication: numberOrText(form.replication),
               tolerance: numberOrText(form.validationTolerance),
+            }),
+      // Privacy is off unless a clip norm or a noise multiplier is given (the coordinator then
+      // asks for whichever is missing).
+      privacy:
+        form.clipNorm.trim() === '' && form.noiseMultiplier.trim() === ''
+          ? undefined
+          : compact({
+              clipNorm: numberOrText(form.clipNorm),
+              noiseMultiplier: numberOrText(form.noiseMultiplier),
+              delta: numberOrText(form.privacyDelta),
             }),
     }) ?? {}
   );

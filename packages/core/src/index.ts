@@ -89,3 +89,11 @@ export {
   sampleWithTemperature,
   type GenerateOptions,
 } from './text-generation.ts';
+export {
+  cryptoUniform,
+  gaussianEpsilon,
+  privatizeUpdate,
+  type PrivacySettings,
+  type PrivatizedUpdate,
+  type UniformSource,
+} from './privacy.ts';

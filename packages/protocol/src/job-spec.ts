@@ -5,8 +5,10 @@
  */
 import { z } from 'zod';
 import { aggregationShortfall, aggregationSpecSchema, defaultAggregation } from './aggregation-spec.ts';
+import { privacySpecSchema } from './privacy-spec.ts';
 import { validationSpecSchema } from './validation-spec.ts';
 
+export * from './privacy-spec.ts';
 export * from './validation-spec.ts';
 
 export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn', 'gpt-nano'] as const;
@@ -237,12 +239,20 @@ export const jobSpecSchema = z
     checkpoint: checkpointSpecSchema.default(() => checkpointSpecSchema.parse({})),
     /** Replicated shards and trust (validation-spec.ts); absent: off. */
     validation: validationSpecSchema.optional(),
+    /** Clipped, noised shard updates and the ε they cost (privacy-spec.ts); absent: off. */
+    privacy: privacySpecSchema.optional(),
     /** Share of volunteers relative to other running jobs (fair share by weight). */
     priority: int('priority', 1, 100).default(10),
   })
   .refine((spec) => spec.training.batchSize * spec.training.localSteps <= MAX_SHARD_SAMPLES, {
     error: `a shard (batch size × local steps) must hold at most ${MAX_SHARD_SAMPLES} samples`,
     path: ['training', 'localSteps'],
+  })
+  .refine((spec) => spec.privacy === undefined || spec.validation === undefined, {
+    // A replica reports statistics of its raw update, which privacy would have to cover too, and
+    // noised replicas could not agree.
+    error: 'privacy cannot be combined with validation: replicated shards compare un-noised updates',
+    path: ['privacy'],
   })
   .superRefine((spec, ctx) => {
     // A robust rule chosen for checkpoints must have the contributors to outvote one bad upload.

@@ -1,6 +1,7 @@
 /** Wire shapes and schemas for jobs, leases and checkpoints on the control plane. */
 import { z } from 'zod';
 import { JOB_STATUSES, jobSpecSchema } from './job-spec.ts';
+import { privacySpentSchema } from './privacy-spec.ts';
 import { trainingAlarmsSchema } from './training-alarms.ts';
 import { replicaGrantSchema, updateStatisticsSchema } from './validation-spec.ts';
 
@@ -113,6 +114,8 @@ export const jobInfoSchema = z.object({
   latestCheckpoint: checkpointSummarySchema.nullable(),
   /** Active training-health alarms; absent from coordinators that predate them. */
   alarms: trainingAlarmsSchema.optional(),
+  /** The privacy a job with `privacy` has spent; absent without it (and from older coordinators). */
+  privacy: privacySpentSchema.optional(),
 });
 export type JobInfo = z.output<typeof jobInfoSchema>;
 

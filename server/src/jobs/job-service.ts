@@ -14,8 +14,11 @@ import {
   type LeaseCompletion,
   type LeaseGrantInfo,
   type ModelPreset,
+  type PrivacySpec,
+  type PrivacySpent,
   type TrainingAlarm,
 } from '@tabswarm/protocol';
+import { gaussianEpsilon } from '@tabswarm/core';
 import type { Logger } from '../logger.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { WriteBatcher } from '../scheduler/write-batcher.ts';
@@ -222,7 +225,15 @@ export class JobService {
       parameterCount: this.checkpoints?.parameterCount(job.id) ?? null,
       latestCheckpoint: this.checkpoints?.latest(job.id) ?? null,
       alarms: this.health?.alarms(job.id) ?? [],
+      ...(job.spec.privacy !== undefined && { privacy: this.privacySpent(job.id, job.spec.privacy) }),
     };
+  }
+
+  /** ε at the job's δ after the most releases any one training sample is in. */
+  privacySpent(jobId: string, privacy: PrivacySpec): PrivacySpent {
+    const releases = this.scheduler.mostLeasesOfOneShard(jobId);
+    const epsilon = gaussianEpsilon(privacy.noiseMultiplier, releases, privacy.delta);
+    return { epsilon: Number.isFinite(epsilon) ? epsilon : null, delta: privacy.delta, releases };
   }
 
   /** The job's active training-health alarms. */

@@ -157,6 +157,10 @@ export function prepareStatements(db: Database) {
     activeCountForNode: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE node_id = ? AND state = 'active'`),
     activeForJob: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND state = 'active'`),
     activeCountForJob: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE state = 'active' AND job_id = ?`),
+    // A shard holds the same samples in every epoch: its leases, all epochs, are its releases.
+    mostLeasedShard: db.prepare(
+      `SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT COUNT(*) AS n FROM leases WHERE job_id = ? GROUP BY shard)`,
+    ),
     allActive: db.prepare(`SELECT * FROM leases WHERE state = 'active'`),
     overdue: db.prepare(`SELECT * FROM leases WHERE state = 'active' AND deadline < ?`),
     activeCounts: db.prepare(

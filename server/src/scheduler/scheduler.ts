@@ -301,6 +301,14 @@ export class Scheduler {
     return (this.sql.activeCountForJob.get(jobId) as { n: number }).n;
   }
 
+  /**
+   * The leases, over every epoch, of the job's most leased shard: a bound on how many updates
+   * trained on any one sample a volunteer could have released (a job's privacy accounting).
+   */
+  mostLeasesOfOneShard(jobId: string): number {
+    return (this.sql.mostLeasedShard.get(jobId) as { n: number }).n;
+  }
+
   activeLeases(jobId?: string): LeaseRecord[] {
     const rows = (
       jobId === undefined ? this.sql.allActive.all() : this.sql.activeForJob.all(jobId)

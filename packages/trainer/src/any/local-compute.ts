@@ -10,6 +10,7 @@ import { planBatches, shardSeed } from '@tabswarm/core';
 import { BACKEND_ORDER, memoryStats, startBackend, watchDeviceLoss, type BackendChoice } from './backend.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { LocalTrainer } from './local-trainer.ts';
+import { PrivateRun } from './private-run.ts';
 import { ReplicaRun } from './replica-run.ts';
 import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
 import { CacheStorageShardCache, MemoryShardCache, type ShardCache } from './shard-cache.ts';
@@ -265,20 +266,24 @@ export class LocalCompute implements T.ComputePort {
     } catch (error) {
       return fail(error);
     }
+    // A replicated lease or a private shard: it trains with an optimizer of its own, and what the
+    // model becomes afterwards is the run's to say. (A job never has both: the spec refuses it.)
     let replica: ReplicaRun | null = null;
-    if (task.replica !== undefined) {
-      try {
-        replica = await ReplicaRun.begin(trainer, task.replica);
-      } catch (error) {
-        tf.dispose([data.x, data.y]);
-        return fail(error);
-      }
+    let priv: PrivateRun | null = null;
+    try {
+      if (task.replica !== undefined) replica = await ReplicaRun.begin(trainer, task.replica);
+      else if (trainer.spec.privacy !== undefined)
+        priv = await PrivateRun.begin(trainer, trainer.spec.privacy);
+    } catch (error) {
+      tf.dispose([data.x, data.y]);
+      return fail(error);
     }
+    const run = replica ?? priv;
     let lossSum = 0;
     let steps = 0;
     let stepTimeSum = 0;
     try {
-      for await (const step of trainer.steps(data, plan, replica?.optimizer)) {
+      for await (const step of trainer.steps(data, plan, run?.optimizer)) {
         if (!Number.isFinite(step.loss)) {
           throw new TrainerError('DIVERGED', `the training loss became ${step.loss}`);
         }
@@ -302,16 +307,23 @@ export class LocalCompute implements T.ComputePort {
         if (signal.aborted) break;
       }
     } catch (error) {
-      replica?.abort();
+      run?.abort();
       return fail(error);
     } finally {
       tf.dispose([data.x, data.y]);
     }
     if (signal.aborted) {
-      replica?.abort();
+      run?.abort();
       return fail(new TrainerError('CANCELLED', `work on lease ${leaseId} was stopped`));
     }
     const update = replica === null ? undefined : await replica.finish();
+    if (priv !== null) {
+      try {
+        await priv.finish();
+      } catch (error) {
+        return fail(error);
+      }
+    }
     const stepTimeMs = stepTimeSum / Math.max(1, steps);
     return {
       ok: true,
