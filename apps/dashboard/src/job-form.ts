@@ -316,6 +316,19 @@ export const FORM_PRESETS: readonly FormPreset[] = [
     },
   },
   {
+    id: 'gpt-mini',
+    label: 'Moby Dick · gpt-mini',
+    description:
+      'A 10.7 M-parameter transformer (width 384, 6 layers) for volunteers with real GPUs; seconds a step without one.',
+    spec: {
+      name: 'gpt-mini',
+      dataset: 'moby-dick',
+      model: { kind: 'preset', preset: 'gpt-mini' },
+      training: { learningRate: 0.0006, batchSize: 16, localSteps: 20, epochs: 1 },
+      checkpoint: { everyShards: 8, contributors: 2 },
+    },
+  },
+  {
     id: 'smoke',
     label: 'Quick check',
     description: 'One epoch of small shards with frequent checkpoints, to see a swarm work.',

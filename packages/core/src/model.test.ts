@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MODEL_PRESETS, presetLayout, presetTopology, type ModelSpec } from '@tabswarm/protocol';
+import { MODEL_PRESETS, isGptPreset, presetLayout, presetTopology, type ModelSpec } from '@tabswarm/protocol';
 import {
   buildJobModel,
   buildModel,
@@ -59,8 +59,8 @@ function tfjsPreset(preset: (typeof MODEL_PRESETS)[number], inputShape: number[]
 
 const withoutVersion = (t: object) => ({ ...t, keras_version: undefined });
 
-/** The image classifiers; gpt-nano takes text windows and has its own tests (layers/gpt-nano.test.ts). */
-const CLASSIFIER_PRESETS = MODEL_PRESETS.filter((p) => p !== 'gpt-nano');
+/** The image classifiers; the GPT presets take text windows and have their own tests (layers/gpt-nano.test.ts). */
+const CLASSIFIER_PRESETS = MODEL_PRESETS.filter((p) => !isGptPreset(p));
 
 describe('preset topologies', () => {
   it('are exactly what tfjs emits for the same layers', () => {

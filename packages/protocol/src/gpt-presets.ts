@@ -1,5 +1,5 @@
 /**
- * The `gpt-nano` preset: a decoder-only transformer for character-level text datasets, as a TF.js
+ * The GPT presets: decoder-only transformers for character-level text datasets, as a TF.js
  * functional-model topology. Input [T] token ids; output [T, V] next-token probabilities. Built from
  * TF.js's LayerNormalization, Dense and Add plus three custom layers registered by
  * @tabswarm/core's registerTabswarmLayers(): TabswarmTokenEmbedding, TabswarmPositionEmbedding and
@@ -8,11 +8,29 @@
  */
 import type { LayerConfig, NamedShape } from './model-presets.ts';
 
+export interface GptSize {
+  readonly dModel: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly mlpRatio: number;
+}
+
 /**
- * Width, depth and heads: 68 k parameters on the built-in corpus (83 characters, context 64). Small
- * enough that virtual volunteers train it on the CPU in a test; a real GPU wants a larger preset.
+ * Width, depth and heads of each preset, on the built-in corpus (83 characters, context 64):
+ * - gpt-nano, 68 k parameters: small enough that virtual volunteers train it on the CPU in a test.
+ * - gpt-mini, 10.7 M parameters (GPT-2 small's width at half its depth): for volunteers with real
+ *   GPUs, where WebGPU pays; a step on a software renderer or the CPU takes seconds.
  */
-export const GPT_NANO = { dModel: 48, layers: 2, heads: 4, mlpRatio: 4 } as const;
+export const GPT_PRESETS = {
+  'gpt-nano': { dModel: 48, layers: 2, heads: 4, mlpRatio: 4 },
+  'gpt-mini': { dModel: 384, layers: 6, heads: 6, mlpRatio: 4 },
+} as const satisfies Record<string, GptSize>;
+export type GptPreset = keyof typeof GPT_PRESETS;
+export const GPT_NANO: GptSize = GPT_PRESETS['gpt-nano'];
+
+export function isGptPreset(preset: string): preset is GptPreset {
+  return Object.hasOwn(GPT_PRESETS, preset);
+}
 
 export interface SequenceShape {
   readonly inputShape: readonly number[];
@@ -20,11 +38,11 @@ export interface SequenceShape {
   readonly labelShape?: readonly number[] | undefined;
 }
 
-/** Why gpt-nano cannot take a dataset, or null: it needs text windows ([T] in, [T] labels out). */
-export function gptNanoProblem({ inputShape, labelShape }: SequenceShape): string | null {
+/** Why a GPT preset cannot take a dataset, or null: it needs text windows ([T] in, [T] labels out). */
+export function gptProblem(preset: GptPreset, { inputShape, labelShape }: SequenceShape): string | null {
   const t = inputShape[0];
   if (inputShape.length !== 1 || labelShape?.length !== 1 || labelShape[0] !== t) {
-    return `gpt-nano needs a text dataset (windows of T tokens with T next-token labels); this dataset has samples [${inputShape.join(', ')}] with ${labelShape === undefined ? 'one label' : `labels [${labelShape.join(', ')}]`}`;
+    return `${preset} needs a text dataset (windows of T tokens with T next-token labels); this dataset has samples [${inputShape.join(', ')}] with ${labelShape === undefined ? 'one label' : `labels [${labelShape.join(', ')}]`}`;
   }
   return null;
 }
@@ -99,8 +117,8 @@ function layerNorm(name: string, input: string): FunctionalLayer {
 }
 
 /** The functional topology's `config` for a [T]-token input and a V-character vocabulary. */
-export function gptNanoConfig(context: number, vocabulary: number): Record<string, unknown> {
-  const { dModel: d, layers: depth, heads, mlpRatio } = GPT_NANO;
+export function gptConfig(preset: GptPreset, context: number, vocabulary: number): Record<string, unknown> {
+  const { dModel: d, layers: depth, heads, mlpRatio } = GPT_PRESETS[preset];
   const residualStd = 0.02 / Math.sqrt(2 * depth);
   const layers: FunctionalLayer[] = [
     layer('InputLayer', 'tokens', { batch_input_shape: [null, context], dtype: 'float32', sparse: false }),
@@ -130,16 +148,16 @@ export function gptNanoConfig(context: number, vocabulary: number): Record<strin
   }
   layers.push(layerNorm('ln_f', stream), dense('head', vocabulary, 'softmax', 0.02, 'ln_f'));
   return {
-    name: 'gpt-nano',
+    name: preset,
     layers,
     input_layers: [['tokens', 0, 0]],
     output_layers: [['head', 0, 0]],
   };
 }
 
-/** gpt-nano's weights in model.weights order. */
-export function gptNanoWeightShapes(context: number, vocabulary: number): NamedShape[] {
-  const { dModel: d, layers: depth, mlpRatio } = GPT_NANO;
+/** A GPT preset's weights in model.weights order. */
+export function gptWeightShapes(preset: GptPreset, context: number, vocabulary: number): NamedShape[] {
+  const { dModel: d, layers: depth, mlpRatio } = GPT_PRESETS[preset];
   const dense = (name: string, from: number, to: number): NamedShape[] => [
     { name: `${name}/kernel`, shape: [from, to] },
     { name: `${name}/bias`, shape: [to] },

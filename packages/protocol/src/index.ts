@@ -18,4 +18,4 @@ export * from './dataset-columns.ts';
 export * from './event-schemas.ts';
 export * from './receive.ts';
 export * from './text-dataset.ts';
-export { GPT_NANO } from './gpt-presets.ts';
+export { GPT_NANO, GPT_PRESETS, isGptPreset, type GptPreset, type GptSize } from './gpt-presets.ts';

@@ -11,7 +11,7 @@ import { validationSpecSchema } from './validation-spec.ts';
 export * from './privacy-spec.ts';
 export * from './validation-spec.ts';
 
-export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn', 'gpt-nano'] as const;
+export const MODEL_PRESETS = ['mnist-mlp', 'mnist-cnn', 'gpt-nano', 'gpt-mini'] as const;
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
 export const AVERAGING_MODES = ['gossip', 'fedavg'] as const;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isGptPreset } from './gpt-presets.ts';
 import { MODEL_PRESETS, modelSpecSchema } from './job-spec.ts';
 import {
   layoutFromShapes,
@@ -52,7 +53,7 @@ describe('model presets', () => {
   it('produces topologies a job spec accepts as a custom topology', () => {
     const TEXT = { inputShape: [64], labelShape: [64], numClasses: 83 };
     for (const preset of MODEL_PRESETS) {
-      const topology = presetTopology(preset, preset === 'gpt-nano' ? TEXT : MNIST);
+      const topology = presetTopology(preset, isGptPreset(preset) ? TEXT : MNIST);
       expect(modelSpecSchema.safeParse({ kind: 'topology', topology }).success).toBe(true);
       // A plain JSON document: survives a round trip unchanged.
       expect(JSON.parse(JSON.stringify(topology))).toEqual(topology);

@@ -9,7 +9,7 @@
  * as "hidden/kernel" are then stable across processes and match a model.json weights manifest.
  */
 import { CodedError } from './errors.ts';
-import { gptNanoConfig, gptNanoProblem, gptNanoWeightShapes } from './gpt-presets.ts';
+import { gptConfig, gptProblem, gptWeightShapes, isGptPreset } from './gpt-presets.ts';
 import type { ModelPreset } from './job-spec.ts';
 
 /** A TF.js layers `modelTopology`: a type alias (not an interface) so it fits `ModelSpec.topology`. */
@@ -184,12 +184,12 @@ function cnnImage(inputShape: readonly number[]): [number, number, number] {
 export function presetTopology(preset: ModelPreset, shape: PresetShape): LayersTopology {
   checkShape(shape);
   const { inputShape, numClasses } = shape;
-  if (preset === 'gpt-nano') {
-    const problem = gptNanoProblem(shape);
+  if (isGptPreset(preset)) {
+    const problem = gptProblem(preset, shape);
     if (problem !== null) throw new PresetError(problem);
     return {
       class_name: 'Model',
-      config: gptNanoConfig(inputShape[0] as number, numClasses) as LayersTopology['config'],
+      config: gptConfig(preset, inputShape[0] as number, numClasses) as LayersTopology['config'],
       keras_version: TOPOLOGY_KERAS_VERSION,
       backend: 'tensor_flow.js',
     };
@@ -232,12 +232,12 @@ export function presetTopology(preset: ModelPreset, shape: PresetShape): LayersT
 export function presetWeightShapes(preset: ModelPreset, shape: PresetShape): NamedShape[] {
   checkShape(shape);
   const { inputShape, numClasses } = shape;
+  if (isGptPreset(preset)) {
+    const problem = gptProblem(preset, shape);
+    if (problem !== null) throw new PresetError(problem);
+    return gptWeightShapes(preset, inputShape[0] as number, numClasses);
+  }
   switch (preset) {
-    case 'gpt-nano': {
-      const problem = gptNanoProblem(shape);
-      if (problem !== null) throw new PresetError(problem);
-      return gptNanoWeightShapes(inputShape[0] as number, numClasses);
-    }
     case 'mnist-mlp':
       return [
         { name: 'hidden/kernel', shape: [product(inputShape), MLP_HIDDEN_UNITS] },

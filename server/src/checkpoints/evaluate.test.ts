@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { encodeFp32Frame } from '@tabswarm/protocol';
 import { readCheckpointFile, writeCheckpointFile } from './checkpoint-files.ts';
-import { evaluateParameters, type TestSet } from './evaluate.ts';
+import {
+  DEFAULT_EVAL_BATCH_SIZE,
+  EVAL_BATCH_MULTIPLY_ADDS,
+  EVAL_MULTIPLY_ADDS,
+  MIN_EVAL_SAMPLES,
+  evaluateParameters,
+  evaluationPlan,
+  type TestSet,
+} from './evaluate.ts';
 import { getFlatWeights, setFlatWeights, topologyFor } from '@tabswarm/core';
 import { buildModel, ensureCpuBackend, initialParameters } from './model-factory.ts';
 import { DatasetRegistry } from '../datasets/registry.ts';
@@ -38,6 +46,27 @@ const tinySet: TestSet = {
 // Each sample's correct class has probability e/(e+1) when it wins and 1/(e+1) when it loses.
 const tinyLoss = (2 * Math.log1p(Math.exp(-1)) + Math.log1p(Math.exp(1))) / 3;
 
+describe('evaluationPlan', () => {
+  it('scores every sample of a small model, in full batches', () => {
+    // mnist-mlp on mnist's test split; gpt-nano on 256 held-out windows of 64 characters.
+    expect(evaluationPlan(2_000, 101_770)).toEqual({ maxSamples: 2_000, batchSize: DEFAULT_EVAL_BATCH_SIZE });
+    expect(evaluationPlan(256, 68_000, 64)).toEqual({ maxSamples: 256, batchSize: 68 });
+  });
+
+  it('bounds a large model’s work: fewer samples (never under the minimum), smaller batches', () => {
+    // gpt-mini: 10.7 M parameters × 64 positions a window.
+    const plan = evaluationPlan(256, 10_700_000, 64);
+    expect(plan.maxSamples).toBe(MIN_EVAL_SAMPLES);
+    expect(plan.batchSize).toBe(1);
+    // In between: the budget decides.
+    const mid = evaluationPlan(10_000, 1_000_000, 64);
+    expect(mid.maxSamples).toBe(Math.floor(EVAL_MULTIPLY_ADDS / 64e6));
+    expect(mid.batchSize).toBe(Math.floor(EVAL_BATCH_MULTIPLY_ADDS / 64e6));
+    // Never more than there are.
+    expect(evaluationPlan(5, 10_700_000, 64).maxSamples).toBe(5);
+  });
+});
+
 describe('evaluateParameters', () => {
   it('computes accuracy and cross-entropy on softmax outputs', async () => {
     const result = await evaluateParameters(tiny('softmax'), identity, tinySet);
@@ -57,6 +86,13 @@ describe('evaluateParameters', () => {
     const two = await evaluateParameters(tiny('softmax'), identity, tinySet, { batchSize: 2 });
     expect(one.accuracy).toBe(two.accuracy);
     expect(one.loss).toBeCloseTo(two.loss, 6);
+  });
+
+  it('scores only the first maxSamples samples when told to', async () => {
+    // The first two are both right; the third, which it leaves out, is wrong.
+    const two = await evaluateParameters(tiny('softmax'), identity, tinySet, { maxSamples: 2 });
+    expect(two.accuracy).toBe(1);
+    expect(two.loss).toBeCloseTo(Math.log1p(Math.exp(-1)), 5);
   });
 
   it('refuses a vector that does not fit, a label out of range and an inconsistent test set', async () => {

@@ -22,6 +22,8 @@ export interface TestSet {
 export interface EvaluationOptions {
   /** Samples per forward pass: bounds the memory one evaluation holds at once. */
   readonly batchSize?: number;
+  /** Score only the first this many samples (default: all of them). */
+  readonly maxSamples?: number;
 }
 
 export interface Evaluation {
@@ -33,6 +35,37 @@ export interface Evaluation {
 }
 
 export const DEFAULT_EVAL_BATCH_SIZE = 256;
+
+/**
+ * Multiply-adds one checkpoint evaluation may spend (parameters × scored positions, a forward
+ * pass's cost for dense layers): about 10–20 s of the coordinator's CPU backend. Small models
+ * never reach it; a model of ten million parameters is scored on fewer windows rather than hold
+ * the coordinator for minutes at every checkpoint.
+ */
+export const EVAL_MULTIPLY_ADDS = 1e10;
+/** ... and one forward pass (a batch): the CPU backend blocks the event loop for all of it. */
+export const EVAL_BATCH_MULTIPLY_ADDS = 3e8;
+/** Fewer samples than this say too little: scored whatever they cost. */
+export const MIN_EVAL_SAMPLES = 16;
+
+/**
+ * How many of `n` test samples to score and in batches of how many, for a model of `parameters`
+ * scoring `positions` labels a sample: the same first samples at every checkpoint, so checkpoints
+ * stay comparable.
+ */
+export function evaluationPlan(
+  n: number,
+  parameters: number,
+  positions = 1,
+): { readonly maxSamples: number; readonly batchSize: number } {
+  const perSample = Math.max(1, parameters * positions);
+  const maxSamples = Math.min(n, Math.max(MIN_EVAL_SAMPLES, Math.floor(EVAL_MULTIPLY_ADDS / perSample)));
+  const batchSize = Math.max(
+    1,
+    Math.min(DEFAULT_EVAL_BATCH_SIZE, Math.floor(EVAL_BATCH_MULTIPLY_ADDS / perSample)),
+  );
+  return { maxSamples, batchSize };
+}
 /** tfjs's epsilon: its sparseCategoricalCrossentropy clips probabilities to [ε, 1 − ε]. */
 const EPSILON = 1e-7;
 
@@ -83,8 +116,9 @@ export async function evaluateParameters(
     }
     let correct = 0;
     let lossSum = 0;
-    for (let start = 0; start < testSet.n; start += batchSize) {
-      const end = Math.min(testSet.n, start + batchSize);
+    const n = Math.min(testSet.n, Math.max(1, Math.floor(options.maxSamples ?? testSet.n)));
+    for (let start = 0; start < n; start += batchSize) {
+      const end = Math.min(n, start + batchSize);
       const sums = tf.tidy(() => {
         const x = tf.tensor(
           testSet.x.subarray(start * sampleSize, end * sampleSize),
@@ -108,7 +142,7 @@ export async function evaluateParameters(
       // The CPU backend computes synchronously: let sockets and heartbeats through between batches.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    const scored = testSet.n * perSample;
+    const scored = n * perSample;
     return {
       accuracy: correct / scored,
       loss: lossSum / scored,

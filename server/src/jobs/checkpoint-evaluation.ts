@@ -6,7 +6,7 @@
  */
 import type { DatasetShape } from '@tabswarm/core';
 import { languageModelMetrics } from '@tabswarm/protocol';
-import { evaluateParameters, type TestSet } from '../checkpoints/evaluate.ts';
+import { evaluateParameters, evaluationPlan, type TestSet } from '../checkpoints/evaluate.ts';
 import type { EventLog } from '../event-log.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckpointRepository } from '../store/checkpoint-repository.ts';
@@ -34,7 +34,9 @@ export async function evaluateCheckpoint(
   values: Float32Array,
 ): Promise<void> {
   try {
-    const result = await evaluateParameters(model.topology, values, deps.testSet(job.spec.dataset));
+    const testSet = deps.testSet(job.spec.dataset);
+    const plan = evaluationPlan(testSet.n, values.length, testSet.labelsPerSample ?? 1);
+    const result = await evaluateParameters(model.topology, values, testSet, plan);
     deps.repo.setEvaluation(job.id, seq, { ...result, evaluatedAt: now() });
     const text = deps.datasetShape(job.spec.dataset)?.labelShape !== undefined;
     const lm = languageModelMetrics(result.loss);

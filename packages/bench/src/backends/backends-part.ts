@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import {
   BACKENDS,
   MODEL_PRESETS,
+  isGptPreset,
   type AdapterInfo,
   type Backend,
   type ModelPreset,
@@ -133,9 +134,9 @@ export const backendsPart: BenchPart = {
   description: 'one training step of each preset on webgpu, webgl, wasm and cpu',
   async run({ quick, repetitions, log }) {
     const options: BackendsOptions = {
-      // The image presets, built on MNIST's shape: gpt-nano needs a text dataset's shape and
+      // The image presets, built on MNIST's shape: the GPT presets need a text dataset's shape and
       // vocabulary, which this page does not have (its step times are in the README, from Node).
-      presets: MODEL_PRESETS.filter((p) => p !== 'gpt-nano'),
+      presets: MODEL_PRESETS.filter((p) => !isGptPreset(p)),
       backends: BACKENDS,
       batchSize: quick ? QUICK_BATCH_SIZE : BATCH_SIZE,
       warmupSteps: quick ? 1 : 2,
