@@ -14,6 +14,7 @@ import { eventRoutes } from './event-routes.ts';
 import { attachDashboardNamespace, type DashboardNamespace } from './dashboard-namespace.ts';
 import { DatasetRegistry, datasetRoutes, evaluationSize } from './datasets/index.ts';
 import { createGossipCoordinator, gossipJobs, type GossipCoordinator } from './gossip/index.ts';
+import { EvaluationThread } from './checkpoints/evaluation-thread.ts';
 import { Checkpointing } from './jobs/checkpointing.ts';
 import { checkpointRoutes } from './jobs/checkpoint-routes.ts';
 import { createRateGuards } from './rate-guards.ts';
@@ -104,7 +105,10 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     return set;
   };
   const health = trainingHealth(scheduler, repo, testSet, { metrics, events, log, jobs }, deps.clock);
+  // Checkpoint evaluations run in their own thread: the event loop keeps serving volunteers.
+  const evaluationThread = new EvaluationThread();
   const checkpoints = new Checkpointing({
+    evaluate: evaluationThread.evaluate,
     dataDir: config.dataDir,
     repo,
     scheduler,
@@ -284,6 +288,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       gossip.close();
       jobs.close();
       await checkpoints.idle();
+      await evaluationThread.close();
       peers.close();
       // io.close() closes the HTTP server and waits for every connection to end: idle keep-alive
       // connections (kept 65 s) go now; requests in flight (a simulation's last figures) get a

@@ -43,7 +43,10 @@ export const DEFAULT_EVAL_BATCH_SIZE = 256;
  * the coordinator for minutes at every checkpoint.
  */
 export const EVAL_MULTIPLY_ADDS = 1e10;
-/** ... and one forward pass (a batch): the CPU backend blocks the event loop for all of it. */
+/**
+ * ... and one forward pass (a batch): computed synchronously, so its length is how long the
+ * thread it runs in cannot answer anything, and its activations are what it holds at once.
+ */
 export const EVAL_BATCH_MULTIPLY_ADDS = 3e8;
 /** Fewer samples than this say too little: scored whatever they cost. */
 export const MIN_EVAL_SAMPLES = 16;

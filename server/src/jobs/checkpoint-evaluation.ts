@@ -7,6 +7,7 @@
 import type { DatasetShape } from '@tabswarm/core';
 import { languageModelMetrics } from '@tabswarm/protocol';
 import { evaluateParameters, evaluationPlan, type TestSet } from '../checkpoints/evaluate.ts';
+import type { Evaluator } from '../checkpoints/evaluation-thread.ts';
 import type { EventLog } from '../event-log.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckpointRepository } from '../store/checkpoint-repository.ts';
@@ -22,6 +23,8 @@ export interface EvaluationDeps {
   /** Dataset shape and test split, by dataset id. */
   readonly datasetShape: (datasetId: string) => DatasetShape | undefined;
   readonly testSet: (datasetId: string) => TestSet;
+  /** Where evaluations run (the coordinator's evaluation thread); default: in this thread. */
+  readonly evaluate?: Evaluator;
 }
 
 /** Evaluates checkpoint `seq` of the job (its parameters `values`) and records the outcome. */
@@ -36,7 +39,7 @@ export async function evaluateCheckpoint(
   try {
     const testSet = deps.testSet(job.spec.dataset);
     const plan = evaluationPlan(testSet.n, values.length, testSet.labelsPerSample ?? 1);
-    const result = await evaluateParameters(model.topology, values, testSet, plan);
+    const result = await (deps.evaluate ?? evaluateParameters)(model.topology, values, testSet, plan);
     deps.repo.setEvaluation(job.id, seq, { ...result, evaluatedAt: now() });
     const text = deps.datasetShape(job.spec.dataset)?.labelShape !== undefined;
     const lm = languageModelMetrics(result.loss);
