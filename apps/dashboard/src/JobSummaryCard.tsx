@@ -22,7 +22,8 @@ interface Stat {
 }
 
 function jobStats(job: JobInfo, series: JobSeries): readonly Stat[] {
-  const latest = job.latestCheckpoint;
+  // The figures of the newest scored checkpoint: the latest may still be being scored.
+  const latest = series.latestScored ?? job.latestCheckpoint;
   return [
     { label: 'Samples trained', value: formatNumber(job.samplesDone), testId: 'job-samples-done' },
     {

@@ -98,6 +98,8 @@ describe('JobSeries', () => {
     expect(s.samplesAtShards(99)).toBe(300);
     expect(s.checkpoints.map((x) => x.seq)).toEqual([0, 1, 2]);
     expect(s.samplesPerSecond).toBe(12.5);
+    // Checkpoint 2 is still being scored: the summary shows checkpoint 1's figures meanwhile.
+    expect(s.latestScored?.seq).toBe(1);
     // The evaluation arriving later is a change.
     expect(
       s.ingest(
@@ -109,6 +111,7 @@ describe('JobSeries', () => {
       ),
     ).toBe(true);
     expect(s.charts().testByTime[0]).toHaveLength(3);
+    expect(s.latestScored?.seq).toBe(2);
   });
 
   it('draws at most MAX_NODE_SERIES per-node lines', () => {

@@ -89,6 +89,11 @@ export class JobSeries {
     return this.#checkpoints;
   }
 
+  /** The newest checkpoint with figures: a newer one may still be being scored. */
+  get latestScored(): CheckpointSummary | null {
+    return this.#checkpoints.findLast((c) => c.accuracy !== null) ?? null;
+  }
+
   /** The coordinator's own throughput figure from the last reply. */
   get samplesPerSecond(): number {
     return this.#samplesPerSecond;

@@ -9,7 +9,7 @@
 // clear of the noise of estimating on 16,384 characters and of a model that merely matched the
 // unigram frequencies of the training part (whose distribution differs slightly from the held-out).
 import { describe, expect, it } from 'vitest';
-import { decodeShard, entropyBits, type JobInfo } from '@tabswarm/protocol';
+import { decodeShard, entropyBits, type CheckpointSummary, type JobInfo } from '@tabswarm/protocol';
 import { until, useTestCoordinator } from './test-coordinator.ts';
 
 const MARGIN_BITS = 0.3;
@@ -47,41 +47,52 @@ describe('gpt-nano on virtual volunteers', () => {
       checkpoint: { everyShards: 4, contributors: 2 },
     });
     const baseline = await heldOutUnigramBits();
-    const initial = (await coordinator.operator.getJob(job.id)).latestCheckpoint;
+    // Checkpoint 0 is scored off the coordinator's thread: its figures come a moment after the job.
+    const initial = await until('checkpoint 0 scored', 120_000, async () => {
+      const checkpoint = (await coordinator.operator.getJob(job.id)).latestCheckpoint;
+      return checkpoint?.bitsPerChar !== undefined ? checkpoint : null;
+    });
     const volunteers = coordinator.wasmSwarm(['a', 'b']);
-    let trained: JobInfo | undefined;
+    const checkpointsOf = async (): Promise<CheckpointSummary[]> =>
+      (
+        await coordinator.operator.api<{ checkpoints: CheckpointSummary[] }>(
+          'GET',
+          `/api/jobs/${job.id}/checkpoints`,
+        )
+      ).checkpoints;
+    let reached: CheckpointSummary;
+    let trained: JobInfo;
     try {
       const backends = await Promise.all(volunteers.map((v) => v.start()));
       expect(backends.map((b) => b.backend)).toEqual(['wasm', 'wasm']);
-      trained = await until('a checkpoint below the baseline', 240_000, async () => {
-        const latest = await coordinator.operator.getJob(job.id);
-        const bits = latest.latestCheckpoint?.bitsPerChar;
-        return bits !== undefined && bits < baseline - MARGIN_BITS ? latest : null;
+      // Any scored checkpoint: the latest one is often still being scored (off the coordinator's
+      // thread) while training goes on, so polling only the latest can miss every scored one.
+      reached = await until('a checkpoint below the baseline', 240_000, async () => {
+        const below = (await checkpointsOf()).find(
+          (c) => c.bitsPerChar !== undefined && c.bitsPerChar < baseline - MARGIN_BITS,
+        );
+        return below ?? null;
       });
+      trained = await coordinator.operator.getJob(job.id);
     } finally {
       await Promise.allSettled(volunteers.map((v) => v.stop()));
       await coordinator.operator.jobAction(job.id, 'cancel').catch(() => undefined);
     }
-    const latest = trained.latestCheckpoint;
     const state = volunteers.map((v) => v.state());
     console.log(
       `[gpt-nano swarm] ${((Date.now() - started) / 1000).toFixed(1)} s: ${trained.samplesDone} samples (${trained.samplesDone * 64} characters), ${trained.shardsDone} shards; ` +
-        `checkpoint ${latest?.seq}: ${latest?.bitsPerChar?.toFixed(3)} bits/char, perplexity ${latest?.perplexity?.toFixed(2)}, next-char accuracy ${latest?.accuracy?.toFixed(3)}; ` +
-        `initial ${initial?.bitsPerChar?.toFixed(3)} bits/char; unigram baseline ${baseline.toFixed(3)} bits; volunteers ${JSON.stringify(state.map((s) => s.samplesPerSec))}`,
+        `checkpoint ${reached.seq}: ${reached.bitsPerChar?.toFixed(3)} bits/char, perplexity ${reached.perplexity?.toFixed(2)}, next-char accuracy ${reached.accuracy?.toFixed(3)}; ` +
+        `initial ${initial.bitsPerChar?.toFixed(3)} bits/char; unigram baseline ${baseline.toFixed(3)} bits; volunteers ${JSON.stringify(state.map((s) => s.samplesPerSec))}`,
     );
     // The untrained model is near uniform over the vocabulary: log2(83) ≈ 6.4 bits.
-    expect(initial?.bitsPerChar).toBeGreaterThan(baseline);
-    expect(latest?.bitsPerChar).toBeLessThan(baseline - MARGIN_BITS);
-    expect(latest?.perplexity).toBeCloseTo(2 ** (latest?.bitsPerChar ?? 0), 3);
-    // The checkpoint list (REST) and the event log say the same.
-    const { checkpoints } = await coordinator.operator.api<{
-      checkpoints: { seq: number; bitsPerChar?: number }[];
-    }>('GET', `/api/jobs/${job.id}/checkpoints`);
-    expect(checkpoints.find((c) => c.seq === latest?.seq)?.bitsPerChar).toBe(latest?.bitsPerChar);
+    expect(initial.bitsPerChar).toBeGreaterThan(baseline);
+    expect(reached.seq).toBeGreaterThan(0);
+    expect(reached.perplexity).toBeCloseTo(2 ** (reached.bitsPerChar ?? 0), 3);
+    // The event log says the same as the checkpoint list.
     const { events } = await coordinator.operator.api<{ events: { message: string }[] }>(
       'GET',
       `/api/events?jobId=${job.id}&kind=checkpoint`,
     );
-    expect(events.some((e) => e.message.includes(`${latest?.bitsPerChar?.toFixed(3)} bits/char`))).toBe(true);
+    expect(events.some((e) => e.message.includes(`${reached.bitsPerChar?.toFixed(3)} bits/char`))).toBe(true);
   }, 300_000);
 });

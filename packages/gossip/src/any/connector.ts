@@ -27,7 +27,7 @@ export interface MemoryNodeOptions {
   readonly refuseDirect?: boolean;
 }
 
-export interface MemoryNetworkOptions extends Omit<MemoryLinkOptions, 'tamper'> {
+export interface MemoryNetworkOptions extends Omit<MemoryLinkOptions, 'tamper' | 'severed'> {
   /** How long a refused dial takes to fail (ICE gives up after a while). Default 50 ms. */
   readonly refuseAfterMs?: number;
 }
@@ -101,7 +101,8 @@ export class MemoryNetwork {
       };
     }
     const tamper = (message: Uint8Array): Uint8Array | null => (from.dead || to.dead ? null : message);
-    const [atFrom, atTo] = createMemoryLinkPair(from.id, to.id, { ...this.#options, tamper });
+    const severed = (): boolean => from.dead || to.dead;
+    const [atFrom, atTo] = createMemoryLinkPair(from.id, to.id, { ...this.#options, tamper, severed });
     from.links.add(atFrom);
     to.links.add(atTo);
     atFrom.onClose(() => from.links.delete(atFrom));

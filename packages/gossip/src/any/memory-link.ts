@@ -14,12 +14,15 @@ export interface MemoryLinkOptions {
    * flight: fault injection (corruption, loss, duplication, reordering by holding one back).
    */
   readonly tamper?: (message: Uint8Array, from: string) => Uint8Array | null | readonly Uint8Array[];
+  /** While true, the link is cut: a close at one end does not reach the other (a killed tab says nothing). */
+  readonly severed?: () => boolean;
 }
 
 class MemoryLink extends LinkBase implements MessageLink {
   readonly peerId: string;
   readonly #localId: string;
-  readonly #options: Required<Omit<MemoryLinkOptions, 'tamper'>> & Pick<MemoryLinkOptions, 'tamper'>;
+  readonly #options: Required<Omit<MemoryLinkOptions, 'tamper' | 'severed'>> &
+    Pick<MemoryLinkOptions, 'tamper' | 'severed'>;
   #buffered = 0;
   #queue: Uint8Array[] = [];
   #pumping = false;
@@ -51,7 +54,7 @@ class MemoryLink extends LinkBase implements MessageLink {
   close(): void {
     if (!this.open) return;
     this.#closeLocal();
-    if (this.#other !== null) this.#other.#closeLocal();
+    if (this.#other !== null && this.#options.severed?.() !== true) this.#other.#closeLocal();
   }
 
   #closeLocal(): void {
