@@ -36,7 +36,12 @@ export interface Swarm {
   readonly nodes: () => Promise<NodeInfo[]>;
   readonly consensus: (jobId: string) => Promise<ConsensusSeries>;
   /** A separate Chromium process (its own GPU process and WebRTC stack) on the volunteer page. */
-  openVolunteerPage(options?: { args?: readonly string[]; label?: string }): Promise<VolunteerBrowser>;
+  openVolunteerPage(options?: {
+    args?: readonly string[];
+    label?: string;
+    /** The volunteer page's query string, with its '?' (e.g. '?backend=wasm'). */
+    query?: string;
+  }): Promise<VolunteerBrowser>;
   /** Polls until the job completed with a checkpoint evaluated at the target; returns the job. */
   readonly untilTrained: (jobId: string, timeoutMs: number, target?: number) => Promise<JobInfo>;
 }
@@ -78,12 +83,12 @@ export function useSwarm(options: CoordinatorOptions): Swarm {
     createJob: async (spec) => (await api<{ job: JobInfo }>('POST', '/api/jobs', spec)).job,
     nodes: async () => (await api<{ nodes: NodeInfo[] }>('GET', '/api/nodes')).nodes,
     consensus: (jobId) => api<ConsensusSeries>('GET', `/api/jobs/${jobId}/consensus?limit=20000`),
-    async openVolunteerPage({ args = CHROMIUM_ARGS, label = 'volunteer' } = {}) {
+    async openVolunteerPage({ args = CHROMIUM_ARGS, label = 'volunteer', query = '' } = {}) {
       const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...args] });
       browsers.push(browser);
       const page = await browser.newPage();
       page.on('pageerror', (error) => console.log(`[${label} page error] ${error.message}`));
-      await page.goto(`${running().url}/volunteer/`);
+      await page.goto(`${running().url}/volunteer/${query}`);
       return { browser, page };
     },
     async untilTrained(jobId, timeoutMs, target = 0.9) {

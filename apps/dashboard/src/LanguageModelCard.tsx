@@ -22,8 +22,9 @@ export function LanguageModelCard({ job, checkpoints, text }: Props) {
     () => bitsPerCharColumns(checkpoints, job.shardSize, text.heldOutUnigramBits),
     [checkpoints, job.shardSize, text.heldOutUnigramBits],
   );
-  const latest = job.latestCheckpoint;
-  const seq = latest?.bitsPerChar === undefined ? null : latest.seq;
+  // The newest scored checkpoint: the latest one may still be being scored.
+  const latest = checkpoints.findLast((c) => c.bitsPerChar !== undefined) ?? null;
+  const seq = latest === null ? null : latest.seq;
   const [sample, setSample] = useState<Sample | null>(null);
   useEffect(() => {
     if (seq === null) return;

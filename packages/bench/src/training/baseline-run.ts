@@ -2,20 +2,25 @@
  * One baseline run of part 1: the baseline page in its own headless Chromium, served under the
  * coordinator's origin (so it fetches the same dataset shards and checkpoint 0 the volunteers do),
  * its measured window's wall time and CPU, and its weight snapshots evaluated on the coordinator's
- * test set with the coordinator's own evaluation.
+ * test set with the coordinator's own evaluation (the same held-out samples, the same plan).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright';
 import { jobSpecSchema, type Backend, type JobSpec } from '@tabswarm/protocol';
 import { topologyFor } from '@tabswarm/core';
-import { evaluateParameters, type TestSet } from '../../../../server/src/checkpoints/evaluate.ts';
+import {
+  evaluateParameters,
+  evaluationPlan,
+  type TestSet,
+} from '../../../../server/src/checkpoints/evaluate.ts';
+import { evaluationSize } from '../../../../server/src/datasets/text.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../../browser-launch.ts';
 import { baselinePageDir } from './baseline-build.ts';
 import { BenchCoordinator } from './coordinator.ts';
 import { CpuWindow } from './cpu-window.ts';
 import type { BaselineConfig, BaselineResult, BaselineWindow } from './page/baseline-types.ts';
-import { budgetOf, jobSpec, type TrainingSetup } from './setup.ts';
+import { budgetOf, jobSpec, metricOf, type TrainingSetup } from './setup.ts';
 import type { RunResult } from './swarm-run.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -33,10 +38,17 @@ export interface BaselineRunOptions {
   readonly log: (line: string) => void;
 }
 
+/** The held-out samples the coordinator scores its checkpoints on (text: the first windows only). */
 async function testSetOf(coordinator: BenchCoordinator, dataset: string): Promise<TestSet> {
   const summary = await coordinator.dataset(dataset);
-  const test = await coordinator.samples(dataset, 'test', 0, summary.testSize);
-  return { x: test.x, y: Int32Array.from(test.y), n: test.count, featureShape: summary.featureShape };
+  const test = await coordinator.samples(dataset, 'test', 0, evaluationSize(summary));
+  return {
+    x: test.x,
+    y: Int32Array.from(test.y),
+    n: test.count,
+    featureShape: summary.featureShape,
+    labelsPerSample: test.labelsPerSample,
+  };
 }
 
 export async function runBaseline(
@@ -48,7 +60,7 @@ export async function runBaseline(
   try {
     const { setup } = options;
     // A job only for its checkpoint 0, the seeded initial model the swarm starts from; never trained.
-    const job = await coordinator.createJob(jobSpec(setup.preset, setup.epochs, 'bench-baseline'));
+    const job = await coordinator.createJob(jobSpec(setup, 'bench-baseline'));
     const summary = await coordinator.dataset(job.spec.dataset);
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
     const page = await browser.newPage();
@@ -76,6 +88,7 @@ export async function runBaseline(
       jobId: job.id,
       spec,
       featureShape: summary.featureShape,
+      ...(summary.labelShape !== undefined && { labelShape: summary.labelShape }),
       numClasses: summary.numClasses,
       trainSize: summary.trainSize,
       sampleBudget: budgetOf(setup, summary.trainSize),
@@ -100,13 +113,16 @@ export async function runBaseline(
       );
       const buf = Buffer.from(base64, 'base64');
       const values = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
-      const evaluation = await evaluateParameters(topology, values, testSet);
-      curve.push({ samples: result.snapshotSamples[i] as number, accuracy: evaluation.accuracy });
+      // The coordinator's own plan for its checkpoints: the same samples, the same batches.
+      const plan = evaluationPlan(testSet.n, values.length, testSet.labelsPerSample ?? 1);
+      const evaluation = await evaluateParameters(topology, values, testSet, plan);
+      curve.push({ samples: result.snapshotSamples[i] as number, value: metricOf(setup, evaluation) });
     }
     return {
       ...cpu,
       coordinatorCpuSeconds: 0,
       samples: result.samples,
+      trainSize: summary.trainSize,
       curve,
       backend: result.backend,
       fallbackReason: result.fallbackReason,

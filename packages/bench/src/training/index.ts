@@ -6,23 +6,21 @@
 import type { BenchOptions, BenchPart, PartResult } from '../part.ts';
 import { runBaseline } from './baseline-run.ts';
 import { presetReport, type ConfigurationRuns } from './report.ts';
-import { budgetOf, SHARD_SAMPLES, EVAL_EVERY_SHARDS, trainingSetups, type TrainingSetup } from './setup.ts';
+import { budgetOf, EVAL_EVERY_SHARDS, shardSamples, trainingSetups, type TrainingSetup } from './setup.ts';
 import { runSwarm, type RunResult } from './swarm-run.ts';
-
-/** The built-in MNIST's training split (server/src/datasets/mnist.ts: 8,000 train, 2,000 test). */
-const MNIST_TRAIN_SIZE = 8_000;
 
 const NOTES = `CPU is every process of each Chromium (GPU, renderer and utility processes; /proc utime+stime,
 reaped children included) plus the coordinator's, from job submission to the last counted sample;
-the baseline's window runs from fetching the data to the end of model.fit. Test accuracy is the
-coordinator's evaluation (2,000 test samples) of its checkpoints (averages of up to 3 volunteers'
-models, taken after every shard) and of the baseline's weights at the same sample counts; the
-coordinator's evaluation CPU is counted for the swarm (a cost the product pays), the baseline's is
-not. The volunteers' time is their trainer's phase, sampled every second.`;
+the baseline's window runs from fetching the data to the end of model.fit. The metric is the
+coordinator's evaluation of its checkpoints (averages of up to 3 volunteers' models, taken after
+every shard) and of the baseline's weights at the same sample counts: test accuracy on MNIST's 2,000
+test samples, held-out bits per character on the first 256 held-out windows of the corpus for
+gpt-nano. The coordinator's evaluation CPU is counted for the swarm (a cost the product pays), the
+baseline's is not. The volunteers' time is their trainer's phase, sampled every second.`;
 
 /**
  * One run. The baseline runs first in each repetition and takes the trainer's own backend choice
- * (startBackend, as the volunteer's worker does); the volunteers are then pinned to the backend it
+ * (startBackend, as the volunteer's worker does) unless the setup pins one; the volunteers are then pinned to the backend it
  * got (the page's ?backend=), so both sides run on one backend even if the choice could differ.
  */
 async function runOnce(
@@ -34,8 +32,8 @@ async function runOnce(
   if (configuration === 'baseline') {
     return runBaseline({
       setup,
-      snapshotEvery: SHARD_SAMPLES * EVAL_EVERY_SHARDS,
-      backend: null,
+      snapshotEvery: shardSamples(setup) * EVAL_EVERY_SHARDS,
+      backend: setup.backend ?? null,
       log: options.log,
     });
   }
@@ -62,7 +60,7 @@ export async function runTrainingSetup(setup: TrainingSetup, options: BenchOptio
       const cpu = (result.browserCpuSeconds ?? NaN) + (result.coordinatorCpuSeconds ?? NaN);
       options.log(
         `  ${result.samples} samples in ${result.wallSeconds.toFixed(1)} s, CPU ${cpu.toFixed(1)} s, ` +
-          `last accuracy ${result.curve.at(-1)?.accuracy.toFixed(4) ?? '—'}`,
+          `last ${setup.metric} ${result.curve.at(-1)?.value.toFixed(4) ?? '—'}`,
       );
       runs.get(configuration)?.push(result);
     }
@@ -71,8 +69,9 @@ export async function runTrainingSetup(setup: TrainingSetup, options: BenchOptio
     configuration: c,
     runs: runs.get(c) ?? [],
   }));
-  const budget = budgetOf(setup, MNIST_TRAIN_SIZE);
-  const report = presetReport(setup, budget, MNIST_TRAIN_SIZE, byConfiguration);
+  const trainSize = runs.get('baseline')?.[0]?.trainSize ?? 0;
+  const budget = budgetOf(setup, trainSize);
+  const report = presetReport(setup, budget, trainSize, byConfiguration);
   return {
     markdown: report.markdown,
     data: { setup, budget, summaries: report.summaries, runs: byConfiguration },

@@ -1,13 +1,13 @@
 /**
- * Part 1's tables: per preset, each configuration's throughput, CPU cost per sample, accuracy at
- * equal samples seen and samples to the target, each against the one-tab baseline, with notes that
+ * Part 1's tables: per preset, each configuration's throughput, CPU cost per sample, the metric
+ * (accuracy, or bits per character) at equal samples seen and samples to the target, each against the one-tab baseline, with notes that
  * say which goal was met or missed and by how much.
  */
 import type { Timing } from '../part.ts';
 import { formatTiming, timing } from '../any/stats.ts';
 import { markdownTable } from '../any/markdown.ts';
-import type { AccuracyPoint, RunResult } from './swarm-run.ts';
-import { SHARD_SAMPLES, type TrainingSetup } from './setup.ts';
+import type { CurvePoint, RunResult } from './swarm-run.ts';
+import { reachesTarget, shardSamples, type TrainingSetup } from './setup.ts';
 
 /** Goals of issue 12, part 1. */
 export const OVERHEAD_GOAL = 1.15;
@@ -25,8 +25,8 @@ export interface ConfigurationSummary {
   /** Milliseconds of CPU per training sample, browsers and coordinator together. */
   readonly cpuMsPerSample: Timing | null;
   readonly coordinatorMsPerSample: Timing | null;
-  /** Median accuracy over the runs at each reported sample count (null: no evaluation there). */
-  readonly accuracyAt: readonly (number | null)[];
+  /** Median of the metric over the runs at each reported sample count (null: no evaluation there). */
+  readonly metricAt: readonly (number | null)[];
   /** Median over runs of the first evaluated sample count at or above the target; null if a run never did. */
   readonly samplesToTarget: number | null;
   readonly reachedTarget: number;
@@ -36,18 +36,18 @@ export interface ConfigurationSummary {
 
 const median = (values: readonly number[]): number => timing(values).median;
 
-/** Accuracy after `samples`: the evaluation at that count, else none (grids differ only past the end). */
-function accuracyAt(curve: readonly AccuracyPoint[], samples: number): number | null {
-  return curve.find((p) => p.samples === samples)?.accuracy ?? null;
+/** The metric after `samples`: the evaluation at that count, else none (grids differ only past the end). */
+function metricAt(curve: readonly CurvePoint[], samples: number): number | null {
+  return curve.find((p) => p.samples === samples)?.value ?? null;
 }
 
-function samplesToTarget(curve: readonly AccuracyPoint[], target: number): number | null {
-  return curve.find((p) => p.accuracy >= target)?.samples ?? null;
+function samplesToTarget(curve: readonly CurvePoint[], setup: TrainingSetup): number | null {
+  return curve.find((p) => reachesTarget(setup, p.value))?.samples ?? null;
 }
 
-/** The sample counts the accuracy columns report: each epoch's end, or each shard in a short run. */
-export function reportedCounts(budget: number, trainSize: number): number[] {
-  const step = budget >= 2 * trainSize ? trainSize : SHARD_SAMPLES;
+/** The sample counts the metric's columns report: each epoch's end, or each shard in a short run. */
+export function reportedCounts(budget: number, trainSize: number, shard: number): number[] {
+  const step = budget >= 2 * trainSize ? trainSize : shard;
   const counts: number[] = [];
   for (let s = step; s <= budget; s += step) counts.push(s);
   return counts;
@@ -56,7 +56,7 @@ export function reportedCounts(budget: number, trainSize: number): number[] {
 export function summarize(
   config: ConfigurationRuns,
   counts: readonly number[],
-  target: number,
+  setup: TrainingSetup,
 ): ConfigurationSummary {
   const { runs } = config;
   const cpu = runs.map((r) =>
@@ -65,7 +65,7 @@ export function summarize(
       : ((r.browserCpuSeconds + r.coordinatorCpuSeconds) * 1000) / r.samples,
   );
   const measured = cpu.every((c) => c !== null);
-  const toTarget = runs.map((r) => samplesToTarget(r.curve, target));
+  const toTarget = runs.map((r) => samplesToTarget(r.curve, setup));
   const reached = toTarget.filter((s): s is number => s !== null);
   const phaseTotals: Record<string, number> = {};
   for (const r of runs)
@@ -80,8 +80,8 @@ export function summarize(
     coordinatorMsPerSample: measured
       ? timing(runs.map((r) => ((r.coordinatorCpuSeconds as number) * 1000) / r.samples))
       : null,
-    accuracyAt: counts.map((n) => {
-      const values = runs.map((r) => accuracyAt(r.curve, n)).filter((a): a is number => a !== null);
+    metricAt: counts.map((n) => {
+      const values = runs.map((r) => metricAt(r.curve, n)).filter((a): a is number => a !== null);
       return values.length === 0 ? null : median(values);
     }),
     samplesToTarget: reached.length === runs.length ? median(reached) : null,
@@ -92,6 +92,14 @@ export function summarize(
 }
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+const bits = (x: number | null): string => (x === null ? '—' : x.toFixed(3));
+/** A metric value as the table shows it; the target as its column says it. */
+const formatMetric = (setup: TrainingSetup, x: number | null): string =>
+  setup.metric === 'accuracy' ? pct(x) : bits(x);
+const targetLabel = (setup: TrainingSetup): string =>
+  setup.metric === 'accuracy'
+    ? `${(setup.target * 100).toFixed(0)} %`
+    : `${setup.target.toFixed(2)} bits/char`;
 const thousands = (n: number): string => n.toLocaleString('en-US');
 const ratio = (x: number): string => `${x.toFixed(2)}×`;
 
@@ -111,8 +119,8 @@ export function presetReport(
   trainSize: number,
   configurations: readonly ConfigurationRuns[],
 ): PresetReport {
-  const counts = reportedCounts(budget, trainSize);
-  const summaries = configurations.map((c) => summarize(c, counts, setup.target));
+  const counts = reportedCounts(budget, trainSize, shardSamples(setup));
+  const summaries = configurations.map((c) => summarize(c, counts, setup));
   const base = summaries[0] as ConfigurationSummary;
   const rows = summaries.map((s, i) => {
     const overhead =
@@ -127,7 +135,7 @@ export function presetReport(
       s.cpuMsPerSample ? formatTiming(s.cpuMsPerSample, 2) : 'n/a',
       s.coordinatorMsPerSample ? s.coordinatorMsPerSample.median.toFixed(2) : 'n/a',
       i === 0 ? '1 (baseline)' : overhead === null ? 'n/a' : ratio(overhead),
-      ...s.accuracyAt.map(pct),
+      ...s.metricAt.map((x) => formatMetric(setup, x)),
       s.samplesToTarget === null
         ? `not reached (${s.reachedTarget}/${configurations[i]?.runs.length ?? 0} runs)`
         : thousands(s.samplesToTarget),
@@ -140,8 +148,8 @@ export function presetReport(
     'CPU ms/sample',
     'of which coordinator',
     `CPU vs baseline (goal ≤ ${OVERHEAD_GOAL}×)`,
-    ...counts.map((n) => `acc. @ ${thousands(n)}`),
-    `samples to ${(setup.target * 100).toFixed(0)} %`,
+    ...counts.map((n) => `${setup.metric === 'accuracy' ? 'acc.' : 'bits/char'} @ ${thousands(n)}`),
+    `samples to ${targetLabel(setup)}`,
     `vs baseline (goal ≤ ${SAMPLES_TO_TARGET_GOAL}×)`,
   ];
   const reps = configurations[0]?.runs.length ?? 0;

@@ -1,24 +1,27 @@
 /**
  * One tabswarm run of part 1: a fresh coordinator, N volunteer pages each in its own headless
  * Chromium process (as e2e/swarm-fixture.ts opens them), one job trained to its sample budget, and
- * what it cost — wall time, the browsers' and the coordinator's CPU, the checkpoints' test accuracy
- * by samples seen, and where the volunteers' time went (their trainer phase, sampled each second).
+ * what it cost — wall time, the browsers' and the coordinator's CPU, the checkpoints' metric (test
+ * accuracy, or held-out bits per character) by samples seen, and where the volunteers' time went (their trainer phase, sampled each second).
  */
 import { chromium, type Browser, type Page } from 'playwright';
 import type { JobInfo } from '@tabswarm/protocol';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../../browser-launch.ts';
 import { BenchCoordinator } from './coordinator.ts';
 import { CpuWindow, type CpuFigures } from './cpu-window.ts';
-import { budgetOf, jobSpec, type TrainingSetup } from './setup.ts';
+import { budgetOf, jobSpec, metricOf, type TrainingSetup } from './setup.ts';
 
-export interface AccuracyPoint {
+/** The setup's metric (accuracy, or bits per character) of the model after `samples`. */
+export interface CurvePoint {
   readonly samples: number;
-  readonly accuracy: number;
+  readonly value: number;
 }
 
 export interface RunResult extends CpuFigures {
   readonly samples: number;
-  readonly curve: readonly AccuracyPoint[];
+  /** The training split's size (samples), which the epochs count. */
+  readonly trainSize: number;
+  readonly curve: readonly CurvePoint[];
   readonly backend: string | null;
   /** Fraction of the volunteers' sampled time in each trainer phase (training, idle, …). */
   readonly phases: Readonly<Record<string, number>>;
@@ -83,7 +86,7 @@ export async function runSwarm({ setup, volunteers, pageQuery, log }: SwarmRunOp
 
     const window = new CpuWindow(coordinator.pid);
     window.start();
-    const created = await coordinator.createJob(jobSpec(setup.preset, setup.epochs, `bench-${volunteers}`));
+    const created = await coordinator.createJob(jobSpec(setup, `bench-${volunteers}`));
     const phaseCounts = new Map<string, number>();
     let backend: string | null = null;
     let lastSample = 0;
@@ -111,7 +114,7 @@ export async function runSwarm({ setup, volunteers, pageQuery, log }: SwarmRunOp
       const last = list.at(-1);
       return last !== undefined &&
         last.shardsDone >= done.shardsDone &&
-        list.every((c) => c.accuracy !== null)
+        list.every((c) => c.accuracy !== null && c.loss !== null)
         ? list
         : null;
     });
@@ -121,14 +124,17 @@ export async function runSwarm({ setup, volunteers, pageQuery, log }: SwarmRunOp
     const bySamples = new Map<number, number>();
     for (const c of checkpoints) {
       if (c.seq > 0 && c.shardsDone <= done.shardsDone)
-        bySamples.set(c.shardsDone * perShard, c.accuracy as number);
+        bySamples.set(
+          c.shardsDone * perShard,
+          metricOf(setup, { accuracy: c.accuracy as number, loss: c.loss as number }),
+        );
     }
-    const curve = [...bySamples].map(([samples, accuracy]) => ({ samples, accuracy }));
+    const curve = [...bySamples].map(([samples, value]) => ({ samples, value }));
     const sampled = [...phaseCounts.values()].reduce((a, b) => a + b, 0);
     const phases = Object.fromEntries(
       [...phaseCounts].map(([phase, n]) => [phase, n / Math.max(1, sampled)]),
     );
-    return { ...cpu, samples: done.samplesDone, curve, backend, phases };
+    return { ...cpu, samples: done.samplesDone, trainSize: done.trainSize, curve, backend, phases };
   } catch (error) {
     log(`  coordinator log tail:\n${coordinator.output().split('\n').slice(-20).join('\n')}`);
     throw error;

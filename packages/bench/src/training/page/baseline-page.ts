@@ -1,13 +1,15 @@
 /**
  * The one-tab baseline: what a user would do instead of tabswarm. TensorFlow.js `model.fit` in one
  * tab, as its documentation shows it (batchSize, epochs, shuffle), on the job's model built from
- * the same initial weights as the swarm (the coordinator's checkpoint 0), the same MNIST training
- * split from the coordinator, and the same optimizer, learning rate and batch size.
+ * the same initial weights as the swarm (the coordinator's checkpoint 0), the same training split
+ * from the coordinator (MNIST images, or text windows with a next-token label at each position),
+ * and the same optimizer, learning rate and batch size.
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildJobModel, layoutOf, setFlatWeights } from '@tabswarm/core';
 import { decodeFrame, decodeShard, frameValues } from '@tabswarm/protocol';
 import { startBackend } from '@tabswarm/trainer';
+import { WASM_FILES } from '../../../../trainer/src/worker/wasm-files.ts';
 import type { BaselineConfig, BaselineResult, BaselineWindow } from './baseline-types.ts';
 
 const scope = window as unknown as BaselineWindow;
@@ -50,7 +52,8 @@ async function runBaseline(config: BaselineConfig): Promise<BaselineResult> {
             .filter((b) => b !== config.backend)
             .map((b) => [b, 'pinned by the bench']),
         );
-  const backend = await startBackend({ skip });
+  // The .wasm files as the volunteer's worker serves them: emitted into this page's build.
+  const backend = await startBackend({ skip, wasmPaths: WASM_FILES });
   const mark = scope.benchMark;
   if (mark === undefined) throw new Error('the bench did not expose benchMark');
   await mark('start');
@@ -64,6 +67,7 @@ async function runBaseline(config: BaselineConfig): Promise<BaselineResult> {
   const model = await buildJobModel(config.spec.model, {
     featureShape: config.featureShape,
     numClasses: config.numClasses,
+    ...(config.labelShape !== undefined && { labelShape: config.labelShape }),
   });
   setFlatWeights(model, frameValues(frame));
   model.compile({
@@ -71,7 +75,9 @@ async function runBaseline(config: BaselineConfig): Promise<BaselineResult> {
     loss: 'sparseCategoricalCrossentropy',
   });
   const x = tf.tensor(train.x, [train.count, ...config.featureShape], 'float32');
-  const y = tf.tensor1d(Float32Array.from(train.y), 'float32');
+  // Sparse labels as Keras takes them: [n] for one per sample, [n, T, 1] for one per position.
+  const labelShape = config.labelShape === undefined ? [] : [...config.labelShape, 1];
+  const y = tf.tensor(Float32Array.from(train.y), [train.count, ...labelShape], 'float32');
 
   const batchSize = config.spec.training.batchSize;
   const epochs = Math.ceil(config.sampleBudget / train.count);

@@ -6,6 +6,8 @@ export interface BaselineConfig {
   /** The job's spec as the coordinator stored it (defaults filled in): model, optimizer, batch size. */
   readonly spec: JobSpec;
   readonly featureShape: readonly number[];
+  /** A text window's [context]: one next-token label per position. */
+  readonly labelShape?: readonly number[];
   readonly numClasses: number;
   readonly trainSize: number;
   /** Samples to train; fit stops after the batch that reaches it. */
