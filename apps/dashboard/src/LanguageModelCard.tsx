@@ -24,7 +24,7 @@ export function LanguageModelCard({ job, checkpoints, text }: Props) {
   );
   // The newest scored checkpoint: the latest one may still be being scored.
   const latest = checkpoints.findLast((c) => c.bitsPerChar !== undefined) ?? null;
-  const seq = latest === null ? null : latest.seq;
+  const seq = latest?.seq ?? null;
   const [sample, setSample] = useState<Sample | null>(null);
   useEffect(() => {
     if (seq === null) return;

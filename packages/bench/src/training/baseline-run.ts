@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright';
-import { jobSpecSchema, type Backend, type JobSpec } from '@tabswarm/protocol';
+import { jobSpecSchema, type Backend, type DatasetSummary, type JobSpec } from '@tabswarm/protocol';
 import { topologyFor } from '@tabswarm/core';
 import {
   evaluateParameters,
@@ -39,9 +39,8 @@ export interface BaselineRunOptions {
 }
 
 /** The held-out samples the coordinator scores its checkpoints on (text: the first windows only). */
-async function testSetOf(coordinator: BenchCoordinator, dataset: string): Promise<TestSet> {
-  const summary = await coordinator.dataset(dataset);
-  const test = await coordinator.samples(dataset, 'test', 0, evaluationSize(summary));
+async function testSetOf(coordinator: BenchCoordinator, summary: DatasetSummary): Promise<TestSet> {
+  const test = await coordinator.samples(summary.id, 'test', 0, evaluationSize(summary));
   return {
     x: test.x,
     y: Int32Array.from(test.y),
@@ -103,9 +102,10 @@ export async function runBaseline(
     const cpu: ReturnType<CpuWindow['stop']> = figures;
 
     // Evaluate outside the window, as the coordinator evaluates the swarm's checkpoints (not counted either).
-    const testSet = await testSetOf(coordinator, spec.dataset);
+    const testSet = await testSetOf(coordinator, summary);
     const topology = topologyFor(spec.model, summary);
     const curve = [];
+    let plan: ReturnType<typeof evaluationPlan> | undefined;
     for (let i = 0; i < result.snapshotSamples.length; i++) {
       const base64 = await page.evaluate(
         (k) => (window as unknown as Required<BaselineWindow>).baselineSnapshot(k),
@@ -114,7 +114,7 @@ export async function runBaseline(
       const buf = Buffer.from(base64, 'base64');
       const values = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
       // The coordinator's own plan for its checkpoints: the same samples, the same batches.
-      const plan = evaluationPlan(testSet.n, values.length, testSet.labelsPerSample ?? 1);
+      plan ??= evaluationPlan(testSet.n, values.length, testSet.labelsPerSample ?? 1);
       const evaluation = await evaluateParameters(topology, values, testSet, plan);
       curve.push({ samples: result.snapshotSamples[i] as number, value: metricOf(setup, evaluation) });
     }

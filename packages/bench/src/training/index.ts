@@ -20,8 +20,8 @@ baseline's is not. The volunteers' time is their trainer's phase, sampled every 
 
 /**
  * One run. The baseline runs first in each repetition and takes the trainer's own backend choice
- * (startBackend, as the volunteer's worker does) unless the setup pins one; the volunteers are then pinned to the backend it
- * got (the page's ?backend=), so both sides run on one backend even if the choice could differ.
+ * (startBackend, as the volunteer's worker does) unless the setup pins one; the volunteers are then
+ * pinned to the backend it got (the page's ?backend=), so both sides run on one backend.
  */
 async function runOnce(
   setup: TrainingSetup,

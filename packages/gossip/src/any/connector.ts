@@ -100,8 +100,8 @@ export class MemoryNetwork {
         message: `no direct path between ${from.id} and ${peerId}`,
       };
     }
-    const tamper = (message: Uint8Array): Uint8Array | null => (from.dead || to.dead ? null : message);
     const severed = (): boolean => from.dead || to.dead;
+    const tamper = (message: Uint8Array): Uint8Array | null => (severed() ? null : message);
     const [atFrom, atTo] = createMemoryLinkPair(from.id, to.id, { ...this.#options, tamper, severed });
     from.links.add(atFrom);
     to.links.add(atTo);
