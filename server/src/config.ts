@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { IceServer } from '@tabswarm/protocol';
 import { OriginListError, parseOriginList } from './origin-policy.ts';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, type RateLimits } from './rate-limit.ts';
+import { DEFAULT_SESSION_TTL_MS } from './session-tokens.ts';
 
 export interface ServerConfig {
   readonly port: number;
@@ -32,6 +33,8 @@ export interface ServerConfig {
   readonly allowedOrigins: readonly string[];
   /** Per-address and per-session rate limits (rate-limit.ts); null: off. */
   readonly rateLimits: RateLimits | null;
+  /** How long a volunteer's session token is good for; heartbeats renew it past half (session-tokens.ts). */
+  readonly sessionTtlMs: number;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -52,6 +55,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   datasetMaxUploadBytes: 256 * 1024 * 1024,
   allowedOrigins: [],
   rateLimits: DEFAULT_RATE_LIMITS,
+  sessionTtlMs: DEFAULT_SESSION_TTL_MS,
 };
 
 export class ConfigError extends Error {
@@ -71,6 +75,7 @@ const OPTIONS = {
   datasetMaxUploadMb: { flag: '--dataset-max-upload-mb', env: 'TABSWARM_DATASET_MAX_UPLOAD_MB' },
   allowedOrigins: { flag: '--allowed-origins', env: 'TABSWARM_ALLOWED_ORIGINS' },
   rateLimits: { flag: '--rate-limits', env: 'TABSWARM_RATE_LIMITS' },
+  sessionTtlS: { flag: '--session-ttl-s', env: 'TABSWARM_SESSION_TTL_S' },
 } as const;
 
 export const CONFIG_HELP = `Options (flag, or environment variable):
@@ -86,7 +91,9 @@ export const CONFIG_HELP = `Options (flag, or environment variable):
   --allowed-origins LIST     TABSWARM_ALLOWED_ORIGINS         other web origins whose pages may connect, comma-separated
                                                               (default: none, only the coordinator's own pages)
   --rate-limits off|JSON     TABSWARM_RATE_LIMITS             per-address and per-session rate limits: off, or JSON
-                                                              overriding defaults, e.g. {"connectsPerIp":{"perSecond":5,"burst":100}}`;
+                                                              overriding defaults, e.g. {"connectsPerIp":{"perSecond":5,"burst":100}}
+  --session-ttl-s N          TABSWARM_SESSION_TTL_S           lifetime of volunteers' session tokens in seconds (default 3600;
+                                                              heartbeats renew them)`;
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set<string>(Object.values(OPTIONS).map((o) => o.flag));
@@ -168,6 +175,7 @@ export function resolveConfig(
   const maxUpload = pick('datasetMaxUploadMb');
   const origins = pick('allowedOrigins');
   const limits = pick('rateLimits');
+  const sessionTtl = pick('sessionTtlS');
   const config: ServerConfig = {
     ...base,
     ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
@@ -187,9 +195,16 @@ export function resolveConfig(
     }),
     ...(origins !== undefined && { allowedOrigins: allowedOrigins(origins) }),
     ...(limits !== undefined && { rateLimits: rateLimits(limits) }),
+    ...(sessionTtl !== undefined && {
+      sessionTtlMs: integer('session token lifetime (s)', sessionTtl, 1, 7 * 86_400) * 1000,
+    }),
   };
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
     throw new ConfigError('heartbeat timeout must be longer than the heartbeat interval');
+  }
+  if (config.sessionTtlMs < 4 * config.heartbeatIntervalMs) {
+    // Renewed at half its life by a heartbeat: at least two must fall in that half.
+    throw new ConfigError('session token lifetime must be at least 4 heartbeat intervals');
   }
   return config;
 }

@@ -27,6 +27,7 @@ import { DEFAULT_LEASE_TIMING, type LeaseTiming } from './scheduler/types.ts';
 import { createHttpApp } from './http-app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Membership, type Clock } from './membership.ts';
+import { SessionTokens } from './session-tokens.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
 import { checkRequestOrigin } from './origin-policy.ts';
 import { createPeerSignalling } from './peer-signalling.ts';
@@ -66,7 +67,13 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   const integrity = store.integrityCheck();
   if (integrity !== 'ok') log.error({ integrity }, 'SQLite integrity check failed');
   const metrics = createMetrics();
-  const membership = new Membership(store, config.heartbeatTimeoutMs, deps.clock);
+  const membership = new Membership(
+    store,
+    config.heartbeatTimeoutMs,
+    deps.clock,
+    undefined,
+    new SessionTokens(config.sessionTtlMs, deps.clock),
+  );
   metrics.volunteersActive.set(membership.activeCount());
   const operator = loadOperatorToken(config.dataDir, config.operatorToken);
 
@@ -187,7 +194,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   );
   const peers = createPeerSignalling(
     httpServer,
-    (id, token) => membership.verifyPeerToken(id, token),
+    (id, token) => membership.verifySession(id, token).ok,
     log,
     (req) => checkRequestOrigin(req, config.allowedOrigins),
   );

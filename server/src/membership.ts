@@ -26,6 +26,7 @@ import type {
   VolunteerTrust,
 } from '@tabswarm/protocol';
 import { ProtocolError } from '@tabswarm/protocol';
+import { SessionTokens, type SessionTokenVerdict } from './session-tokens.ts';
 import type { Store, StoredNode } from './store/store.ts';
 
 export type Clock = () => number;
@@ -71,13 +72,21 @@ export class Membership {
   private readonly listeners = new Set<Listener>();
   /** Each volunteer's standing from validated work (the scheduler's), shown in its node info. */
   private trustOf: (nodeId: string) => VolunteerTrust | undefined = () => undefined;
+  /**
+   * Each member's current session (a new one at every join and resume; none once it is gone):
+   * a token from any other session is a replay. In memory only, as connections are.
+   */
+  private readonly sessions = new Map<string, string>();
+  readonly tokens: SessionTokens;
 
   constructor(
     private readonly store: Store,
     private readonly timeoutMs: number,
     private readonly now: Clock = Date.now,
     private readonly retention: NodeRetention = DEFAULT_NODE_RETENTION,
+    tokens?: SessionTokens,
   ) {
+    this.tokens = tokens ?? new SessionTokens(undefined, now);
     store.markAllDisconnected();
     for (const node of store.listNodes()) this.nodes.set(node.id, node);
   }
@@ -94,6 +103,7 @@ export class Membership {
       if (!existing || !secretMatches(resume.secret, existing.secretHash)) {
         throw new ProtocolError('UNKNOWN_NODE', 'cannot resume: unknown node id or wrong secret');
       }
+      this.sessions.set(existing.id, SessionTokens.newSessionId());
       const node = this.update({
         ...existing,
         capabilities,
@@ -105,6 +115,7 @@ export class Membership {
     }
     const id = `v${crypto.randomBytes(8).toString('hex')}`;
     const secret = crypto.randomBytes(16).toString('hex');
+    this.sessions.set(id, SessionTokens.newSessionId());
     const node = this.update({
       id,
       secretHash: hashSecret(secret),
@@ -155,6 +166,7 @@ export class Membership {
     const gone: NodeInfo[] = [];
     for (const node of this.nodes.values()) {
       if (node.status === 'active' && node.lastSeenAt < cutoff) {
+        this.sessions.delete(node.id);
         gone.push(this.update({ ...node, status: 'gone', connected: false }));
       }
     }
@@ -223,25 +235,36 @@ export class Membership {
   }
 
   /**
-   * The PeerJS token for a node, derived from its stored secret hash so it survives restarts
-   * and cannot be computed by anyone who does not hold the node's join reply.
+   * A session token for the node's current session (session-tokens.ts): its PeerJS registration
+   * and HTTP uploads carry it. Issued at join and renewed by heartbeats.
    */
-  peerToken(nodeId: string): string {
-    const node = this.require(nodeId);
-    return crypto
-      .createHmac('sha256', node.secretHash)
-      .update(`peerjs:${node.id}`)
-      .digest('hex')
-      .slice(0, 32);
+  sessionToken(nodeId: string): { token: string; expiresAt: number } {
+    const sessionId = this.sessions.get(nodeId);
+    if (sessionId === undefined || this.nodes.get(nodeId)?.status !== 'active') {
+      throw new ProtocolError('UNKNOWN_NODE', `no session for node ${nodeId}`);
+    }
+    return this.tokens.issue(nodeId, sessionId);
   }
 
-  /** Only active members may register with the PeerJS server, each with its own id. */
-  verifyPeerToken(nodeId: string, token: string): boolean {
-    const node = this.nodes.get(nodeId);
-    if (!node || node.status !== 'active') return false;
-    const expected = Buffer.from(this.peerToken(nodeId));
-    const given = Buffer.from(token);
-    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
+  /**
+   * Whether `token` is a valid token of `nodeId`'s current session: signed here, not expired,
+   * naming that node, and issued in its session now (not one it left, nor one before a resume).
+   */
+  verifySession(nodeId: string, token: string): SessionTokenVerdict {
+    const verdict = this.tokens.verify(token, nodeId);
+    if (!verdict.ok) return verdict;
+    const current = this.sessions.get(nodeId);
+    if (current === undefined || this.nodes.get(nodeId)?.status !== 'active') {
+      return { ok: false, code: 'FORBIDDEN', message: 'this volunteer is not a member now: join again' };
+    }
+    if (current !== verdict.sessionId) {
+      return {
+        ok: false,
+        code: 'FORBIDDEN',
+        message: 'the session token is from an ended session of this volunteer (it has since rejoined)',
+      };
+    }
+    return verdict;
   }
 
   isActive(nodeId: string): boolean {

@@ -94,6 +94,18 @@ export function attachVolunteerNamespace(
 
   nsp.use(checkProtocolVersion);
 
+  /** When the session token each connection was last given expires: heartbeats renew it past half. */
+  const tokenExpiry = new WeakMap<VolunteerSocket, number>();
+  const issueToken = (socket: VolunteerSocket, nodeId: string): string => {
+    const { token, expiresAt } = membership.sessionToken(nodeId);
+    tokenExpiry.set(socket, expiresAt);
+    return token;
+  };
+  const renewedToken = (socket: VolunteerSocket, nodeId: string): string | undefined => {
+    const due = membership.tokens.dueForRenewal(tokenExpiry.get(socket) ?? 0);
+    return due ? issueToken(socket, nodeId) : undefined;
+  };
+
   nsp.on('connection', (socket) => {
     ctx.metrics.volunteersConnected.inc();
     const joined = (): string => {
@@ -138,7 +150,7 @@ export function attachVolunteerNamespace(
           resumed,
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-          peerjs: { path: PEERJS_PATH, key: PEERJS_KEY, token: membership.peerToken(node.id) },
+          peerjs: { path: PEERJS_PATH, key: PEERJS_KEY, token: issueToken(socket, node.id) },
           iceServers: [...config.iceServers],
         };
       },
@@ -159,7 +171,8 @@ export function attachVolunteerNamespace(
             'released leases the volunteer no longer names in its heartbeats',
           );
         }
-        return { serverTime: Date.now() };
+        const sessionToken = renewedToken(socket, nodeId);
+        return { serverTime: Date.now(), ...(sessionToken === undefined ? {} : { sessionToken }) };
       },
       requestLease: async (request) => {
         const lease = await jobs.lease(joined(), request.samplesPerSec);

@@ -136,6 +136,14 @@ export class PeerMesh {
     return { ok: false, bytes: outcome.bytes, checksum: 0, error: `${outcome.code}: ${outcome.message}` };
   }
 
+  /**
+   * A renewed session token: the Peer presents it when it registers again (a reconnect after the
+   * signalling socket dropped); the one it registered with stays registered until then.
+   */
+  renewToken(token: string): void {
+    (this.#peer.options as { token?: string }).token = token;
+  }
+
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;

@@ -135,6 +135,9 @@ export class VolunteerSession {
             this.#store.update({ nodeId: accepted.nodeId, step: 'Volunteering' });
             this.#ensureMesh(accepted, connection, live);
           },
+          onSessionToken: (token) => {
+            if (live()) this.#mesh?.renewToken(token);
+          },
           onSelfTest: (report) => {
             if (live())
               this.#store.update({ selfTest: report.passed ? 'passed' : 'failed', selfTestReport: report });
@@ -250,8 +253,12 @@ export class VolunteerSession {
   }
 
   #ensureMesh(accepted: JoinAccepted, connection: CoordinatorConnection, live: () => boolean): void {
-    // A resumed identity keeps its Peer and mesh; a new node id (the coordinator forgot us) needs new ones.
-    if (this.#mesh?.nodeId === accepted.nodeId) return;
+    // A resumed identity keeps its Peer and mesh (with its new session's token); a new node id
+    // (the coordinator forgot us) needs new ones.
+    if (this.#mesh?.nodeId === accepted.nodeId) {
+      this.#mesh.renewToken(accepted.peerjs.token);
+      return;
+    }
     this.#mesh?.destroy();
     this.#mesh = new PeerMesh({
       accepted,

@@ -33,6 +33,7 @@ import {
 } from './jobs.ts';
 import {
   dashboardSubscribeSchema,
+  heartbeatAckSchema,
   heartbeatSchema,
   joinAcceptedSchema,
   joinRequestSchema,
@@ -86,7 +87,7 @@ export const VOLUNTEER_SERVER_EVENTS = {
 
 export const VOLUNTEER_REQUESTS = {
   join: { payload: joinRequestSchema, ack: joinAcceptedSchema },
-  heartbeat: { payload: heartbeatSchema, ack: z.object({ serverTime: z.number().finite() }) },
+  heartbeat: { payload: heartbeatSchema, ack: heartbeatAckSchema },
   selfTest: { payload: selfTestReportSchema, ack: empty },
   requestLease: {
     payload: leaseRequestSchema,

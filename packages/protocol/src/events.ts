@@ -25,6 +25,7 @@ import type {
 import type {
   DashboardSubscribe,
   Heartbeat,
+  HeartbeatAck,
   JoinAccepted,
   JoinRequest,
   NodeInfo,
@@ -37,7 +38,7 @@ export type Ack<T extends object = object> = (reply: Reply<T>) => void;
 
 export interface VolunteerClientToServer {
   join: (request: JoinRequest, ack: Ack<JoinAccepted>) => void;
-  heartbeat: (heartbeat: Heartbeat, ack: Ack<{ serverTime: number }>) => void;
+  heartbeat: (heartbeat: Heartbeat, ack: Ack<HeartbeatAck>) => void;
   selfTest: (report: SelfTestReport, ack: Ack) => void;
   /** Asks for a shard; `lease` is null when there is no work, with a hint when to ask again. */
   requestLease: (

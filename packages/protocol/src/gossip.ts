@@ -178,9 +178,9 @@ export const fedAvgUploadPath = (jobId: string): string => `/api/jobs/${jobId}/f
 export const FEDAVG_SAMPLES_HEADER = 'x-tabswarm-samples';
 export const FEDAVG_ROUND_HEADER = 'x-tabswarm-fedavg-round';
 export const FEDAVG_PARTICIPANTS_HEADER = 'x-tabswarm-fedavg-participants';
-/** Uploads authenticate as the node: `Authorization: Bearer <nodeId>.<PeerJS token from JoinAccepted>`. */
-export const fedAvgCredential = (nodeId: string, peerToken: string): string =>
-  `Bearer ${nodeId}.${peerToken}`;
+/** Uploads authenticate as the node: `Authorization: Bearer <nodeId>.<session token (JoinAccepted.peerjs.token)>`. */
+export const fedAvgCredential = (nodeId: string, sessionToken: string): string =>
+  `Bearer ${nodeId}.${sessionToken}`;
 
 // ---------------------------------------------------------------------------------------------
 // Coordinator → dashboards.

@@ -72,15 +72,26 @@ export const joinAcceptedSchema = z.object({
   resumed: z.boolean(),
   heartbeatIntervalMs: z.number().finite().positive().max(3_600_000),
   heartbeatTimeoutMs: z.number().finite().positive().max(3_600_000),
-  /** PeerJS signalling; the token proves to the PeerJS server that this tab owns its node id. */
+  /**
+   * PeerJS signalling. The token is the volunteer's session token: signed by the coordinator,
+   * bound to this node id and session, with an expiry; its PeerJS registration and HTTP uploads
+   * carry it, and heartbeat answers renew it (HeartbeatAck.sessionToken).
+   */
   peerjs: z.object({
     path: shortText('peerjs path'),
     key: shortText('peerjs key'),
-    token: shortText('peerjs token'),
+    token: shortText('session token'),
   }),
   iceServers: z.array(iceServerSchema).max(16),
 });
 export type JoinAccepted = z.infer<typeof joinAcceptedSchema>;
+
+/** A heartbeat's answer; a renewed session token when the current one is past half its life. */
+export const heartbeatAckSchema = z.object({
+  serverTime: z.number().finite(),
+  sessionToken: shortText('session token').optional(),
+});
+export type HeartbeatAck = z.infer<typeof heartbeatAckSchema>;
 
 export const VOLUNTEER_STATES = ['idle', 'working', 'paused'] as const;
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { DEFAULT_CONFIG, createServer, type TabswarmServer } from '@tabswarm/server';
+import { DEFAULT_CONFIG, createServer, type ServerConfig, type TabswarmServer } from '@tabswarm/server';
 import { MemoryNetwork } from '@tabswarm/gossip';
 import { OperatorClient } from './operator-client.ts';
 import { VirtualVolunteer } from './virtual-volunteer.ts';
@@ -49,7 +49,7 @@ export async function until<T>(
   }
 }
 
-export function useTestCoordinator(name: string): TestCoordinator {
+export function useTestCoordinator(name: string, overrides: Partial<ServerConfig> = {}): TestCoordinator {
   const token = `${name}-operator-token-0123456789`;
   let server: TabswarmServer | undefined;
   let dataDir: string | undefined;
@@ -64,6 +64,7 @@ export function useTestCoordinator(name: string): TestCoordinator {
       heartbeatTimeoutMs: 10_000,
       operatorToken: token,
       logLevel: 'silent',
+      ...overrides,
     });
     const url = await server.listen(0);
     running = { url, operator: new OperatorClient(url, token) };

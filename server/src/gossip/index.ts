@@ -55,7 +55,7 @@ export interface GossipJobs {
 }
 
 export interface GossipCoordinatorDeps {
-  readonly membership: Pick<Membership, 'isActive' | 'get' | 'verifyPeerToken'>;
+  readonly membership: Pick<Membership, 'isActive' | 'get' | 'verifySession'>;
   /** The volunteer namespace's channel; a getter, as the composition root creates it after this. */
   readonly channel: () => VolunteerChannel;
   readonly jobs: GossipJobs;
@@ -201,7 +201,7 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
       links,
       jobExists: (jobId) => deps.jobs.exists(jobId),
       maxUploadBytes: (jobId) => (deps.jobs.fedAvgJob(jobId)?.parameterCount ?? 0) * 4 + 1024,
-      verifyNode: (nodeId, token) => deps.membership.verifyPeerToken(nodeId, token),
+      verifyNode: (nodeId, token) => deps.membership.verifySession(nodeId, token),
       countFedAvgBytes: (jobId, nodeId, sent, received) => {
         links.countAveraging(nodeId, sent, received);
         ctx.metrics.averagingBytes.inc({ job: jobId, mode: 'fedavg', direction: 'sent' }, sent);

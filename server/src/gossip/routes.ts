@@ -10,12 +10,14 @@ import {
   nodeIdSchema,
 } from '@tabswarm/protocol';
 import { clientGone, sendError, type HttpErrorCode } from '../http-errors.ts';
+import type { SessionTokenVerdict } from '../session-tokens.ts';
 import type { ConsensusLog } from './consensus.ts';
 import type { FedAvgRounds } from './fedavg.ts';
 import type { LinkRegistry } from './link-registry.ts';
 
 const JOB_ID = /^job-[0-9a-f]{12}$/;
-const CREDENTIAL = /^Bearer\s+([A-Za-z0-9]{4,64})\.([0-9a-f]{32})$/i;
+/** `Bearer <nodeId>.<session token>` (the token names the node again: the two must agree). */
+const CREDENTIAL = /^Bearer\s+([A-Za-z0-9]{4,64})\.(\S{1,256})$/;
 
 export interface GossipRouteDeps {
   readonly consensus: ConsensusLog;
@@ -26,8 +28,8 @@ export interface GossipRouteDeps {
   readonly maxUploadBytes: (jobId: string) => number;
   /** An averaged upload's bytes: the frame the volunteer sent, and the average it gets back. */
   readonly countFedAvgBytes?: (jobId: string, nodeId: string, sent: number, received: number) => void;
-  /** A node's upload credential: its id and the PeerJS token it got at join. */
-  readonly verifyNode: (nodeId: string, token: string) => boolean;
+  /** A node's upload credential: its id and its session token (Membership.verifySession). */
+  readonly verifyNode: (nodeId: string, token: string) => SessionTokenVerdict;
   readonly onError: (err: unknown) => void;
 }
 
@@ -77,12 +79,13 @@ export function gossipJobRoutes(deps: GossipRouteDeps): express.Router {
       if (nodeId === undefined || token === undefined || !nodeIdSchema.safeParse(nodeId).success) {
         refuse(
           'UNAUTHORIZED',
-          'authenticate as the volunteer: Authorization: Bearer <nodeId>.<PeerJS token>',
+          'authenticate as the volunteer: Authorization: Bearer <nodeId>.<session token>',
         );
         return;
       }
-      if (!deps.verifyNode(nodeId, token)) {
-        refuse('FORBIDDEN', 'unknown volunteer or wrong token');
+      const verdict = deps.verifyNode(nodeId, token);
+      if (!verdict.ok) {
+        refuse(verdict.code, verdict.message);
         return;
       }
       if (!req.is('application/octet-stream')) {

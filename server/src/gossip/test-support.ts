@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG, type ServerConfig } from '../config.ts';
 import { EventLog } from '../event-log.ts';
 import { JobService } from '../jobs/job-service.ts';
 import { Membership } from '../membership.ts';
+import { SessionTokens } from '../session-tokens.ts';
 import { createMetrics } from '../metrics.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { DEFAULT_LEASE_TIMING } from '../scheduler/types.ts';
@@ -49,15 +50,22 @@ export interface GossipTestServer {
   readonly gossip: GossipCoordinator;
   readonly job: StubJob;
   /**
-   * A volunteer that joined; its node id and PeerJS token. Unless `counted` is given, the
+   * A volunteer that joined; its node id and session token. Unless `counted` is given, the
    * coordinator is made to have counted 1,000 samples of its work on the job.
    */
-  volunteer(counted?: number): Promise<{ socket: VolunteerClient; nodeId: string; token: string }>;
+  volunteer(
+    counted?: number,
+  ): Promise<{ socket: VolunteerClient; nodeId: string; token: string; secret: string }>;
   close(): Promise<void>;
 }
 
 export async function startGossipServer(
-  options: { relay?: GossipCoordinatorDeps['relay']; job?: Partial<StubJob> } = {},
+  options: {
+    relay?: GossipCoordinatorDeps['relay'];
+    job?: Partial<StubJob>;
+    /** Session tokens' lifetime (default: the coordinator's). */
+    sessionTtlMs?: number;
+  } = {},
 ): Promise<GossipTestServer> {
   const config: ServerConfig = {
     ...DEFAULT_CONFIG,
@@ -68,7 +76,13 @@ export async function startGossipServer(
   const log = pino({ level: 'silent' });
   const store = openStore(config.dataDir);
   const metrics = createMetrics();
-  const membership = new Membership(store, config.heartbeatTimeoutMs);
+  const membership = new Membership(
+    store,
+    config.heartbeatTimeoutMs,
+    Date.now,
+    undefined,
+    new SessionTokens(options.sessionTtlMs ?? config.sessionTtlMs),
+  );
   const scheduler = new Scheduler(store.db, DEFAULT_LEASE_TIMING);
   const jobs = new JobService(scheduler, { resolve: () => Promise.resolve(undefined) }, metrics, log);
   const job: StubJob = {
@@ -130,7 +144,7 @@ export async function startGossipServer(
       sockets.push(socket);
       const accepted = await joinVolunteer(socket);
       if (counted > 0) job.counted.set(accepted.nodeId, counted);
-      return { socket, nodeId: accepted.nodeId, token: accepted.peerjs.token };
+      return { socket, nodeId: accepted.nodeId, token: accepted.peerjs.token, secret: accepted.secret };
     },
     async close() {
       for (const s of sockets) s.disconnect();

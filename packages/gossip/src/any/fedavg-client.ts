@@ -48,8 +48,8 @@ export interface HttpFedAvgOptions {
   readonly baseUrl: string;
   readonly jobId: string;
   readonly nodeId: string;
-  /** JoinAccepted.peerjs.token: it authenticates the node's uploads. */
-  readonly peerToken: string;
+  /** JoinAccepted.peerjs.token, the session token, as it is now (heartbeats renew it). */
+  readonly sessionToken: () => string;
   readonly fetch?: typeof fetch;
 }
 
@@ -62,7 +62,7 @@ export function httpFedAvgPort(options: HttpFedAvgOptions): FedAvgPort {
         const res = await doFetch(`${options.baseUrl}${fedAvgUploadPath(options.jobId)}`, {
           method: 'POST',
           headers: {
-            authorization: fedAvgCredential(options.nodeId, options.peerToken),
+            authorization: fedAvgCredential(options.nodeId, options.sessionToken()),
             'content-type': 'application/octet-stream',
             [FEDAVG_SAMPLES_HEADER]: String(samples),
           },

@@ -155,7 +155,7 @@ export function volunteerAveraging(
         baseUrl,
         jobId,
         nodeId: runtime.accepted?.nodeId ?? '',
-        peerToken: runtime.accepted?.peerjs.token ?? '',
+        sessionToken: () => runtime.accepted?.peerjs.token ?? '',
         ...(doFetch === undefined ? {} : { fetch: doFetch }),
       }),
   });

@@ -46,6 +46,8 @@ export interface CoordinatorCallbacks {
    */
   onPeers(peers: PeerInfo[]): void;
   onServerTime?(offsetMs: number): void;
+  /** A heartbeat's answer renewed the session token (`accepted.peerjs.token` is the new one now). */
+  onSessionToken?(token: string): void;
   onLeaseCancelled?(notice: LeaseCancelled): void;
   onCheckpointRequest?(request: CheckpointRequest): void;
   /**
@@ -278,6 +280,11 @@ export class CoordinatorConnection {
     if (reply === null || this.#stopped) return;
     if (reply.ok) {
       this.#options.callbacks.onServerTime?.(reply.serverTime - (sentAt + Date.now()) / 2);
+      const accepted = this.#accepted;
+      if (reply.sessionToken !== undefined && accepted !== null) {
+        this.#accepted = { ...accepted, peerjs: { ...accepted.peerjs, token: reply.sessionToken } };
+        this.#options.callbacks.onSessionToken?.(reply.sessionToken);
+      }
     } else if (reply.code === 'NOT_JOINED' || reply.code === 'UNKNOWN_NODE') {
       this.#accepted = null;
       void this.#join();

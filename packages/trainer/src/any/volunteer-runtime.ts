@@ -43,6 +43,8 @@ export interface VolunteerRuntimeHooks {
   onPeers?(peers: PeerInfo[]): void;
   /** After every accepted join (a new node id means a new identity: rebuild what hangs on it). */
   onJoined?(accepted: JoinAccepted, connection: CoordinatorConnection, first: boolean): void;
+  /** The session token was renewed (`accepted.peerjs.token` is the new one now). */
+  onSessionToken?(token: string): void;
   onSelfTest?(report: SelfTestReport): void;
   /** The coordinator sent something its schema refuses: it was dropped and changed nothing. */
   onRejected?(error: PayloadError): void;
@@ -202,6 +204,11 @@ export class VolunteerRuntime {
         onPeers: (peers) => hooks.onPeers?.(peers),
         onServerTime: (offsetMs) => {
           this.#serverOffsetMs = offsetMs;
+        },
+        onSessionToken: (token) => {
+          if (this.#stopped || this.#accepted === null) return;
+          this.#accepted = { ...this.#accepted, peerjs: { ...this.#accepted.peerjs, token } };
+          hooks.onSessionToken?.(token);
         },
         onLeaseCancelled: (notice) => this.trainer.leaseCancelled(notice),
         onCheckpointRequest: (request) => this.trainer.checkpointRequested(request),
