@@ -1,6 +1,7 @@
 // `npm test`: install what is missing (Chromium included), then lint, typecheck, unit, browser
 // and end-to-end tests. Every step runs even if an earlier one failed, so one run shows every
 // problem; the exit code is non-zero when any step failed.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, ensureBuilt, ensureChromium, ensureDependencies, log, run } from './setup.mjs';
@@ -27,10 +28,12 @@ const vitest = (project) => [
     `--outputFile.json=${path.join(REPORTS, `${project}.json`)}`,
   ],
 ];
+// The static checks run side by side (each is one process on one core; their output is printed
+// whole, one step after another, when all are done); the tests run one step at a time.
 const steps = [
-  { name: 'lint', cmd: ['npx', ['eslint', '.', '--max-warnings=0']] },
-  { name: 'format', cmd: ['npx', ['prettier', '--check', '.', '--log-level', 'warn']] },
-  { name: 'typecheck', cmd: ['npx', ['tsc', '-b']] },
+  { name: 'lint', cmd: ['npx', ['eslint', '.', '--max-warnings=0']], together: 'static' },
+  { name: 'format', cmd: ['npx', ['prettier', '--check', '.', '--log-level', 'warn']], together: 'static' },
+  { name: 'typecheck', cmd: ['npx', ['tsc', '-b']], together: 'static' },
   { name: 'unit', cmd: vitest('unit'), report: 'unit.json' },
   { name: 'browser', cmd: vitest('browser'), report: 'browser.json' },
   { name: 'build', run: () => (ensureBuilt({ force: true }), 0) },
@@ -53,8 +56,42 @@ function countTests(file) {
   };
 }
 
+/** Runs a command with its output collected; resolves with its status, output and seconds. */
+function runCollected(command, args) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks = [];
+    child.stdout.on('data', (d) => chunks.push(d));
+    child.stderr.on('data', (d) => chunks.push(d));
+    const done = (status) =>
+      resolve({ status, output: Buffer.concat(chunks).toString(), seconds: (Date.now() - started) / 1000 });
+    child.on('error', (error) => {
+      chunks.push(Buffer.from(`could not run ${command}: ${error.message}\n`));
+      done(1);
+    });
+    child.on('close', (code) => done(code ?? 1));
+  });
+}
+
 const results = [];
-for (const step of steps) {
+for (let i = 0; i < steps.length;) {
+  const step = steps[i];
+  if (step.together !== undefined) {
+    let end = i;
+    while (end < steps.length && steps[end].together === step.together) end++;
+    const batch = steps.slice(i, end);
+    log(`── ${batch.map((s) => s.name).join(', ')} (side by side) ──`);
+    const outcomes = await Promise.all(batch.map((s) => runCollected(s.cmd[0], s.cmd[1])));
+    batch.forEach((s, k) => {
+      const { status, output, seconds } = outcomes[k];
+      log(`── ${s.name} ──`);
+      if (output.trim() !== '') process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+      results.push({ ...s, status, seconds, counts: null });
+    });
+    i = end;
+    continue;
+  }
   log(`── ${step.name} ──`);
   const started = Date.now();
   const status = step.run ? step.run() : run(step.cmd[0], step.cmd[1]);
@@ -64,6 +101,7 @@ for (const step of steps) {
     seconds: (Date.now() - started) / 1000,
     counts: step.report ? countTests(step.report) : null,
   });
+  i++;
 }
 
 let passed = 0;

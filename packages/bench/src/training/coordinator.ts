@@ -66,8 +66,15 @@ export class BenchCoordinator {
     return (await this.#call<{ job: JobInfo }>('GET', `/api/jobs/${id}`)).job;
   }
 
+  /** Stops a job that is still running; one that finished meanwhile (409) is left as it is. */
   async cancel(id: string): Promise<void> {
-    await this.#call('POST', `/api/jobs/${id}/cancel`);
+    const res = await fetch(`${this.url}/api/jobs/${id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.#token}` },
+    });
+    if (!res.ok && res.status !== 409) {
+      throw new Error(`POST /api/jobs/${id}/cancel: HTTP ${res.status} ${await res.text()}`);
+    }
   }
 
   async checkpoints(id: string): Promise<CheckpointSummary[]> {
