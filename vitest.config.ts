@@ -10,7 +10,9 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['packages/*/src/**/*.test.ts', 'server/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
-          exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
+          // The virtual-volunteer swarms are the 'swarm' project: they are run alone (npm test runs
+          // this project's files side by side, theirs one at a time).
+          exclude: ['**/*.browser.test.ts', '**/node_modules/**', 'packages/virtual/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
           // Type tests (*.test-d.ts): tsc over the protocol package, where the event maps live.
@@ -19,6 +21,16 @@ export default defineConfig({
             include: ['packages/protocol/src/**/*.test-d.ts'],
             tsconfig: 'packages/protocol/tsconfig.json',
           },
+        },
+      },
+      {
+        test: {
+          name: 'swarm',
+          environment: 'node',
+          include: ['packages/virtual/src/**/*.test.ts'],
+          exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {

@@ -148,12 +148,15 @@ async function uploadAndTrain(label: string, query: string): Promise<Outcome> {
   let finished: JobInfo;
   try {
     await volunteer.start();
+    // Completed, and its last checkpoint scored (that runs off the coordinator's thread and may
+    // still be going when the job completes: its accuracy is null until then).
     finished = await until(
-      'the job to complete',
+      'the job to complete and its last checkpoint to be scored',
       60_000,
       async () => {
         const latest = await coordinator.operator.getJob(job.id);
-        return latest.status === 'completed' ? latest : null;
+        const scored = typeof latest.latestCheckpoint?.accuracy === 'number';
+        return latest.status === 'completed' && scored ? latest : null;
       },
       { pollMs: 250 },
     );
