@@ -141,6 +141,9 @@ export class Membership {
       status: 'active',
       lastSeenAt: now,
     };
+    // Back from gone on the connection it joined on (silent past the timeout, not disconnected): a
+    // new session, whose token the heartbeat's answer carries.
+    if (!this.sessions.has(nodeId)) this.sessions.set(nodeId, SessionTokens.newSessionId());
     const telemetryOnly = node.status === 'active' && node.state === next.state;
     const persistedAt = this.persistedAt.get(nodeId) ?? 0;
     return this.update(next, !telemetryOnly || now - persistedAt >= HEARTBEAT_PERSIST_MS);
@@ -238,12 +241,17 @@ export class Membership {
    * A session token for the node's current session (session-tokens.ts): its PeerJS registration
    * and HTTP uploads carry it. Issued at join and renewed by heartbeats.
    */
-  sessionToken(nodeId: string): { token: string; expiresAt: number } {
+  sessionToken(nodeId: string): { token: string; expiresAt: number; sessionId: string } {
     const sessionId = this.sessions.get(nodeId);
     if (sessionId === undefined || this.nodes.get(nodeId)?.status !== 'active') {
       throw new ProtocolError('UNKNOWN_NODE', `no session for node ${nodeId}`);
     }
-    return this.tokens.issue(nodeId, sessionId);
+    return { ...this.tokens.issue(nodeId, sessionId), sessionId };
+  }
+
+  /** The node's current session id, if it has one (a member). */
+  currentSession(nodeId: string): string | undefined {
+    return this.sessions.get(nodeId);
   }
 
   /**

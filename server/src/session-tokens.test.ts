@@ -173,6 +173,14 @@ describe('sessions in the membership', () => {
         message: /not a member/,
       });
       expect(() => membership.sessionToken(node.id)).toThrow(/no session/);
+      // It heartbeats again on the connection it joined on: a new session (its answer carries the
+      // token); the earlier one's token stays refused.
+      membership.heartbeat(node.id, { state: 'idle', uptimeS: 1 });
+      expect(membership.verifySession(node.id, membership.sessionToken(node.id).token).ok).toBe(true);
+      expect(membership.verifySession(node.id, current)).toMatchObject({
+        ok: false,
+        message: /ended session/,
+      });
     } finally {
       store.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -235,6 +243,22 @@ describe('session tokens on the coordinator', () => {
     // A claimed peer id: another volunteer's valid token does not register this id.
     const other = await joinVolunteer(running.volunteer());
     expect(await register(running.url, accepted.nodeId, other.peerjs.token)).toBe(403);
+  });
+
+  it('a volunteer back from gone on its own connection gets its new session’s token in the heartbeat answer', async () => {
+    // startServer's heartbeat timeout is 600 ms: silent for longer, the volunteer is marked gone.
+    const running = track(await startServer({ sessionTtlMs: 60_000 }));
+    const volunteer = running.volunteer();
+    const accepted = await joinVolunteer(volunteer);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await register(running.url, accepted.nodeId, accepted.peerjs.token)).toBe(403);
+    const back = await request<{ serverTime: number; sessionToken?: string }>(volunteer, 'heartbeat', {
+      state: 'idle',
+      uptimeS: 2,
+    });
+    if (!back.ok) throw new Error(back.message);
+    expect(back.sessionToken).toEqual(expect.any(String));
+    expect(await register(running.url, accepted.nodeId, back.sessionToken ?? '')).toBe('open');
   });
 
   it('refuses a session token lifetime too short for heartbeats to renew it', async () => {

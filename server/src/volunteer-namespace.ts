@@ -94,16 +94,23 @@ export function attachVolunteerNamespace(
 
   nsp.use(checkProtocolVersion);
 
-  /** When the session token each connection was last given expires: heartbeats renew it past half. */
-  const tokenExpiry = new WeakMap<VolunteerSocket, number>();
+  /**
+   * The session token each connection was last given. A heartbeat renews it past half its life,
+   * or at once when its session ended (the volunteer went silent past the timeout and came back).
+   */
+  const lastToken = new WeakMap<VolunteerSocket, { token: string; expiresAt: number; sessionId: string }>();
   const issueToken = (socket: VolunteerSocket, nodeId: string): string => {
-    const { token, expiresAt } = membership.sessionToken(nodeId);
-    tokenExpiry.set(socket, expiresAt);
-    return token;
+    const issued = membership.sessionToken(nodeId);
+    lastToken.set(socket, issued);
+    return issued.token;
   };
   const renewedToken = (socket: VolunteerSocket, nodeId: string): string | undefined => {
-    const due = membership.tokens.dueForRenewal(tokenExpiry.get(socket) ?? 0);
-    return due ? issueToken(socket, nodeId) : undefined;
+    const last = lastToken.get(socket);
+    const current =
+      last !== undefined &&
+      !membership.tokens.dueForRenewal(last.expiresAt) &&
+      membership.currentSession(nodeId) === last.sessionId;
+    return current ? undefined : issueToken(socket, nodeId);
   };
 
   nsp.on('connection', (socket) => {
