@@ -176,10 +176,11 @@ export function shardLedger(dataDir: string, jobId: string): ShardLedger {
   }
 }
 
-/** The job's counted shard completions per node id, oldest first (loss, samples, time). */
+/** The job's counted shard completions per node id (with `uncounted`, every one received), oldest first. */
 export async function completionsByNode(
   operator: OperatorClient,
   jobId: string,
+  { uncounted = false }: { readonly uncounted?: boolean } = {},
 ): Promise<Map<string, TrainingPoint[]>> {
   const metrics = readReply(
     'GET /api/jobs/:jobId/metrics',
@@ -187,7 +188,7 @@ export async function completionsByNode(
   );
   const byNode = new Map<string, TrainingPoint[]>();
   for (const p of metrics.training) {
-    if (!p.counted) continue;
+    if (!p.counted && !uncounted) continue;
     byNode.set(p.nodeId, [...(byNode.get(p.nodeId) ?? []), p]);
   }
   return byNode;
