@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PEERJS_KEY } from '@tabswarm/protocol';
-import { PEERJS_WS_PATH } from './peer-signalling.ts';
 import {
   closedAfterEach,
   api,
   connected,
   joinVolunteer,
+  openPeerSocket,
   OPERATOR_TOKEN,
   request,
   startServer,
@@ -14,23 +13,6 @@ import {
 } from './test-support.ts';
 
 const track = closedAfterEach<RunningServer>();
-
-function openPeerSocket(
-  url: string,
-  id: string,
-  token: string,
-): Promise<{ status: 'message'; data: string } | { status: 'rejected'; code: number }> {
-  const wsUrl = `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${id}&token=${token}&version=1.5.5`;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl);
-    ws.once('message', (data: Buffer) => {
-      resolve({ status: 'message', data: data.toString() });
-      ws.close();
-    });
-    ws.once('unexpected-response', (_req, res) => resolve({ status: 'rejected', code: res.statusCode ?? 0 }));
-    ws.once('error', reject);
-  });
-}
 
 describe('one HTTP port for socket.io and PeerJS', () => {
   it('serves socket.io over websocket and PeerJS signalling side by side', async () => {

@@ -1,23 +1,22 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import {
   encodeFp32Frame,
+  FEDAVG_SAMPLES_HEADER,
   fedAvgCredential,
   fedAvgUploadPath,
-  PEERJS_KEY,
   PROTOCOL_VERSION,
 } from '@tabswarm/protocol';
 import type { JoinAccepted } from '@tabswarm/protocol';
 import { FEDAVG_JOB, startGossipServer, type GossipTestServer } from './gossip/test-support.ts';
 import { Membership } from './membership.ts';
-import { PEERJS_WS_PATH } from './peer-signalling.ts';
 import { SessionTokens } from './session-tokens.ts';
 import { openStore } from './store/store.ts';
 import {
   capabilities,
   closedAfterEach,
   joinVolunteer,
+  openPeerSocket,
   request,
   startServer,
   tempDir,
@@ -92,7 +91,7 @@ describe('session tokens over HTTP uploads', () => {
       headers: {
         authorization: fedAvgCredential(nodeId, token),
         'content-type': 'application/octet-stream',
-        'x-tabswarm-samples': '1',
+        [FEDAVG_SAMPLES_HEADER]: '1',
       },
       body: frame.buffer as ArrayBuffer,
     });
@@ -114,7 +113,7 @@ describe('session tokens over HTTP uploads', () => {
 
     // Replayed: a resumes on a new connection; its earlier token was for the session that ended.
     a.socket.disconnect();
-    const again = await startedVolunteer(s.url);
+    const again = s.connect();
     const resumed = await request<JoinAccepted>(again, 'join', {
       protocolVersion: PROTOCOL_VERSION,
       capabilities,
@@ -188,31 +187,13 @@ describe('sessions in the membership', () => {
   });
 });
 
-async function startedVolunteer(url: string) {
-  const { io } = await import('socket.io-client');
-  return io(`${url}/volunteer`, {
-    transports: ['websocket'],
-    auth: { protocolVersion: PROTOCOL_VERSION },
-    reconnection: false,
-    forceNew: true,
-  });
-}
-
 describe('session tokens on the coordinator', () => {
   const track = closedAfterEach<RunningServer>();
 
-  function register(url: string, id: string, token: string): Promise<'open' | number> {
-    const wsUrl = `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${id}&token=${encodeURIComponent(token)}&version=1.5.5`;
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl);
-      ws.once('message', () => {
-        resolve('open');
-        ws.close();
-      });
-      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once('error', reject);
-    });
-  }
+  const register = async (url: string, id: string, token: string): Promise<'open' | number> => {
+    const outcome = await openPeerSocket(url, id, token);
+    return outcome.status === 'message' ? 'open' : outcome.code;
+  };
 
   it('heartbeats renew the token past half its life; PeerJS registration takes only a current one', async () => {
     const running = track(

@@ -5,8 +5,10 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach } from 'vitest';
+import WebSocket from 'ws';
 import {
   NAMESPACES,
+  PEERJS_KEY,
   PROTOCOL_VERSION,
   type Capabilities,
   type DashboardClientToServer,
@@ -17,6 +19,7 @@ import {
   type VolunteerServerToClient,
 } from '@tabswarm/protocol';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.ts';
+import { PEERJS_WS_PATH } from './peer-signalling.ts';
 import { createServer, type ServerDeps, type TabswarmServer } from './create-server.ts';
 
 export type VolunteerClient = Socket<VolunteerServerToClient, VolunteerClientToServer>;
@@ -173,4 +176,25 @@ export function closedAfterEach<T extends { close(): Promise<void> }>(): (server
 export function serversClosedAfterEach(): typeof startServer {
   const track = closedAfterEach<RunningServer>();
   return async (overrides, deps) => track(await startServer(overrides, deps));
+}
+
+/**
+ * Registers `id` with the coordinator's PeerJS server presenting `token`, as a Peer does: the
+ * server's first message (OPEN) when it is accepted, the HTTP status when the upgrade is refused.
+ */
+export function openPeerSocket(
+  url: string,
+  id: string,
+  token: string,
+): Promise<{ status: 'message'; data: string } | { status: 'rejected'; code: number }> {
+  const wsUrl = `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${id}&token=${encodeURIComponent(token)}&version=1.5.5`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl);
+    ws.once('message', (data: Buffer) => {
+      resolve({ status: 'message', data: data.toString() });
+      ws.close();
+    });
+    ws.once('unexpected-response', (_req, res) => resolve({ status: 'rejected', code: res.statusCode ?? 0 }));
+    ws.once('error', reject);
+  });
 }

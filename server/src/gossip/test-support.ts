@@ -56,6 +56,8 @@ export interface GossipTestServer {
   volunteer(
     counted?: number,
   ): Promise<{ socket: VolunteerClient; nodeId: string; token: string; secret: string }>;
+  /** A volunteer connection that has not joined (closed with the server). */
+  connect(): VolunteerClient;
   close(): Promise<void>;
 }
 
@@ -129,19 +131,24 @@ export async function startGossipServer(
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
   const sockets: VolunteerClient[] = [];
+  const connect = (): VolunteerClient => {
+    const socket: VolunteerClient = io(`${url}${NAMESPACES.volunteer}`, {
+      transports: ['websocket'],
+      auth: { protocolVersion: PROTOCOL_VERSION },
+      reconnection: false,
+      forceNew: true,
+    });
+    sockets.push(socket);
+    return socket;
+  };
   return {
     url,
     membership,
     gossip,
     job,
+    connect,
     async volunteer(counted = 1000) {
-      const socket: VolunteerClient = io(`${url}${NAMESPACES.volunteer}`, {
-        transports: ['websocket'],
-        auth: { protocolVersion: PROTOCOL_VERSION },
-        reconnection: false,
-        forceNew: true,
-      });
-      sockets.push(socket);
+      const socket = connect();
       const accepted = await joinVolunteer(socket);
       if (counted > 0) job.counted.set(accepted.nodeId, counted);
       return { socket, nodeId: accepted.nodeId, token: accepted.peerjs.token, secret: accepted.secret };
