@@ -22,6 +22,7 @@ import { JobService, type DatasetLookup } from './jobs/job-service.ts';
 import { createCheckpointRepository } from './store/checkpoint-repository.ts';
 import { jobRoutes } from './jobs/routes.ts';
 import { trainingHealth } from './jobs/training-health-monitor.ts';
+import { screeningSets } from './jobs/upload-screening.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from './scheduler/types.ts';
 import { createHttpApp } from './http-app.ts';
@@ -123,6 +124,14 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     log,
     datasetShape: (id) => datasets.get(id),
     testSet,
+    screeningSet: screeningSets(
+      (id, start, end) => datasets.readSamples(id, 'train', start, end),
+      (id) => {
+        const manifest = datasets.get(id);
+        if (!manifest) throw new Error(`dataset ${id} is missing`);
+        return manifest.trainSize;
+      },
+    ),
     pickContributors: (preferred, limit) => {
       const live = (id: string) => {
         const node = membership.get(id);

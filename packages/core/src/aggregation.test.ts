@@ -123,4 +123,66 @@ describe('aggregateRound', () => {
       expect(Math.hypot(...(r.values ?? [])), rule).toBeLessThan(5);
     }
   });
+
+  it('the loss screen leaves out near uploads that score far worse, after the far ones, for every rule', () => {
+    // The same round; the coordinator's losses: honest about 0.3, the near attackers (label
+    // flippers) 2.1 and 2.4, the far ones whatever they are (they are set apart by distance first).
+    const mixed = [
+      up(f32(-1000, -1000)),
+      up(f32(1, 1)),
+      up(f32(-2, -2)),
+      up(f32(2, 2)),
+      up(f32(-1000, -1000)),
+      up(f32(-3, -3)),
+      up(f32(3, 3)),
+      up(f32(-1000, -1000)),
+    ];
+    const losses = [0.01, 0.3, 2.1, 0.32, 0.01, 2.4, 0.29, 0.01];
+    for (const rule of ['clipped', 'median', 'trimmed-mean', 'centered-clipping', 'mean'] as const) {
+      const r = aggregateRound(spec({ rule, rejectOutliers: true, lossScreenSamples: 64 }), mixed, {
+        reference,
+        maxRatio: 10,
+        losses,
+      });
+      expect(
+        r.outliers.map((o) => [o.index, o.kind]),
+        rule,
+      ).toEqual([
+        [0, 'distance'],
+        [4, 'distance'],
+        [7, 'distance'],
+        [2, 'loss'],
+        [5, 'loss'],
+      ]);
+      expect(
+        r.kept.map((k) => k.index),
+        rule,
+      ).toEqual([1, 3, 6]);
+      // Only the honest uploads (all on the +1 diagonal) are left: the result is on their side.
+      expect(r.values?.[0], rule).toBeGreaterThan(0.9);
+    }
+    // Without the far ones set apart, their low losses would be most of the round: the median
+    // loss would be theirs and the honest ones would be the outliers. The loss screen after the
+    // distance screen is what keeps the bar an honest upload's.
+    const median = aggregateRound(spec({ rule: 'median', rejectOutliers: true }), mixed, {
+      reference,
+      maxRatio: 10,
+    });
+    expect(median.values?.[0]).toBe(1);
+  });
+
+  it('the loss screen without a distance screen: the mean over the uploads that score near the median', () => {
+    const r = aggregateRound(
+      spec({ rule: 'mean', lossScreenSamples: 64, lossTolerance: 0.5 }),
+      [up(f32(1, 1)), up(f32(2, 2)), up(f32(-5, -5)), up(f32(3, 3))],
+      { reference, maxRatio: 10, losses: [1, 1.4, 1.6, Number.NaN] },
+    );
+    // Lower median of the finite losses 1, 1.4, 1.6 is 1.4; the limit 2.1 keeps 1, 1.4 and 1.6;
+    // a non-finite loss is always an outlier.
+    expect(r.outliers.map((o) => [o.index, o.kind])).toEqual([[3, 'loss']]);
+    expect(Array.from(r.values ?? [])).toEqual([-2 / 3, -2 / 3].map((v) => Math.fround(v)));
+    expect(() =>
+      aggregateRound(spec({ rule: 'mean' }), [up(f32(1, 1))], { reference, maxRatio: 10, losses: [] }),
+    ).toThrow(RangeError);
+  });
 });

@@ -19,9 +19,11 @@ import {
   distanceFrom,
   lowerMedian,
   robustRound,
+  screenByLoss,
   screenOutliers,
   DEFAULT_CLIP_MULTIPLE,
   type KeptUpload,
+  type OutlierUpload,
   type RobustRound,
   type RoundUpload,
 } from './robust-aggregation.ts';
@@ -32,6 +34,11 @@ export interface AggregateOptions {
   readonly maxRatio: number;
   /** `centered-clipping`: the previous round's step (result − reference), or null for none. */
   readonly previousStep?: Float32Array | null;
+  /**
+   * Each upload's loss on the coordinator's screening samples (the spec's lossScreenSamples), in
+   * upload order: uploads the loss screen calls outliers are left out before the rule runs.
+   */
+  readonly losses?: readonly number[];
 }
 
 export interface AggregateResult extends RobustRound {
@@ -129,6 +136,7 @@ export function aggregateRound(
     }
     return { ...round, rule: spec.rule, step };
   };
+  if (options.losses !== undefined && uploads.length > 0) return lossScreened(spec, uploads, options);
   if (spec.rule === 'clipped' || uploads.length === 0) {
     return finish(
       robustRound(uploads, { reference, maxRatio: options.maxRatio, clipMultiple: DEFAULT_CLIP_MULTIPLE }),
@@ -189,4 +197,45 @@ export function aggregateRound(
       return result(values, clips);
     }
   }
+}
+
+/**
+ * The loss screen in front of the rule: the far uploads set apart first where the rule does that
+ * (`clipped`, or `rejectOutliers`) — they would otherwise be most of the losses the median is taken
+ * of — then those the loss screen calls outliers, then the rule over the rest. (`clipped` measures
+ * its scale again over what is left: the lower median of the kept, honest-dominated moves.)
+ */
+function lossScreened(
+  spec: AggregationSpec,
+  uploads: readonly RoundUpload[],
+  options: AggregateOptions,
+): AggregateResult {
+  const { reference, losses } = options;
+  if (losses === undefined || losses.length !== uploads.length)
+    throw new RangeError(`${losses?.length ?? 0} losses for ${uploads.length} uploads`);
+  if (!(options.maxRatio >= 1)) throw new RangeError(`maxRatio must be at least 1, got ${options.maxRatio}`);
+  const near =
+    spec.rule === 'clipped' || spec.rejectOutliers
+      ? screenOutliers(uploads, reference, options.maxRatio)
+      : { kept: keepAll(uploads, reference), outliers: [] };
+  const byLoss = screenByLoss(
+    near.kept.map((k) => losses[k.index] as number),
+    spec.lossTolerance,
+  );
+  const survivors = byLoss.kept.map((i) => near.kept[i] as KeptUpload);
+  const { losses: _scored, ...unscored } = options;
+  const inner = aggregateRound(
+    { ...spec, rejectOutliers: false },
+    survivors.map((k) => uploads[k.index] as RoundUpload),
+    unscored,
+  );
+  const lossOutliers: OutlierUpload[] = byLoss.outliers.map((o) => {
+    const k = near.kept[o.index] as KeptUpload;
+    return { index: k.index, kind: 'loss', distance: k.distance, ratio: o.ratio, message: o.message };
+  });
+  return {
+    ...inner,
+    kept: inner.kept.map((k) => ({ ...k, index: (survivors[k.index] as KeptUpload).index })),
+    outliers: [...near.outliers, ...lossOutliers],
+  };
 }

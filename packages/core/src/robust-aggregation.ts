@@ -60,8 +60,10 @@ export interface KeptUpload {
 
 export interface OutlierUpload {
   readonly index: number;
+  /** Why it was left out: its move from the reference (`distance`) or its loss (`loss`). */
+  readonly kind: 'distance' | 'loss';
   readonly distance: number;
-  /** distance / scale. */
+  /** distance / scale, or loss / the round's lower median loss. */
   readonly ratio: number;
   readonly message: string;
 }
@@ -113,6 +115,7 @@ export function screenOutliers(
       const ratio = distance / scale;
       outliers.push({
         index,
+        kind: 'distance',
         distance,
         ratio,
         message: `moved ${distance.toPrecision(4)} from the previous checkpoint, ${ratio.toPrecision(3)}× the round's typical move (lower median ${scale.toPrecision(4)}); the limit is ${maxRatio}×`,
@@ -161,4 +164,50 @@ export function robustRound(uploads: readonly RoundUpload[], options: RobustRoun
   }
   for (let i = 0; i < sum.length; i++) sum[i] = (reference[i] as number) + (sum[i] as number);
   return { values: Float32Array.from(sum), scale, kept, outliers };
+}
+
+export interface LossScreen {
+  /** The lower median of the finite losses (NaN when none is finite). */
+  readonly median: number;
+  /** Indices into `losses` kept, in order. */
+  readonly kept: number[];
+  readonly outliers: {
+    readonly index: number;
+    readonly loss: number;
+    readonly ratio: number;
+    readonly message: string;
+  }[];
+}
+
+/**
+ * The loss screen: each upload's mean loss on samples the coordinator holds, against the round's
+ * lower median loss m; an upload whose loss is more than (1 + tolerance) · m is left out, as is a
+ * non-finite one. Uploads that are near the reference in norm but trained on the wrong labels
+ * (label flipping) score far worse on correctly labelled samples than honest ones, which score
+ * close to each other. The lower median is an honest upload's while the honest are more than half
+ * of the round (after the distance screen has left out the far ones), so an attacker cannot set
+ * the bar; the upload at the median is always kept.
+ */
+export function screenByLoss(losses: readonly number[], tolerance: number): LossScreen {
+  if (!(tolerance > 0) || !Number.isFinite(tolerance))
+    throw new RangeError(`loss tolerance must be finite and positive, got ${tolerance}`);
+  const median = lowerMedian(losses.filter(Number.isFinite));
+  // A loss of exactly 0 (every sample right, with certainty) must not make every other one an outlier.
+  const limit = (1 + tolerance) * median + 1e-6;
+  const kept: number[] = [];
+  const outliers: LossScreen['outliers'][number][] = [];
+  losses.forEach((loss, index) => {
+    if (Number.isFinite(loss) && loss <= limit) {
+      kept.push(index);
+      return;
+    }
+    const ratio = loss / median;
+    outliers.push({
+      index,
+      loss,
+      ratio,
+      message: `scored a loss of ${loss.toPrecision(4)} on the coordinator's screening samples, ${ratio.toPrecision(3)}× the round's typical loss (lower median ${median.toPrecision(4)}); the limit is ${(1 + tolerance).toPrecision(3)}×`,
+    });
+  });
+  return { median, kept, outliers };
 }

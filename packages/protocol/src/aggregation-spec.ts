@@ -11,6 +11,8 @@
  * - `centered-clipping`: starting from the reference moved on by `momentum` × the previous round's
  *   step, `iterations` times: add the mean of the uploads' differences from the centre, each clipped
  *   to `clipRadius` (default: the lower median of those differences' norms).
+ * With `lossScreenSamples`, any rule first leaves out the uploads whose loss on that many of the
+ * coordinator's training samples is more than `lossTolerance` above the round's lower median.
  */
 import { z } from 'zod';
 
@@ -23,6 +25,9 @@ const fraction = (what: string, max: number) =>
     .refine(Number.isFinite, { error: `${what} must be finite` })
     .refine((v) => v >= 0, { error: `${what} must be at least 0` })
     .refine((v) => v < max, { error: `${what} must be less than ${max}` });
+
+/** The loss screen's largest sample: every upload of a round is scored on them, in the evaluation thread. */
+export const MAX_LOSS_SCREEN_SAMPLES = 4096;
 
 export const aggregationSpecSchema = z.strictObject({
   rule: z
@@ -46,6 +51,31 @@ export const aggregationSpecSchema = z.strictObject({
    * screening out the far ones first leaves it the near ones (e.g. label flippers) to outvote.
    */
   rejectOutliers: z.boolean({ error: 'rejectOutliers must be true or false' }).default(false),
+  /**
+   * Every rule: score each upload (after the outlier screen, where the rule has one) by its mean
+   * loss on this many training samples the coordinator holds, and leave out those more than
+   * `lossTolerance` above the round's lower median loss — what catches uploads that are near in
+   * norm but trained on the wrong labels. 0 (the default) scores nothing.
+   */
+  lossScreenSamples: z
+    .number({ error: 'loss screen samples must be a number' })
+    .int({ error: 'loss screen samples must be a whole number' })
+    .min(0, { error: 'loss screen samples must be at least 0' })
+    .max(MAX_LOSS_SCREEN_SAMPLES, {
+      error: `loss screen samples must be at most ${MAX_LOSS_SCREEN_SAMPLES}`,
+    })
+    .default(0),
+  /**
+   * The loss screen's margin: a loss above (1 + lossTolerance) × the round's lower median is left
+   * out. The default, 3×, measured: honest uploads of the attack tests up to 1.6× the median in a
+   * first round, label flippers' 11–18×.
+   */
+  lossTolerance: z
+    .number({ error: 'loss tolerance must be a number' })
+    .refine((v) => Number.isFinite(v) && v > 0 && v <= 10, {
+      error: 'loss tolerance must be greater than 0 and at most 10',
+    })
+    .default(2),
   /** centered-clipping: the clipping radius; absent: the round's lower median distance from the centre. */
   clipRadius: z
     .number({ error: 'clip radius must be a number' })

@@ -33,6 +33,8 @@ describe('job spec', () => {
       momentum: 0.9,
       iterations: 3,
       rejectOutliers: false,
+      lossScreenSamples: 0,
+      lossTolerance: 2,
     });
     // The default rule keeps jobs of one or two checkpoint contributors valid.
     expect(jobSpecSchema.parse({ name: 'x', checkpoint: { contributors: 1 } }).checkpoint.contributors).toBe(
@@ -112,6 +114,18 @@ describe('job spec', () => {
     [
       { name: 'x', averaging: { aggregation: { clipRadius: 0 } } },
       'averaging.aggregation.clipRadius: clip radius must be finite and greater than 0',
+    ],
+    [
+      { name: 'x', checkpoint: { aggregation: { lossScreenSamples: 5000 } } },
+      'checkpoint.aggregation.lossScreenSamples: loss screen samples must be at most 4096',
+    ],
+    [
+      { name: 'x', averaging: { aggregation: { lossScreenSamples: 2.5 } } },
+      'averaging.aggregation.lossScreenSamples: loss screen samples must be a whole number',
+    ],
+    [
+      { name: 'x', averaging: { aggregation: { lossTolerance: 0 } } },
+      'averaging.aggregation.lossTolerance: loss tolerance must be greater than 0 and at most 10',
     ],
     [
       { name: 'x', averaging: { outer: { syncEvery: 0 } } },

@@ -51,6 +51,8 @@ export interface AdversaryCounts {
   readonly shardsFlipped: number;
   /** Labels changed in those shards. */
   readonly labelsFlipped: number;
+  /** Its parameter uploads (FedAvg and checkpoint) the coordinator refused, by error code. */
+  readonly refused: Readonly<Record<string, number>>;
 }
 
 export interface Adversary {
@@ -130,6 +132,22 @@ export function adversary(behaviour: AdversaryBehaviour, base: typeof fetch = fe
   /** Per dataset: its class count, from the dataset reply. */
   const classes = new Map<string, number>();
   const counts = { fedAvgUploads: 0, checkpointUploads: 0, shardsFlipped: 0, labelsFlipped: 0 };
+  const refused: Record<string, number> = {};
+  /** Counts a refused upload by the code of its JSON error (the response is left for the volunteer). */
+  const noteRefusal = async (response: Response): Promise<Response> => {
+    if (response.ok) return response;
+    let code = `HTTP_${response.status}`;
+    try {
+      // Upload routes answer { ok: false, code }; the shared error handler { error: { code } }.
+      const body = (await response.clone().json()) as { code?: unknown; error?: { code?: unknown } };
+      const named = body.code ?? body.error?.code;
+      if (typeof named === 'string') code = named;
+    } catch {
+      // not JSON: the status says it
+    }
+    refused[code] = (refused[code] ?? 0) + 1;
+    return response;
+  };
   const random = mulberry32('seed' in behaviour && behaviour.seed !== undefined ? behaviour.seed : 1);
 
   const poison = (values: Float32Array, reference: Float32Array | undefined): Float32Array => {
@@ -188,12 +206,12 @@ export function adversary(behaviour: AdversaryBehaviour, base: typeof fetch = fe
       const jobId = decodeURIComponent(match[1] as string);
       const sent = poisonedFrame(body, jobId);
       if (behaviour.kind !== 'label-flip') counts.fedAvgUploads++;
-      return remember(await base(href, { ...init, body: sent.slice().buffer }), jobId);
+      return remember(await noteRefusal(await base(href, { ...init, body: sent.slice().buffer })), jobId);
     }
     if (method === 'POST' && body !== null && (match = CHECKPOINT_UPLOAD.exec(path)) !== null) {
       const sent = poisonedFrame(body, decodeURIComponent(match[1] as string));
       if (behaviour.kind !== 'label-flip') counts.checkpointUploads++;
-      return base(href, { ...init, body: sent.slice().buffer });
+      return noteRefusal(await base(href, { ...init, body: sent.slice().buffer }));
     }
     const response = await base(input, init);
     if (method !== 'GET') return response;
@@ -222,5 +240,5 @@ export function adversary(behaviour: AdversaryBehaviour, base: typeof fetch = fe
     return response;
   };
 
-  return { behaviour, fetch: wrapped, counts: () => ({ ...counts }) };
+  return { behaviour, fetch: wrapped, counts: () => ({ ...counts, refused: { ...refused } }) };
 }

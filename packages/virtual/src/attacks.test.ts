@@ -18,8 +18,9 @@
 // honest uploads against two label flippers, which it outvotes. Measured on a loaded 2-core
 // machine: clean 89–90 %; sign-flip, noise and NaN attackers under the robust option within
 // 1.2 points of it; with the label flippers too 3–5 points below it; under the plain mean 0–1 %.
-// The acceptance's 2 points are met without the label flippers, not with them (see the last
-// test's comment).
+// The label flippers are what the loss screen (`lossScreenSamples`) is for: each upload that
+// passed the distance screen is scored on training samples the coordinator holds, and the
+// flippers' score far worse than the honest ones' (the last test).
 //
 // The model is mnist-mlp's output layer alone (softmax regression on MNIST): ten volunteers share
 // this process's one thread on TensorFlow.js's CPU backend (the coordinator evaluates on it too),
@@ -36,6 +37,8 @@ const coordinator = useTestCoordinator('attacks');
 
 const VOLUNTEERS = 10;
 const ROBUST: AggregationSpecInput = { rule: 'median', rejectOutliers: true };
+/** The robust option and the loss screen: every upload scored on 256 of the coordinator's training samples. */
+const SCREENED: AggregationSpecInput = { ...ROBUST, lossScreenSamples: 256 };
 const MEAN: AggregationSpecInput = { rule: 'mean' };
 
 /** The attackers that move the model far: sign-flip, noise, NaN (the remaining volunteers are honest). */
@@ -169,7 +172,8 @@ describe('a FedAvg job attacked by most of its volunteers', () => {
   let clean = Number.NaN;
 
   it('trains clean with ten honest volunteers (the baseline)', async () => {
-    const result = await run('attacks clean', ROBUST, [], 90_000);
+    // With the loss screen on: it must refuse no honest upload (rejections empty).
+    const result = await run('attacks clean', SCREENED, [], 90_000);
     expect(result.job.status).toBe('completed');
     clean = result.accuracy ?? Number.NaN;
     expect(clean).toBeGreaterThan(0.85);
@@ -187,16 +191,24 @@ describe('a FedAvg job attacked by most of its volunteers', () => {
     expect(result.accuracy as number).toBeGreaterThanOrEqual(clean - 0.02);
   }, 120_000);
 
-  it('holds under the robust option with label flippers too, and collapses under the plain mean', async () => {
-    const robust = await run('attacks all', ROBUST, ALL, 90_000);
+  it('ends within 2 points of clean with label flippers too under the loss screen, and collapses under the plain mean', async () => {
+    const robust = await run('attacks all', SCREENED, ALL, 90_000);
     expectAttacked(robust);
     expect(robust.job.status).toBe('completed');
     expect(robust.accuracy).not.toBeNull();
-    // Measured 3–5 points below clean: the median outvotes two label flippers with three honest
-    // uploads, but leans towards them by about the honest uploads' spread every round. Within 2
-    // points is not met with label flippers two fifths of the near uploads; what would catch them
-    // is validated work (a replicated shard's loss disagrees with a label flipper's), not a rule.
-    expect(robust.accuracy as number).toBeGreaterThanOrEqual(clean - 0.08);
+    // Without the loss screen the median measured 3–5 points below clean here: three honest
+    // uploads outvote two label flippers, but the median leans towards them by about the honest
+    // uploads' spread every round. The screen scores each near upload on the coordinator's own
+    // samples: a model trained on flipped labels scores far worse, and is refused.
+    expect(robust.accuracy as number).toBeGreaterThanOrEqual(clean - 0.02);
+    const flippers = robust.adversaries.filter((a) => a.behaviour.kind === 'label-flip');
+    const refusedByLoss = flippers.map((a) => a.counts().refused.LOSS_OUTLIER ?? 0);
+    for (const n of refusedByLoss)
+      expect(n, 'FedAvg uploads of a label flipper refused by loss').toBeGreaterThan(0);
+    // Every FedAvg upload the screen refused was a label flipper's: no honest one, no far one
+    // (the distance screen set those apart first).
+    expect(robust.rejections.fedavg_loss_outlier).toBe(refusedByLoss.reduce((a, b) => a + b, 0));
+    expect(robust.rejections.checkpoint_loss_outlier ?? 0).toBeGreaterThan(0);
 
     const mean = await run('attacks mean', MEAN, ALL, 60_000);
     expectAttacked(mean);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { l2Norm, mulberry32, randomVector } from '@tabswarm/core';
 import {
+  aggregationSpecSchema,
   decodeFrame,
   encodeFp32Frame,
   FEDAVG_PARTICIPANTS_HEADER,
@@ -247,7 +248,7 @@ describe('FedAvg rounds with a poisoner', () => {
         roundDeadlineMs: 5_000,
         quorum: 1,
         maxNormRatio: 10,
-        aggregation: { rule, trimFraction: 0.2, momentum: 0.9, iterations: 3, rejectOutliers: false },
+        aggregation: aggregationSpecSchema.parse({ rule }),
       },
     });
     const [a, b, c] = [await s.volunteer(), await s.volunteer(), await s.volunteer()];
@@ -258,4 +259,36 @@ describe('FedAvg rounds with a poisoner', () => {
     ]);
     for (const r of results) expect(r.values?.[0]).toBeCloseTo(expected, 3);
   });
+
+  it.each([
+    [0, 2, 'the median of the three'],
+    [256, 1.5, 'the median of the two that scored near each other'],
+  ] as const)(
+    'the loss screen (lossScreenSamples %i): a near upload that scores far worse is refused, %s',
+    async (lossScreenSamples, expected, _what) => {
+      const s = await start({
+        expected: 3,
+        reference: filled(0),
+        averaging: {
+          mode: 'fedavg',
+          roundDeadlineMs: 5_000,
+          quorum: 1,
+          maxNormRatio: 10,
+          aggregation: aggregationSpecSchema.parse({ rule: 'median', lossScreenSamples }),
+        },
+        // The coordinator's scores stood in for: the upload at 3 trained on the wrong labels.
+        loss: (values) => (values[0] === 3 ? 2.3 : 0.4),
+      });
+      const [a, b, c] = [await s.volunteer(), await s.volunteer(), await s.volunteer()];
+      const [ra, rb, rc] = await Promise.all([
+        upload(s, a, filled(1), 1),
+        upload(s, b, filled(2), 1),
+        upload(s, c, filled(3), 1),
+      ]);
+      expect(ra?.values?.[0]).toBeCloseTo(expected, 3);
+      expect(rb?.values?.[0]).toBeCloseTo(expected, 3);
+      if (lossScreenSamples === 0) expect(rc?.values?.[0]).toBeCloseTo(expected, 3);
+      else expect(rc).toMatchObject({ status: 422, error: { code: 'LOSS_OUTLIER' } });
+    },
+  );
 });

@@ -35,6 +35,7 @@ import {
   frameValues,
   aggregationShortfall,
   defaultAggregation,
+  type AggregationSpec,
   type AveragingSpec,
   type FedAvgState,
 } from '@tabswarm/protocol';
@@ -61,6 +62,12 @@ export interface FedAvgDeps {
   readonly countedSamples: (jobId: string, nodeId: string) => number;
   /** A volunteer outvoted by validated work: its uploads are refused (absent: nobody is). */
   readonly distrusted?: (nodeId: string) => boolean;
+  /** The loss screen's scores of a round's uploads (aggregation.lossScreenSamples); undefined: none. */
+  readonly screeningLosses?: (
+    jobId: string,
+    rule: AggregationSpec,
+    uploads: readonly Float32Array[],
+  ) => Promise<number[] | undefined>;
   /** A refused upload, by its code: for the rejection metrics. */
   readonly onRejected?: (jobId: string, nodeId: string, code: string) => void;
   readonly metrics?: GossipMetrics;
@@ -312,7 +319,11 @@ export class FedAvgRounds {
   }
 
   /** The robust average of a closed round: answers every upload, returns the average (or the reference). */
-  #average(round: Round, stored: Float32Array | null, job: FedAvgJob | undefined): Float32Array | null {
+  async #average(
+    round: Round,
+    stored: Float32Array | null,
+    job: FedAvgJob | undefined,
+  ): Promise<Float32Array | null> {
     const entries = [...round.uploads];
     const length = (entries[0] as [string, Upload])[1].values.length;
     const reference = stored !== null && stored.length === length ? stored : new Float32Array(length);
@@ -323,6 +334,11 @@ export class FedAvgRounds {
         { jobId: round.jobId, round: round.seq, shortfall },
         'FedAvg round: too few uploads',
       );
+    const losses = await this.#deps.screeningLosses?.(
+      round.jobId,
+      rule,
+      entries.map(([, u]) => u.values),
+    );
     const robust = aggregateRound(
       rule,
       entries.map(([, u]) => ({ values: u.values, weight: u.samples })),
@@ -330,15 +346,20 @@ export class FedAvgRounds {
         reference,
         maxRatio: job?.averaging.maxNormRatio ?? 10,
         previousStep: this.#previousSteps.get(round.jobId) ?? null,
+        ...(losses === undefined ? {} : { losses }),
       },
     );
     if (robust.step !== null && rule.rule === 'centered-clipping')
       this.#previousSteps.set(round.jobId, robust.step);
     for (const outlier of robust.outliers) {
       const [nodeId, upload] = entries[outlier.index] as [string, Upload];
-      this.#deps.onRejected?.(round.jobId, nodeId, 'OUTLIER');
-      this.#deps.log?.warn({ jobId: round.jobId, nodeId, code: 'OUTLIER' }, 'FedAvg upload rejected');
-      upload.resolve(fail(422, 'OUTLIER', outlier.message));
+      const code = outlier.kind === 'loss' ? 'LOSS_OUTLIER' : 'OUTLIER';
+      this.#deps.onRejected?.(round.jobId, nodeId, code);
+      this.#deps.log?.warn(
+        { jobId: round.jobId, nodeId, code, reason: outlier.message },
+        'FedAvg upload rejected',
+      );
+      upload.resolve(fail(422, code, outlier.message));
     }
     const values = robust.values as Float32Array;
     let consumed = this.#consumed.get(round.jobId);

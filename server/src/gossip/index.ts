@@ -23,7 +23,7 @@ import type { Checkpointing } from '../jobs/checkpointing.ts';
 import type { Membership } from '../membership.ts';
 import type { VolunteerChannel } from '../volunteer-namespace.ts';
 import { ConsensusLog, type ConsensusOptions } from './consensus.ts';
-import { FedAvgRounds, type FedAvgJob } from './fedavg.ts';
+import { FedAvgRounds, type FedAvgDeps, type FedAvgJob } from './fedavg.ts';
 import { LinkRegistry } from './link-registry.ts';
 import { createGossipMetrics, type GossipMetrics } from './metrics.ts';
 import { RelayService, type RelayOptions } from './relay.ts';
@@ -52,6 +52,8 @@ export interface GossipJobs {
   countedSamples(jobId: string, nodeId: string): number;
   /** Outvoted by validated work: no FedAvg upload, and not expected in a round. */
   distrusted(nodeId: string): boolean;
+  /** The loss screen's scores of a FedAvg round's uploads (the rule's lossScreenSamples); undefined: none. */
+  screeningLosses: NonNullable<FedAvgDeps['screeningLosses']>;
 }
 
 export interface GossipCoordinatorDeps {
@@ -124,6 +126,7 @@ export function gossipJobs(
       return samples;
     },
     distrusted,
+    screeningLosses: (jobId, rule, uploads) => checkpoints().screeningLosses(jobId, rule, uploads),
   };
 }
 
@@ -146,6 +149,7 @@ export function createGossipCoordinator(deps: GossipCoordinatorDeps): GossipCoor
     referenceValues: (jobId) => deps.jobs.referenceValues(jobId),
     countedSamples: (jobId, nodeId) => deps.jobs.countedSamples(jobId, nodeId),
     distrusted: (nodeId) => deps.jobs.distrusted(nodeId),
+    screeningLosses: (jobId, rule, uploads) => deps.jobs.screeningLosses(jobId, rule, uploads),
     onRejected: (jobId, _nodeId, code) =>
       ctx.metrics.validationRejections.inc({ job: jobId, reason: `fedavg_${code.toLowerCase()}` }),
     metrics,

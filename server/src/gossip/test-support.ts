@@ -42,6 +42,8 @@ export interface StubJob {
   reference: Float32Array | null;
   /** Volunteers outvoted by validated work. */
   distrusted: Set<string>;
+  /** The loss screen's score of one upload (the coordinator's evaluation, stood in for); absent: none. */
+  loss?: (values: Float32Array) => number;
 }
 
 export interface GossipTestServer {
@@ -104,6 +106,10 @@ export async function startGossipServer(
     referenceValues: () => Promise.resolve(job.reference),
     countedSamples: (jobId, nodeId) => (jobId === FEDAVG_JOB ? (job.counted.get(nodeId) ?? 0) : 0),
     distrusted: (nodeId) => job.distrusted.has(nodeId),
+    screeningLosses: (_jobId, rule, uploads) => {
+      const { loss } = job;
+      return Promise.resolve(rule.lossScreenSamples > 0 && loss ? uploads.map(loss) : undefined);
+    },
   };
   const httpServer = http.createServer();
   const socketServer = new SocketServer(httpServer, {

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { aggregateRound, l2Norm, validateContribution, type DatasetShape } from '@tabswarm/core';
 import {
   defaultAggregation,
+  type AggregationSpec,
   decodeFrame,
   encodeFp32Frame,
   frameValues,
@@ -30,6 +31,7 @@ import {
   readCheckpointFile,
   writeCheckpointFile,
 } from '../checkpoints/checkpoint-files.ts';
+import { evaluateParameters } from '../checkpoints/evaluate.ts';
 import { exportModel, type ExportedModel } from '../checkpoints/export.ts';
 import { loadLatestCheckpoint } from '../checkpoints/latest-checkpoint.ts';
 import { initialParameters } from '../checkpoints/model-factory.ts';
@@ -49,6 +51,7 @@ import {
 } from './checkpoint-round.ts';
 import { evaluateCheckpoint, type EvaluationDeps } from './checkpoint-evaluation.ts';
 import { describeModel, type JobModel } from './job-model.ts';
+import { screeningLosses, type ScreeningDeps } from './upload-screening.ts';
 
 export type { JobModel } from './job-model.ts';
 
@@ -63,6 +66,8 @@ export interface CheckpointDeps extends EvaluationDeps {
     request: { requestId: string; token: string; deadline: number },
     jobId: string,
   ) => boolean;
+  /** The loss screen's samples (see upload-screening.ts); absent: no round is loss-screened. */
+  readonly screeningSet?: ScreeningDeps['screeningSet'];
   /** Checkpoints written and evaluated, and rounds that accepted no upload (the listener logs those). */
   readonly onCheckpoint: (jobId: string, change: CheckpointChange) => void;
   readonly now?: () => number;
@@ -91,6 +96,37 @@ export class Checkpointing {
 
   parameterCount(jobId: string): number | null {
     return this.models.get(jobId)?.layout.total ?? null;
+  }
+
+  /**
+   * The loss screen's scores of a round's uploads under `rule` (its lossScreenSamples), or
+   * undefined when the rule scores nothing — or scoring failed: logged, and the round is averaged
+   * by its rule unscreened rather than lost.
+   */
+  async screeningLosses(
+    jobId: string,
+    rule: AggregationSpec,
+    uploads: readonly Float32Array[],
+  ): Promise<number[] | undefined> {
+    // Rules stored before the option existed have no lossScreenSamples: nothing is scored.
+    const count = (rule.lossScreenSamples as number | undefined) ?? 0;
+    const job = this.deps.scheduler.getJob(jobId);
+    const model = this.models.get(jobId);
+    const screeningSet = this.deps.screeningSet;
+    if (count === 0 || uploads.length === 0 || !job || !model || screeningSet === undefined) return undefined;
+    try {
+      const evaluate = this.deps.evaluate ?? evaluateParameters;
+      return await screeningLosses(
+        { evaluate, screeningSet },
+        model.topology,
+        job.spec.dataset,
+        count,
+        uploads,
+      );
+    } catch (error) {
+      this.deps.log.error({ err: error, jobId }, 'loss screen failed: the round is averaged unscreened');
+      return undefined;
+    }
   }
 
   /** Writes checkpoint 0, the seeded initial model, and evaluates it as the baseline. */
@@ -359,6 +395,12 @@ export class Checkpointing {
       if (this.closed) return;
       // Jobs stored before the option existed have no `aggregation`: the default rule.
       const rule = job.spec.checkpoint.aggregation ?? defaultAggregation();
+      const losses = await this.screeningLosses(
+        round.jobId,
+        rule,
+        uploads.map(([, c]) => c.values),
+      );
+      if (this.closed) return;
       const robust = aggregateRound(
         rule,
         uploads.map(([, c]) => ({ values: c.values, weight: 1 })),
@@ -366,13 +408,19 @@ export class Checkpointing {
           reference,
           maxRatio: job.spec.checkpoint.maxNormRatio,
           previousStep: this.previousSteps.get(round.jobId) ?? null,
+          ...(losses === undefined ? {} : { losses }),
         },
       );
       if (robust.step !== null && rule.rule === 'centered-clipping')
         this.previousSteps.set(round.jobId, robust.step);
       for (const outlier of robust.outliers) {
         const [nodeId] = uploads[outlier.index] as [string, Upload];
-        this.rejectUpload(round, nodeId, 'OUTLIER', outlier.message);
+        this.rejectUpload(
+          round,
+          nodeId,
+          outlier.kind === 'loss' ? 'LOSS_OUTLIER' : 'OUTLIER',
+          outlier.message,
+        );
       }
       const clipped = robust.kept.filter((k) => k.clip < 1).length;
       if (clipped > 0)
