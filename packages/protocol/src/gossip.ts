@@ -63,6 +63,9 @@ const reasonCounts = z
 
 export const GOSSIP_CONTROL_MAX_BYTES = 4096;
 
+/** A clipping radius: a distance between parameter vectors, finite and positive. */
+const clipRadius = z.number().finite().positive();
+
 export const gossipControlSchema = z.discriminatedUnion('t', [
   /** Link heartbeat; the answer echoes `seq` and `at` so the sender measures the round trip. */
   z.strictObject({ t: z.literal('ping'), seq: u32, at: z.number().finite() }),
@@ -80,6 +83,8 @@ export const gossipControlSchema = z.discriminatedUnion('t', [
     param: u32,
     /** Id of the last exchange both committed with this codec (pair state), or null for none. */
     epoch: u32.nullable(),
+    /** The initiator's clipping radius τ (clipped gossip); absent: it clips nothing yet. */
+    clip: clipRadius.optional(),
   }),
   z.strictObject({
     t: z.literal('xrep'),
@@ -88,6 +93,8 @@ export const gossipControlSchema = z.discriminatedUnion('t', [
     reason: shortText().nullable(),
     /** True when the pair state does not match: both sides start this exchange from zero. */
     reset: z.boolean(),
+    /** The responder's clipping radius τ (clipped gossip); absent: it clips nothing yet. */
+    clip: clipRadius.optional(),
   }),
   /** The partner's frame passed every check; the sender averages once it has both verdicts. */
   z.strictObject({ t: z.literal('xok'), x: u32 }),

@@ -176,6 +176,13 @@ export const averagingSpecSchema = z.strictObject({
    * outlier; see packages/core/src/robust-aggregation.ts.
    */
   maxNormRatio: num('max norm ratio', 1, 1e6).default(10),
+  /**
+   * gossip: clipped gossip. A pair moves towards each other by at most τ: the partner's difference
+   * ‖theirs − mine‖ is clipped to τ = the smaller of the two sides' clipMultiple × the median of
+   * their last 16 pair distances, so a partner sending a far (sign-flipped, random) model moves an
+   * honest one by at most τ/2 however far it is. Absent: no clipping.
+   */
+  clipMultiple: num('gossip clip multiple', 1, 1000).optional(),
   /** fedavg: how a round's uploads are averaged (aggregation-spec.ts). */
   aggregation: aggregationSpecSchema.default(defaultAggregation),
   /** Absent: plain averaging after every shard. Both modes (outerSpecSchema). */

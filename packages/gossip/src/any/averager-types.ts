@@ -7,7 +7,7 @@ export type AveragingSettings = Pick<
   AveragingSpec,
   'schedule' | 'codec' | 'topkFraction' | 'exchangeTimeoutMs' | 'maxNormRatio'
 > &
-  Partial<Pick<AveragingSpec, 'outer'>>;
+  Partial<Pick<AveragingSpec, 'outer' | 'clipMultiple'>>;
 
 export interface GossipAveragerOptions {
   readonly mesh: GossipMesh;

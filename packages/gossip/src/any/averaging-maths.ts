@@ -28,6 +28,24 @@ export function averageInto(x: Float32Array, theirs: Float32Array, pending: Floa
 }
 
 /**
+ * x ← x + w(theirs − x): a pair's clipped step (w = ½ × the clip factor); the partner takes the same
+ * step towards x, so the pair's sum is kept up to fp32 rounding. Each change is also added to
+ * `pending` when given.
+ */
+export function mixInto(
+  x: Float32Array,
+  theirs: Float32Array,
+  weight: number,
+  pending: Float32Array | null,
+): void {
+  for (let i = 0; i < x.length; i++) {
+    const before = x[i] as number;
+    x[i] = before + weight * ((theirs[i] as number) - before);
+    if (pending !== null) pending[i] = (pending[i] as number) + ((x[i] as number) - before);
+  }
+}
+
+/**
  * x ← x + γ(ĥ_theirs − ĥ_mine): the partner applies the same step with the references swapped, so
  * the two updates cancel and the pair's sum is unchanged whatever the codec lost. Each change is
  * also added to `pending` when given.

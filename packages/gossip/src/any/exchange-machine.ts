@@ -22,7 +22,8 @@ import {
 } from '@tabswarm/protocol';
 import { emptyResult } from './averager-stats.ts';
 import type { AveragingSettings, ExchangeResult } from './averager-types.ts';
-import { averageInto, consensusStepInto, differenceFrom } from './averaging-maths.ts';
+import { averageInto, consensusStepInto, differenceFrom, mixInto } from './averaging-maths.ts';
+import { agreedRadius, ClipRadius, clipFactor, pairDistance } from './pair-clipping.ts';
 import type { GossipCodec } from './codecs.ts';
 import type { FrameTransport } from './frame-transport.ts';
 import type { GossipKernels } from './kernels.ts';
@@ -76,6 +77,9 @@ interface Exchange {
   /** The partner's model (fp32) or its reference ĥ_theirs' (compressed), checked. */
   theirs: Float32Array | null;
   distance: number | null;
+  /** Clipped gossip: this side's offered radius and the partner's (undefined: none). */
+  ownClip: number | undefined;
+  partnerClip: number | undefined;
   partnerOk: boolean;
   bytesOut: number;
   bytesIn: number;
@@ -100,6 +104,7 @@ export class ExchangeMachine {
   readonly #step: number;
   readonly #outer: OuterState | null;
   readonly #pairs: PairStates;
+  readonly #clip: ClipRadius;
   readonly #idleWaiters = new Set<() => void>();
   #active: Exchange | null = null;
   #closed = false;
@@ -114,6 +119,7 @@ export class ExchangeMachine {
     this.#step = options.step;
     this.#outer = options.outer;
     this.#pairs = new PairStates(options.maxPairStates);
+    this.#clip = new ClipRadius(options.settings.clipMultiple);
   }
 
   /** Forgets every pair's references (new parameters: a new job or a checkpoint). */
@@ -155,6 +161,7 @@ export class ExchangeMachine {
       exchangeDeadline,
     );
     const pair = this.#pairs.get(peerId);
+    ex.ownClip = this.#clip.offer();
     const request: GossipControl = {
       t: 'xreq',
       x: ex.id,
@@ -164,12 +171,14 @@ export class ExchangeMachine {
       n,
       param,
       epoch: this.codec.differential && pair !== undefined ? pair.epoch : null,
+      ...(ex.ownClip !== undefined && { clip: ex.ownClip }),
     };
     ex.onReply = (reply) => {
       ex.onReply = null;
       if (reply.verdict === 'busy') this.#settle(ex, 'busy', reply.reason);
       else if (reply.verdict === 'refuse') this.#settle(ex, 'refused', reply.reason);
       else {
+        ex.partnerClip = reply.clip;
         ex.reset = reply.reset || pair === undefined;
         void this.#sendOwn(ex);
       }
@@ -214,7 +223,16 @@ export class ExchangeMachine {
     ex.reset =
       this.codec.differential &&
       (pair === undefined || request.epoch === null || pair.epoch !== request.epoch);
-    this.#control(ex, { t: 'xrep', x: ex.id, verdict: 'accept', reason: null, reset: ex.reset });
+    ex.partnerClip = request.clip;
+    ex.ownClip = this.#clip.offer();
+    this.#control(ex, {
+      t: 'xrep',
+      x: ex.id,
+      verdict: 'accept',
+      reason: null,
+      reset: ex.reset,
+      ...(ex.ownClip !== undefined && { clip: ex.ownClip }),
+    });
     void ex.done.then((result) => this.#host.answered(peerId, result));
     void this.#sendOwn(ex);
   }
@@ -245,6 +263,8 @@ export class ExchangeMachine {
       mineNext: null,
       theirs: null,
       distance: null,
+      ownClip: undefined,
+      partnerClip: undefined,
       partnerOk: false,
       bytesOut: 0,
       bytesIn: 0,
@@ -398,11 +418,20 @@ export class ExchangeMachine {
     const x = this.#host.parameters();
     const theirs = ex.theirs;
     const pending = this.#host.pendingSink();
+    // Clipped gossip: both sides scale their step by the same factor (pair-clipping.ts).
+    const radius = agreedRadius(ex.ownClip, ex.partnerClip);
+    const clipping = radius !== undefined || this.#clip.enabled;
     if (!this.codec.differential) {
-      averageInto(x, theirs, pending);
+      const distance = clipping ? pairDistance(x, theirs) : 0;
+      const factor = clipFactor(distance, radius);
+      if (factor === 1) averageInto(x, theirs, pending);
+      else mixInto(x, theirs, 0.5 * factor, pending);
+      if (clipping) this.#clip.record(distance);
     } else {
       const mine = ex.mineNext as Float32Array;
-      consensusStepInto(x, theirs, mine, this.#step, pending);
+      const distance = clipping ? pairDistance(theirs, mine) : 0;
+      consensusStepInto(x, theirs, mine, this.#step * clipFactor(distance, radius), pending);
+      if (clipping) this.#clip.record(distance);
       this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
     }
     // With the outer optimizer, x now holds the pair's average: the outer step takes it from there.
