@@ -226,6 +226,28 @@ describe('session tokens on the coordinator', () => {
     expect(await register(running.url, accepted.nodeId, other.peerjs.token)).toBe(403);
   });
 
+  it("a volunteer's session token opens no operator endpoint: 403, and nothing is created", async () => {
+    const running = track(await startServer());
+    const accepted = await joinVolunteer(running.volunteer());
+    for (const credential of [
+      accepted.peerjs.token,
+      fedAvgCredential(accepted.nodeId, accepted.peerjs.token),
+    ]) {
+      const res = await fetch(`${running.url}/api/jobs`, {
+        method: 'POST',
+        headers: {
+          authorization: credential.startsWith('Bearer ') ? credential : `Bearer ${credential}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ name: 'from a volunteer' }),
+      });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { code: string }).code).toBe('FORBIDDEN');
+    }
+    const listed = (await (await fetch(`${running.url}/api/jobs`)).json()) as { jobs: unknown[] };
+    expect(listed.jobs).toEqual([]);
+  });
+
   it('a volunteer back from gone on its own connection gets its new session’s token in the heartbeat answer', async () => {
     // startServer's heartbeat timeout is 600 ms: silent for longer, the volunteer is marked gone.
     const running = track(await startServer({ sessionTtlMs: 60_000 }));
