@@ -98,35 +98,20 @@ export class Checkpointing {
     return this.models.get(jobId)?.layout.total ?? null;
   }
 
-  /**
-   * The loss screen's scores of a round's uploads under `rule` (its lossScreenSamples), or
-   * undefined when the rule scores nothing — or scoring failed: logged, and the round is averaged
-   * by its rule unscreened rather than lost.
-   */
-  async screeningLosses(
-    jobId: string,
-    rule: AggregationSpec,
-    uploads: readonly Float32Array[],
-  ): Promise<number[] | undefined> {
-    // Rules stored before the option existed have no lossScreenSamples: nothing is scored.
-    const count = (rule.lossScreenSamples as number | undefined) ?? 0;
+  /** The loss screen's scores of a round's uploads under `rule` (upload-screening.ts); undefined: none. */
+  screeningLosses(jobId: string, rule: AggregationSpec, uploads: readonly Float32Array[]) {
     const job = this.deps.scheduler.getJob(jobId);
     const model = this.models.get(jobId);
     const screeningSet = this.deps.screeningSet;
-    if (count === 0 || uploads.length === 0 || !job || !model || screeningSet === undefined) return undefined;
-    try {
-      const evaluate = this.deps.evaluate ?? evaluateParameters;
-      return await screeningLosses(
-        { evaluate, screeningSet },
-        model.topology,
-        job.spec.dataset,
-        count,
-        uploads,
-      );
-    } catch (error) {
-      this.deps.log.error({ err: error, jobId }, 'loss screen failed: the round is averaged unscreened');
-      return undefined;
-    }
+    if (!job || !model || screeningSet === undefined) return Promise.resolve(undefined);
+    const evaluate = this.deps.evaluate ?? evaluateParameters;
+    return screeningLosses(
+      { evaluate, screeningSet, log: this.deps.log },
+      model.topology,
+      job,
+      rule,
+      uploads,
+    );
   }
 
   /** Writes checkpoint 0, the seeded initial model, and evaluates it as the baseline. */

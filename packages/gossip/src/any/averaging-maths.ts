@@ -38,11 +38,8 @@ export function mixInto(
   weight: number,
   pending: Float32Array | null,
 ): void {
-  for (let i = 0; i < x.length; i++) {
-    const before = x[i] as number;
-    x[i] = before + weight * ((theirs[i] as number) - before);
-    if (pending !== null) pending[i] = (pending[i] as number) + ((x[i] as number) - before);
-  }
+  // The consensus step with x itself as "mine": each element of x is read before it is written.
+  consensusStepInto(x, theirs, x, weight, pending);
 }
 
 /**

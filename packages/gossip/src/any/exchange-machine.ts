@@ -13,6 +13,7 @@
  *   average), so both average or neither does (short of a link dying between
  *   the two xoks, after which the pair state epochs disagree and the next exchange starts afresh).
  */
+import { distanceFrom } from '@tabswarm/core';
 import {
   encodeFrame,
   framePayload,
@@ -23,7 +24,7 @@ import {
 import { emptyResult } from './averager-stats.ts';
 import type { AveragingSettings, ExchangeResult } from './averager-types.ts';
 import { averageInto, consensusStepInto, differenceFrom, mixInto } from './averaging-maths.ts';
-import { agreedRadius, ClipRadius, clipFactor, pairDistance } from './pair-clipping.ts';
+import { agreedRadius, ClipRadius, clipFactor } from './pair-clipping.ts';
 import type { GossipCodec } from './codecs.ts';
 import type { FrameTransport } from './frame-transport.ts';
 import type { GossipKernels } from './kernels.ts';
@@ -418,18 +419,19 @@ export class ExchangeMachine {
     const x = this.#host.parameters();
     const theirs = ex.theirs;
     const pending = this.#host.pendingSink();
-    // Clipped gossip: both sides scale their step by the same factor (pair-clipping.ts).
+    // Clipped gossip: both sides scale their step by the same factor (pair-clipping.ts); the
+    // distance is the same bits whichever side computes it (float64 sum of squares, same order).
     const radius = agreedRadius(ex.ownClip, ex.partnerClip);
     const clipping = radius !== undefined || this.#clip.enabled;
     if (!this.codec.differential) {
-      const distance = clipping ? pairDistance(x, theirs) : 0;
+      const distance = clipping ? distanceFrom(x, theirs) : 0;
       const factor = clipFactor(distance, radius);
       if (factor === 1) averageInto(x, theirs, pending);
       else mixInto(x, theirs, 0.5 * factor, pending);
       if (clipping) this.#clip.record(distance);
     } else {
       const mine = ex.mineNext as Float32Array;
-      const distance = clipping ? pairDistance(theirs, mine) : 0;
+      const distance = clipping ? distanceFrom(theirs, mine) : 0;
       consensusStepInto(x, theirs, mine, this.#step * clipFactor(distance, radius), pending);
       if (clipping) this.#clip.record(distance);
       this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });

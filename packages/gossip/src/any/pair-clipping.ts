@@ -9,6 +9,8 @@
  * sum — the swarm's mean — is kept. An attacker offering a tiny τ only stops its own exchange from
  * moving anyone; a huge one is outvoted by the honest side's.
  */
+import { lowerMedian } from '@tabswarm/core';
+
 export const RADIUS_WINDOW = 16;
 export const MIN_DISTANCES = 3;
 
@@ -28,8 +30,7 @@ export class ClipRadius {
   /** This node's offer: clipMultiple × the median of its recent pair distances, or undefined. */
   offer(): number | undefined {
     if (this.#multiple === undefined || this.#distances.length < MIN_DISTANCES) return undefined;
-    const sorted = [...this.#distances].sort((a, b) => a - b);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
+    const median = lowerMedian(this.#distances);
     return median > 0 ? this.#multiple * median : undefined;
   }
 
@@ -51,14 +52,4 @@ export function agreedRadius(own: number | undefined, partner: number | undefine
 /** The factor a step of `distance` is scaled by under `radius`: 1 within it, radius / distance beyond. */
 export function clipFactor(distance: number, radius: number | undefined): number {
   return radius === undefined || !(distance > radius) ? 1 : radius / distance;
-}
-
-/** ‖a − b‖ in float64, the same bits whichever side computes it (the terms are squares). */
-export function pairDistance(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    sum += d * d;
-  }
-  return Math.sqrt(sum);
 }
