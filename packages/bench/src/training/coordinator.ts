@@ -15,6 +15,7 @@ import {
   type JobInfo,
   type JobSpecInput,
 } from '@tabswarm/protocol';
+import { OperatorClient } from '@tabswarm/virtual';
 import { spawnCoordinator, type SpawnedCoordinator } from '../../../../server/src/spawn-coordinator.ts';
 
 export class BenchCoordinator {
@@ -23,6 +24,7 @@ export class BenchCoordinator {
   readonly #spawned: SpawnedCoordinator;
   readonly #dataDir: string;
   readonly #token: string;
+  readonly #operator: OperatorClient;
 
   private constructor(spawned: SpawnedCoordinator, dataDir: string) {
     this.#spawned = spawned;
@@ -30,6 +32,7 @@ export class BenchCoordinator {
     this.url = spawned.url;
     this.pid = spawned.child.pid as number;
     this.#token = fs.readFileSync(path.join(dataDir, 'operator-token'), 'utf8').trim();
+    this.#operator = new OperatorClient(spawned.url, this.#token);
   }
 
   /** `env`: more environment for main.ts (e.g. TABSWARM_RATE_LIMITS). */
@@ -39,17 +42,9 @@ export class BenchCoordinator {
     return new BenchCoordinator(spawned, dataDir);
   }
 
-  async #call<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+  /** JSON routes through the operator client, which sends a GET again on a reset or closed socket. */
+  #call<T>(method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+    return this.#operator.api<T>(method, route, body);
   }
 
   async #bytes(route: string): Promise<Uint8Array> {

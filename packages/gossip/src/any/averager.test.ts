@@ -261,6 +261,34 @@ describe('gossip averaging (in-memory swarm)', () => {
     expect(busyOrOk.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a partner that timed out is skipped for doubling numbers of rounds; the others are not', async () => {
+    // a, b, c in a row on the exponential schedule: a's scheduled partner alternates b, c, b, c …
+    const s = swarm({
+      size: 3,
+      elements: 1_000,
+      averaging: { exchangeTimeoutMs: 150 },
+      averager: { lockstep: false },
+      coordinator: { relay: false },
+    });
+    const [a, b, c] = s.nodes;
+    if (!a || !b || !c) throw new Error('no nodes');
+    const shard = (): Promise<Float32Array> => a.averager.afterShard(a.averager.current().slice());
+    await shard(); // with b
+    await shard(); // with c: both links up
+    s.network.kill(c.id); // still a member, but nothing it is sent arrives: it never answers in time
+    for (let i = 0; i < 24; i++) await shard();
+    const mine = s.coordinator.exchangeReports
+      .filter((r) => r.nodeId === a.id && r.report.role === 'initiator' && r.report.round >= 2)
+      .map((r) => r.report);
+    const waited = mine.filter((r) => r.partner === c.id && r.outcome !== 'ok').length;
+    const withB = mine.filter((r) => r.partner === b.id && r.outcome === 'ok').length;
+    // Without the backoff every other round (12 of 24) waits for c; with it, skips of 1, 2, 4, 8
+    // and 16 rounds leave at most 5 waits, and b takes every round c is skipped in.
+    expect(waited).toBeGreaterThanOrEqual(2);
+    expect(waited).toBeLessThanOrEqual(5);
+    expect(withB + waited).toBe(24);
+  });
+
   it('a partner that never answers costs one timeout, then the round moves on', async () => {
     const s = swarm({ size: 2, elements: 1_000, averaging: { exchangeTimeoutMs: 300 } });
     const [a, b] = s.nodes;

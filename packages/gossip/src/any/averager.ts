@@ -2,7 +2,9 @@
  * Gossip averaging: one pairwise exchange at a time, partners from the live membership by the
  * job's schedule, both sides replacing their parameters by the pair's average so that the swarm's
  * mean is preserved. No global barrier: a partner that is busy is retried or skipped, one that does
- * not answer costs one timeout, and a node never waits for more than its partner.
+ * not answer costs one timeout, and a node never waits for more than its partner. After a
+ * timeout the partner is skipped for a few of this node's rounds (partner-backoff.ts), so a
+ * straggler costs its partners one timeout now and then rather than one in every few rounds.
  *
  * The exchange itself (request, frames, checks, commit) is exchange-machine.ts.
  *
@@ -35,7 +37,11 @@ import { createCodec, type GossipCodec } from './codecs.ts';
 import { ExchangeMachine, type ExchangeHost } from './exchange-machine.ts';
 import type { GossipMesh } from './mesh.ts';
 import { OuterState } from './outer-optimizer.ts';
+import { PartnerBackoff } from './partner-backoff.ts';
 import { scheduleFor, type PartnerSchedule } from './schedule.ts';
+
+/** Outcomes that cost this node time and gave it nothing: the partner is backed off. */
+const UNANSWERED: ReadonlySet<ExchangeOutcome | 'alone'> = new Set(['timeout', 'unreachable', 'failed']);
 
 export type * from './averager-types.ts';
 
@@ -77,6 +83,7 @@ export class GossipAverager {
   #round = 0;
   #closed = false;
   readonly #tally = new ExchangeTally();
+  readonly #backoff = new PartnerBackoff();
 
   constructor(options: GossipAveragerOptions) {
     if (!gossipJobIdSchema.safeParse(options.jobId).success) throw new RangeError('job id is not an id');
@@ -221,7 +228,11 @@ export class GossipAverager {
     const round = this.#round;
     const self = this.nodeId;
     const eligible = (peerId: string): boolean => peerId !== self && !this.#mesh.isQuarantined(peerId);
-    const pick = this.schedule.partner(round, this.#mesh.members(), self, eligible, this.#random);
+    const answering = (peerId: string): boolean => eligible(peerId) && !this.#backoff.skips(peerId, round);
+    // A partner that timed out lately is skipped while there is anyone else; alone with it, try it.
+    const pick =
+      this.schedule.partner(round, this.#mesh.members(), self, answering, this.#random) ??
+      this.schedule.partner(round, this.#mesh.members(), self, eligible, this.#random);
     if (pick === null || this.#closed) {
       this.#round++;
       return this.#emptyResult('alone', null);
@@ -251,15 +262,17 @@ export class GossipAverager {
       await sleep(10 + this.#random() * 40);
       if (!pick.scheduled)
         partner =
-          this.schedule.partner(round, this.#mesh.members(), self, eligible, this.#random)?.peerId ?? partner;
+          this.schedule.partner(round, this.#mesh.members(), self, answering, this.#random)?.peerId ??
+          partner;
     }
     this.#round = Math.max(this.#round, round + 1);
-    return (
-      result ?? {
-        ...this.#emptyResult('timeout', `no exchange with ${partner} within ${timeout} ms`),
-        partner,
-      }
-    );
+    result ??= {
+      ...this.#emptyResult('timeout', `no exchange with ${partner} within ${timeout} ms`),
+      partner,
+    };
+    if (UNANSWERED.has(result.outcome)) this.#backoff.timedOut(partner, round);
+    else if (result.outcome === 'ok' && result.partner !== null) this.#backoff.answered(result.partner);
+    return result;
   }
 
   #waitFor(peerId: string, round: number, until: number): Promise<ExchangeResult | null> {
