@@ -49,8 +49,12 @@ export abstract class LinkBase {
 
   /** Hands a message to the subscribers as an ArrayBuffer copy, as a browser data channel does. */
   protected deliverCopy(message: Uint8Array): void {
+    this.deliverOwned(message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength));
+  }
+
+  /** Hands a message this link owns to the subscribers as it is. */
+  protected deliverOwned(data: unknown): void {
     if (!this.#open) return;
-    const data = message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength);
     for (const handler of [...this.#messageHandlers]) handler(data);
   }
 

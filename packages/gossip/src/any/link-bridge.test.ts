@@ -1,0 +1,168 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { GossipAverager } from './averager.ts';
+import { BridgedPorts } from './bridged-ports.ts';
+import { MemoryNetwork } from './connector.ts';
+import { referenceKernels } from './kernel-library.ts';
+import { LinkHost } from './link-host.ts';
+import { MemoryCoordinator } from './memory-coordinator.ts';
+import type { GossipMesh } from './mesh.ts';
+import { consensusError, DEFAULT_SETTINGS, mean } from './swarm-fixture.ts';
+import { randomVector } from './test-helpers.ts';
+
+/**
+ * Each node as the volunteer page runs it: the links and the coordinator port on the "page" side
+ * of a real MessageChannel (LinkHost), the mesh and the averager on the "worker" side
+ * (BridgedPorts) — only the bridge's messages cross.
+ */
+interface BridgedNode {
+  readonly id: string;
+  readonly host: LinkHost;
+  readonly worker: BridgedPorts;
+  readonly channel: MessageChannel;
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, probe: () => T | null | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== null && value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function bridgedSwarm(size: number, options: { refuseDirect?: number[] } = {}) {
+  const network = new MemoryNetwork({ bytesPerTick: 1 << 20 });
+  const coordinator = new MemoryCoordinator();
+  const nodes: BridgedNode[] = [];
+  for (let i = 0; i < size; i++) {
+    const id = `node${String(i).padStart(3, '0')}`;
+    const connector = network.connector(id, { refuseDirect: options.refuseDirect?.includes(i) ?? false });
+    const host = new LinkHost({ coordinator: coordinator.join(id), connector });
+    const channel = new MessageChannel();
+    const worker = new BridgedPorts(channel.port2, {
+      mesh: { reportIntervalMs: 0, heartbeatIntervalMs: 200 },
+    });
+    host.attach(channel.port1);
+    nodes.push({ id, host, worker, channel });
+    cleanups.push(() => {
+      worker.close();
+      host.close();
+      channel.port1.close();
+      channel.port2.close();
+    });
+  }
+  return { network, coordinator, nodes };
+}
+
+const meshOf = (node: BridgedNode): Promise<GossipMesh> => until(`${node.id}'s mesh`, () => node.worker.mesh);
+
+describe('the link bridge (page links, worker mesh, over a MessageChannel)', () => {
+  it('gossip averaging through the bridge reaches consensus, mean preserved, reports reach the coordinator', async () => {
+    const { coordinator, nodes } = bridgedSwarm(4);
+    const averagers = await Promise.all(
+      nodes.map(
+        async (node, i) =>
+          new GossipAverager({
+            mesh: await meshOf(node),
+            jobId: 'job-bridge',
+            averaging: DEFAULT_SETTINGS,
+            kernels: referenceKernels,
+            initial: randomVector(50_000, i + 1),
+            lockstep: true,
+          }),
+      ),
+    );
+    cleanups.push(() => averagers.forEach((a) => a.close()));
+    await until('every member in every view', () =>
+      nodes.every((n) => n.worker.mesh?.members().length === 4) ? true : null,
+    );
+    const before = mean(averagers.map((a) => a.current()));
+    expect(consensusError(averagers.map((a) => a.current()))).toBeGreaterThan(0.5);
+    for (let round = 0; round < 4; round++) await Promise.all(averagers.map((a) => a.runRound()));
+    const after = averagers.map((a) => a.current());
+    expect(consensusError(after)).toBeLessThan(1e-3);
+    const drift = mean(after).reduce((sum, v, i) => sum + Math.abs(v - (before[i] ?? 0)), 0);
+    expect(drift / after[0]!.length).toBeLessThan(1e-6);
+    // Each node's reports left through its page's coordinator port.
+    const ok = coordinator.exchangeReports.filter((r) => r.report.outcome === 'ok');
+    expect(new Set(ok.map((r) => r.nodeId))).toEqual(new Set(nodes.map((n) => n.id)));
+    // The page holds the links (PeerJS in the browser): one per pair that exchanged.
+    expect(nodes.every((n) => n.host.linkCount > 0)).toBe(true);
+  });
+
+  it('carries frames through the relay when a node makes no direct links', async () => {
+    const { coordinator, nodes } = bridgedSwarm(2, { refuseDirect: [1] });
+    const [a, b] = await Promise.all(nodes.map(meshOf));
+    const received: number[] = [];
+    b!.onFrame((event) => {
+      if (event.ok) received.push(event.frame.header.elementCount);
+    });
+    const connected = await a!.connect(nodes[1]!.id);
+    if (!connected.ok) throw new Error(connected.message);
+    expect(connected.kind).toBe('relay');
+    const { encodeFp32Frame } = await import('@tabswarm/protocol');
+    const sent = await connected.transport.sendFrame(
+      encodeFp32Frame({ jobId: 'j', senderId: nodes[0]!.id, round: 0, values: randomVector(100_000, 3) }),
+    );
+    expect(sent.ok).toBe(true);
+    expect(received).toEqual([100_000]);
+    expect(coordinator.relayedBytes).toBeGreaterThan(400_000);
+  });
+
+  it('a link closed at either end closes at the other; a reset drops the mesh and answers pending dials', async () => {
+    const { network, nodes } = bridgedSwarm(3);
+    const [a] = await Promise.all(nodes.map(meshOf));
+    const connected = await a!.connect(nodes[1]!.id);
+    if (!connected.ok) throw new Error(connected.message);
+    expect(nodes[0]!.host.linkCount).toBe(1);
+    // The worker closes it: the page's link closes, and so does the peer's.
+    connected.transport.link.close();
+    await until('the page link closed', () => (nodes[0]!.host.linkCount === 0 ? true : null));
+    await until("the peer's page link closed", () => (nodes[1]!.host.linkCount === 0 ? true : null));
+    // The page's link closes (the peer went away): the worker's link closes.
+    const again = await a!.connect(nodes[1]!.id);
+    if (!again.ok) throw new Error(again.message);
+    let closed = false;
+    again.transport.link.onClose(() => (closed = true));
+    nodes[1]!.host.close();
+    await until('the worker link closed', () => (closed ? true : null));
+    // A dial in flight when the page drops the identity resolves (failed) instead of hanging.
+    network.kill(nodes[2]!.id);
+    const dialing = a!.connect(nodes[2]!.id);
+    nodes[0]!.host.close();
+    await until('the mesh dropped', () => (nodes[0]!.worker.mesh === null ? true : null));
+    const result = await dialing;
+    expect(result.ok).toBe(false);
+  });
+
+  it('a new worker attached to the page gets a hello and a mesh of its own; the old links are closed', async () => {
+    const { nodes } = bridgedSwarm(2);
+    const [a] = await Promise.all(nodes.map(meshOf));
+    const connected = await a!.connect(nodes[1]!.id);
+    if (!connected.ok) throw new Error(connected.message);
+    let oldClosed = false;
+    connected.transport.link.onClose(() => (oldClosed = true));
+    // The worker crashed; the page starts another and attaches it.
+    const channel = new MessageChannel();
+    const worker = new BridgedPorts(channel.port2, {
+      mesh: { reportIntervalMs: 0 },
+    });
+    cleanups.push(() => (worker.close(), channel.port1.close(), channel.port2.close()));
+    nodes[0]!.host.attach(channel.port1);
+    const fresh = await until('the new mesh', () => worker.mesh);
+    expect(fresh.nodeId).toBe(nodes[0]!.id);
+    expect(nodes[0]!.host.linkCount).toBe(0);
+    await until("the peer's old link closed", () => (nodes[1]!.host.linkCount === 0 ? true : null));
+    const reconnected = await fresh.connect(nodes[1]!.id);
+    expect(reconnected.ok).toBe(true);
+    expect(oldClosed).toBe(false); // the old worker is gone; nothing more reaches it
+  });
+});
