@@ -108,15 +108,19 @@ export async function runSwarm({ setup, volunteers, pageQuery, log }: SwarmRunOp
     });
     const cpu = window.stop();
 
-    // Every checkpoint evaluated (the last one is requested when the job completes).
-    const checkpoints = await until('the checkpoints to be evaluated', 300_000, async () => {
+    // Every checkpoint evaluated (the last one is requested when the job completes). The
+    // coordinator scores them one after another (gpt-nano: seconds each, a backlog of minutes on
+    // a busy machine): wait while the evaluated count grows, give up after 300 s without progress.
+    let evaluated = -1;
+    let progressAt = Date.now();
+    const checkpoints = await until('the checkpoints to be evaluated', 3_600_000, async () => {
       const list = await coordinator.checkpoints(created.id);
+      const scored = list.filter((c) => c.accuracy !== null && c.loss !== null).length;
+      if (scored > evaluated) [evaluated, progressAt] = [scored, Date.now()];
+      else if (Date.now() - progressAt > 300_000)
+        throw new Error(`no checkpoint evaluated in 300 s (${scored} of ${list.length} scored)`);
       const last = list.at(-1);
-      return last !== undefined &&
-        last.shardsDone >= done.shardsDone &&
-        list.every((c) => c.accuracy !== null && c.loss !== null)
-        ? list
-        : null;
+      return last !== undefined && last.shardsDone >= done.shardsDone && scored === list.length ? list : null;
     });
     if (done.status !== 'completed') await coordinator.cancel(created.id);
     const perShard = done.shardSize;
