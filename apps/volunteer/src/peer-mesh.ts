@@ -1,23 +1,21 @@
 /**
- * This tab's WebRTC side: a PeerJS Peer registered under the node id, and the gossip mesh that owns
- * every incoming raw PeerJS connection (and the coordinator's relay as the fallback) — the mesh the
- * trainer's averaging exchanges parameters over, and the test exchange of a random frame.
+ * This tab's WebRTC side: a PeerJS Peer registered under the node id, and the LinkHost that serves
+ * its raw PeerJS connections (and the coordinator's relay and membership) to the gossip mesh in the
+ * trainer's worker. The page only moves chunks between the data channels and the worker.
  */
 import { Peer, type PeerError } from 'peerjs';
 import {
-  GossipMesh,
+  LinkHost,
   peerJsConnector,
   socketCoordinatorPort,
   type CoordinatorPort,
   type GossipSocket,
-  type ReceiveEvent,
 } from '@tabswarm/gossip';
-import { encodeFp32Frame, nodeIdSchema, type IceServer, type JoinAccepted } from '@tabswarm/protocol';
-import type { PeerServerState, ReceivedFrameRecord, SendFrameResult } from './test-api-types.ts';
+import type { IceServer, JoinAccepted } from '@tabswarm/protocol';
+import type { PeerServerState } from './test-api-types.ts';
 
 export interface PeerMeshCallbacks {
   onState(state: PeerServerState, detail: string | null): void;
-  onReceived(record: ReceivedFrameRecord): void;
 }
 
 export interface PeerMeshOptions {
@@ -29,10 +27,6 @@ export interface PeerMeshOptions {
   readonly callbacks: PeerMeshCallbacks;
 }
 
-/** The largest test frame: 64 Mi elements, 256 MiB. */
-const MAX_TEST_ELEMENTS = 1 << 26;
-/** A direct link not open within this falls back to the coordinator's relay. */
-const DIAL_TIMEOUT_MS = 15_000;
 const READY_TIMEOUT_MS = 15_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,33 +39,13 @@ function toRtcIceServers(servers: readonly IceServer[]): RTCIceServer[] {
   }));
 }
 
-function randomValues(elements: number): Float32Array {
-  const values = new Float32Array(elements);
-  for (let i = 0; i < elements; i++) values[i] = Math.random() * 2 - 1;
-  return values;
-}
-
-function toRecord(event: ReceiveEvent): ReceivedFrameRecord {
-  if (event.ok) {
-    const { header } = event.frame;
-    return { from: event.peerId, elementCount: header.elementCount, checksum: header.checksum, ok: true };
-  }
-  return {
-    from: event.peerId,
-    elementCount: 0,
-    checksum: 0,
-    ok: false,
-    error: `${event.code}: ${event.message}`,
-  };
-}
-
 export class PeerMesh {
   readonly nodeId: string;
-  readonly mesh: GossipMesh;
+  /** The links of this identity, served to the trainer worker's mesh. */
+  readonly host: LinkHost;
   readonly #peer: Peer;
   readonly #port: CoordinatorPort & { close(): void };
   readonly #callbacks: PeerMeshCallbacks;
-  readonly #offFrame: () => void;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #destroyed = false;
 
@@ -101,39 +75,8 @@ export class PeerMesh {
       ? options.members
       : [...options.members, accepted.nodeId];
     this.#port = socketCoordinatorPort(options.socket, accepted.nodeId, { members });
-    // The mesh's connector takes every incoming raw PeerJS connection (and closes the others).
-    this.mesh = new GossipMesh({
-      coordinator: this.#port,
-      connector: peerJsConnector(this.#peer),
-      dialTimeoutMs: DIAL_TIMEOUT_MS,
-    });
-    this.#offFrame = this.mesh.onFrame((event) => {
-      if (!this.#destroyed) callbacks.onReceived(toRecord(event));
-    });
-  }
-
-  /** Sends a random frame to `peerId` through the mesh and resolves with the receiver's acknowledgement. */
-  async sendRandomFrame(peerId: string, elements: number): Promise<SendFrameResult> {
-    const fail = (error: string): SendFrameResult => ({ ok: false, bytes: 0, checksum: 0, error });
-    if (!nodeIdSchema.safeParse(peerId).success) return fail('peerId is not a node id');
-    if (peerId === this.nodeId) return fail('cannot send a frame to this node itself');
-    if (!Number.isSafeInteger(elements) || elements < 1 || elements > MAX_TEST_ELEMENTS) {
-      return fail(`elements must be an integer in 1..${MAX_TEST_ELEMENTS}`);
-    }
-    // Prefer WebRTC: give the Peer time to register before the mesh would fall back to the relay.
-    await this.#whenOpen();
-    if (this.#destroyed) return fail('stopped');
-    const connected = await this.mesh.connect(peerId);
-    if (!connected.ok) return fail(`${connected.code}: ${connected.message}`);
-    const frame = encodeFp32Frame({
-      jobId: 'selftest',
-      senderId: this.nodeId,
-      round: 0,
-      values: randomValues(elements),
-    });
-    const outcome = await connected.transport.sendFrame(frame);
-    if (outcome.ok) return { ok: true, bytes: outcome.bytes, checksum: outcome.checksum };
-    return { ok: false, bytes: outcome.bytes, checksum: 0, error: `${outcome.code}: ${outcome.message}` };
+    // The host takes every incoming raw PeerJS connection (and closes the others).
+    this.host = new LinkHost({ coordinator: this.#port, connector: peerJsConnector(this.#peer) });
   }
 
   /**
@@ -148,15 +91,14 @@ export class PeerMesh {
     if (this.#destroyed) return;
     this.#destroyed = true;
     if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#offFrame();
-    this.mesh.close();
+    this.host.close();
     this.#port.close();
     this.#peer.destroy();
     this.#callbacks.onState('off', null);
   }
 
-  /** Waits until the Peer is registered with the signalling server. */
-  async #whenOpen(): Promise<boolean> {
+  /** Waits until the Peer is registered with the signalling server (direct links need it). */
+  async whenOpen(): Promise<boolean> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!this.#destroyed && Date.now() < deadline) {
       if (this.#peer.open) return true;

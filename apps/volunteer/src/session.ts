@@ -12,8 +12,7 @@ import {
   type TrainerEvent,
   type VolunteerTrainer,
 } from '@tabswarm/trainer';
-import { volunteerAveraging } from '@tabswarm/gossip';
-import { referenceKernels } from '@tabswarm/gossip/kernel-library';
+import { AveragingClient, type AveragingKernelStats, type TestExchangeResult } from '@tabswarm/gossip';
 import type { JoinAccepted } from '@tabswarm/protocol';
 import { createWorkerCompute } from './backend-pin.ts';
 import { PeerMesh } from './peer-mesh.ts';
@@ -72,6 +71,7 @@ export class VolunteerSession {
   #generation = 0;
   #runtime: VolunteerRuntime | null = null;
   #mesh: PeerMesh | null = null;
+  #averaging: AveragingClient | null = null;
   readonly #onVisibility = (): void => this.#applyVisibility();
 
   constructor(store: VolunteerStore) {
@@ -109,20 +109,26 @@ export class VolunteerSession {
         step: 'Starting the trainer (TensorFlow.js in a worker)',
       });
       const origin = location.origin;
-      const runtime = new VolunteerRuntime({
+      const averagingOf = (rt: VolunteerRuntime): AveragingClient =>
+        (this.#averaging ??= new AveragingClient({
+          runtime: rt,
+          baseUrl: origin,
+          onFrame: (record) => {
+            if (!live()) return;
+            this.#store.update((s) => ({
+              receivedFrames: [...s.receivedFrames, record].slice(-MAX_RECEIVED_RECORDS),
+            }));
+          },
+        }));
+      const runtime: VolunteerRuntime = new VolunteerRuntime({
         baseUrl: origin,
-        createCompute: () => createWorkerCompute(location.search),
+        createCompute: () => createWorkerCompute(location.search, averagingOf(runtime)),
         userAgent: navigator.userAgent,
         adapter: device.adapter,
         dutyCycle: this.#store.get().dutyCycle,
-        // After every shard: gossip with peers over this tab's mesh, or FedAvg, by the job's mode.
-        // The page has no TensorFlow.js (it runs in the trainer's worker): the reference kernels.
-        averaging: (rt) =>
-          volunteerAveraging(rt, {
-            baseUrl: origin,
-            mesh: () => this.#mesh?.mesh ?? null,
-            kernels: referenceKernels,
-          }),
+        // After every shard: gossip with peers, or FedAvg, by the job's mode — in the trainer's
+        // worker, where the parameters are; the page only moves the mesh's chunks (PeerMesh).
+        averaging: (rt) => averagingOf(rt),
         hooks: {
           onConnectionState: (connection, connectionDetail) => {
             if (live()) this.#store.update({ connection, connectionDetail });
@@ -214,22 +220,51 @@ export class VolunteerSession {
 
   async sendFrame(peerId: string, elements: number): Promise<SendFrameResult> {
     const mesh = this.#mesh;
-    if (mesh === null)
+    const averaging = this.#averaging;
+    if (mesh === null || averaging === null)
       return { ok: false, bytes: 0, checksum: 0, error: 'not connected to any peer network: press Start' };
-    return mesh.sendRandomFrame(peerId, elements);
+    // Prefer WebRTC: give the Peer time to register before the mesh would fall back to the relay.
+    await mesh.whenOpen();
+    return averaging.sendTestFrame(peerId, elements);
+  }
+
+  /** One averaging exchange of seeded random values in the worker (tests: see the test API). */
+  async testExchange(
+    peerId: string | null,
+    elements: number,
+    seed: number,
+    sample: readonly number[],
+    timeoutMs: number,
+  ): Promise<TestExchangeResult> {
+    const mesh = this.#mesh;
+    const averaging = this.#averaging;
+    if (mesh === null || averaging === null)
+      return {
+        ok: false,
+        error: 'not connected to any peer network: press Start',
+        sampled: [],
+        durationMs: 0,
+      };
+    await mesh.whenOpen();
+    return averaging.testExchange(peerId, elements, seed, sample, timeoutMs);
+  }
+
+  /** Which kernels the worker's averaging ran, and how often; null before Start. */
+  averagingStats(): Promise<AveragingKernelStats | null> {
+    return this.#averaging?.stats() ?? Promise.resolve(null);
   }
 
   /** Blocks peer traffic with these nodes (tests and simulations); false without a mesh. */
   blockPeers(nodeIds: readonly string[]): boolean {
-    const mesh = this.#mesh?.mesh;
-    mesh?.blockPeers(nodeIds);
-    return mesh !== undefined;
+    if (this.#mesh === null || this.#averaging === null) return false;
+    this.#averaging.blockPeers(nodeIds);
+    return true;
   }
 
   unblockPeers(): boolean {
-    const mesh = this.#mesh?.mesh;
-    mesh?.unblockAll();
-    return mesh !== undefined;
+    if (this.#mesh === null || this.#averaging === null) return false;
+    this.#averaging.unblockPeers();
+    return true;
   }
 
   /** Copies the trainer's status into the store after every event it reports. */
@@ -268,14 +303,9 @@ export class VolunteerSession {
         onState: (peerServer, peerServerDetail) => {
           if (live()) this.#store.update({ peerServer, peerServerDetail });
         },
-        onReceived: (record) => {
-          if (!live()) return;
-          this.#store.update((s) => ({
-            receivedFrames: [...s.receivedFrames, record].slice(-MAX_RECEIVED_RECORDS),
-          }));
-        },
       },
     });
+    this.#averaging?.setHost(this.#mesh.host);
   }
 
   #teardown(): void {
@@ -286,5 +316,7 @@ export class VolunteerSession {
     void runtime?.stop();
     this.#mesh?.destroy();
     this.#mesh = null;
+    this.#averaging?.close();
+    this.#averaging = null;
   }
 }

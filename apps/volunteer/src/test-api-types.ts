@@ -79,6 +79,34 @@ export interface TabswarmTestApi {
   blockPeers(nodeIds: string[]): boolean;
   /** Lifts every block; false when there is no mesh. */
   unblockPeers(): boolean;
+  /**
+   * One gossip exchange in the trainer's worker, with the averaging maths and checks of a job
+   * (fp32): this tab holds `elements` values drawn from `seed` (the tests' seeded randomVector) and
+   * exchanges them with `peerId` (null: answers the peer that initiates, within `timeoutMs`).
+   * Returns the values at the `sample` indices afterwards.
+   */
+  testExchange(
+    peerId: string | null,
+    elements: number,
+    seed: number,
+    sample: number[],
+    timeoutMs: number,
+  ): Promise<TestExchangeOutcome>;
+  /** Which kernels the worker's averaging ran ('wgsl' on WebGPU) and their calls; null before Start. */
+  averagingStats(): Promise<AveragingStatsView | null>;
+}
+
+export interface TestExchangeOutcome {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly sampled: number[];
+  readonly durationMs: number;
+}
+
+export interface AveragingStatsView {
+  readonly implementation: 'wgsl' | 'reference' | null;
+  readonly calls: Readonly<Record<string, number>>;
+  readonly exchanges: number;
 }
 
 declare global {

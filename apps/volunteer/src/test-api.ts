@@ -43,6 +43,9 @@ export function createTestApi(session: VolunteerSession, store: VolunteerStore):
     simulateWorkerCrash: () => session.trainer?.simulateFault('crash') ?? Promise.resolve(false),
     blockPeers: (nodeIds) => session.blockPeers(nodeIds),
     unblockPeers: () => session.unblockPeers(),
+    testExchange: (peerId, elements, seed, sample, timeoutMs) =>
+      session.testExchange(peerId, elements, seed, sample, timeoutMs),
+    averagingStats: () => session.averagingStats(),
   };
 }
 

@@ -16,3 +16,8 @@ export * from './any/schedule.ts';
 export * from './any/averager.ts';
 export * from './any/fedavg-client.ts';
 export * from './any/swarm-averaging.ts';
+export * from './any/bridge-protocol.ts';
+export * from './any/link-host.ts';
+export * from './any/bridged-ports.ts';
+export * from './any/averaging-protocol.ts';
+export * from './any/averaging-client.ts';

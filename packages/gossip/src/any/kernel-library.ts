@@ -113,3 +113,13 @@ export const tensorKernels: GossipKernels = {
     return out;
   },
 };
+
+/** The averaging kernels for a TensorFlow.js backend: WGSL on WebGPU, the references elsewhere. */
+export function averagingKernelsFor(backend: string): {
+  readonly kernels: GossipKernels;
+  readonly implementation: 'wgsl' | 'reference';
+} {
+  return backend === 'webgpu'
+    ? { kernels: tensorKernels, implementation: 'wgsl' }
+    : { kernels: referenceKernels, implementation: 'reference' };
+}
