@@ -96,8 +96,11 @@ test('four browsers gossip mnist-mlp to 93 % over WebRTC; one throttled 10× bar
     const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
     const before = sum(others.map((l) => intervalRate(all.get(l) ?? [], 0, throttledAt)));
     const after = sum(others.map((l) => intervalRate(all.get(l) ?? [], throttledAt, endedAt)));
-    const slowShards = (all.get(slow) ?? []).filter((t) => t > throttledAt).length;
-    const slowRate = slowShards / ((endedAt - throttledAt) / 1000);
+    // The straggler's own rate from its first completion after the throttle (a shard it had mostly
+    // trained before) to the job's end; none after that first one: 0.
+    const slowTimes = (all.get(slow) ?? []).filter((t) => t > throttledAt);
+    const slowFirst = slowTimes[0];
+    const slowRate = slowFirst === undefined ? 0 : (slowTimes.length - 1) / ((endedAt - slowFirst) / 1000);
     console.log(
       `[a+d] others ${before.toFixed(4)} → ${after.toFixed(4)} shards/s (ratio ${(after / before).toFixed(2)}); the throttled one ${slowRate.toFixed(4)} shards/s; completions ${JSON.stringify(Object.fromEntries([...all].map(([l, ts]) => [l, ts.map((t) => ((t - started) / 1000).toFixed(0))])))}, throttled at ${((throttledAt - started) / 1000).toFixed(0)} s`,
     );
@@ -128,11 +131,10 @@ test('four browsers gossip mnist-mlp to 93 % over WebRTC; one throttled 10× bar
     ).toBeGreaterThanOrEqual(AFTER_COMPLETIONS);
     expect(slowRate).toBeLessThan(after / others.length / 2);
     // Not a barrier: waiting on the straggler at its exchanges would take the others towards its
-    // pace (a tenth). The scenario's aim, a drop under 15 %, is not met reliably on this 2-core
-    // machine: 0.72–1.29 over seven runs here and in CI (0.78 and 0.72 in two CI runs) — an
-    // exchange with the throttled partner waits up to the exchange timeout, and under CI load a few
-    // such waits in the job's last shards are a fifth of their time. What would meet it: skip a
-    // partner that just timed out for a while (not done yet). This asserts what holds.
+    // pace (a tenth). The scenario's aim, a drop under 15 %, was not met reliably on this 2-core
+    // machine before partners that time out were backed off (0.72–1.29 over seven runs, 0.78 and
+    // 0.72 in two CI runs: each exchange with the straggler could wait up to the exchange timeout);
+    // with the backoff, 1.48 in the first fresh-clone run. This asserts what held before it.
     expect(after / before).toBeGreaterThan(0.6);
   } finally {
     await browsers.stop();

@@ -217,6 +217,27 @@ export class GossipAverager {
     }
   }
 
+  /**
+   * One exchange initiated with `peerId`, whatever the schedule says (self-tests: the volunteer
+   * page's test exchange with a chosen tab); a busy partner is retried until the exchange timeout.
+   */
+  async exchangeWith(peerId: string): Promise<ExchangeResult> {
+    const round = this.#round;
+    const deadline = Date.now() + this.#settings.exchangeTimeoutMs;
+    this.#holding = true;
+    try {
+      let result = await this.#machine.initiate(peerId, round, deadline);
+      while (result.outcome === 'busy' && !this.#closed && Date.now() < deadline) {
+        await sleep(10 + this.#random() * 40);
+        result = await this.#machine.initiate(peerId, round, deadline);
+      }
+      this.#round = Math.max(this.#round, round + 1);
+      return result;
+    } finally {
+      this.#holding = false;
+    }
+  }
+
   close(): void {
     this.#closed = true;
     for (const undo of this.#unsubscribe) undo();

@@ -267,7 +267,7 @@ export class AveragingService {
     try {
       let ok: boolean;
       if (message.peerId !== null) {
-        const result = await averager.runRound();
+        const result = await averager.exchangeWith(message.peerId);
         ok = result.outcome === 'ok' && result.partner === message.peerId;
       } else {
         ok = await new Promise<boolean>((resolve) => {
