@@ -78,7 +78,8 @@ export class AveragingService {
   readonly #options: AveragingServiceOptions;
   readonly #ports: BridgedPorts;
   readonly #specs = new Map<string, AveragingSpec>();
-  readonly #aborted = new Set<number>();
+  /** The afterShard requests being served, to abort on the page's word. */
+  readonly #inFlight = new Map<number, AbortController>();
   readonly #calls: Record<string, number> = {};
   #blocked: readonly string[] = [];
   #identity: AveragingIdentity | null = null;
@@ -148,7 +149,7 @@ export class AveragingService {
         await this.#afterShard(message);
         break;
       case 'abort':
-        this.#aborted.add(message.id);
+        this.#inFlight.get(message.id)?.abort();
         break;
       case 'testFrame':
         this.#post({
@@ -188,9 +189,7 @@ export class AveragingService {
     this.#specs.clear(); // one job at a time: only the current one's settings are kept
     this.#specs.set(message.jobId, message.spec);
     const controller = new AbortController();
-    const watch = setInterval(() => {
-      if (this.#aborted.has(id)) controller.abort();
-    }, 50);
+    this.#inFlight.set(id, controller);
     let error: { code: string; message: string } | null = null;
     try {
       const params = this.#options.parameters(message.jobId);
@@ -198,7 +197,7 @@ export class AveragingService {
         {
           jobId: params.jobId,
           read: () => params.read(),
-          write: (values) => (this.#aborted.has(id) ? Promise.resolve() : params.write(values)),
+          write: (values) => (controller.signal.aborted ? Promise.resolve() : params.write(values)),
         },
         { lease: message.lease, signal: controller.signal },
       );
@@ -209,8 +208,7 @@ export class AveragingService {
         message: e instanceof Error ? e.message : String(e),
       };
     } finally {
-      clearInterval(watch);
-      this.#aborted.delete(id);
+      this.#inFlight.delete(id);
     }
     this.#post({ t: 'done', id, error });
   }

@@ -27,6 +27,7 @@ interface Tab {
   readonly service: AveragingService;
   /** The worker's parameters (the trainer's GPU buffer in the browser). */
   values: Float32Array;
+  writes: number;
   /** Messages the page received on the averaging channel, by kind. */
   readonly pageSaw: unknown[];
 }
@@ -42,6 +43,7 @@ function tabs(count: number, spec: AveragingSpec, elements = 20_000) {
     const tab: Tab = {
       id,
       values: randomVector(elements, i + 1),
+      writes: 0,
       pageSaw: [],
       client: new AveragingClient({
         baseUrl: 'http://127.0.0.1:1',
@@ -60,6 +62,7 @@ function tabs(count: number, spec: AveragingSpec, elements = 20_000) {
         jobId,
         read: () => Promise.resolve(tab.values.slice()),
         write: (v) => {
+          tab.writes++;
           tab.values = v.slice();
           return Promise.resolve();
         },
@@ -74,7 +77,7 @@ function tabs(count: number, spec: AveragingSpec, elements = 20_000) {
     });
     result.push(tab);
   }
-  return { coordinator, tabs: result };
+  return { network, coordinator, tabs: result };
 }
 
 const context = (signal = new AbortController().signal) => ({
@@ -147,6 +150,22 @@ describe('averaging in the worker (page client, worker service, link bridge)', (
     a.client.unblockPeers();
     const sent = await a.client.sendTestFrame(b.id, 1_000);
     expect(sent.ok).toBe(true);
+  });
+
+  it("a shard whose lease the page gave up on is not written back by the worker's averaging", async () => {
+    const spec = averagingSpecSchema.parse({ exchangeTimeoutMs: 600 });
+    const { network, tabs: [a, b] = [] } = tabs(2, spec);
+    if (!a || !b) throw new Error('no tabs');
+    await sleep(20);
+    await a.client.afterShard({ jobId: JOB }, context());
+    expect(a.writes).toBe(1); // an exchange, or its timeout: the result is written back either way
+    network.kill(b.id); // the next exchange waits for its timeout
+    const controller = new AbortController();
+    const pending = a.client.afterShard({ jobId: JOB }, context(controller.signal));
+    await sleep(100);
+    controller.abort();
+    await pending;
+    expect(a.writes).toBe(1);
   });
 
   it('a request to a worker that died is answered, not left hanging', async () => {
