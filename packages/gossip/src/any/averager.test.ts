@@ -269,7 +269,7 @@ describe('gossip averaging (in-memory swarm)', () => {
     const s = swarm({
       size: 3,
       elements: 1_000,
-      averaging: { exchangeTimeoutMs: 150 },
+      averaging: { exchangeTimeoutMs: 400 },
       averager: { lockstep: false },
       coordinator: { relay: false },
     });
