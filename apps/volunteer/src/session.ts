@@ -229,13 +229,7 @@ export class VolunteerSession {
   }
 
   /** One averaging exchange of seeded random values in the worker (tests: see the test API). */
-  async testExchange(
-    peerId: string | null,
-    elements: number,
-    seed: number,
-    sample: readonly number[],
-    timeoutMs: number,
-  ): Promise<TestExchangeResult> {
+  async testExchange(...args: Parameters<AveragingClient['testExchange']>): Promise<TestExchangeResult> {
     const mesh = this.#mesh;
     const averaging = this.#averaging;
     if (mesh === null || averaging === null)
@@ -246,7 +240,7 @@ export class VolunteerSession {
         durationMs: 0,
       };
     await mesh.whenOpen();
-    return averaging.testExchange(peerId, elements, seed, sample, timeoutMs);
+    return averaging.testExchange(...args);
   }
 
   /** Which kernels the worker's averaging ran, and how often; null before Start. */
