@@ -108,6 +108,9 @@ test('two tabs average 10M parameters in their workers on WebGPU with the WGSL k
     expect(stats?.implementation).toBe('wgsl');
     expect(stats?.calls['l2Norm'] ?? 0).toBeGreaterThan(0);
     expect(stats?.calls['countNonFinite'] ?? 0).toBeGreaterThan(0);
+    // The frames went on the worker's own data channel, not through the page.
+    expect(stats?.links.direct ?? 0).toBeGreaterThan(0);
+    expect(stats?.links.page).toBe(0);
   }
 });
 
@@ -123,5 +126,7 @@ test('on a fallback backend the worker averages with the reference kernels', asy
     const stats = await page.evaluate(() => window.tabswarmTest.averagingStats());
     expect(stats?.implementation).toBe('reference');
     expect(stats?.calls['l2Norm'] ?? 0).toBeGreaterThan(0);
+    expect(stats?.links.direct ?? 0).toBeGreaterThan(0);
+    expect(stats?.links.page).toBe(0);
   }
 });

@@ -1,7 +1,8 @@
 /**
  * This tab's WebRTC side: a PeerJS Peer registered under the node id, and the LinkHost that serves
  * its raw PeerJS connections (and the coordinator's relay and membership) to the gossip mesh in the
- * trainer's worker. The page only moves chunks between the data channels and the worker.
+ * trainer's worker. Each connection's second data channel goes to the worker at creation, so frames
+ * travel between the worker and the wire; the page moves chunks only for a peer that has none.
  */
 import { Peer, type PeerError } from 'peerjs';
 import {
@@ -75,8 +76,13 @@ export class PeerMesh {
       ? options.members
       : [...options.members, accepted.nodeId];
     this.#port = socketCoordinatorPort(options.socket, accepted.nodeId, { members });
-    // The host takes every incoming raw PeerJS connection (and closes the others).
-    this.host = new LinkHost({ coordinator: this.#port, connector: peerJsConnector(this.#peer) });
+    // The host takes every incoming raw PeerJS connection (and closes the others), and hands each
+    // one's direct channel to the worker, so frames do not pass through this page.
+    this.host = new LinkHost({
+      coordinator: this.#port,
+      connector: peerJsConnector(this.#peer),
+      directChannels: true,
+    });
   }
 
   /**

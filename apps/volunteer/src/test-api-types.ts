@@ -107,6 +107,7 @@ export interface AveragingStatsView {
   readonly implementation: 'wgsl' | 'reference' | null;
   readonly calls: Readonly<Record<string, number>>;
   readonly exchanges: number;
+  readonly links: { readonly direct: number; readonly page: number };
 }
 
 declare global {

@@ -1,6 +1,7 @@
 export * from './any/chunk-codec.ts';
 export * from './any/reassembler.ts';
 export * from './any/link.ts';
+export * from './any/direct-channel.ts';
 export * from './any/memory-link.ts';
 export * from './any/frame-transport.ts';
 export * from './any/frame-hub.ts';

@@ -34,6 +34,11 @@ export interface AveragingKernelStats {
   readonly implementation: 'wgsl' | 'reference' | null;
   readonly calls: Readonly<Record<string, number>>;
   readonly exchanges: number;
+  /**
+   * Direct links offered a channel of the worker's own, by how they came to send: on it, or
+   * through the page (the other side never said HELLO on it).
+   */
+  readonly links: { readonly direct: number; readonly page: number };
 }
 
 /** The outcome of a test exchange of `elements` random values (see AveragingPageMessage). */

@@ -180,6 +180,7 @@ export class AveragingService {
       implementation: this.#kernels?.implementation ?? null,
       calls: { ...this.#calls },
       exchanges: this.#exchanges,
+      links: this.#ports.linkPaths,
     };
   }
 

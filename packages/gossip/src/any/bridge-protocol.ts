@@ -3,7 +3,8 @@
  * coordinator's socket.io connection (membership, relay, reports) — and the trainer's Web Worker
  * runs the gossip mesh and the averaging maths over proxies of them (link-host.ts on the page,
  * bridged-ports.ts in the worker). Only chunk-wire messages cross, as transferred ArrayBuffers: the
- * page moves encoded frames and never decodes, checks or averages a parameter vector.
+ * page moves encoded frames and never decodes, checks or averages a parameter vector — and with a
+ * direct channel transferred to the worker (direct-channel.ts) it does not even move them.
  *
  * These are the messages over the bridge's MessagePort. Both ends are this application's own code
  * in one tab; what arrives from peers is still checked where it always was (the mesh, in the worker).
@@ -26,6 +27,11 @@ export interface BridgedLinkInfo {
   readonly peerId: string;
   readonly kind: 'direct' | 'relay';
   readonly maxMessageBytes?: number | undefined;
+  /**
+   * A data channel to the same peer, transferred with this message, that the worker sends and
+   * receives on itself once both sides have said HELLO on it (direct-channel.ts).
+   */
+  readonly channel?: unknown;
 }
 
 export type DialReply = ({ readonly ok: true } & BridgedLinkInfo) | Extract<DialResult, { ok: false }>;

@@ -21,37 +21,79 @@ import {
   type RelayPort,
   type RelaySendResult,
 } from './coordinator-port.ts';
+import { decodeHello, helloHandshake, waitForChannelDrain, type DataChannelLike } from './direct-channel.ts';
 import { LinkBase } from './link-base.ts';
 import type { MessageLink } from './link.ts';
 import { GossipMesh, type GossipMeshOptions } from './mesh.ts';
 
-/** A link whose channel is on the page: sends go there, what it receives comes from there. */
+/**
+ * A link whose channel is on the page: what it receives comes from there, and sends go there —
+ * unless the page also transferred a direct channel to the same peer and both sides said HELLO on
+ * it (direct-channel.ts): then sends go straight on that channel and the page moves nothing.
+ */
 class BridgedLink extends LinkBase implements MessageLink {
   readonly peerId: string;
   readonly kind: 'direct' | 'relay';
   readonly maxMessageBytes: number | undefined;
+  /** Settles once the link knows how it sends (at once without a direct channel). */
+  readonly settled: Promise<void>;
   readonly #id: number;
   readonly #ports: BridgedPorts;
+  readonly #channel: DataChannelLike | null;
+  #stopHandshake: () => void = () => undefined;
+  /** The direct channel, once the other side has been heard on it. */
+  #direct: DataChannelLike | null = null;
   /** Bytes posted to the page, and of those the page said it handed to the channel. */
   #posted = 0;
   #acknowledged = 0;
   #pageBuffered = 0;
 
-  constructor(info: BridgedLinkInfo, ports: BridgedPorts) {
+  constructor(
+    info: BridgedLinkInfo,
+    ports: BridgedPorts,
+    channel: DataChannelLike | null,
+    helloTimeoutMs: number | undefined,
+  ) {
     super();
     this.#id = info.link;
     this.peerId = info.peerId;
     this.kind = info.kind;
     this.maxMessageBytes = info.maxMessageBytes;
     this.#ports = ports;
+    this.#channel = channel;
+    if (channel === null) {
+      this.settled = Promise.resolve();
+      return;
+    }
+    channel.binaryType = 'arraybuffer';
+    channel.addEventListener('message', (event) => {
+      if (decodeHello(event.data) === null) this.received(event.data);
+    });
+    channel.addEventListener('close', () => this.close());
+    const handshake = helloHandshake(channel, helloTimeoutMs);
+    this.#stopHandshake = () => handshake.stop();
+    this.settled = handshake.done.then((heard) => {
+      if (heard && this.open) this.#direct = channel;
+      else handshake.stop();
+      ports.counted(this.#direct !== null);
+    });
+  }
+
+  /** Whether sends go straight on the worker's own channel. */
+  get direct(): boolean {
+    return this.#direct !== null;
   }
 
   get bufferedAmount(): number {
-    return this.#pageBuffered + (this.#posted - this.#acknowledged);
+    return (this.#direct?.bufferedAmount ?? 0) + this.#pageBuffered + (this.#posted - this.#acknowledged);
   }
 
   send(message: Uint8Array): void {
     if (!this.open) throw new Error('link is closed');
+    if (this.#direct !== null) {
+      this.#direct.send(message); // the channel copies it
+      return;
+    }
     // A copy, as a channel makes: the sender may reuse its buffer, and the copy is transferred.
     const data = message.slice().buffer;
     this.#posted += data.byteLength;
@@ -61,6 +103,15 @@ class BridgedLink extends LinkBase implements MessageLink {
   override async waitForDrain(lowWaterBytes: number, timeoutMs: number): Promise<boolean> {
     if (!this.open) return false;
     if (this.bufferedAmount <= lowWaterBytes) return true;
+    const direct = this.#direct;
+    if (direct !== null) {
+      return waitForChannelDrain(
+        direct,
+        lowWaterBytes,
+        timeoutMs,
+        () => this.open && direct.readyState === 'open',
+      );
+    }
     return this.#ports.request<boolean>(
       (id) => ({ t: 'drain', id, link: this.#id, lowWaterBytes, timeoutMs }),
       false,
@@ -86,9 +137,24 @@ class BridgedLink extends LinkBase implements MessageLink {
   }
 
   closed(): void {
+    if (!this.open) return;
     this.#ports.forget(this.#id);
+    this.#stopHandshake();
     this.markClosed();
+    this.#channel?.close();
   }
+}
+
+/** A transferred RTCDataChannel (or a test's stand-in), checked for what the link uses of it. */
+function asDataChannel(value: unknown): DataChannelLike | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const c = value as Partial<Record<keyof DataChannelLike, unknown>>;
+  return typeof c.send === 'function' &&
+    typeof c.close === 'function' &&
+    typeof c.addEventListener === 'function' &&
+    typeof c.readyState === 'string'
+    ? (value as DataChannelLike)
+    : null;
 }
 
 export interface BridgedPortsOptions {
@@ -96,6 +162,16 @@ export interface BridgedPortsOptions {
   readonly mesh?: Omit<GossipMeshOptions, 'coordinator' | 'connector'>;
   /** Called with each mesh built for an identity the page announced, and null when it is gone. */
   readonly onMesh?: (mesh: GossipMesh | null) => void;
+  /** How long a direct channel's HELLO exchange may take before the link sends through the page. */
+  readonly helloTimeoutMs?: number;
+  /** What a transferred channel is taken as (tests); default: an RTCDataChannel. */
+  readonly channelOf?: (transferred: unknown) => DataChannelLike | null;
+}
+
+/** Direct links by how they came to send: on the worker's own channel, or through the page. */
+export interface LinkPaths {
+  readonly direct: number;
+  readonly page: number;
 }
 
 export class BridgedPorts {
@@ -110,6 +186,7 @@ export class BridgedPorts {
   #members: MemberView = memberView([], false);
   #mesh: GossipMesh | null = null;
   #nextRequest = 1;
+  #paths = { direct: 0, page: 0 };
   readonly #onMessage = (event: MessageEvent): void => this.#handle(event.data as HostMessage);
 
   constructor(endpoint: BridgeEndpoint, options: BridgedPortsOptions = {}) {
@@ -150,6 +227,16 @@ export class BridgedPorts {
     this.#links.delete(link);
   }
 
+  /** Links that were offered a direct channel, by whether its handshake succeeded. */
+  get linkPaths(): LinkPaths {
+    return { ...this.#paths };
+  }
+
+  counted(direct: boolean): void {
+    if (direct) this.#paths.direct++;
+    else this.#paths.page++;
+  }
+
   #handle(message: HostMessage): void {
     switch (message.t) {
       case 'hello':
@@ -168,7 +255,11 @@ export class BridgedPorts {
         break;
       case 'incoming': {
         const link = this.#adopt(message);
-        for (const handler of [...this.#incoming]) handler(link);
+        // Offered to the mesh once it knows how it sends: a path switch mid-frame could reorder chunks.
+        void link.settled.then(() => {
+          if (!link.open) return;
+          for (const handler of [...this.#incoming]) handler(link);
+        });
         break;
       }
       case 'data':
@@ -205,7 +296,9 @@ export class BridgedPorts {
   }
 
   #adopt(info: BridgedLinkInfo): BridgedLink {
-    const link = new BridgedLink(info, this);
+    const channel =
+      info.channel === undefined ? null : (this.#options.channelOf ?? asDataChannel)(info.channel);
+    const link = new BridgedLink(info, this, channel, this.#options.helloTimeoutMs);
     this.#links.set(info.link, link);
     return link;
   }
@@ -234,7 +327,12 @@ export class BridgedPorts {
           code: 'DIAL_FAILED',
           message: 'the page dropped this identity',
         });
-        return reply.ok ? { ok: true, link: this.#adopt(reply) } : reply;
+        if (!reply.ok) return reply;
+        const link = this.#adopt(reply);
+        await link.settled;
+        return link.open
+          ? { ok: true, link }
+          : { ok: false, code: 'DIAL_FAILED', message: `the link to ${peerId} closed while opening` };
       },
       onIncoming: (handler) => {
         this.#incoming.add(handler);

@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GossipAverager } from './averager.ts';
+import type { BridgeEndpoint } from './bridge-protocol.ts';
 import { BridgedPorts } from './bridged-ports.ts';
-import { MemoryNetwork } from './connector.ts';
+import { MemoryNetwork, type LinkConnector } from './connector.ts';
+import type { DataChannelLike } from './direct-channel.ts';
 import { referenceKernels } from './kernel-library.ts';
 import { LinkHost } from './link-host.ts';
 import { MemoryCoordinator } from './memory-coordinator.ts';
+import type { MessageLink } from './link.ts';
 import type { GossipMesh } from './mesh.ts';
 import { consensusError, DEFAULT_SETTINGS, mean } from './swarm-fixture.ts';
 import { randomVector } from './test-helpers.ts';
@@ -19,6 +22,7 @@ interface BridgedNode {
   readonly host: LinkHost;
   readonly worker: BridgedPorts;
   readonly channel: MessageChannel;
+  readonly pageSends: { count: number };
 }
 
 const cleanups: (() => void)[] = [];
@@ -38,20 +42,104 @@ async function until<T>(what: string, probe: () => T | null | undefined, timeout
   }
 }
 
-function bridgedSwarm(size: number, options: { refuseDirect?: number[] } = {}) {
+/**
+ * A pre-negotiated direct channel as two MessagePorts (transferable like an RTCDataChannel): the
+ * first end of a pair opened takes port1, the other port2. `noChannel` nodes open none, so the
+ * other side's HELLOs go unheard.
+ */
+function directChannels(connector: LinkConnector, localId: string, pairs: Map<string, MessageChannel>) {
+  const give = (link: MessageLink): MessageLink => {
+    (link as { openTransferableChannel?: () => Transferable | null }).openTransferableChannel = () => {
+      const key = [localId, link.peerId].sort().join('|');
+      const existing = pairs.get(key);
+      if (existing !== undefined) {
+        pairs.delete(key);
+        return existing.port2;
+      }
+      const channel = new MessageChannel();
+      pairs.set(key, channel);
+      cleanups.push(() => (channel.port1.close(), channel.port2.close()));
+      return channel.port1;
+    };
+    return link;
+  };
+  return {
+    dial: async (peerId: string, timeoutMs: number) => {
+      const result = await connector.dial(peerId, timeoutMs);
+      return result.ok ? { ok: true as const, link: give(result.link) } : result;
+    },
+    onIncoming: (handler: (link: MessageLink) => void) => connector.onIncoming((link) => handler(give(link))),
+    close: () => connector.close(),
+  };
+}
+
+/** A MessagePort taken for an RTCDataChannel in the worker: open, nothing queued, closes with its twin. */
+function portChannel(transferred: unknown): DataChannelLike | null {
+  if (!(transferred instanceof MessagePort)) return null;
+  const port = transferred;
+  const wrapped = new Map<(event: { data?: unknown }) => void, (event: MessageEvent) => void>();
+  const channel: DataChannelLike = {
+    readyState: 'open',
+    bufferedAmount: 0,
+    bufferedAmountLowThreshold: 0,
+    binaryType: 'arraybuffer',
+    send: (data) => port.postMessage(data.slice().buffer),
+    close: () => {
+      (channel as { readyState: string }).readyState = 'closed';
+      port.close();
+    },
+    addEventListener: (type, listener) => {
+      const on = (event: MessageEvent): void => listener({ data: event.data });
+      wrapped.set(listener, on);
+      port.addEventListener(type === 'message' ? 'message' : type, on as EventListener);
+      if (type === 'message') port.start();
+    },
+    removeEventListener: (type, listener) => {
+      const on = wrapped.get(listener);
+      if (on !== undefined) port.removeEventListener(type, on as EventListener);
+    },
+  };
+  return channel;
+}
+
+function bridgedSwarm(
+  size: number,
+  options: { refuseDirect?: number[]; direct?: boolean; noChannel?: number[]; helloTimeoutMs?: number } = {},
+) {
   const network = new MemoryNetwork({ bytesPerTick: 1 << 20 });
   const coordinator = new MemoryCoordinator();
+  const pairs = new Map<string, MessageChannel>();
   const nodes: BridgedNode[] = [];
   for (let i = 0; i < size; i++) {
     const id = `node${String(i).padStart(3, '0')}`;
-    const connector = network.connector(id, { refuseDirect: options.refuseDirect?.includes(i) ?? false });
-    const host = new LinkHost({ coordinator: coordinator.join(id), connector });
+    const memory = network.connector(id, { refuseDirect: options.refuseDirect?.includes(i) ?? false });
+    const withChannel = options.direct === true && options.noChannel?.includes(i) !== true;
+    const connector = withChannel ? directChannels(memory, id, pairs) : memory;
+    const host = new LinkHost({
+      coordinator: coordinator.join(id),
+      connector,
+      directChannels: options.direct === true,
+    });
     const channel = new MessageChannel();
-    const worker = new BridgedPorts(channel.port2, {
+    // Counts the frames' chunks the worker hands to the page to send.
+    const pageSends = { count: 0 };
+    const port = channel.port2;
+    const endpoint: BridgeEndpoint = {
+      postMessage: (message, transfer) => {
+        if ((message as { t?: string }).t === 'send') pageSends.count++;
+        port.postMessage(message, transfer ?? []);
+      },
+      addEventListener: (type, listener) => port.addEventListener(type, listener),
+      removeEventListener: (type, listener) => port.removeEventListener(type, listener),
+      start: () => port.start(),
+    };
+    const worker = new BridgedPorts(endpoint, {
       mesh: { reportIntervalMs: 0, heartbeatIntervalMs: 200 },
+      channelOf: portChannel,
+      ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
     });
     host.attach(channel.port1);
-    nodes.push({ id, host, worker, channel });
+    nodes.push({ id, host, worker, channel, pageSends });
     cleanups.push(() => {
       worker.close();
       host.close();
@@ -65,8 +153,9 @@ function bridgedSwarm(size: number, options: { refuseDirect?: number[] } = {}) {
 const meshOf = (node: BridgedNode): Promise<GossipMesh> => until(`${node.id}'s mesh`, () => node.worker.mesh);
 
 describe('the link bridge (page links, worker mesh, over a MessageChannel)', () => {
-  it('gossip averaging through the bridge reaches consensus, mean preserved, reports reach the coordinator', async () => {
-    const { coordinator, nodes } = bridgedSwarm(4);
+  /** Four lockstep rounds of gossip from distinct vectors: consensus, the mean kept, reports sent. */
+  async function averageToConsensus(swarm: ReturnType<typeof bridgedSwarm>): Promise<void> {
+    const { coordinator, nodes } = swarm;
     const averagers = await Promise.all(
       nodes.map(
         async (node, i) =>
@@ -82,7 +171,7 @@ describe('the link bridge (page links, worker mesh, over a MessageChannel)', () 
     );
     cleanups.push(() => averagers.forEach((a) => a.close()));
     await until('every member in every view', () =>
-      nodes.every((n) => n.worker.mesh?.members().length === 4) ? true : null,
+      nodes.every((n) => n.worker.mesh?.members().length === nodes.length) ? true : null,
     );
     const before = mean(averagers.map((a) => a.current()));
     expect(consensusError(averagers.map((a) => a.current()))).toBeGreaterThan(0.5);
@@ -96,6 +185,42 @@ describe('the link bridge (page links, worker mesh, over a MessageChannel)', () 
     expect(new Set(ok.map((r) => r.nodeId))).toEqual(new Set(nodes.map((n) => n.id)));
     // The page holds the links (PeerJS in the browser): one per pair that exchanged.
     expect(nodes.every((n) => n.host.linkCount > 0)).toBe(true);
+  }
+
+  it('gossip averaging through the bridge reaches consensus, mean preserved, reports reach the coordinator', async () => {
+    const swarm = bridgedSwarm(4);
+    await averageToConsensus(swarm);
+    // Without direct channels every chunk crosses the page.
+    expect(swarm.nodes.every((n) => n.pageSends.count > 0)).toBe(true);
+  });
+
+  it('with direct channels the workers exchange frames themselves: the page sends nothing', async () => {
+    const swarm = bridgedSwarm(4, { direct: true });
+    await averageToConsensus(swarm);
+    for (const node of swarm.nodes) {
+      expect(node.pageSends.count).toBe(0);
+      expect(node.worker.linkPaths.direct).toBeGreaterThan(0);
+      expect(node.worker.linkPaths.page).toBe(0);
+    }
+  });
+
+  it('a peer that opens no direct channel is still reached: after the HELLO wait, through the page', async () => {
+    const { nodes } = bridgedSwarm(2, { direct: true, noChannel: [1], helloTimeoutMs: 200 });
+    const [a, b] = await Promise.all(nodes.map(meshOf));
+    const received: number[] = [];
+    b!.onFrame((event) => {
+      if (event.ok) received.push(event.frame.header.elementCount);
+    });
+    const connected = await a!.connect(nodes[1]!.id);
+    if (!connected.ok) throw new Error(connected.message);
+    const { encodeFp32Frame } = await import('@tabswarm/protocol');
+    const sent = await connected.transport.sendFrame(
+      encodeFp32Frame({ jobId: 'j', senderId: nodes[0]!.id, round: 0, values: randomVector(100_000, 3) }),
+    );
+    expect(sent.ok).toBe(true);
+    expect(received).toEqual([100_000]);
+    expect(nodes[0]!.worker.linkPaths).toEqual({ direct: 0, page: 1 });
+    expect(nodes[0]!.pageSends.count).toBeGreaterThan(0);
   });
 
   it('carries frames through the relay when a node makes no direct links', async () => {

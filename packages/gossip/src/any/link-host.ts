@@ -28,12 +28,18 @@ export interface LinkHostOptions {
   readonly coordinator: CoordinatorPort;
   /** Direct links; null: the relay only. */
   readonly connector: LinkConnector | null;
+  /**
+   * Transfer each direct link's second data channel to the worker, where the channel allows it
+   * (`MessageLink.openTransferableChannel`), so that frames go around the page.
+   */
+  readonly directChannels?: boolean;
 }
 
 export class LinkHost {
   readonly nodeId: string;
   readonly #coordinator: CoordinatorPort;
   readonly #connector: LinkConnector | null;
+  readonly #directChannels: boolean;
   readonly #links = new Map<number, HostedLink>();
   readonly #unsubscribe: (() => void)[] = [];
   #endpoint: BridgeEndpoint | null = null;
@@ -44,6 +50,7 @@ export class LinkHost {
   constructor(options: LinkHostOptions) {
     this.#coordinator = options.coordinator;
     this.#connector = options.connector;
+    this.#directChannels = options.directChannels === true;
     this.nodeId = options.coordinator.nodeId;
     this.#unsubscribe.push(
       options.coordinator.onMembers((members) =>
@@ -63,7 +70,8 @@ export class LinkHost {
             link.close();
             return;
           }
-          this.#post({ t: 'incoming', ...this.#adopt(link) });
+          const { info, transfer } = this.#adopt(link);
+          this.#post({ t: 'incoming', ...info }, transfer);
         }),
       );
     }
@@ -163,7 +171,12 @@ export class LinkHost {
       else if (this.#closed) {
         result.link.close();
         return;
-      } else reply = { ok: true, ...this.#adopt(result.link) };
+      } else {
+        // Adopted and posted in one task: a channel it opens must be transferred at creation.
+        const { info, transfer } = this.#adopt(result.link);
+        this.#post({ t: 'dialed', id, reply: { ok: true, ...info } }, transfer);
+        return;
+      }
     }
     this.#post({ t: 'dialed', id, reply });
   }
@@ -185,8 +198,11 @@ export class LinkHost {
     this.#post({ t: 'relaySent', id, result });
   }
 
-  /** Takes `link` into the table and forwards what it carries. */
-  #adopt(link: MessageLink): BridgedLinkInfo {
+  /**
+   * Takes `link` into the table and forwards what it carries; opens its direct channel when this
+   * host transfers them (`transfer` then holds it: post it in this same task).
+   */
+  #adopt(link: MessageLink): { info: BridgedLinkInfo; transfer: Transferable[] } {
     const id = this.#nextLink++;
     const offMessage = link.onMessage((data) =>
       this.#post({ t: 'data', link: id, data }, transferable(data)),
@@ -197,12 +213,15 @@ export class LinkHost {
       offClose();
     });
     this.#links.set(id, { link, sent: 0, unsubscribe: () => (offMessage(), offClose()) });
-    return {
+    const channel = this.#directChannels ? (link.openTransferableChannel?.() ?? null) : null;
+    const info: BridgedLinkInfo = {
       link: id,
       peerId: link.peerId,
       kind: link.kind ?? 'direct',
       maxMessageBytes: link.maxMessageBytes,
+      ...(channel === null ? {} : { channel }),
     };
+    return { info, transfer: channel === null ? [] : [channel] };
   }
 
   #closeLinks(): void {

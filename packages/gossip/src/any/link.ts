@@ -25,4 +25,10 @@ export interface MessageLink {
   /** Subscribes to the link closing (either side, any reason); returns the unsubscribe function. */
   onClose(handler: () => void): () => void;
   close(): void;
+  /**
+   * Browser links only: opens a second, pre-negotiated data channel on the same peer connection
+   * (direct-channel.ts), which the caller must transfer to a worker in the same task — Chromium
+   * allows a transfer only at creation. Null when the connection cannot open one.
+   */
+  openTransferableChannel?(): Transferable | null;
 }

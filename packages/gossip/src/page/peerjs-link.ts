@@ -5,13 +5,11 @@
  */
 import type { DataConnection, Peer, PeerError } from 'peerjs';
 import type { DialResult, LinkConnector } from '../any/connector.ts';
+import { DIRECT_CHANNEL_ID, DIRECT_CHANNEL_LABEL, waitForChannelDrain } from '../any/direct-channel.ts';
 import type { MessageLink } from '../any/link.ts';
 
 /** How every frame connection is opened: bytes as they are, ordered and reliable. */
 export const FRAME_CONNECTION_OPTIONS = { serialization: 'raw', reliable: true } as const;
-
-/** How often a drain wait re-checks, in case a `bufferedamountlow` event is missed. */
-const DRAIN_POLL_MS = 100;
 
 function channelOf(connection: DataConnection): RTCDataChannel | null {
   // PeerJS sets dataChannel to null when it closes, although its type says otherwise.
@@ -47,27 +45,8 @@ export function dataConnectionLink(connection: DataConnection): MessageLink {
     },
     waitForDrain(lowWaterBytes, timeoutMs) {
       const channel = channelOf(connection);
-      if (channel === null || !connection.open) return Promise.resolve(false);
-      if (channel.bufferedAmount <= lowWaterBytes) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const finish = (drained: boolean): void => {
-          clearTimeout(timer);
-          clearInterval(poll);
-          channel.removeEventListener('bufferedamountlow', onLow);
-          connection.off('close', onClose);
-          resolve(drained);
-        };
-        const onLow = (): void => finish(true);
-        const onClose = (): void => finish(false);
-        const timer = setTimeout(() => finish(false), timeoutMs);
-        const poll = setInterval(() => {
-          if (!connection.open) finish(false);
-          else if (channel.bufferedAmount <= lowWaterBytes) finish(true);
-        }, DRAIN_POLL_MS);
-        channel.bufferedAmountLowThreshold = lowWaterBytes;
-        channel.addEventListener('bufferedamountlow', onLow);
-        connection.on('close', onClose);
-      });
+      if (channel === null) return Promise.resolve(false);
+      return waitForChannelDrain(channel, lowWaterBytes, timeoutMs, () => connection.open);
     },
     onMessage(handler) {
       const listener = (data: unknown): void => handler(data);
@@ -85,6 +64,19 @@ export function dataConnectionLink(connection: DataConnection): MessageLink {
     },
     close() {
       connection.close();
+    },
+    openTransferableChannel() {
+      const pc: RTCPeerConnection | null | undefined = connection.peerConnection;
+      if (pc === null || pc === undefined || pc.connectionState === 'closed') return null;
+      try {
+        return pc.createDataChannel(DIRECT_CHANNEL_LABEL, {
+          negotiated: true,
+          id: DIRECT_CHANNEL_ID,
+          ordered: true,
+        });
+      } catch {
+        return null; // the id is taken, or the connection is closing
+      }
     },
   };
 }
