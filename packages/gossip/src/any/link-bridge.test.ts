@@ -47,9 +47,16 @@ async function until<T>(what: string, probe: () => T | null | undefined, timeout
  * first end of a pair opened takes port1, the other port2. `noChannel` nodes open none, so the
  * other side's HELLOs go unheard.
  */
-function directChannels(connector: LinkConnector, localId: string, pairs: Map<string, MessageChannel>) {
+function directChannels(
+  connector: LinkConnector,
+  localId: string,
+  pairs: Map<string, MessageChannel>,
+  untransferable: boolean,
+) {
   const give = (link: MessageLink): MessageLink => {
     (link as { openTransferableChannel?: () => Transferable | null }).openTransferableChannel = () => {
+      // A browser without transferable data channels: the post throws DataCloneError.
+      if (untransferable) return { close: () => undefined };
       const key = [localId, link.peerId].sort().join('|');
       const existing = pairs.get(key);
       if (existing !== undefined) {
@@ -104,7 +111,13 @@ function portChannel(transferred: unknown): DataChannelLike | null {
 
 function bridgedSwarm(
   size: number,
-  options: { refuseDirect?: number[]; direct?: boolean; noChannel?: number[]; helloTimeoutMs?: number } = {},
+  options: {
+    refuseDirect?: number[];
+    direct?: boolean;
+    noChannel?: number[];
+    untransferable?: number[];
+    helloTimeoutMs?: number;
+  } = {},
 ) {
   const network = new MemoryNetwork({ bytesPerTick: 1 << 20 });
   const coordinator = new MemoryCoordinator();
@@ -114,7 +127,9 @@ function bridgedSwarm(
     const id = `node${String(i).padStart(3, '0')}`;
     const memory = network.connector(id, { refuseDirect: options.refuseDirect?.includes(i) ?? false });
     const withChannel = options.direct === true && options.noChannel?.includes(i) !== true;
-    const connector = withChannel ? directChannels(memory, id, pairs) : memory;
+    const connector = withChannel
+      ? directChannels(memory, id, pairs, options.untransferable?.includes(i) === true)
+      : memory;
     const host = new LinkHost({
       coordinator: coordinator.join(id),
       connector,
@@ -204,8 +219,11 @@ describe('the link bridge (page links, worker mesh, over a MessageChannel)', () 
     }
   });
 
-  it('a peer that opens no direct channel is still reached: after the HELLO wait, through the page', async () => {
-    const { nodes } = bridgedSwarm(2, { direct: true, noChannel: [1], helloTimeoutMs: 200 });
+  it.each([
+    ['opens no direct channel', { noChannel: [1] }],
+    ['cannot transfer one to its worker', { untransferable: [1] }],
+  ])('a peer that %s is still reached: after the HELLO wait, through the page', async (_, peer) => {
+    const { nodes } = bridgedSwarm(2, { direct: true, helloTimeoutMs: 200, ...peer });
     const [a, b] = await Promise.all(nodes.map(meshOf));
     const received: number[] = [];
     b!.onFrame((event) => {

@@ -70,8 +70,7 @@ export class LinkHost {
             link.close();
             return;
           }
-          const { info, transfer } = this.#adopt(link);
-          this.#post({ t: 'incoming', ...info }, transfer);
+          this.#announce(link, (info) => ({ t: 'incoming', ...info }));
         }),
       );
     }
@@ -172,9 +171,7 @@ export class LinkHost {
         result.link.close();
         return;
       } else {
-        // Adopted and posted in one task: a channel it opens must be transferred at creation.
-        const { info, transfer } = this.#adopt(result.link);
-        this.#post({ t: 'dialed', id, reply: { ok: true, ...info } }, transfer);
+        this.#announce(result.link, (info) => ({ t: 'dialed', id, reply: { ok: true, ...info } }));
         return;
       }
     }
@@ -199,10 +196,26 @@ export class LinkHost {
   }
 
   /**
-   * Takes `link` into the table and forwards what it carries; opens its direct channel when this
-   * host transfers them (`transfer` then holds it: post it in this same task).
+   * Adopts `link` and posts `message` about it, with its direct channel transferred when this host
+   * hands them over — in this same task, as a transfer must be — or without one where the browser
+   * cannot transfer a data channel (the link then sends through the page).
    */
-  #adopt(link: MessageLink): { info: BridgedLinkInfo; transfer: Transferable[] } {
+  #announce(link: MessageLink, message: (info: BridgedLinkInfo) => HostMessage): void {
+    const info = this.#adopt(link);
+    const channel = this.#directChannels ? (link.openTransferableChannel?.() ?? null) : null;
+    if (channel !== null) {
+      try {
+        this.#post(message({ ...info, channel }), [channel]);
+        return;
+      } catch {
+        (channel as { close?: () => void }).close?.(); // not transferable here (DataCloneError)
+      }
+    }
+    this.#post(message(info));
+  }
+
+  /** Takes `link` into the table and forwards what it carries. */
+  #adopt(link: MessageLink): BridgedLinkInfo {
     const id = this.#nextLink++;
     const offMessage = link.onMessage((data) =>
       this.#post({ t: 'data', link: id, data }, transferable(data)),
@@ -213,15 +226,12 @@ export class LinkHost {
       offClose();
     });
     this.#links.set(id, { link, sent: 0, unsubscribe: () => (offMessage(), offClose()) });
-    const channel = this.#directChannels ? (link.openTransferableChannel?.() ?? null) : null;
-    const info: BridgedLinkInfo = {
+    return {
       link: id,
       peerId: link.peerId,
       kind: link.kind ?? 'direct',
       maxMessageBytes: link.maxMessageBytes,
-      ...(channel === null ? {} : { channel }),
     };
-    return { info, transfer: channel === null ? [] : [channel] };
   }
 
   #closeLinks(): void {
