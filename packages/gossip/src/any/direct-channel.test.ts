@@ -110,6 +110,10 @@ describe('the direct channel HELLO exchange', () => {
     const ha = helloHandshake(a, 300);
     stops.push(() => ha.stop());
     expect(await ha.done).toBe(false);
+    // The repeats end at the deadline, stopped or not.
+    const sent = a.sent.length;
+    await sleep(150);
+    expect(a.sent.length).toBe(sent);
     ha.stop();
     expect(a.listenerCount('message')).toBe(0);
     const [c] = pair();

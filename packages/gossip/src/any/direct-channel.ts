@@ -51,7 +51,8 @@ export function decodeHello(data: unknown): { heard: boolean } | null {
 /**
  * Runs the HELLO exchange on `channel`. Resolves true once this side has heard the other (its end
  * exists, so frames sent now arrive), false when `timeoutMs` passes or the channel closes first.
- * Keeps answering the other side's HELLOs until `stop()`, so that it learns it was heard.
+ * Repeats its own HELLO until told it was heard (at most until `timeoutMs`) and answers the other
+ * side's until `stop()`.
  */
 export function helloHandshake(
   channel: DataChannelLike,
@@ -69,10 +70,8 @@ export function helloHandshake(
       // A full or closing channel: the next repeat tries again.
     }
   };
-  const finish = (ok: boolean): void => {
-    clearTimeout(timer);
-    settle(ok);
-  };
+  // Settling twice is harmless: the promise keeps the first outcome.
+  const finish = (ok: boolean): void => settle(ok);
   const onMessage = (event: { data?: unknown }): void => {
     const hello = decodeHello(event.data);
     if (hello === null) return;
@@ -95,7 +94,11 @@ export function helloHandshake(
     channel.removeEventListener('open', send);
     channel.removeEventListener('close', onClose);
   };
-  const timer = setTimeout(() => finish(false), timeoutMs);
+  // At the deadline: a side not heard by then sends through the page, and the repeats end either way.
+  const timer = setTimeout(() => {
+    clearInterval(repeat);
+    finish(false);
+  }, timeoutMs);
   const repeat = setInterval(() => {
     if (!otherHeardUs) send();
   }, HELLO_REPEAT_MS);
