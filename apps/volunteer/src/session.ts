@@ -126,6 +126,8 @@ export class VolunteerSession {
         userAgent: navigator.userAgent,
         adapter: device.adapter,
         dutyCycle: this.#store.get().dutyCycle,
+        // Checkpoints leave from the worker too: the page neither holds nor encodes the vector.
+        trainer: { checkpointsFromCompute: true },
         // After every shard: gossip with peers, or FedAvg, by the job's mode — in the trainer's
         // worker, where the parameters are; the page only moves the mesh's chunks (PeerMesh).
         averaging: (rt) => averagingOf(rt),

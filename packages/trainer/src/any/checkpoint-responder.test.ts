@@ -1,4 +1,4 @@
-import { decodeFrame, frameValues } from '@tabswarm/protocol';
+import { decodeFrame, frameValues, type CheckpointRequest } from '@tabswarm/protocol';
 import { describe, expect, it } from 'vitest';
 import { FakeApi } from './test-fakes.ts';
 import type { ParameterSnapshot } from './types.ts';
@@ -17,7 +17,9 @@ function responder(
   current: ParameterSnapshot | null,
   last: ParameterSnapshot | null,
   nodeId: string | null = 'vnode',
+  fromCompute?: (request: CheckpointRequest, senderId: string) => Promise<boolean>,
 ) {
+  let currentReads = 0;
   const api = new FakeApi();
   const state = new TrainerState();
   const events: TrainerEvent[] = [];
@@ -28,11 +30,15 @@ function responder(
     api,
     nodeId: () => nodeId,
     state,
-    current: () => Promise.resolve(current),
+    current: () => {
+      currentReads++;
+      return Promise.resolve(current);
+    },
     last: () => last,
+    ...(fromCompute === undefined ? {} : { fromCompute }),
   });
   const checkpoints = () => events.filter((e) => e.type === 'checkpoint');
-  return { r, api, state, events, checkpoints };
+  return { r, api, state, events, checkpoints, currentReads: () => currentReads };
 }
 
 describe('CheckpointResponder', () => {
@@ -54,6 +60,37 @@ describe('CheckpointResponder', () => {
     await h.r.requested(request('job-a'));
     const frame = decodeFrame(h.api.uploads[0]?.frame ?? new Uint8Array());
     expect(frame.ok && Array.from(frameValues(frame))).toEqual([3]);
+  });
+
+  it('has the compute upload its own parameters when it can: nothing read or encoded here', async () => {
+    const asked: [string, string][] = [];
+    const h = responder(
+      { jobId: 'job-a', values: new Float32Array([1, 2]) },
+      null,
+      'vnode',
+      (req, sender) => {
+        asked.push([req.jobId, sender]);
+        return Promise.resolve(true);
+      },
+    );
+    await h.r.requested(request());
+    expect(asked).toEqual([['job-a', 'vnode']]);
+    expect(h.api.uploads).toHaveLength(0);
+    expect(h.currentReads()).toBe(0);
+    expect(h.checkpoints()[0]).toMatchObject({ ok: true });
+    expect(h.state.status.checkpointsUploaded).toBe(1);
+    // A compute holding another job: the last snapshot, encoded here.
+    const other = responder(null, { jobId: 'job-a', values: new Float32Array([3]) }, 'vnode', () =>
+      Promise.resolve(false),
+    );
+    await other.r.requested(request());
+    const frame = decodeFrame(other.api.uploads[0]?.frame ?? new Uint8Array());
+    expect(frame.ok && Array.from(frameValues(frame))).toEqual([3]);
+    // A failed upload is reported, not retried from here.
+    const failing = responder(null, null, 'vnode', () => Promise.reject(new Error('HTTP 503')));
+    await failing.r.requested(request());
+    expect(failing.checkpoints()[0]).toMatchObject({ ok: false, message: /HTTP 503/ });
+    expect(failing.api.uploads).toHaveLength(0);
   });
 
   it('refuses what it cannot answer, and ignores a malformed request', async () => {

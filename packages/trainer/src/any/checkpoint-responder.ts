@@ -1,7 +1,8 @@
 /**
  * Answers the coordinator's checkpoint requests, one at a time: validates the request, takes the
  * job's current parameters (or the last snapshot when the compute holds none of that job), and
- * uploads them as an fp32 frame. Every answer, refusals included, is a `checkpoint` event.
+ * uploads them as an fp32 frame — or has the compute upload its own where it can (its worker).
+ * Every answer, refusals included, is a `checkpoint` event.
  */
 import { encodeFp32Frame, parseCheckpointRequest, type CheckpointRequest } from '@tabswarm/protocol';
 import type { CoordinatorApi } from '../coordinator-api.ts';
@@ -18,6 +19,11 @@ export interface CheckpointResponderOptions {
   readonly current: () => Promise<ParameterSnapshot | null>;
   /** The parameters after the last shard (what a restart starts from), or null. */
   readonly last: () => ParameterSnapshot | null;
+  /**
+   * The compute encodes and uploads its own parameters, if it holds the job (true); otherwise
+   * (false) the answer comes from `last`. Without it: `current`, encoded here.
+   */
+  readonly fromCompute?: (request: CheckpointRequest, senderId: string) => Promise<boolean>;
 }
 
 export class CheckpointResponder {
@@ -51,7 +57,15 @@ export class CheckpointResponder {
     };
     const nodeId = this.#options.nodeId();
     if (nodeId === null) return report(false, 'not joined');
-    let snapshot = await this.#options.current();
+    const { fromCompute } = this.#options;
+    if (fromCompute !== undefined) {
+      try {
+        if (await fromCompute(request, nodeId)) return report(true, null);
+      } catch (error) {
+        return report(false, errorText(error));
+      }
+    }
+    let snapshot = fromCompute === undefined ? await this.#options.current() : null;
     if (snapshot?.jobId !== request.jobId) {
       const last = this.#options.last();
       snapshot = last?.jobId === request.jobId ? last : null;

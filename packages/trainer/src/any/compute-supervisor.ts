@@ -3,6 +3,7 @@
  * against its failure, restarts it with backoff after a lost device or a crash (skipping WebGPU
  * after repeated device losses), and treats a compute that stops making progress as crashed.
  */
+import type { CheckpointRequest } from '@tabswarm/protocol';
 import { TrainerError, asTrainerError, type TrainerErrorCode } from './errors.ts';
 import type { BackendInfo, ComputeStats, ComputePort, ParameterSnapshot, StartOptions } from './types.ts';
 import type { PauseGate } from './pause-gate.ts';
@@ -98,6 +99,17 @@ export class ComputeSupervisor {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Has the running compute upload a checkpoint of its parameters (ComputePort.uploadCheckpoint);
+   * false when there is none, it cannot, it holds another job, or it failed meanwhile. Starts
+   * nothing; an upload that fails throws.
+   */
+  async uploadCheckpoint(request: CheckpointRequest, senderId: string): Promise<boolean> {
+    const compute = this.#compute;
+    if (compute?.port.uploadCheckpoint === undefined) return false;
+    return Promise.race([compute.port.uploadCheckpoint(request, senderId), compute.failed.then(() => false)]);
   }
 
   /** The running compute's counters, or null; starts nothing. */

@@ -5,8 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getTfjsDevice, runMixSelfTest } from '@tabswarm/kernels';
-import type { Backend, SelfTestReport } from '@tabswarm/protocol';
+import {
+  encodeFp32Frame,
+  type Backend,
+  type CheckpointRequest,
+  type SelfTestReport,
+} from '@tabswarm/protocol';
 import { planBatches, shardSeed } from '@tabswarm/core';
+import { HttpCoordinatorApi } from '../coordinator-api.ts';
 import { BACKEND_ORDER, memoryStats, startBackend, watchDeviceLoss, type BackendChoice } from './backend.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { LocalTrainer } from './local-trainer.ts';
@@ -53,6 +59,8 @@ export class LocalCompute implements T.ComputePort {
   #backend: T.BackendInfo | null = null;
   #trainer: LocalTrainer | null = null;
   #shards: ShardSource | null = null;
+  /** Checkpoint uploads (uploadCheckpoint), to the coordinator start() was given. */
+  #api: HttpCoordinatorApi | null = null;
   #paused = false;
   #resumed: (() => void)[] = [];
   #dutyCycle = 1;
@@ -99,6 +107,11 @@ export class LocalCompute implements T.ComputePort {
             )
           : new MemoryShardCache(options.shardCacheBytes);
     this.#shards = new ShardSource({ ...this.#options.shards, baseUrl: options.baseUrl, cache });
+    const fetchOverride = this.#options.shards?.fetch;
+    this.#api = new HttpCoordinatorApi(
+      options.baseUrl,
+      fetchOverride === undefined ? {} : { fetch: fetchOverride },
+    );
     return info;
   }
 
@@ -154,6 +167,16 @@ export class LocalCompute implements T.ComputePort {
       trainer.flat.setValues(snapshot.values);
       return Promise.resolve();
     });
+  }
+
+  async uploadCheckpoint(request: CheckpointRequest, senderId: string): Promise<boolean> {
+    this.#requireStarted();
+    const trainer = this.#trainer;
+    if (trainer === null || trainer.jobId !== request.jobId || this.#api === null) return false;
+    const values = await trainer.flat.read();
+    const frame = encodeFp32Frame({ jobId: request.jobId, senderId, round: 0, values });
+    await this.#api.uploadCheckpoint(request, frame);
+    return true;
   }
 
   setPaused(paused: boolean): void {

@@ -52,6 +52,12 @@ export interface VolunteerTrainerOptions {
   readonly averaging?: AveragingHook;
   /** Timed steps of the calibration (after one warm-up step). Default 3. */
   readonly calibrationSteps?: number;
+  /**
+   * Checkpoints are encoded and uploaded by the compute itself (ComputePort.uploadCheckpoint): in
+   * the trainer's worker, so the page neither holds nor encodes the vector. Off by default: an
+   * in-process compute gains nothing, and the caller's `api` (a simulation's adversary) is bypassed.
+   */
+  readonly checkpointsFromCompute?: boolean;
   readonly dutyCycle?: number;
   readonly shardCacheBytes?: number;
   /** Waits between restarts of a failing compute, by consecutive failure. */

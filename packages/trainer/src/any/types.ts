@@ -5,6 +5,7 @@
  */
 import type {
   AdapterInfo,
+  CheckpointRequest,
   Backend,
   JobSpec,
   LeaseGrantInfo,
@@ -150,6 +151,13 @@ export interface ComputePort {
   parameters(): Promise<ParameterSnapshot | null>;
   /** Replaces the flat parameters of the loaded job (e.g. with an average). */
   setParameters(snapshot: ParameterSnapshot): Promise<void>;
+  /**
+   * Encodes the loaded job's current parameters as an fp32 frame from `senderId` and uploads it
+   * where `request` says, from where the compute runs (in the trainer's worker the page never
+   * holds the vector, nor spends a task encoding it). False, with nothing sent, when the loaded
+   * job is not `request.jobId`; an upload that fails throws.
+   */
+  uploadCheckpoint?(request: CheckpointRequest, senderId: string): Promise<boolean>;
   setPaused(paused: boolean): void;
   setDutyCycle(dutyCycle: number): void;
   stats(): Promise<ComputeStats>;

@@ -100,6 +100,9 @@ export class VolunteerTrainer {
       state: this.#state,
       current: () => this.#compute.parameters(),
       last: () => this.#jobs.lastParams,
+      ...(options.checkpointsFromCompute === true && {
+        fromCompute: (request, senderId) => this.#compute.uploadCheckpoint(request, senderId),
+      }),
     });
   }
 

@@ -2,7 +2,7 @@
  * Messages between the page and the trainer's Web Worker: calls with ids and replies, one-way
  * controls, step progress for a running call, and a fatal notice when the worker's compute is gone.
  */
-import type { SelfTestReport } from '@tabswarm/protocol';
+import type { CheckpointRequest, SelfTestReport } from '@tabswarm/protocol';
 import type { TrainerErrorCode } from './errors.ts';
 import type * as T from './types.ts';
 
@@ -15,6 +15,7 @@ export interface WorkerCalls {
   train: { args: T.ShardTask; result: T.ShardOutcome };
   parameters: { args: null; result: T.ParameterSnapshot | null };
   setParameters: { args: T.ParameterSnapshot; result: null };
+  uploadCheckpoint: { args: { request: CheckpointRequest; senderId: string }; result: boolean };
   stats: { args: null; result: T.ComputeStats };
   fault: { args: T.FaultKind; result: boolean };
 }

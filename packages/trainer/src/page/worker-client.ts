@@ -3,7 +3,7 @@
  * death (an uncaught error, a fatal notice such as a lost GPU device) settles `failed` and fails
  * every pending call, so the lease loop can release its lease and start a new worker.
  */
-import type { SelfTestReport } from '@tabswarm/protocol';
+import type { CheckpointRequest, SelfTestReport } from '@tabswarm/protocol';
 import { TrainerError } from '../any/errors.ts';
 import type * as T from '../any/types.ts';
 import {
@@ -75,6 +75,9 @@ export class WorkerCompute implements T.ComputePort {
   async setParameters(snapshot: T.ParameterSnapshot): Promise<void> {
     const copy = { jobId: snapshot.jobId, values: snapshot.values.slice() };
     await this.#call('setParameters', copy, transferablesOf(copy));
+  }
+  uploadCheckpoint(request: CheckpointRequest, senderId: string): Promise<boolean> {
+    return this.#call('uploadCheckpoint', { request, senderId });
   }
   setPaused(paused: boolean): void {
     this.#post({ kind: 'paused', paused });

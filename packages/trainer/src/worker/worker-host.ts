@@ -1,4 +1,5 @@
 /** The worker side of the page ↔ worker protocol: serves a ComputePort's calls over a message endpoint. */
+import type { CheckpointRequest } from '@tabswarm/protocol';
 import { TrainerError, asTrainerError } from '../any/errors.ts';
 import type {
   ComputeFailure,
@@ -53,6 +54,10 @@ export function serveCompute(endpoint: MessageEndpoint, compute: ComputePort): v
         return compute.parameters();
       case 'setParameters':
         return compute.setParameters(args as ParameterSnapshot).then(() => null);
+      case 'uploadCheckpoint': {
+        const { request, senderId } = args as { request: CheckpointRequest; senderId: string };
+        return compute.uploadCheckpoint?.(request, senderId) ?? Promise.resolve(false);
+      }
       case 'stats':
         return compute.stats();
       case 'fault':

@@ -1,0 +1,88 @@
+// A compute uploads its own checkpoint (ComputePort.uploadCheckpoint): what the trainer's worker
+// does so that the page never holds or encodes the vector. In-process here, on the cpu backend.
+import * as tf from '@tensorflow/tfjs';
+import { decodeFrame, frameValues, presetLayout } from '@tabswarm/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalCompute } from './local-compute.ts';
+import { MemoryShardCache } from './shard-cache.ts';
+import { jobSpec } from './test-support.ts';
+import { DATASET } from './test-fakes.ts';
+
+const spec = jobSpec({ training: { batchSize: 4, localSteps: 2 } });
+const size = presetLayout('mnist-mlp', {
+  inputShape: DATASET.featureShape,
+  numClasses: DATASET.numClasses,
+}).total;
+const request = {
+  jobId: 'job-a',
+  requestId: '0123456789abcdef',
+  uploadUrl: '/api/jobs/job-a/checkpoint-uploads/0123456789abcdef',
+  token: 'upload-secret',
+  deadline: Date.now() + 60_000,
+};
+
+interface Posted {
+  readonly url: string;
+  readonly authorization: string | null;
+  readonly body: Uint8Array;
+}
+
+const computes: LocalCompute[] = [];
+afterEach(() => {
+  for (const c of computes.splice(0)) c.dispose();
+});
+
+async function loaded(status = 200) {
+  const posted: Posted[] = [];
+  const fetchStub = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const headers = new Headers(init?.headers);
+    posted.push({
+      url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+      authorization: headers.get('authorization'),
+      body: new Uint8Array(init?.body as ArrayBuffer),
+    });
+    return Promise.resolve(
+      status === 200
+        ? new Response(null, { status: 204 })
+        : new Response(JSON.stringify({ code: 'UPLOAD_REFUSED', message: 'no' }), { status }),
+    );
+  };
+  const compute = new LocalCompute({
+    cache: new MemoryShardCache(),
+    shards: { fetch: fetchStub, attempts: 1 },
+    startBackend: async () => {
+      await tf.setBackend('cpu');
+      return { backend: 'cpu', fallbackReason: null, adapter: null };
+    },
+  });
+  computes.push(compute);
+  await compute.start({ baseUrl: 'http://coordinator.test:8080' });
+  const values = Float32Array.from({ length: size }, (_, i) => ((i % 13) - 6) / 100);
+  await compute.loadJob({ jobId: 'job-a', spec, dataset: DATASET, values });
+  return { compute, posted, values };
+}
+
+describe('a compute uploading its own checkpoint', () => {
+  it('encodes its current parameters as an fp32 frame from the node and posts it with the request token', async () => {
+    const { compute, posted, values } = await loaded();
+    expect(await compute.uploadCheckpoint(request, 'vnode1')).toBe(true);
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.url).toBe(
+      'http://coordinator.test:8080/api/jobs/job-a/checkpoint-uploads/0123456789abcdef',
+    );
+    expect(posted[0]?.authorization).toBe('Bearer upload-secret');
+    const frame = decodeFrame(posted[0]?.body ?? new Uint8Array());
+    if (!frame.ok) throw new Error(frame.message);
+    expect(frame.header.senderId).toBe('vnode1');
+    expect(frame.header.jobId).toBe('job-a');
+    expect(frameValues(frame)).toEqual(values);
+  });
+
+  it('sends nothing for a job it does not hold, and throws on a refused upload', async () => {
+    const { compute, posted } = await loaded();
+    expect(await compute.uploadCheckpoint({ ...request, jobId: 'job-b' }, 'vnode1')).toBe(false);
+    expect(posted).toHaveLength(0);
+    const refused = await loaded(409);
+    await expect(refused.compute.uploadCheckpoint(request, 'vnode1')).rejects.toThrow(/HTTP 409/);
+  });
+});
