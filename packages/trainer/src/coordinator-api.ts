@@ -13,7 +13,7 @@ import {
   type RestRoute,
 } from '@tabswarm/protocol';
 import { TrainerError, errorText } from './any/errors.ts';
-import type { ShardCache } from './any/shard-cache.ts';
+import { CacheStorageShardCache, type ShardCache } from './any/shard-cache.ts';
 import type { DatasetShape } from './any/types.ts';
 import { readBody, type DownloadProgress } from './download.ts';
 
@@ -22,6 +22,17 @@ export interface ParameterFetch {
   readonly onProgress?: (progress: DownloadProgress) => void;
   /** The job's latest checkpoint as last seen (JobInfo): served from the cache when it is there. */
   readonly latestSeq?: number | null;
+}
+
+/** The cache of checkpoint frames (a few models' worth; least recently used first out). */
+export const CHECKPOINT_CACHE_NAME = 'tabswarm-checkpoints-v1';
+export const CHECKPOINT_CACHE_BYTES = 512 * 1024 * 1024;
+
+/** The checkpoint cache where Cache Storage exists (a page or a worker: one cache for both), else none. */
+export function checkpointCache(): ShardCache | undefined {
+  return CacheStorageShardCache.available()
+    ? new CacheStorageShardCache({ name: CHECKPOINT_CACHE_NAME, maxBytes: CHECKPOINT_CACHE_BYTES })
+    : undefined;
 }
 
 export interface CoordinatorApi {
@@ -51,7 +62,7 @@ export class HttpCoordinatorApi implements CoordinatorApi {
    */
   constructor(
     baseUrl: string,
-    options: { fetch?: typeof fetch; timeoutMs?: number; cache?: ShardCache } = {},
+    options: { fetch?: typeof fetch; timeoutMs?: number; cache?: ShardCache | undefined } = {},
   ) {
     this.#base = new URL(baseUrl);
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));

@@ -12,7 +12,8 @@ import {
   type SelfTestReport,
 } from '@tabswarm/protocol';
 import { planBatches, shardSeed } from '@tabswarm/core';
-import { HttpCoordinatorApi } from '../coordinator-api.ts';
+import { checkpointCache, HttpCoordinatorApi } from '../coordinator-api.ts';
+import type { DownloadProgress } from '../download.ts';
 import { BACKEND_ORDER, memoryStats, startBackend, watchDeviceLoss, type BackendChoice } from './backend.ts';
 import { TrainerError, asTrainerError, errorText } from './errors.ts';
 import { LocalTrainer } from './local-trainer.ts';
@@ -59,7 +60,7 @@ export class LocalCompute implements T.ComputePort {
   #backend: T.BackendInfo | null = null;
   #trainer: LocalTrainer | null = null;
   #shards: ShardSource | null = null;
-  /** Checkpoint uploads (uploadCheckpoint), to the coordinator start() was given. */
+  /** Checkpoint downloads and uploads (loadJobFromCoordinator, uploadCheckpoint), to the coordinator start() was given. */
   #api: HttpCoordinatorApi | null = null;
   #paused = false;
   #resumed: (() => void)[] = [];
@@ -108,10 +109,11 @@ export class LocalCompute implements T.ComputePort {
           : new MemoryShardCache(options.shardCacheBytes);
     this.#shards = new ShardSource({ ...this.#options.shards, baseUrl: options.baseUrl, cache });
     const fetchOverride = this.#options.shards?.fetch;
-    this.#api = new HttpCoordinatorApi(
-      options.baseUrl,
-      fetchOverride === undefined ? {} : { fetch: fetchOverride },
-    );
+    this.#api = new HttpCoordinatorApi(options.baseUrl, {
+      ...(fetchOverride === undefined ? {} : { fetch: fetchOverride }),
+      // The page's own cache too: a checkpoint downloaded once is not fetched again.
+      cache: this.#options.cache === undefined ? checkpointCache() : undefined,
+    });
     return info;
   }
 
@@ -130,6 +132,24 @@ export class LocalCompute implements T.ComputePort {
       this.#batchSize = job.spec.training.batchSize;
       return { jobId: job.jobId, layout: this.#trainer.flat.layout };
     });
+  }
+
+  async loadJobFromCoordinator(
+    job: T.JobDownload,
+    onProgress?: (progress: DownloadProgress) => void,
+  ): Promise<T.JobLoaded> {
+    const { values } = await this.#requireApi().getParameters(job.jobId, {
+      latestSeq: job.latestSeq,
+      ...(onProgress === undefined ? {} : { onProgress }),
+    });
+    if (job.parameterCount !== null && values.length !== job.parameterCount) {
+      throw new TrainerError(
+        'PARAMETERS_INVALID',
+        `job ${job.jobId} has ${job.parameterCount} parameters, the coordinator sent ${values.length}`,
+      );
+    }
+    const { latestSeq: _seq, parameterCount: _count, ...load } = job;
+    return this.loadJob({ ...load, values });
   }
 
   calibrate(steps: number): Promise<T.Calibration> {
@@ -170,12 +190,12 @@ export class LocalCompute implements T.ComputePort {
   }
 
   async uploadCheckpoint(request: CheckpointRequest, senderId: string): Promise<boolean> {
-    this.#requireStarted();
+    const api = this.#requireApi();
     const trainer = this.#trainer;
-    if (trainer === null || trainer.jobId !== request.jobId || this.#api === null) return false;
+    if (trainer === null || trainer.jobId !== request.jobId) return false;
     const values = await trainer.flat.read();
     const frame = encodeFp32Frame({ jobId: request.jobId, senderId, round: 0, values });
-    await this.#api.uploadCheckpoint(request, frame);
+    await api.uploadCheckpoint(request, frame);
     return true;
   }
 
@@ -374,7 +394,14 @@ export class LocalCompute implements T.ComputePort {
   }
 
   #requireStarted(): void {
-    if (this.#backend === null) throw new TrainerError('BACKEND_UNAVAILABLE', 'start() the compute first');
+    this.#requireApi();
+  }
+
+  /** The coordinator's API, set by start(). */
+  #requireApi(): HttpCoordinatorApi {
+    if (this.#backend === null || this.#api === null)
+      throw new TrainerError('BACKEND_UNAVAILABLE', 'start() the compute first');
+    return this.#api;
   }
 
   #requireTrainer(): LocalTrainer {

@@ -1,5 +1,6 @@
 /** In-memory stand-ins for the trainer's ports, for the lease loop's unit tests. */
 import type { ParameterFetch } from '../coordinator-api.ts';
+import type { DownloadProgress } from '../download.ts';
 import type {
   CheckpointRequest,
   JobInfo,
@@ -43,6 +44,10 @@ export class FakeCompute implements T.ComputePort {
   dutyCycle = 1;
   disposed = false;
   snapshot: T.ParameterSnapshot | null = null;
+  /** What loadJobFromCoordinator downloads, by job (the compute's own downloads: parametersInCompute). */
+  readonly checkpoints = new Map<string, Float32Array>();
+  /** Checkpoint requests this compute uploaded itself. */
+  readonly uploaded: string[] = [];
   /** How a train call goes; by default: every parameter +1, loss 0.5. */
   onTrain: (task: T.ShardTask, onStep?: (p: T.StepProgress) => void) => Promise<T.ShardOutcome> = (
     task,
@@ -89,6 +94,22 @@ export class FakeCompute implements T.ComputePort {
         total: job.values.length,
       },
     });
+  }
+  async loadJobFromCoordinator(
+    job: T.JobDownload,
+    onProgress?: (progress: DownloadProgress) => void,
+  ): Promise<T.JobLoaded> {
+    this.calls.push(`download ${job.jobId}`);
+    const values = this.checkpoints.get(job.jobId);
+    if (values === undefined) throw new TrainerError('HTTP_FAILED', `no checkpoint of ${job.jobId}`);
+    onProgress?.({ loaded: values.byteLength, total: values.byteLength });
+    const { latestSeq: _seq, parameterCount: _count, ...load } = job;
+    return this.loadJob({ ...load, values: values.slice() });
+  }
+  uploadCheckpoint(request: CheckpointRequest): Promise<boolean> {
+    if (this.snapshot?.jobId !== request.jobId) return Promise.resolve(false);
+    this.uploaded.push(request.requestId);
+    return Promise.resolve(true);
   }
   calibrate(steps: number): Promise<T.Calibration> {
     this.calls.push('calibrate');

@@ -11,7 +11,8 @@ import { FATAL_CODES } from './compute-supervisor.ts';
 import { TrainerError, asTrainerError } from './errors.ts';
 import type { AveragingHook, ShardParameters } from './trainer-ports.ts';
 import type { TrainerState } from './trainer-status.ts';
-import type { Calibration, DatasetShape, ParameterSnapshot } from './types.ts';
+import type { DownloadProgress } from '../download.ts';
+import type { Calibration, DatasetShape, JobLoaded, ParameterSnapshot } from './types.ts';
 
 export interface LoadedJob {
   readonly info: JobInfo;
@@ -25,6 +26,8 @@ export interface TrainerJobDeps {
   readonly state: TrainerState;
   readonly averaging?: AveragingHook | undefined;
   readonly calibrationSteps?: number | undefined;
+  /** The compute downloads the checkpoint itself, where it can (ComputePort.loadJobFromCoordinator). */
+  readonly downloadInCompute?: boolean | undefined;
 }
 
 export class TrainerJob {
@@ -41,39 +44,70 @@ export class TrainerJob {
     this.#deps = deps;
   }
 
+  /** Shows a parameter download's progress (a few updates a second: each reaches the page). */
+  #showDownload(jobId: string): { onProgress: (download: DownloadProgress) => void; done: () => void } {
+    const { state } = this.#deps;
+    let shownAt = 0;
+    return {
+      onProgress: (download) => {
+        const now = Date.now();
+        if (now - shownAt < 200 && download.loaded !== download.total) return;
+        shownAt = now;
+        state.set({ download });
+        state.emit({ type: 'download', jobId, progress: download });
+      },
+      done: () => {
+        if (state.status.download !== null) {
+          state.set({ download: null });
+          state.emit({ type: 'download', jobId, progress: null });
+        }
+      },
+    };
+  }
+
   /** The job's parameters from the coordinator (or the cache), their download shown as it goes. */
   async #download(jobId: string, latestSeq: number | null): Promise<Float32Array> {
-    const { api, state } = this.#deps;
-    let shownAt = 0;
+    const shown = this.#showDownload(jobId);
     try {
-      const { values } = await api.getParameters(jobId, {
+      const { values } = await this.#deps.api.getParameters(jobId, {
         latestSeq,
-        onProgress: (download) => {
-          // At most a few updates a second: a status update reaches the page each time.
-          const now = Date.now();
-          if (now - shownAt < 200 && download.loaded !== download.total) return;
-          shownAt = now;
-          state.set({ download });
-          state.emit({ type: 'download', jobId, progress: download });
-        },
+        onProgress: shown.onProgress,
       });
       return values;
     } finally {
-      if (state.status.download !== null) {
-        state.set({ download: null });
-        state.emit({ type: 'download', jobId, progress: null });
-      }
+      shown.done();
     }
   }
 
-  /** Loads the job into the compute and returns its calibration (measured once per job and backend). */
-  async load(jobId: string): Promise<Calibration> {
-    const { api, compute, state } = this.#deps;
-    state.set({ phase: 'loading' });
-    const info = await api.getJob(jobId);
-    const dataset = await api.getDataset(info.spec.dataset);
-    const snapshot = this.lastParams?.jobId === jobId ? this.lastParams : null;
-    const values = snapshot?.values ?? (await this.#download(jobId, info.latestCheckpoint?.seq ?? null));
+  /**
+   * The job loaded into the compute: from the last shard's snapshot, else from the coordinator's
+   * latest checkpoint — downloaded by the compute itself where it can (its worker), else here.
+   */
+  async #loadInto(
+    info: JobInfo,
+    dataset: DatasetShape,
+    snapshot: ParameterSnapshot | null,
+  ): Promise<JobLoaded> {
+    const { compute } = this.#deps;
+    const jobId = info.id;
+    const latestSeq = info.latestCheckpoint?.seq ?? null;
+    if (snapshot === null && this.#deps.downloadInCompute === true) {
+      const shown = this.#showDownload(jobId);
+      try {
+        const loaded = await compute.use((c) =>
+          c.loadJobFromCoordinator === undefined
+            ? Promise.resolve(null)
+            : c.loadJobFromCoordinator(
+                { jobId, spec: info.spec, dataset, latestSeq, parameterCount: info.parameterCount },
+                shown.onProgress,
+              ),
+        );
+        if (loaded !== null) return loaded;
+      } finally {
+        shown.done();
+      }
+    }
+    const values = snapshot?.values ?? (await this.#download(jobId, latestSeq));
     if (info.parameterCount !== null && values.length !== info.parameterCount) {
       throw new TrainerError(
         'PARAMETERS_INVALID',
@@ -87,6 +121,17 @@ export class TrainerJob {
         `the model has ${loaded.layout.total} parameters, not ${values.length}`,
       );
     }
+    return loaded;
+  }
+
+  /** Loads the job into the compute and returns its calibration (measured once per job and backend). */
+  async load(jobId: string): Promise<Calibration> {
+    const { api, compute, state } = this.#deps;
+    state.set({ phase: 'loading' });
+    const info = await api.getJob(jobId);
+    const dataset = await api.getDataset(info.spec.dataset);
+    const snapshot = this.lastParams?.jobId === jobId ? this.lastParams : null;
+    const loaded = await this.#loadInto(info, dataset, snapshot);
     this.current = { info, dataset, layout: loaded.layout };
     this.wanted = jobId;
     if (snapshot === null) this.lastParams = null;

@@ -53,11 +53,12 @@ export interface VolunteerTrainerOptions {
   /** Timed steps of the calibration (after one warm-up step). Default 3. */
   readonly calibrationSteps?: number;
   /**
-   * Checkpoints are encoded and uploaded by the compute itself (ComputePort.uploadCheckpoint): in
-   * the trainer's worker, so the page neither holds nor encodes the vector. Off by default: an
-   * in-process compute gains nothing, and the caller's `api` (a simulation's adversary) is bypassed.
+   * The compute downloads the job's checkpoint and uploads checkpoints itself
+   * (ComputePort.loadJobFromCoordinator, uploadCheckpoint): in the trainer's worker, so the page
+   * neither holds nor decodes/encodes the vector. Off by default: an in-process compute gains
+   * nothing, and the caller's `api` (a simulation's adversary, a test's fake) would be bypassed.
    */
-  readonly checkpointsFromCompute?: boolean;
+  readonly parametersInCompute?: boolean;
   readonly dutyCycle?: number;
   readonly shardCacheBytes?: number;
   /** Waits between restarts of a failing compute, by consecutive failure. */

@@ -13,6 +13,7 @@ import type {
   SelfTestReport,
 } from '@tabswarm/protocol';
 import type { UpdateStatistics } from '@tabswarm/core';
+import type { DownloadProgress } from '../download.ts';
 import type { TrainerErrorCode } from './errors.ts';
 
 /** What a model needs to know about its dataset. */
@@ -49,6 +50,14 @@ export interface JobLoad {
   readonly dataset: DatasetShape;
   /** The flat parameters to start from (the latest checkpoint, or the last local ones). */
   readonly values: Float32Array;
+}
+
+/** A job to load from the coordinator's latest checkpoint, downloaded by the compute itself. */
+export interface JobDownload extends Omit<JobLoad, 'values'> {
+  /** The latest checkpoint as last seen (served from the checkpoint cache when it is there). */
+  readonly latestSeq: number | null;
+  /** The job's parameter count, when the coordinator said: a download of another length is refused. */
+  readonly parameterCount: number | null;
 }
 
 export interface JobLoaded {
@@ -141,6 +150,14 @@ export interface ComputePort {
   selfTest(): Promise<SelfTestReport>;
   /** Builds the job's model, loads `values` into it and resets the optimizer state. */
   loadJob(job: JobLoad): Promise<JobLoaded>;
+  /**
+   * loadJob from the job's latest checkpoint, downloaded (and decoded, checked) where the compute
+   * runs — in the trainer's worker the page never holds the vector — with the download's progress.
+   */
+  loadJobFromCoordinator?(
+    job: JobDownload,
+    onProgress?: (progress: DownloadProgress) => void,
+  ): Promise<JobLoaded>;
   /** Times a few steps on random data; parameters and optimizer state are left as they were. */
   calibrate(steps: number): Promise<Calibration>;
   /** Trains the lease's shard: localSteps batches, then the outcome (never throws for shard problems). */

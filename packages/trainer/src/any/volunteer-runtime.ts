@@ -17,10 +17,9 @@ import type {
   PeerInfo,
   SelfTestReport,
 } from '@tabswarm/protocol';
-import { HttpCoordinatorApi, type CoordinatorApi } from '../coordinator-api.ts';
+import { checkpointCache, HttpCoordinatorApi, type CoordinatorApi } from '../coordinator-api.ts';
 import { TrainerError, errorText } from './errors.ts';
 import { sleep } from './pacing.ts';
-import { CacheStorageShardCache } from './shard-cache.ts';
 import type { BackendInfo, ComputePort } from './types.ts';
 import { VolunteerTrainer } from './volunteer-trainer.ts';
 import { CoordinatorConnection } from './coordinator-connection.ts';
@@ -28,10 +27,6 @@ import type { AveragingHook, LeaseCoordinator, VolunteerTrainerOptions } from '.
 
 /** How long stop() waits for the trainer to give its lease back before closing the socket. */
 const STOP_GRACE_MS = 3_000;
-
-/** The page's cache of checkpoint frames (a few models' worth; least recently used first out). */
-export const CHECKPOINT_CACHE_NAME = 'tabswarm-checkpoints-v1';
-export const CHECKPOINT_CACHE_BYTES = 512 * 1024 * 1024;
 
 /** An averaging hook the runtime owns: closed when the volunteer stops. */
 export interface OwnedAveraging extends AveragingHook {
@@ -134,16 +129,7 @@ export class VolunteerRuntime {
       ...options.trainer,
       baseUrl: options.baseUrl,
       // Where Cache Storage exists (the page), checkpoints are kept: a reload loads the model from it.
-      api:
-        options.api ??
-        new HttpCoordinatorApi(options.baseUrl, {
-          ...(CacheStorageShardCache.available() && {
-            cache: new CacheStorageShardCache({
-              name: CHECKPOINT_CACHE_NAME,
-              maxBytes: CHECKPOINT_CACHE_BYTES,
-            }),
-          }),
-        }),
+      api: options.api ?? new HttpCoordinatorApi(options.baseUrl, { cache: checkpointCache() }),
       coordinator: leasePort(() => this.#connection),
       createCompute: options.createCompute,
       nodeId: () => this.#accepted?.nodeId ?? null,

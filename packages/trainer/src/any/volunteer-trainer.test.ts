@@ -21,7 +21,12 @@ interface Harness {
 }
 
 function harness(
-  options: { averaging?: AveragingHook; jobs?: string[]; stallTimeoutMs?: number } = {},
+  options: {
+    averaging?: AveragingHook;
+    jobs?: string[];
+    stallTimeoutMs?: number;
+    parametersInCompute?: boolean;
+  } = {},
 ): Harness {
   const computes: FakeCompute[] = [];
   const coordinator = new FakeCoordinator();
@@ -33,9 +38,13 @@ function harness(
     coordinator,
     createCompute: () => {
       const c = new FakeCompute();
+      for (const id of options.jobs ?? ['job-a']) c.checkpoints.set(id, new Float32Array([1, 2, 3]));
       computes.push(c);
       return c;
     },
+    ...(options.parametersInCompute === undefined
+      ? {}
+      : { parametersInCompute: options.parametersInCompute }),
     nodeId: () => 'vtest0001',
     retryMs: 1,
     restartDelaysMs: [1],
@@ -401,6 +410,32 @@ describe('VolunteerTrainer', () => {
     expect(frame.header).toMatchObject({ jobId: 'job-a', senderId: 'vtest0001', round: 0 });
     expect(frameValues(frame)).toEqual(new Float32Array([2, 3, 4]));
     expect(h.events.some((e) => e.type === 'error' && /malformed checkpoint/.test(e.message))).toBe(true);
+  });
+
+  it('with parametersInCompute, the compute downloads the checkpoint and uploads checkpoints itself', async () => {
+    const h = harness({ parametersInCompute: true });
+    h.coordinator.script.push(grant('job-a', 0));
+    h.trainer.run();
+    await h.until((e) => count(e, 'shard-done') === 1, 'a shard');
+    const compute = h.computes[0] as FakeCompute;
+    // Nothing fetched here: the compute downloaded it, its progress shown as the page's own was.
+    expect(h.api.parameterFetches).toEqual([]);
+    expect(compute.calls).toContain('download job-a');
+    const downloads = h.events.filter((e) => e.type === 'download');
+    expect(downloads.at(0)).toMatchObject({ jobId: 'job-a', progress: { loaded: 12, total: 12 } });
+    expect(downloads.at(-1)).toMatchObject({ progress: null });
+    const request = {
+      jobId: 'job-a',
+      requestId: '0123456789abcdef',
+      uploadUrl: '/api/jobs/job-a/checkpoint-uploads/0123456789abcdef',
+      token: 'secret',
+      deadline: Date.now() + 10_000,
+    };
+    h.trainer.checkpointRequested(request);
+    await h.until((e) => count(e, 'checkpoint') === 1, 'the upload');
+    expect(compute.uploaded).toEqual(['0123456789abcdef']);
+    expect(h.api.uploads).toHaveLength(0);
+    expect(h.events.find((e) => e.type === 'checkpoint')).toMatchObject({ ok: true });
   });
 
   it('runs the averaging hook after each shard, before the next lease', async () => {

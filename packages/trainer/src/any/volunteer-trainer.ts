@@ -93,6 +93,7 @@ export class VolunteerTrainer {
       state: this.#state,
       averaging: options.averaging,
       calibrationSteps: options.calibrationSteps,
+      downloadInCompute: options.parametersInCompute === true,
     });
     this.#checkpoints = new CheckpointResponder({
       api: options.api,
@@ -100,7 +101,7 @@ export class VolunteerTrainer {
       state: this.#state,
       current: () => this.#compute.parameters(),
       last: () => this.#jobs.lastParams,
-      ...(options.checkpointsFromCompute === true && {
+      ...(options.parametersInCompute === true && {
         fromCompute: (request, senderId) => this.#compute.uploadCheckpoint(request, senderId),
       }),
     });

@@ -3,6 +3,7 @@
  * controls, step progress for a running call, and a fatal notice when the worker's compute is gone.
  */
 import type { CheckpointRequest, SelfTestReport } from '@tabswarm/protocol';
+import type { DownloadProgress } from '../download.ts';
 import type { TrainerErrorCode } from './errors.ts';
 import type * as T from './types.ts';
 
@@ -11,6 +12,7 @@ export interface WorkerCalls {
   start: { args: T.StartOptions; result: T.BackendInfo };
   selfTest: { args: null; result: SelfTestReport };
   loadJob: { args: T.JobLoad; result: T.JobLoaded };
+  loadJobFromCoordinator: { args: T.JobDownload; result: T.JobLoaded };
   calibrate: { args: number; result: T.Calibration };
   train: { args: T.ShardTask; result: T.ShardOutcome };
   parameters: { args: null; result: T.ParameterSnapshot | null };
@@ -37,6 +39,7 @@ export type WorkerToPage =
       readonly message: string;
     }
   | { readonly kind: 'step'; readonly id: number; readonly progress: T.StepProgress }
+  | { readonly kind: 'download'; readonly id: number; readonly progress: DownloadProgress }
   | { readonly kind: 'fatal'; readonly code: T.FatalCode; readonly message: string };
 
 /** The parts of a worker scope (or a MessagePort) the host needs. */

@@ -5,6 +5,7 @@
  */
 import type { CheckpointRequest, SelfTestReport } from '@tabswarm/protocol';
 import { TrainerError } from '../any/errors.ts';
+import type { DownloadProgress } from '../download.ts';
 import type * as T from '../any/types.ts';
 import {
   transferablesOf,
@@ -26,6 +27,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   onStep?: ((progress: T.StepProgress) => void) | undefined;
+  onDownload?: ((progress: DownloadProgress) => void) | undefined;
 }
 
 export class WorkerCompute implements T.ComputePort {
@@ -59,6 +61,12 @@ export class WorkerCompute implements T.ComputePort {
     // The caller may keep its vector (e.g. the snapshot restarts start from): send a copy.
     const copy = { ...job, values: job.values.slice() };
     return this.#call('loadJob', copy, transferablesOf(copy));
+  }
+  loadJobFromCoordinator(
+    job: T.JobDownload,
+    onProgress?: (progress: DownloadProgress) => void,
+  ): Promise<T.JobLoaded> {
+    return this.#call('loadJobFromCoordinator', job, [], undefined, onProgress);
   }
   calibrate(steps: number): Promise<T.Calibration> {
     return this.#call('calibrate', steps);
@@ -107,6 +115,7 @@ export class WorkerCompute implements T.ComputePort {
     args: WorkerCalls[K]['args'],
     transfer: Transferable[] = [],
     onStep?: (progress: T.StepProgress) => void,
+    onDownload?: (progress: DownloadProgress) => void,
   ): Promise<WorkerCalls[K]['result']> {
     if (this.#failure !== null) {
       return Promise.reject(new TrainerError(this.#failure.code, this.#failure.message));
@@ -114,7 +123,7 @@ export class WorkerCompute implements T.ComputePort {
     const id = this.#nextId++;
     return new Promise<WorkerCalls[K]['result']>((resolve, reject) => {
       const settle = (value: unknown): void => resolve(value as WorkerCalls[K]['result']);
-      this.#pending.set(id, { resolve: settle, reject, onStep });
+      this.#pending.set(id, { resolve: settle, reject, onStep, onDownload });
       this.#post({ kind: 'call', id, name, args }, transfer);
     });
   }
@@ -135,6 +144,9 @@ export class WorkerCompute implements T.ComputePort {
       }
       case 'step':
         this.#pending.get(message.id)?.onStep?.(message.progress);
+        break;
+      case 'download':
+        this.#pending.get(message.id)?.onDownload?.(message.progress);
         break;
       case 'fatal':
         this.#fail(message.code, message.message);

@@ -5,6 +5,7 @@ import type {
   ComputeFailure,
   ComputePort,
   FaultKind,
+  JobDownload,
   JobLoad,
   ParameterSnapshot,
   ShardTask,
@@ -46,6 +47,12 @@ export function serveCompute(endpoint: MessageEndpoint, compute: ComputePort): v
         return compute.selfTest();
       case 'loadJob':
         return compute.loadJob(args as JobLoad);
+      case 'loadJobFromCoordinator':
+        if (compute.loadJobFromCoordinator === undefined)
+          return Promise.reject(new Error('this compute does not download jobs'));
+        return compute.loadJobFromCoordinator(args as JobDownload, (progress) =>
+          post({ kind: 'download', id, progress }),
+        );
       case 'calibrate':
         return compute.calibrate(args as number);
       case 'train':

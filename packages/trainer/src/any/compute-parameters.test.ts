@@ -1,7 +1,8 @@
-// A compute uploads its own checkpoint (ComputePort.uploadCheckpoint): what the trainer's worker
-// does so that the page never holds or encodes the vector. In-process here, on the cpu backend.
+// A compute downloads the job's checkpoint and uploads its own (ComputePort.loadJobFromCoordinator,
+// uploadCheckpoint): what the trainer's worker does so that the page never holds, decodes or
+// encodes the vector. In-process here, on the cpu backend, against a stub of the coordinator.
 import * as tf from '@tensorflow/tfjs';
-import { decodeFrame, frameValues, presetLayout } from '@tabswarm/protocol';
+import { decodeFrame, encodeFp32Frame, frameValues, presetLayout } from '@tabswarm/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalCompute } from './local-compute.ts';
 import { MemoryShardCache } from './shard-cache.ts';
@@ -32,9 +33,25 @@ afterEach(() => {
   for (const c of computes.splice(0)) c.dispose();
 });
 
+/** The coordinator's latest checkpoint of job-a, as GET /api/jobs/job-a/parameters serves it. */
+const checkpoint = Float32Array.from({ length: size }, (_, i) => ((i % 13) - 6) / 100);
+
 async function loaded(status = 200) {
   const posted: Posted[] = [];
   const fetchStub = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if ((init?.method ?? 'GET') === 'GET') {
+      const frame = encodeFp32Frame({
+        jobId: 'job-a',
+        senderId: 'coordinator',
+        round: 0,
+        values: checkpoint,
+      });
+      return Promise.resolve(
+        new Response(frame.slice().buffer, {
+          headers: { 'content-length': String(frame.byteLength), 'x-checkpoint-seq': '3' },
+        }),
+      );
+    }
     const headers = new Headers(init?.headers);
     posted.push({
       url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
@@ -57,9 +74,30 @@ async function loaded(status = 200) {
   });
   computes.push(compute);
   await compute.start({ baseUrl: 'http://coordinator.test:8080' });
-  const values = Float32Array.from({ length: size }, (_, i) => ((i % 13) - 6) / 100);
-  await compute.loadJob({ jobId: 'job-a', spec, dataset: DATASET, values });
-  return { compute, posted, values };
+  const progress: number[] = [];
+  const job = { jobId: 'job-a', spec, dataset: DATASET, latestSeq: null };
+  const layout = await compute.loadJobFromCoordinator({ ...job, parameterCount: size }, (p) =>
+    progress.push(p.loaded),
+  );
+  return { compute, posted, values: checkpoint, layout, progress, job };
+}
+
+describe('a compute downloading the job it loads', () => {
+  it('loads the latest checkpoint with its progress, and refuses one of another length', async () => {
+    const { compute, layout, progress, job } = await loaded();
+    expect(layout.layout.total).toBe(size);
+    expect((await compute.parameters())?.values).toEqual(checkpoint);
+    expect(progress.at(-1)).toBe(servedFrameBytes());
+    await expect(compute.loadJobFromCoordinator({ ...job, parameterCount: size + 1 })).rejects.toThrow(
+      /has \d+ parameters, the coordinator sent \d+/,
+    );
+  });
+});
+
+/** The byte length of the served frame (what the download's last progress says it loaded). */
+function servedFrameBytes(): number {
+  return encodeFp32Frame({ jobId: 'job-a', senderId: 'coordinator', round: 0, values: checkpoint })
+    .byteLength;
 }
 
 describe('a compute uploading its own checkpoint', () => {
