@@ -126,8 +126,9 @@ export class VolunteerSession {
         userAgent: navigator.userAgent,
         adapter: device.adapter,
         dutyCycle: this.#store.get().dutyCycle,
-        // Checkpoints leave from the worker too: the page neither holds nor encodes the vector.
-        trainer: { checkpointsFromCompute: true },
+        // The worker downloads the job's checkpoint and uploads checkpoints itself: the page
+        // neither holds, decodes nor encodes the vector for them.
+        trainer: { parametersInCompute: true },
         // After every shard: gossip with peers, or FedAvg, by the job's mode — in the trainer's
         // worker, where the parameters are; the page only moves the mesh's chunks (PeerMesh).
         averaging: (rt) => averagingOf(rt),
