@@ -79,11 +79,6 @@ class BridgedLink extends LinkBase implements MessageLink {
     });
   }
 
-  /** Whether sends go straight on the worker's own channel. */
-  get direct(): boolean {
-    return this.#direct !== null;
-  }
-
   get bufferedAmount(): number {
     return (this.#direct?.bufferedAmount ?? 0) + this.#pageBuffered + (this.#posted - this.#acknowledged);
   }
