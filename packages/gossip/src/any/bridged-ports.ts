@@ -26,6 +26,9 @@ import { LinkBase } from './link-base.ts';
 import type { MessageLink } from './link.ts';
 import { GossipMesh, type GossipMeshOptions } from './mesh.ts';
 
+/** What a link holds for its first subscriber at most (the first messages of an exchange are small). */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
+
 /**
  * A link whose channel is on the page: what it receives comes from there, and sends go there —
  * unless the page also transferred a direct channel to the same peer and both sides said HELLO on
@@ -47,6 +50,13 @@ class BridgedLink extends LinkBase implements MessageLink {
   #posted = 0;
   #acknowledged = 0;
   #pageBuffered = 0;
+  /**
+   * What arrived before anything subscribed: the link is handed to the mesh only once its
+   * handshake settles, and the other side may have settled first and already sent. Null once
+   * delivered.
+   */
+  #held: unknown[] | null = [];
+  #heldBytes = 0;
 
   constructor(
     info: BridgedLinkInfo,
@@ -86,6 +96,11 @@ class BridgedLink extends LinkBase implements MessageLink {
   send(message: Uint8Array): void {
     if (!this.open) throw new Error('link is closed');
     if (this.#direct !== null) {
+      // The other side closed it, and its close event has not reached this worker yet.
+      if (this.#direct.readyState !== 'open') {
+        this.close();
+        throw new Error('link is closed');
+      }
       this.#direct.send(message); // the channel copies it
       return;
     }
@@ -128,7 +143,27 @@ class BridgedLink extends LinkBase implements MessageLink {
 
   received(data: unknown): void {
     if (!this.open) return;
-    this.deliverOwned(data);
+    if (this.#held === null) {
+      this.deliverOwned(data);
+      return;
+    }
+    // Bounded: a peer flooding a link that is not yet in use is cut off.
+    this.#heldBytes += data instanceof ArrayBuffer ? data.byteLength : 0;
+    if (this.#heldBytes > MAX_HELD_BYTES) this.close();
+    else this.#held.push(data);
+  }
+
+  /** The first subscriber gets what arrived before it, in order, once it has finished subscribing. */
+  override onMessage(handler: (data: unknown) => void): () => void {
+    const unsubscribe = super.onMessage(handler);
+    if (this.#held !== null)
+      queueMicrotask(() => {
+        const held = this.#held ?? [];
+        this.#held = null;
+        this.#heldBytes = 0;
+        for (const data of held) this.deliverOwned(data);
+      });
+    return unsubscribe;
   }
 
   closed(): void {

@@ -28,7 +28,9 @@ class FakeEnd implements DataChannelLike {
     const copy = data.slice().buffer;
     const to = this.other;
     setTimeout(() => {
-      if (to?.created === true && to.readyState === 'open') to.emit('message', { data: copy });
+      // A 'connecting' end gets it too: in a worker that was busy when the channel arrived,
+      // Chromium dispatches queued messages before the open event.
+      if (to?.created === true && to.readyState !== 'closed') to.emit('message', { data: copy });
     }, 1);
   }
 
@@ -102,6 +104,27 @@ describe('the direct channel HELLO exchange', () => {
     await sleep(200);
     expect(a.sent.length + b.sent.length).toBe(settled);
     expect(a.sent.length).toBeGreaterThan(2); // repeated while b did not exist
+  });
+
+  it('an end that hears the other before its own open event settles only once open, and answers then', async () => {
+    const [a, b] = pair();
+    b.readyState = 'connecting';
+    const ha = helloHandshake(a, 2_000);
+    const hb = helloHandshake(b, 2_000);
+    stops.push(
+      () => ha.stop(),
+      () => hb.stop(),
+    );
+    let bDone = false;
+    void hb.done.then(() => (bDone = true));
+    await sleep(120); // b has heard a, and cannot send yet
+    expect(bDone).toBe(false);
+    expect(b.sent).toEqual([]);
+    b.readyState = 'open';
+    b.emit('open', {});
+    expect(await hb.done).toBe(true);
+    expect(await ha.done).toBe(true);
+    expect(decodeHello(b.sent[0]!.slice().buffer)).toEqual({ heard: true });
   });
 
   it('gives up when the other side never opens its end, and on a close', async () => {

@@ -50,7 +50,7 @@ export function decodeHello(data: unknown): { heard: boolean } | null {
 
 /**
  * Runs the HELLO exchange on `channel`. Resolves true once this side has heard the other (its end
- * exists, so frames sent now arrive), false when `timeoutMs` passes or the channel closes first.
+ * exists, so frames sent now arrive) and its own end is open, false when `timeoutMs` passes or the channel closes first.
  * Repeats its own HELLO until told it was heard (at most until `timeoutMs`) and answers the other
  * side's until `stop()`.
  */
@@ -72,6 +72,16 @@ export function helloHandshake(
   };
   // Settling twice is harmless: the promise keeps the first outcome.
   const finish = (ok: boolean): void => settle(ok);
+  // Usable once the other side is heard and this end is open. In a worker busy when the channel
+  // arrived, Chromium dispatches queued messages before the open event (readyState still
+  // 'connecting', where send throws): the open event then answers and settles.
+  const settleIfReady = (): void => {
+    if (heardOther && channel.readyState === 'open') finish(true);
+  };
+  const onOpen = (): void => {
+    send();
+    settleIfReady();
+  };
   const onMessage = (event: { data?: unknown }): void => {
     const hello = decodeHello(event.data);
     if (hello === null) return;
@@ -81,7 +91,7 @@ export function helloHandshake(
     // Answer until the other side says it heard us; the first time, say so at once.
     if (first || !hello.heard) send();
     if (otherHeardUs) clearInterval(repeat);
-    finish(true);
+    settleIfReady();
   };
   const onClose = (): void => {
     stop();
@@ -91,7 +101,7 @@ export function helloHandshake(
     clearInterval(repeat);
     clearTimeout(timer);
     channel.removeEventListener('message', onMessage);
-    channel.removeEventListener('open', send);
+    channel.removeEventListener('open', onOpen);
     channel.removeEventListener('close', onClose);
   };
   // At the deadline: a side not heard by then sends through the page, and the repeats end either way.
@@ -103,7 +113,7 @@ export function helloHandshake(
     if (!otherHeardUs) send();
   }, HELLO_REPEAT_MS);
   channel.addEventListener('message', onMessage);
-  channel.addEventListener('open', send);
+  channel.addEventListener('open', onOpen);
   channel.addEventListener('close', onClose);
   if (channel.readyState === 'closed' || channel.readyState === 'closing') onClose();
   else send();

@@ -52,11 +52,18 @@ function directChannels(
   localId: string,
   pairs: Map<string, MessageChannel>,
   untransferable: boolean,
+  unpaired: boolean,
 ) {
   const give = (link: MessageLink): MessageLink => {
     (link as { openTransferableChannel?: () => Transferable | null }).openTransferableChannel = () => {
       // A browser without transferable data channels: the post throws DataCloneError.
       if (untransferable) return { close: () => undefined };
+      if (unpaired) {
+        // A channel whose other end never opens: this side's HELLOs go unheard.
+        const lone = new MessageChannel();
+        cleanups.push(() => (lone.port1.close(), lone.port2.close()));
+        return lone.port1;
+      }
       const key = [localId, link.peerId].sort().join('|');
       const existing = pairs.get(key);
       if (existing !== undefined) {
@@ -116,7 +123,10 @@ function bridgedSwarm(
     direct?: boolean;
     noChannel?: number[];
     untransferable?: number[];
-    helloTimeoutMs?: number;
+    /** Every direct channel opens alone, so no HELLO is ever heard. */
+    unpaired?: boolean;
+    /** The HELLO wait, for every node or node by node. */
+    helloTimeoutMs?: number | readonly number[];
   } = {},
 ) {
   const network = new MemoryNetwork({ bytesPerTick: 1 << 20 });
@@ -128,7 +138,13 @@ function bridgedSwarm(
     const memory = network.connector(id, { refuseDirect: options.refuseDirect?.includes(i) ?? false });
     const withChannel = options.direct === true && options.noChannel?.includes(i) !== true;
     const connector = withChannel
-      ? directChannels(memory, id, pairs, options.untransferable?.includes(i) === true)
+      ? directChannels(
+          memory,
+          id,
+          pairs,
+          options.untransferable?.includes(i) === true,
+          options.unpaired === true,
+        )
       : memory;
     const host = new LinkHost({
       coordinator: coordinator.join(id),
@@ -148,10 +164,12 @@ function bridgedSwarm(
       removeEventListener: (type, listener) => port.removeEventListener(type, listener),
       start: () => port.start(),
     };
+    const helloTimeoutMs =
+      typeof options.helloTimeoutMs === 'number' ? options.helloTimeoutMs : options.helloTimeoutMs?.[i];
     const worker = new BridgedPorts(endpoint, {
       mesh: { reportIntervalMs: 0, heartbeatIntervalMs: 200 },
       channelOf: portChannel,
-      ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
+      ...(helloTimeoutMs === undefined ? {} : { helloTimeoutMs }),
     });
     host.attach(channel.port1);
     nodes.push({ id, host, worker, channel, pageSends });
@@ -239,6 +257,27 @@ describe('the link bridge (page links, worker mesh, over a MessageChannel)', () 
     expect(received).toEqual([100_000]);
     expect(nodes[0]!.worker.linkPaths).toEqual({ direct: 0, page: 1 });
     expect(nodes[0]!.pageSends.count).toBeGreaterThan(0);
+  });
+
+  it('what arrives while a link still waits for HELLO is kept for the mesh, not dropped', async () => {
+    // a gives up on HELLO after 100 ms and sends through the page; b's link is handed to its mesh
+    // only when its own wait ends, 300 ms later — the frame reached b's worker in between.
+    const { nodes } = bridgedSwarm(2, { direct: true, unpaired: true, helloTimeoutMs: [100, 400] });
+    const [a, b] = await Promise.all(nodes.map(meshOf));
+    const received: number[] = [];
+    b!.onFrame((event) => {
+      if (event.ok) received.push(event.frame.header.elementCount);
+    });
+    const connected = await a!.connect(nodes[1]!.id);
+    if (!connected.ok) throw new Error(connected.message);
+    const { encodeFp32Frame } = await import('@tabswarm/protocol');
+    const sent = await connected.transport.sendFrame(
+      encodeFp32Frame({ jobId: 'j', senderId: nodes[0]!.id, round: 0, values: randomVector(10_000, 4) }),
+    );
+    // Acknowledged, so b's mesh read it once the link was handed over.
+    expect(sent).toMatchObject({ ok: true });
+    expect(received).toEqual([10_000]);
+    expect(nodes[1]!.worker.linkPaths).toEqual({ direct: 0, page: 1 });
   });
 
   it('carries frames through the relay when a node makes no direct links', async () => {
