@@ -48,8 +48,15 @@ const untilTrained = (jobId: string): Promise<JobInfo> => swarm.untilTrained(job
 test('three volunteers gossip-average mnist-mlp to 92 %, and keep going when one vanishes', async () => {
   test.setTimeout(480_000);
   const started = Date.now();
+  // Compressed updates and the outer optimizer on the live path (issue 13): int8 codes of the
+  // pseudo-gradient, exchanged every second shard, applied with an outer Nesterov step.
   const job = await createJob(
-    mnistJob('e2e gossip mnist-mlp', { mode: 'gossip', exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS }),
+    mnistJob('e2e gossip mnist-mlp', {
+      mode: 'gossip',
+      exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS,
+      codec: 'int8',
+      outer: { syncEvery: 2 },
+    }),
   );
   const volunteers = await Promise.all(['a', 'b', 'c'].map((label) => openVolunteer(label)));
   const [a, b, c] = volunteers as [Volunteer, Volunteer, Volunteer];
