@@ -107,8 +107,10 @@ export function trainingSetups(quick: boolean, repetitions: number): TrainingSet
     // in the 5-repetition run of 2026-12-05; 93 % only in 4 of 5 runs): two epochs leave room to see
     // where each configuration crosses it.
     { preset: 'mnist-mlp', ...MNIST, epochs: 2, target: 0.92, volunteers: [1, 2, 4], repetitions },
-    // The CNN is ~10× slower per sample on SwiftShader's WebGPU (ENVIRONMENT.md): four shards, one
-    // per volunteer of the largest swarm, keep a repetition of all four configurations near 30 minutes.
+    // The CNN: four shards, one per volunteer of the largest swarm. Pinned to WebGL: on SwiftShader's
+    // WebGPU (the trainer's own choice here) one repetition of all four configurations took about 35
+    // minutes, and the backends part measures a CNN step 8.5× faster on WebGL (WebAssembly cannot
+    // train it: tfjs has no Conv2DBackpropFilter kernel there). Both sides run on the pinned backend.
     {
       preset: 'mnist-cnn',
       ...MNIST,
@@ -117,6 +119,7 @@ export function trainingSetups(quick: boolean, repetitions: number): TrainingSet
       target: 0.8,
       volunteers: [1, 2, 4],
       repetitions,
+      backend: 'webgl',
     },
     // gpt-nano on the moby-dick corpus, as the gpt-nano swarm test trains it (Adam at 0.005), in
     // shards of 16 windows × 10 steps. The target is the held-out unigram entropy less 0.3 bits
