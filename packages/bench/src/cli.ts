@@ -1,7 +1,8 @@
 /**
  * `npm run bench [part ...] [--quick] [--repetitions N] [--out DIR] [--preset NAME]`: runs the parts, prints a
  * markdown table per part on stdout (progress on stderr) and writes every figure with the machine
- * description to DIR/<timestamp>.json. A failed part is reported and the others still run; the
+ * description to DIR/<timestamp>.json — and, while a long part runs, its figures so far to
+ * DIR/<timestamp>.partial.json (removed once the final record is written). A failed part is reported and the others still run; the
  * exit status is 1 then, 2 for a bad command line.
  */
 import path from 'node:path';
@@ -40,16 +41,34 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   process.stdout.write(`Machine: ${machineLine(machine)}\n`);
   const records: PartRecord[] = [];
+  const outDir = path.resolve(options.out ?? path.join(ROOT, 'bench-results'));
+  const runOptions = {
+    parts: options.parts,
+    quick: options.quick,
+    repetitions: options.repetitions,
+    presets: options.presets,
+  };
   for (const part of PARTS.filter((p) => options.parts.includes(p.name))) {
     log(`bench: ${part.name} — ${part.description}`);
     const started = performance.now();
     const partLog = (line: string): void => log(`  [${part.name}] ${line}`);
+    const progress = (sofar: { readonly markdown: string; readonly data: unknown }): void => {
+      const seconds = (performance.now() - started) / 1000;
+      const partial: PartRecord = { part: part.name, status: 'partial', seconds, ...sofar };
+      const file = writeResults(
+        outDir,
+        { startedAt, options: runOptions, machine, parts: [...records, partial] },
+        true,
+      );
+      partLog(`figures so far in ${file}`);
+    };
     try {
       const result = await part.run({
         quick: options.quick,
         repetitions: options.repetitions,
         presets: options.presets,
         log: partLog,
+        progress,
       });
       const seconds = (performance.now() - started) / 1000;
       records.push({ part: part.name, status: 'ok', seconds, markdown: result.markdown, data: result.data });
@@ -63,17 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
       log(`bench: ${part.name} failed: ${message}`);
     }
   }
-  const file = writeResults(path.resolve(options.out ?? path.join(ROOT, 'bench-results')), {
-    startedAt,
-    options: {
-      parts: options.parts,
-      quick: options.quick,
-      repetitions: options.repetitions,
-      presets: options.presets,
-    },
-    machine,
-    parts: records,
-  });
+  const file = writeResults(outDir, { startedAt, options: runOptions, machine, parts: records });
   log(`bench: results in ${file}`);
   return records.every((r) => r.status === 'ok') ? 0 : 1;
 }

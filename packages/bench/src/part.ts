@@ -13,6 +13,12 @@ export interface BenchOptions {
   readonly presets: readonly string[] | null;
   /** Progress lines go here (stderr), never into the tables. */
   readonly log: (line: string) => void;
+  /**
+   * A long part hands its tables and figures so far here after each finished step; the command
+   * keeps them in the results folder, so an interrupted run (hours, for the language model) loses
+   * only the step it was in.
+   */
+  readonly progress?: (sofar: { readonly markdown: string; readonly data: unknown }) => void;
 }
 
 /** One timed figure: the median of its repetitions, with the spread. */

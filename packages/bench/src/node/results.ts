@@ -11,7 +11,15 @@ export type PartRecord =
       readonly markdown: string;
       readonly data: unknown;
     }
-  | { readonly part: string; readonly status: 'failed'; readonly seconds: number; readonly error: string };
+  | { readonly part: string; readonly status: 'failed'; readonly seconds: number; readonly error: string }
+  | {
+      /** A part still running when the record was written: its figures so far. */
+      readonly part: string;
+      readonly status: 'partial';
+      readonly seconds: number;
+      readonly markdown: string;
+      readonly data: unknown;
+    };
 
 export interface RunRecord {
   readonly startedAt: Date;
@@ -28,11 +36,16 @@ export interface RunRecord {
 /** The results format; bump when a field changes meaning. */
 export const RESULTS_VERSION = 1;
 
-/** Writes DIR/<timestamp>.json (creating DIR) and returns its path. */
-export function writeResults(dir: string, run: RunRecord): string {
+/** Where a run's record goes: DIR/<timestamp>.json, or <timestamp>.partial.json while it runs. */
+export function resultsFile(dir: string, startedAt: Date, partial = false): string {
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  return path.join(dir, `${stamp}${partial ? '.partial' : ''}.json`);
+}
+
+/** Writes the run's record (creating DIR) and returns its path; the final one removes the partial. */
+export function writeResults(dir: string, run: RunRecord, partial = false): string {
   fs.mkdirSync(dir, { recursive: true });
-  const stamp = run.startedAt.toISOString().replace(/[:.]/g, '-');
-  const file = path.join(dir, `${stamp}.json`);
+  const file = resultsFile(dir, run.startedAt, partial);
   const body = {
     version: RESULTS_VERSION,
     startedAt: run.startedAt.toISOString(),
@@ -41,6 +54,9 @@ export function writeResults(dir: string, run: RunRecord): string {
     machine: run.machine,
     parts: run.parts,
   };
-  fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  // Written whole, then renamed: a run killed mid-write leaves the previous record, not half of one.
+  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`);
+  fs.renameSync(`${file}.tmp`, file);
+  if (!partial) fs.rmSync(resultsFile(dir, run.startedAt, true), { force: true });
   return file;
 }

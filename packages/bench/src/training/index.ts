@@ -46,8 +46,34 @@ export interface SetupResult {
   readonly data: unknown;
 }
 
-/** Every configuration of one preset, repetitions interleaved; its table and figures. */
-export async function runTrainingSetup(setup: TrainingSetup, options: BenchOptions): Promise<SetupResult> {
+/** The table and figures of `runs` (every configuration with the same number of repetitions). */
+function setupResult(
+  setup: TrainingSetup,
+  configurations: readonly ('baseline' | number)[],
+  runs: ReadonlyMap<'baseline' | number, readonly RunResult[]>,
+): SetupResult {
+  const byConfiguration: ConfigurationRuns[] = configurations.map((c) => ({
+    configuration: c,
+    runs: [...(runs.get(c) ?? [])],
+  }));
+  const trainSize = runs.get('baseline')?.[0]?.trainSize ?? 0;
+  const budget = budgetOf(setup, trainSize);
+  const report = presetReport(setup, budget, trainSize, byConfiguration);
+  return {
+    markdown: report.markdown,
+    data: { setup, budget, summaries: report.summaries, runs: byConfiguration },
+  };
+}
+
+/**
+ * Every configuration of one preset, repetitions interleaved; its table and figures. After each
+ * repetition but the last, `sofar` gets the table over the repetitions done.
+ */
+export async function runTrainingSetup(
+  setup: TrainingSetup,
+  options: BenchOptions,
+  sofar: (partial: SetupResult) => void = () => undefined,
+): Promise<SetupResult> {
   const configurations: ('baseline' | number)[] = ['baseline', ...setup.volunteers];
   const runs = new Map<'baseline' | number, RunResult[]>(configurations.map((c) => [c, []]));
   for (let rep = 1; rep <= setup.repetitions; rep++) {
@@ -64,18 +90,9 @@ export async function runTrainingSetup(setup: TrainingSetup, options: BenchOptio
       );
       runs.get(configuration)?.push(result);
     }
+    if (rep < setup.repetitions) sofar(setupResult(setup, configurations, runs));
   }
-  const byConfiguration: ConfigurationRuns[] = configurations.map((c) => ({
-    configuration: c,
-    runs: runs.get(c) ?? [],
-  }));
-  const trainSize = runs.get('baseline')?.[0]?.trainSize ?? 0;
-  const budget = budgetOf(setup, trainSize);
-  const report = presetReport(setup, budget, trainSize, byConfiguration);
-  return {
-    markdown: report.markdown,
-    data: { setup, budget, summaries: report.summaries, runs: byConfiguration },
-  };
+  return setupResult(setup, configurations, runs);
 }
 
 export const TRAINING_NOTES = NOTES;
@@ -90,13 +107,17 @@ export const trainingPart: BenchPart = {
     );
     if (setups.length === 0)
       throw new Error(`--quick runs mnist-mlp only, not ${options.presets?.join(', ')}`);
+    const combined = (all: readonly SetupResult[]): { markdown: string; data: unknown } => ({
+      markdown: [...all.flatMap((r) => [r.markdown, '']), NOTES].join('\n'),
+      data: all.map((r) => r.data),
+    });
     for (const setup of setups) {
-      results.push(await runTrainingSetup(setup, options));
+      const result = await runTrainingSetup(setup, options, (partial) =>
+        options.progress?.(combined([...results, partial])),
+      );
+      results.push(result);
+      options.progress?.(combined(results));
     }
-    return {
-      part: 'training',
-      markdown: [...results.flatMap((r) => [r.markdown, '']), NOTES].join('\n'),
-      data: results.map((r) => r.data),
-    };
+    return { part: 'training', ...combined(results) };
   },
 };
