@@ -4,25 +4,35 @@
  * on WebGPU, the references on WebAssembly — while the page only moves chunks, and both sides end
  * at the pair's mean.
  *
- * Main-thread long tasks (PerformanceObserver 'longtask') are bounded at 250 ms, not the issue's
- * 50. The frames go on data channels transferred to the workers, and the pages' longest tasks
- * during the exchange were none, then 51 and 85 ms (120 ms once in CI), against 54 ms, then
- * 50–102 ms with the chunks through the page in the same build: fewer, not none — what is left is
- * not the frames' path. Averaging 10M values on the main thread, as the page did before, is
- * 0.5–0.8 s of script there.
+ * The page's main thread must stay free, measured as its own work: the CPU each main-thread task
+ * used during the exchange, from a Chromium trace (main-thread-cpu.ts). PerformanceObserver's
+ * 'longtask' entries are logged too, but they are wall-clock, and on this saturated 2-core machine
+ * the OS deschedules the page mid-task: traced, its tasks over 50 ms of wall time (9–25 in a 10M
+ * exchange, up to 421 ms) used at most 13 ms of CPU each, most under 5 ms. Of seven pages traced
+ * over an exchange, six had no task above 14 ms of CPU; in the seventh (beside a page running the
+ * injected loop below) one rendering frame (BeginMainFrame) used 104 ms, cause not found — so the
+ * bound is 150 ms, not the issue's 50. It still catches what matters:
+ * averaging 10M values on the main thread, as the page did before, is 0.5–0.8 s of script, and a
+ * loop over a 10M array injected on the page during the exchange (10 passes) read 212–306 ms and
+ * failed the test.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Browser, type Page } from '@playwright/test';
 import { mulberry32, randomVector } from '../packages/core/src/index.ts';
+import { SPAN_END_MARK, SPAN_START_MARK, traceMainThread } from './main-thread-cpu.ts';
 import { startVolunteer, useSwarm } from './swarm-fixture.ts';
 
-/** The longest main-thread task allowed during an exchange (see above). */
-const LONG_TASK_BOUND_MS = 250;
+/** The most CPU one main-thread task may use during an exchange (see above). */
+const TASK_CPU_BOUND_MS = 150;
+const SPAN_MARKS = [SPAN_START_MARK, SPAN_END_MARK] as const;
 
 const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 30_000 });
 
 /** Starts a volunteer on `backend` and waits until its trainer's backend is up. */
-async function volunteer(backend: 'webgpu' | 'wasm', label: string): Promise<{ page: Page; nodeId: string }> {
-  const { page } = await swarm.openVolunteerPage({ label, query: `?backend=${backend}` });
+async function volunteer(
+  backend: 'webgpu' | 'wasm',
+  label: string,
+): Promise<{ browser: Browser; page: Page; nodeId: string }> {
+  const { browser, page } = await swarm.openVolunteerPage({ label, query: `?backend=${backend}` });
   const nodeId = await startVolunteer(page);
   await expect
     .poll(() => page.evaluate(() => window.tabswarmTest.trainer()?.backend ?? null), { timeout: 120_000 })
@@ -32,7 +42,7 @@ async function volunteer(backend: 'webgpu' | 'wasm', label: string): Promise<{ p
   await expect
     .poll(() => page.evaluate(() => window.tabswarmTest.getState().selfTest), { timeout: 120_000 })
     .toBe('passed');
-  return { page, nodeId };
+  return { browser, page, nodeId };
 }
 
 /** Records main-thread long tasks from now on (cleared first). */
@@ -60,13 +70,24 @@ async function exchange(
   const sample = Array.from({ length: 64 }, (_, i) => Math.floor((i * (elements - 1)) / 63));
   const [seedA, seedB] = [101, 202];
   // b answers (waits for a's request), a initiates.
+  // Each page marks the span of its exchange (main-thread-cpu.ts reads only the tasks within it).
   const answering = b.page.evaluate(
-    ([n, seed, s]) => window.tabswarmTest.testExchange(null, n, seed, s, 240_000),
-    [elements, seedB, sample] as const,
+    async ([n, seed, s, marks]) => {
+      performance.mark(marks[0]);
+      const result = await window.tabswarmTest.testExchange(null, n, seed, s, 240_000);
+      performance.mark(marks[1]);
+      return result;
+    },
+    [elements, seedB, sample, SPAN_MARKS] as const,
   );
   const initiated = await a.page.evaluate(
-    ([peer, n, seed, s]) => window.tabswarmTest.testExchange(peer, n, seed, s, 240_000),
-    [b.nodeId, elements, seedA, sample] as const,
+    async ([peer, n, seed, s, marks]) => {
+      performance.mark(marks[0]);
+      const result = await window.tabswarmTest.testExchange(peer, n, seed, s, 240_000);
+      performance.mark(marks[1]);
+      return result;
+    },
+    [b.nodeId, elements, seedA, sample, SPAN_MARKS] as const,
   );
   const answered = await answering;
   const x = randomVector(mulberry32(seedA), elements);
@@ -89,7 +110,12 @@ test('two tabs average 10M parameters in their workers on WebGPU with the WGSL k
   await watchLongTasks(a.page);
   await watchLongTasks(b.page);
   const elements = 10_000_000;
-  const { initiated, answered, expected } = await exchange(a, b, elements);
+  const out = test.info().outputPath.bind(test.info());
+  const traced = await traceMainThread(a.browser, a.page, out('trace-a.json'), () =>
+    traceMainThread(b.browser, b.page, out('trace-b.json'), () => exchange(a, b, elements)),
+  );
+  const { initiated, answered, expected } = traced.result.result;
+  const [tasksA, tasksB] = [traced.tasks, traced.result.tasks];
   expect(initiated.ok, initiated.error).toBe(true);
   expect(answered.ok, answered.error).toBe(true);
   // fp32 pairwise averaging: each side holds (x + y) / 2 up to float rounding.
@@ -97,10 +123,12 @@ test('two tabs average 10M parameters in their workers on WebGPU with the WGSL k
   expect(maxError(answered.sampled, expected)).toBeLessThan(1e-6);
   const [longA, longB] = [await longTasks(a.page), await longTasks(b.page)];
   console.log(
-    `[worker averaging] 10M parameters: ${initiated.durationMs.toFixed(0)} ms; long tasks a ${JSON.stringify(longA)}, b ${JSON.stringify(longB)}`,
+    `[worker averaging] 10M parameters: ${initiated.durationMs.toFixed(0)} ms; 'longtask' entries (wall) a ${JSON.stringify(longA)}, b ${JSON.stringify(longB)}; traced main-thread tasks a ${JSON.stringify(tasksA)}, b ${JSON.stringify(tasksB)}`,
   );
-  expect(longA.filter((d) => d > LONG_TASK_BOUND_MS)).toEqual([]);
-  expect(longB.filter((d) => d > LONG_TASK_BOUND_MS)).toEqual([]);
+  for (const tasks of [tasksA, tasksB]) {
+    expect(tasks.tasks).toBeGreaterThan(100); // the trace has the page's tasks with their thread time
+    expect(tasks.maxCpuMs).toBeLessThan(TASK_CPU_BOUND_MS);
+  }
   // The checks on receipt ran as WGSL on TensorFlow.js's WebGPU device, in the worker.
   for (const page of [a.page, b.page]) {
     const stats = await page.evaluate(() => window.tabswarmTest.averagingStats());
