@@ -148,7 +148,8 @@ class BridgedLink extends LinkBase implements MessageLink {
       return;
     }
     // Bounded: a peer flooding a link that is not yet in use is cut off.
-    this.#heldBytes += data instanceof ArrayBuffer ? data.byteLength : 0;
+    this.#heldBytes +=
+      data instanceof ArrayBuffer ? data.byteLength : typeof data === 'string' ? 2 * data.length : 1024;
     if (this.#heldBytes > MAX_HELD_BYTES) this.close();
     else this.#held.push(data);
   }

@@ -50,8 +50,8 @@ export function decodeHello(data: unknown): { heard: boolean } | null {
 
 /**
  * Runs the HELLO exchange on `channel`. Resolves true once this side has heard the other (its end
- * exists, so frames sent now arrive) and its own end is open, false when `timeoutMs` passes or the channel closes first.
- * Repeats its own HELLO until told it was heard (at most until `timeoutMs`) and answers the other
+ * exists, so frames sent now arrive) and its own end is open, false when `timeoutMs` passes or the
+ * channel closes first. Repeats its own HELLO until told it was heard (at most until `timeoutMs`) and answers the other
  * side's until `stop()`.
  */
 export function helloHandshake(

@@ -280,6 +280,30 @@ describe('the link bridge (page links, worker mesh, over a MessageChannel)', () 
     expect(nodes[1]!.worker.linkPaths).toEqual({ direct: 0, page: 1 });
   });
 
+  it('a link not yet handed to the mesh holds at most 16 MiB for it, then is closed', () => {
+    // The worker's end alone, driven by hand as the page would drive it.
+    const listeners = new Set<(event: MessageEvent) => void>();
+    const posted: { t: string; link?: number }[] = [];
+    const endpoint: BridgeEndpoint = {
+      postMessage: (message) => void posted.push(message as { t: string; link?: number }),
+      addEventListener: (_type, listener) => void listeners.add(listener as (event: MessageEvent) => void),
+      removeEventListener: (_type, listener) =>
+        void listeners.delete(listener as (event: MessageEvent) => void),
+    };
+    const worker = new BridgedPorts(endpoint, { channelOf: portChannel, helloTimeoutMs: 5_000 });
+    cleanups.push(() => worker.close());
+    const fromPage = (data: unknown): void => listeners.forEach((l) => l({ data } as MessageEvent));
+    // A channel that never pairs: the link waits out its HELLO, unsubscribed, while the peer sends.
+    const lone = new MessageChannel();
+    cleanups.push(() => (lone.port1.close(), lone.port2.close()));
+    fromPage({ t: 'incoming', link: 7, peerId: 'flooder', kind: 'direct', channel: lone.port1 });
+    const chunk = (): ArrayBuffer => new ArrayBuffer(1 << 20);
+    for (let i = 0; i < 16; i++) fromPage({ t: 'data', link: 7, data: chunk() });
+    expect(posted.filter((m) => m.t === 'close')).toEqual([]); // 16 MiB: held
+    fromPage({ t: 'data', link: 7, data: chunk() });
+    expect(posted.filter((m) => m.t === 'close')).toEqual([{ t: 'close', link: 7 }]);
+  });
+
   it('carries frames through the relay when a node makes no direct links', async () => {
     const { coordinator, nodes } = bridgedSwarm(2, { refuseDirect: [1] });
     const [a, b] = await Promise.all(nodes.map(meshOf));
