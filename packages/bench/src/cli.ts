@@ -2,8 +2,8 @@
  * `npm run bench [part ...] [--quick] [--repetitions N] [--out DIR] [--preset NAME]`: runs the parts, prints a
  * markdown table per part on stdout (progress on stderr) and writes every figure with the machine
  * description to DIR/<timestamp>.json — and, while a long part runs, its figures so far to
- * DIR/<timestamp>.partial.json (removed once the final record is written). A failed part is reported and the others still run; the
- * exit status is 1 then, 2 for a bad command line.
+ * DIR/<timestamp>.partial.json (removed once the final record is written). A failed part is
+ * reported and the others still run; the exit status is 1 then, 2 for a bad command line.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,12 +55,19 @@ async function main(argv: readonly string[]): Promise<number> {
     const progress = (sofar: { readonly markdown: string; readonly data: unknown }): void => {
       const seconds = (performance.now() - started) / 1000;
       const partial: PartRecord = { part: part.name, status: 'partial', seconds, ...sofar };
-      const file = writeResults(
-        outDir,
-        { startedAt, options: runOptions, machine, parts: [...records, partial] },
-        true,
-      );
-      partLog(`figures so far in ${file}`);
+      try {
+        const file = writeResults(
+          outDir,
+          { startedAt, options: runOptions, machine, parts: [...records, partial] },
+          true,
+        );
+        partLog(`figures so far in ${file}`);
+      } catch (error) {
+        // A record that cannot be kept is reported; the measuring goes on.
+        partLog(
+          `could not keep the figures so far: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
     };
     try {
       const result = await part.run({
