@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError, helpText, parseCliOptions } from './cli-options.ts';
 import { describeMachine, machineLine } from './node/machine.ts';
-import { writeResults, type PartRecord } from './node/results.ts';
+import { failedPart, writeResults, type PartRecord } from './node/results.ts';
 import { PARTS, PLANNED_PARTS } from './parts.ts';
 import { TRAINING_PRESETS } from './training/setup.ts';
 
@@ -52,7 +52,10 @@ async function main(argv: readonly string[]): Promise<number> {
     log(`bench: ${part.name} — ${part.description}`);
     const started = performance.now();
     const partLog = (line: string): void => log(`  [${part.name}] ${line}`);
+    // Written by `progress` (a closure), read if the part fails.
+    const kept: { last: { readonly markdown: string; readonly data: unknown } | null } = { last: null };
     const progress = (sofar: { readonly markdown: string; readonly data: unknown }): void => {
+      kept.last = sofar;
       const seconds = (performance.now() - started) / 1000;
       const partial: PartRecord = { part: part.name, status: 'partial', seconds, ...sofar };
       try {
@@ -84,8 +87,10 @@ async function main(argv: readonly string[]): Promise<number> {
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       const seconds = (performance.now() - started) / 1000;
-      records.push({ part: part.name, status: 'failed', seconds, error: message });
+      records.push(failedPart(part.name, seconds, message, kept.last));
       process.stdout.write(`\n## ${part.name}: FAILED\n\n${message.split('\n')[0] ?? ''}\n`);
+      if (kept.last !== null)
+        process.stdout.write(`\nWhat it measured before:\n\n${kept.last.markdown.trim()}\n`);
       log(`bench: ${part.name} failed: ${message}`);
     }
   }

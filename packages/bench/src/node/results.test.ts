@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resultsFile, writeResults, type RunRecord } from './results.ts';
+import { failedPart, resultsFile, writeResults, type RunRecord } from './results.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -38,5 +38,37 @@ describe('the bench results folder', () => {
     const final = writeResults(dir, run('ok'));
     expect(fs.readdirSync(dir)).toEqual([path.basename(final)]);
     expect(final.endsWith('.partial.json')).toBe(false);
+  });
+
+  it('a part that fails after keeping figures has them in the final record', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-results-'));
+    dirs.push(dir);
+    const sofar = { markdown: '| 1 repetition |', data: { reps: 1 } };
+    const base = run('partial');
+    writeResults(
+      dir,
+      { ...base, parts: [{ part: 'training', status: 'partial', seconds: 1, ...sofar }] },
+      true,
+    );
+    const final = writeResults(dir, {
+      ...base,
+      parts: [failedPart('training', 2, 'page.evaluate: Target page closed', sofar)],
+    });
+    expect(fs.readdirSync(dir)).toEqual([path.basename(final)]);
+    const record = JSON.parse(fs.readFileSync(final, 'utf8')) as { parts: unknown[] };
+    expect(record.parts[0]).toEqual({
+      part: 'training',
+      status: 'failed',
+      seconds: 2,
+      error: 'page.evaluate: Target page closed',
+      markdown: '| 1 repetition |',
+      data: { reps: 1 },
+    });
+    expect(failedPart('kernels', 1, 'no adapter', null)).toEqual({
+      part: 'kernels',
+      status: 'failed',
+      seconds: 1,
+      error: 'no adapter',
+    });
   });
 });

@@ -11,7 +11,15 @@ export type PartRecord =
       readonly markdown: string;
       readonly data: unknown;
     }
-  | { readonly part: string; readonly status: 'failed'; readonly seconds: number; readonly error: string }
+  | {
+      readonly part: string;
+      readonly status: 'failed';
+      readonly seconds: number;
+      readonly error: string;
+      /** What it had measured before it failed (its last partial record), if anything. */
+      readonly markdown?: string;
+      readonly data?: unknown;
+    }
   | {
       /** A part still running when the record was written: its figures so far. */
       readonly part: string;
@@ -31,6 +39,19 @@ export interface RunRecord {
   };
   readonly machine: MachineDescription;
   readonly parts: readonly PartRecord[];
+}
+
+/**
+ * The record of a part that failed: the error, and the figures it had kept so far — an interrupted
+ * run (a browser killed, Ctrl-C) keeps every finished repetition in the final record.
+ */
+export function failedPart(
+  part: string,
+  seconds: number,
+  error: string,
+  sofar: { readonly markdown: string; readonly data: unknown } | null,
+): PartRecord {
+  return { part, status: 'failed', seconds, error, ...(sofar ?? {}) };
 }
 
 /** The results format; bump when a field changes meaning. */
