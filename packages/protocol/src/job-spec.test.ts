@@ -66,6 +66,10 @@ describe('job spec', () => {
     [{ name: 'x', training: { batchSize: 1.5 } }, 'training.batchSize: batch size must be a whole number'],
     [{ name: 'x', training: { epochs: 0 } }, 'training.epochs: epochs must be at least 1'],
     [
+      { name: 'x', training: { samplesPerEpoch: 0 } },
+      'training.samplesPerEpoch: samples per epoch must be at least 1',
+    ],
+    [
       { name: 'x', training: { optimizer: { type: 'rmsprop' } } },
       'training.optimizer.type: optimizer.type must be one of sgd, momentum, adam',
     ],

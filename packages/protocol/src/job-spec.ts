@@ -126,6 +126,11 @@ export const trainingSpecSchema = z.strictObject({
   /** Optimizer steps a volunteer runs on one shard (H); a shard holds batchSize × localSteps samples. */
   localSteps: int('local steps', 1, 10_000).default(10),
   epochs: int('epochs', 1, 1000).default(2),
+  /**
+   * An epoch is the first this many samples of the training split (all of it when absent or
+   * larger): a budget smaller than a large corpus, the same samples in every epoch.
+   */
+  samplesPerEpoch: int('samples per epoch', 1, 1e9).optional(),
   /** Stop early once a checkpoint evaluates at or above this test accuracy (0–1). */
   targetAccuracy: num('target accuracy', 0, 1, { exclusiveMin: true }).optional(),
   seed: int('seed', 0, 2 ** 31 - 1).default(1),

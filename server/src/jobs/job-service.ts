@@ -129,7 +129,8 @@ export class JobService {
       refuseOversized(field, presetParameterCount(spec.model.preset, dataset));
     const model = await this.checkpoints?.describeModel(spec, dataset);
     if (model) refuseOversized(field, model.layout.total);
-    const job = this.scheduler.createJob(spec, dataset.trainSize);
+    const trainSize = Math.min(dataset.trainSize, spec.training.samplesPerEpoch ?? dataset.trainSize);
+    const job = this.scheduler.createJob(spec, trainSize);
     if (model) await this.checkpoints?.initialize(job, model);
     this.log.info({ jobId: job.id, name: job.name, shards: job.shardCount }, 'job created');
     return this.info(job);

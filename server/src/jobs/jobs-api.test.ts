@@ -143,6 +143,31 @@ describe('leases over socket.io', () => {
     expect(metrics).not.toMatch(/tabswarm_leases_total\{[^}]*node/);
   });
 
+  it('with samplesPerEpoch, an epoch is the first samples of the split, and the job completes after them', async () => {
+    const running = track(await startServer());
+    const job = await createJob(running, {
+      name: 'a budget',
+      training: { batchSize: 100, localSteps: 10, epochs: 2, samplesPerEpoch: 2_500 },
+    });
+    expect(job).toMatchObject({ trainSize: 2_500, shardSize: 1_000, shardCount: 3, totalShards: 6 });
+    const volunteer = running.volunteer();
+    await joinVolunteer(volunteer);
+    const ranges: string[] = [];
+    for (;;) {
+      const reply = await request<{ lease: LeaseGrantInfo | null }>(volunteer, 'requestLease', {});
+      if (!reply.ok) throw new Error(reply.message);
+      if (!reply.lease) break;
+      const { leaseId, start, end } = reply.lease;
+      ranges.push(`${start}-${end}`);
+      await request(volunteer, 'completeLease', { leaseId, loss: 0.3, samples: end - start, durationMs: 1 });
+    }
+    expect(ranges.sort()).toEqual(['0-1000', '0-1000', '1000-2000', '1000-2000', '2000-2500', '2000-2500']);
+    expect(running.server.jobs.get(job.id)).toMatchObject({ status: 'completed', samplesDone: 5_000 });
+    // More than the split holds is the whole split.
+    const whole = await createJob(running, { name: 'all', training: { samplesPerEpoch: 1e6 } });
+    expect(whole.trainSize).toBe(8_000);
+  });
+
   it('re-queues the shard of a volunteer that disconnects, and rejects bad lease messages', async () => {
     const running = track(await startServer());
     const job = await createJob(running, {

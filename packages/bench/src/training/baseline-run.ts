@@ -89,8 +89,9 @@ export async function runBaseline(
       featureShape: summary.featureShape,
       ...(summary.labelShape !== undefined && { labelShape: summary.labelShape }),
       numClasses: summary.numClasses,
-      trainSize: summary.trainSize,
-      sampleBudget: budgetOf(setup, summary.trainSize),
+      // The job's training samples: the first samplesPerEpoch of the split when the setup has a budget.
+      trainSize: job.trainSize,
+      sampleBudget: budgetOf(setup, job.trainSize),
       snapshotEvery: options.snapshotEvery,
       backend: options.backend,
     };
@@ -122,7 +123,7 @@ export async function runBaseline(
       ...cpu,
       coordinatorCpuSeconds: 0,
       samples: result.samples,
-      trainSize: summary.trainSize,
+      trainSize: job.trainSize,
       curve,
       backend: result.backend,
       fallbackReason: result.fallbackReason,

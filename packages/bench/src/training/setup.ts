@@ -65,6 +65,12 @@ export function jobSpec(setup: TrainingSetup, name: string): JobSpecInput {
       batchSize: setup.batchSize,
       localSteps: setup.localSteps,
       epochs: setup.epochs,
+      // A budget short of the split is the job's epoch, so the job ends there and its last
+      // checkpoint is the model at the budget (a job running on past it checkpoints wherever its
+      // rounds fall), and the baseline trains on the same first samples.
+      ...(setup.sampleBudget !== undefined && {
+        samplesPerEpoch: Math.ceil(setup.sampleBudget / setup.epochs),
+      }),
       seed: 1,
     },
     // The product default: gossip after every shard. No target: every run trains the same budget.
