@@ -88,7 +88,7 @@ test('npm run bench -- --quick prints a table per part and writes the JSON with 
     const backends = data('backends');
     const figures = backends.figures as Json[];
     expect(new Set(figures.map((f) => f.backend))).toEqual(new Set(['webgpu', 'webgl', 'wasm', 'cpu']));
-    expect(new Set(figures.map((f) => f.preset))).toEqual(new Set(['mnist-mlp', 'mnist-cnn']));
+    expect(new Set(figures.map((f) => f.preset))).toEqual(new Set(['mnist-mlp', 'mnist-cnn', 'gpt-nano']));
     for (const f of figures) {
       if (f.error !== null) continue;
       expectTiming(f.msPerStep);

@@ -5,6 +5,8 @@ export interface BackendsOptions {
   readonly presets: readonly ModelPreset[];
   readonly backends: readonly Backend[];
   readonly batchSize: number;
+  /** The batch of the language-model presets (windows of 64 characters). */
+  readonly textBatchSize: number;
   /** Untimed steps first (shader compilation, tfjs's buffer pools). */
   readonly warmupSteps: number;
   readonly steps: number;

@@ -22,6 +22,9 @@ const PAGE_ROOT = fileURLToPath(new URL('./page/', import.meta.url));
 /** The batch of the swarm's mnist jobs; --quick (a shape check) takes a smaller one. */
 const BATCH_SIZE = 64;
 const QUICK_BATCH_SIZE = 16;
+/** gpt-nano's batch in the training part (16 windows of 64 characters); --quick: 4. */
+const TEXT_BATCH_SIZE = 16;
+const QUICK_TEXT_BATCH_SIZE = 4;
 
 export interface BackendFigure {
   readonly backend: Backend;
@@ -38,6 +41,7 @@ export interface BackendFigure {
 
 export interface BackendsData {
   readonly batchSize: number;
+  readonly textBatchSize: number;
   readonly warmupSteps: number;
   readonly figures: readonly BackendFigure[];
   readonly fastest: Readonly<Partial<Record<ModelPreset, Backend>>>;
@@ -70,6 +74,7 @@ function analyse(result: BackendsResult, options: BackendsOptions): BackendsData
   });
   return {
     batchSize: options.batchSize,
+    textBatchSize: options.textBatchSize,
     warmupSteps: options.warmupSteps,
     figures,
     fastest,
@@ -110,7 +115,7 @@ function markdown(data: BackendsData): string {
     .join(', ');
   const failed = data.figures.filter((f) => f.error !== null);
   return [
-    `One training step (the trainer's LocalTrainer.step: tfjs loss and gradients, our optimizer on the flat vector; Adam) on a batch of ${data.batchSize} MNIST-shaped samples, after ${data.warmupSteps} warm-up step(s); all backends in one page, one after another. The volunteer page tries webgpu, then webgl, wasm, cpu.`,
+    `One training step (the trainer's LocalTrainer.step: tfjs loss and gradients, our optimizer on the flat vector; Adam) on a batch of ${data.batchSize} MNIST-shaped samples (gpt-nano: ${data.textBatchSize} random windows of 64 characters, 83 distinct, the built-in corpus's shape), after ${data.warmupSteps} warm-up step(s); all backends in one page, one after another. The volunteer page tries webgpu, then webgl, wasm, cpu.`,
     '',
     table,
     '',
@@ -134,11 +139,13 @@ export const backendsPart: BenchPart = {
   description: 'one training step of each preset on webgpu, webgl, wasm and cpu',
   async run({ quick, repetitions, log }) {
     const options: BackendsOptions = {
-      // The image presets, built on MNIST's shape: the GPT presets need a text dataset's shape and
-      // vocabulary, which this page does not have (its step times are in the README, from Node).
-      presets: MODEL_PRESETS.filter((p) => !isGptPreset(p)),
+      // The image presets on MNIST's shape, gpt-nano on the built-in corpus's (windows of 64, 83
+      // characters). Not gpt-mini: 10.7M parameters, seconds a step on the CPU here and more on
+      // SwiftShader; it is for volunteers with real GPUs.
+      presets: MODEL_PRESETS.filter((p) => !isGptPreset(p) || p === 'gpt-nano'),
       backends: BACKENDS,
       batchSize: quick ? QUICK_BATCH_SIZE : BATCH_SIZE,
+      textBatchSize: quick ? QUICK_TEXT_BATCH_SIZE : TEXT_BATCH_SIZE,
       warmupSteps: quick ? 1 : 2,
       steps: repetitions,
     };

@@ -5,13 +5,15 @@
  * (startBackend, with the other backends skipped). Driven by backends-part.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { jobSpecSchema, type Backend } from '@tabswarm/protocol';
+import { isGptPreset, jobSpecSchema, type Backend } from '@tabswarm/protocol';
 import { mulberry32 } from '@tabswarm/core';
 import { BACKEND_ORDER, LocalTrainer, startBackend, type BackendChoice } from '@tabswarm/trainer';
 import { WASM_FILES } from '../../../../trainer/src/worker/wasm-files.ts';
 import type { BackendStepRow, BackendsApi, BackendsOptions, BackendsResult } from '../backends-api.ts';
 
 const MNIST = { featureShape: [28, 28, 1], numClasses: 10 } as const;
+/** The built-in moby-dick corpus's shape: windows of 64 characters, the next one at each position. */
+const TEXT = { featureShape: [64], labelShape: [64], numClasses: 83 } as const;
 
 /** Forces `backend`: every other one is skipped, so a failure to start is reported, not replaced. */
 function only(backend: Backend): BackendChoice {
@@ -20,30 +22,47 @@ function only(backend: Backend): BackendChoice {
   return { skip, wasmPaths: WASM_FILES };
 }
 
+/** A batch of random inputs and labels of the preset's dataset shape. */
+function randomBatch(text: boolean, n: number): { x: tf.Tensor; y: tf.Tensor } {
+  const random = mulberry32(7);
+  if (text) {
+    const [t] = TEXT.featureShape;
+    const token = (): number => Math.floor(random() * TEXT.numClasses);
+    return {
+      x: tf.tensor(Float32Array.from({ length: n * t }, token), [n, t]),
+      y: tf.tensor(Float32Array.from({ length: n * t }, token), [n, ...TEXT.labelShape]),
+    };
+  }
+  return {
+    x: tf.tensor(
+      Float32Array.from({ length: n * 784 }, () => random()),
+      [n, ...MNIST.featureShape],
+    ),
+    y: tf.tensor1d(Float32Array.from({ length: n }, () => Math.floor(random() * 10))),
+  };
+}
+
 async function stepTimes(
   preset: BackendStepRow['preset'],
   options: BackendsOptions,
-): Promise<{ parameters: number; stepMs: number[] }> {
-  // The training settings of the swarm's mnist-mlp job (packages/virtual mnistMlpJob): Adam, lr 0.003.
+): Promise<{ parameters: number; batchSize: number; stepMs: number[] }> {
+  const text = isGptPreset(preset);
+  const n = text ? options.textBatchSize : options.batchSize;
+  // The training settings of the swarm's mnist-mlp job (packages/virtual mnistMlpJob): Adam, lr
+  // 0.003; gpt-nano's learning rate in the training part (0.005).
   const spec = jobSpecSchema.parse({
     name: `bench-${preset}`,
     model: { kind: 'preset', preset },
-    dataset: 'mnist',
+    dataset: text ? 'moby-dick' : 'mnist',
     training: {
       optimizer: { type: 'adam' },
-      learningRate: 0.003,
-      batchSize: options.batchSize,
+      learningRate: text ? 0.005 : 0.003,
+      batchSize: n,
       localSteps: 1,
     },
   });
-  const trainer = await LocalTrainer.create(`bench-${preset}`, spec, MNIST);
-  const random = mulberry32(7);
-  const n = options.batchSize;
-  const x = tf.tensor(
-    Float32Array.from({ length: n * 784 }, () => random()),
-    [n, ...MNIST.featureShape],
-  );
-  const y = tf.tensor1d(Float32Array.from({ length: n }, () => Math.floor(random() * 10)));
+  const trainer = await LocalTrainer.create(`bench-${preset}`, spec, text ? TEXT : MNIST);
+  const { x, y } = randomBatch(text, n);
   const stepMs: number[] = [];
   try {
     for (let s = 0; s < options.warmupSteps + options.steps; s++) {
@@ -55,7 +74,7 @@ async function stepTimes(
       if (!Number.isFinite(value)) throw new Error(`${preset}: the loss is not finite`);
       if (s >= options.warmupSteps) stepMs.push(performance.now() - started);
     }
-    return { parameters: trainer.flat.size, stepMs };
+    return { parameters: trainer.flat.size, batchSize: n, stepMs };
   } finally {
     tf.dispose([x, y]);
     trainer.dispose();
@@ -85,15 +104,15 @@ const api: BackendsApi = {
       }
       for (const preset of options.presets) {
         try {
-          const { parameters, stepMs } = await stepTimes(preset, options);
-          rows.push({ backend, preset, parameters, batchSize: options.batchSize, stepMs, error: null });
+          const { parameters, batchSize, stepMs } = await stepTimes(preset, options);
+          rows.push({ backend, preset, parameters, batchSize, stepMs, error: null });
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           rows.push({
             backend,
             preset,
             parameters: 0,
-            batchSize: options.batchSize,
+            batchSize: isGptPreset(preset) ? options.textBatchSize : options.batchSize,
             stepMs: [],
             error: message,
           });
