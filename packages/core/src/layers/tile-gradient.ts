@@ -28,12 +28,8 @@ export function tileGradient(dy: tf.Tensor, xShape: readonly number[], reps: rea
   });
 }
 
-let registered = false;
-
-/** Installs tileGradient as TF.js's gradient of Tile (once; later calls do nothing). */
+/** Installs tileGradient as TF.js's gradient of Tile (registering it again replaces it with itself). */
 export function registerTileGradient(): void {
-  if (registered) return;
-  registered = true;
   tf.registerGradient({
     kernelName: tf.Tile,
     inputsToSave: ['x'],

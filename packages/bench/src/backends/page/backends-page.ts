@@ -42,12 +42,16 @@ function randomBatch(text: boolean, n: number): { x: tf.Tensor; y: tf.Tensor } {
   };
 }
 
+/** The batch a preset's step is timed on: windows of text for the language models. */
+const batchOf = (preset: BackendStepRow['preset'], options: BackendsOptions): number =>
+  isGptPreset(preset) ? options.textBatchSize : options.batchSize;
+
 async function stepTimes(
   preset: BackendStepRow['preset'],
   options: BackendsOptions,
 ): Promise<{ parameters: number; batchSize: number; stepMs: number[] }> {
   const text = isGptPreset(preset);
-  const n = text ? options.textBatchSize : options.batchSize;
+  const n = batchOf(preset, options);
   // The training settings of the swarm's mnist-mlp job (packages/virtual mnistMlpJob): Adam, lr
   // 0.003; gpt-nano's learning rate in the training part (0.005).
   const spec = jobSpecSchema.parse({
@@ -112,7 +116,7 @@ const api: BackendsApi = {
             backend,
             preset,
             parameters: 0,
-            batchSize: isGptPreset(preset) ? options.textBatchSize : options.batchSize,
+            batchSize: batchOf(preset, options),
             stepMs: [],
             error: message,
           });
