@@ -12,7 +12,12 @@ export default defineConfig({
           include: ['packages/*/src/**/*.test.ts', 'server/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
           // The virtual-volunteer swarms are the 'swarm' project: they are run alone (npm test runs
           // this project's files side by side, theirs one at a time).
-          exclude: ['**/*.browser.test.ts', '**/node_modules/**', 'packages/virtual/**'],
+          exclude: [
+            '**/*.browser.test.ts',
+            '**/*.postgres.test.ts',
+            '**/node_modules/**',
+            'packages/virtual/**',
+          ],
           testTimeout: 30_000,
           hookTimeout: 30_000,
           // Type tests (*.test-d.ts): tsc over the protocol package, where the event maps live.
@@ -31,6 +36,22 @@ export default defineConfig({
           exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        // The store's guarantees on PostgreSQL: the same scheduler property test and crash test as
+        // on SQLite, and what only several coordinators sharing one database can show.
+        test: {
+          name: 'postgres',
+          environment: 'node',
+          include: [
+            'server/src/scheduler/scheduler.property.test.ts',
+            'server/src/crash.test.ts',
+            'server/src/**/*.postgres.test.ts',
+          ],
+          globalSetup: ['server/src/store/postgres-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -59,6 +59,50 @@ export function ensureChromium() {
   if (!fs.existsSync(CHROMIUM)) fail(`apt-get installed chromium but ${CHROMIUM} is still missing`);
 }
 
+/** The PostgreSQL binaries' directory, as server/src/store/postgres-server.ts finds it. */
+function postgresBin() {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir !== '' && fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl')))
+      return dir;
+  }
+  const debian = '/usr/lib/postgresql';
+  if (!fs.existsSync(debian)) return null;
+  const version = fs
+    .readdirSync(debian)
+    .filter((v) => fs.existsSync(path.join(debian, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a))[0];
+  return version === undefined ? null : path.join(debian, version, 'bin');
+}
+
+/**
+ * PostgreSQL for the tests of the shared store (Debian's postgresql; libpq-dev, which the store's
+ * libpq module compiles against). Run before ensureDependencies, so that npm ci builds libpq.
+ */
+export function ensurePostgres() {
+  const haveServer = postgresBin() !== null;
+  const haveHeaders = fs.existsSync('/usr/include/postgresql/libpq-fe.h');
+  if (haveServer && haveHeaders) return;
+  const missing = [...(haveServer ? [] : ['postgresql']), ...(haveHeaders ? [] : ['libpq-dev'])];
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    fail(
+      `the PostgreSQL tests need ${missing.join(' and ')}. Install once with:\n` +
+        `    sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}\n` +
+        '  then run npm test again.',
+    );
+  }
+  log(`installing ${missing.join(' and ')} from Debian (apt-get install)…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (run('apt-get', ['update', '-qq'], { env }) !== 0) fail('apt-get update failed');
+  if (run('apt-get', ['install', '-y', '-qq', ...missing], { env }) !== 0)
+    fail(`apt-get install ${missing.join(' ')} failed`);
+  // Debian starts a cluster of its own on install; the tests start theirs on a free port.
+  if (postgresBin() === null) fail('apt-get installed postgresql but initdb is still missing');
+  // libpq is an optional dependency: built now if node_modules was installed without its headers.
+  if (fs.existsSync(path.join(ROOT, 'node_modules', 'libpq')) && !haveHeaders)
+    if (run('npm', ['rebuild', 'libpq']) !== 0) fail('npm rebuild libpq failed; see the output above');
+}
+
 function newestMtime(dir) {
   let newest = 0;
   if (!fs.existsSync(dir)) return newest;
@@ -83,6 +127,7 @@ export function ensureBuilt({ force = false } = {}) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  ensurePostgres();
   ensureDependencies();
   ensureChromium();
   ensureBuilt();

@@ -5,12 +5,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, ensureBuilt, ensureChromium, ensureDependencies, log, run } from './setup.mjs';
+import { ROOT, ensureBuilt, ensureChromium, ensureDependencies, ensurePostgres, log, run } from './setup.mjs';
 
 const REPORTS = path.join(ROOT, '.reports');
 
+ensurePostgres();
 ensureDependencies();
 ensureChromium();
+// The postgres project fails, rather than skips, when its server cannot start.
+process.env.TABSWARM_REQUIRE_POSTGRES = '1';
 fs.rmSync(REPORTS, { recursive: true, force: true });
 fs.mkdirSync(REPORTS, { recursive: true });
 
@@ -40,6 +43,7 @@ const steps = [
   { name: 'typecheck', cmd: ['npx', ['tsc', '-b']], together: 'static' },
   { name: 'unit', cmd: vitest('unit', Math.max(2, os.availableParallelism() - 1)), report: 'unit.json' },
   { name: 'swarm', cmd: vitest('swarm'), report: 'swarm.json' },
+  { name: 'postgres', cmd: vitest('postgres'), report: 'postgres.json' },
   { name: 'browser', cmd: vitest('browser'), report: 'browser.json' },
   { name: 'build', run: () => (ensureBuilt({ force: true }), 0) },
   { name: 'e2e', cmd: ['npx', ['playwright', 'test']], report: 'e2e.json' },

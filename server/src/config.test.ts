@@ -27,6 +27,19 @@ describe('config', () => {
     ).toThrow(/longer than/);
   });
 
+  it('keeps jobs in SQLite unless --store names a PostgreSQL server', () => {
+    expect(resolveConfig([], {}).storeUrl).toBeUndefined();
+    expect(resolveConfig(['--store', 'sqlite'], {}).storeUrl).toBeUndefined();
+    const url = 'postgres://tabswarm:secret@db.internal:5432/tabswarm';
+    expect(resolveConfig([], { TABSWARM_STORE: url }).storeUrl).toBe(url);
+    expect(resolveConfig(['--store', 'postgresql://127.0.0.1/x'], {}).storeUrl).toBe(
+      'postgresql://127.0.0.1/x',
+    );
+    expect(() => resolveConfig(['--store', 'mysql://db/x'], {})).toThrow(/mysql is not supported/);
+    expect(() => resolveConfig(['--store', 'data.sqlite'], {})).toThrow(/"sqlite" or a postgres:\/\/ URL/);
+    expect(() => resolveConfig(['--store', 'postgres:///x'], {})).toThrow(/needs a host/);
+  });
+
   it('parses ICE servers', () => {
     const ice = '[{"urls":"stun:stun.example.org:3478"}]';
     expect(resolveConfig(['--ice-servers', ice], {}).iceServers).toEqual([

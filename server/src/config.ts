@@ -13,6 +13,11 @@ export interface ServerConfig {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /**
+   * A PostgreSQL URL that several coordinators share; absent: the embedded SQLite file in
+   * dataDir. Checkpoint frames and datasets stay files under dataDir either way.
+   */
+  readonly storeUrl: string | undefined;
   /** Built dashboard and volunteer pages; absent folders are reported on their routes. */
   readonly dashboardDir: string;
   readonly volunteerDir: string;
@@ -43,6 +48,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   port: 8080,
   host: '0.0.0.0',
   dataDir: path.join(repoRoot, 'data'),
+  storeUrl: undefined,
   dashboardDir: path.join(repoRoot, 'apps', 'dashboard', 'dist'),
   volunteerDir: path.join(repoRoot, 'apps', 'volunteer', 'dist'),
   heartbeatIntervalMs: 2_000,
@@ -67,6 +73,7 @@ const OPTIONS = {
   port: { flag: '--port', env: 'PORT' },
   host: { flag: '--host', env: 'HOST' },
   dataDir: { flag: '--data-dir', env: 'TABSWARM_DATA_DIR' },
+  store: { flag: '--store', env: 'TABSWARM_STORE' },
   heartbeatIntervalMs: { flag: '--heartbeat-interval-ms', env: 'TABSWARM_HEARTBEAT_INTERVAL_MS' },
   heartbeatTimeoutMs: { flag: '--heartbeat-timeout-ms', env: 'TABSWARM_HEARTBEAT_TIMEOUT_MS' },
   iceServers: { flag: '--ice-servers', env: 'TABSWARM_ICE_SERVERS' },
@@ -82,6 +89,10 @@ export const CONFIG_HELP = `Options (flag, or environment variable):
   --port N                   PORT                             HTTP port (default 8080; 0 picks a free one)
   --host ADDR                HOST                             address to bind (default 0.0.0.0)
   --data-dir DIR             TABSWARM_DATA_DIR                SQLite store and files (default ./data)
+  --store sqlite|URL         TABSWARM_STORE                   where jobs, leases and volunteers are kept: sqlite (the
+                                                              embedded file in the data dir, default) or a
+                                                              postgres://user:password@host:port/database URL that
+                                                              several coordinators share
   --heartbeat-interval-ms N  TABSWARM_HEARTBEAT_INTERVAL_MS   how often volunteers heartbeat (default 2000)
   --heartbeat-timeout-ms N   TABSWARM_HEARTBEAT_TIMEOUT_MS    silence before a volunteer is gone (default 10000)
   --ice-servers JSON         TABSWARM_ICE_SERVERS             STUN/TURN servers for WebRTC, as a JSON array
@@ -131,6 +142,23 @@ function iceServers(raw: string): IceServer[] {
   return parsed as IceServer[];
 }
 
+function storeUrl(raw: string): string | undefined {
+  if (raw === 'sqlite') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`store must be "sqlite" or a postgres:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new ConfigError(
+      `store must be "sqlite" or a postgres:// URL; ${url.protocol.slice(0, -1)} is not supported`,
+    );
+  if (url.hostname === '' && !url.searchParams.has('host'))
+    throw new ConfigError('store URL needs a host, e.g. postgres://tabswarm@127.0.0.1:5432/tabswarm');
+  return raw;
+}
+
 function token(raw: string): string {
   if (!/^[\x21-\x7e]{16,256}$/.test(raw)) {
     throw new ConfigError('operator token must be 16–256 printable characters without spaces');
@@ -167,6 +195,7 @@ export function resolveConfig(
   const port = pick('port');
   const host = pick('host');
   const dataDir = pick('dataDir');
+  const store = pick('store');
   const interval = pick('heartbeatIntervalMs');
   const timeout = pick('heartbeatTimeoutMs');
   const ice = pick('iceServers');
@@ -181,6 +210,7 @@ export function resolveConfig(
     ...(port !== undefined && { port: integer('port', port, 0, 65535) }),
     ...(host !== undefined && { host }),
     ...(dataDir !== undefined && { dataDir: path.resolve(dataDir) }),
+    ...(store !== undefined && { storeUrl: storeUrl(store) }),
     ...(interval !== undefined && {
       heartbeatIntervalMs: integer('heartbeat interval', interval, 100, 600_000),
     }),

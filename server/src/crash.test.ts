@@ -6,20 +6,27 @@
  * loads, and in the end the job finishes with every shard counted exactly once.
  */
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, type JobInfo } from '@tabswarm/protocol';
 import { mulberry32 } from '@tabswarm/core';
 import { SimVolunteer } from './sim/sim-volunteer.ts';
 import { spawnCoordinator, type SpawnedCoordinator } from './spawn-coordinator.ts';
+import { openStore } from './store/store.ts';
+import { freshTestSchema, testStoreUrl } from './store/test-store.ts';
 import { api, OPERATOR_TOKEN, tempDir } from './test-support.ts';
 
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
+/** SQLite in the data directory; in the postgres test project, one schema of its server. */
+const storeUrl = testStoreUrl() === undefined ? undefined : freshTestSchema();
+
 async function startCoordinator(dataDir: string): Promise<SpawnedCoordinator> {
-  const coordinator = await spawnCoordinator({ dataDir, env: { TABSWARM_OPERATOR_TOKEN: OPERATOR_TOKEN } });
+  const coordinator = await spawnCoordinator({
+    dataDir,
+    args: storeUrl === undefined ? [] : ['--store', storeUrl],
+    env: { TABSWARM_OPERATOR_TOKEN: OPERATOR_TOKEN },
+  });
   children.push(coordinator.child);
   return coordinator;
 }
@@ -61,9 +68,10 @@ function runVolunteers(
 }
 
 function checkStore(dataDir: string, jobId: string, acked: ReadonlyMap<string, boolean>): number {
-  const db = new BetterSqlite3(path.join(dataDir, 'tabswarm.sqlite'));
+  const store = openStore(dataDir, { url: storeUrl });
+  const db = store.db;
   try {
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(store.integrityCheck()).toBe('ok');
     const lease = db.prepare('SELECT state, counted FROM leases WHERE id = ?');
     for (const [id, counted] of acked) {
       const row = lease.get(id) as { state: string; counted: number } | undefined;
@@ -76,7 +84,7 @@ function checkStore(dataDir: string, jobId: string, acked: ReadonlyMap<string, b
     expect(perShard.every((r) => r.n <= 1)).toBe(true);
     return (db.prepare('SELECT shards_done AS n FROM jobs WHERE id = ?').get(jobId) as { n: number }).n;
   } finally {
-    db.close();
+    store.close();
   }
 }
 

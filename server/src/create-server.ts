@@ -64,7 +64,7 @@ const CLOSE_GRACE_MS = 3_000;
 
 export function createServer(config: ServerConfig, deps: ServerDeps = {}): TabswarmServer {
   const log = deps.log ?? createLogger(config.logLevel);
-  const store = openStore(config.dataDir);
+  const store = openStore(config.dataDir, { url: config.storeUrl });
   const integrity = store.integrityCheck();
   if (integrity !== 'ok') log.error({ integrity }, 'SQLite integrity check failed');
   const metrics = createMetrics();

@@ -1,6 +1,7 @@
 /** Reads configuration, starts the coordinator, prints where to point browsers, stops cleanly. */
 import { ConfigError, CONFIG_HELP, resolveConfig } from './config.ts';
 import { createServer } from './create-server.ts';
+import { PostgresError, redactUrl } from './store/postgres-database.ts';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -11,7 +12,8 @@ async function main(): Promise<void> {
   const config = resolveConfig(argv, process.env);
   const server = createServer(config);
   const url = await server.listen();
-  console.log(`\ntabswarm coordinator is running (data in ${config.dataDir})`);
+  const store = config.storeUrl === undefined ? '' : `, store ${redactUrl(config.storeUrl)}`;
+  console.log(`\ntabswarm coordinator is running (data in ${config.dataDir}${store})`);
   console.log(`  dashboard:       ${url}/`);
   console.log(`  volunteer page:  ${url}/volunteer/\n`);
   if (server.operatorTokenCreated) {
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof PostgresError) {
     console.error(`tabswarm: ${err.message}`);
     process.exit(2);
   }

@@ -6,7 +6,7 @@
  * volunteer whose trust falls below core's DISTRUST_BELOW is reported so the scheduler revokes
  * its leases. All of it is in SQLite (migration 016), so it survives a restart.
  */
-import type { Database } from 'better-sqlite3';
+import type { SqlDatabase } from '../store/sql-database.ts';
 import {
   DISTRUST_BELOW,
   INITIAL_TRUST,
@@ -88,7 +88,7 @@ export class ReplicaValidation {
   private readonly distrusted = new Set<string>();
 
   constructor(
-    db: Database,
+    db: SqlDatabase,
     private readonly now: Clock,
   ) {
     this.sql = {
@@ -98,8 +98,10 @@ export class ReplicaValidation {
       upsertTrust:
         db.prepare(`INSERT INTO volunteer_trust (node_id, trust, valid, invalid, inconclusive, credit, updated_at)
         VALUES (@node, @trust, @valid, @invalid, @inconclusive, @credit, @now)
-        ON CONFLICT (node_id) DO UPDATE SET trust = @trust, valid = valid + @valid, invalid = invalid + @invalid,
-          inconclusive = inconclusive + @inconclusive, credit = credit + @credit, updated_at = @now`),
+        ON CONFLICT (node_id) DO UPDATE SET trust = @trust, valid = volunteer_trust.valid + @valid,
+          invalid = volunteer_trust.invalid + @invalid,
+          inconclusive = volunteer_trust.inconclusive + @inconclusive,
+          credit = volunteer_trust.credit + @credit, updated_at = @now`),
       shard: db.prepare('SELECT * FROM replicated_shards WHERE job_id = ? AND epoch = ? AND shard = ?'),
       insertShard:
         db.prepare(`INSERT INTO replicated_shards (job_id, epoch, shard, checkpoint, seed, wanted, state, created_at)
@@ -108,12 +110,14 @@ export class ReplicaValidation {
         'UPDATE replicated_shards SET wanted = @wanted, state = @state WHERE job_id = @job AND epoch = @epoch AND shard = @shard',
       ),
       // Replica leases of a shard that are running or done: what counts against `wanted`.
-      replicasOf: db.prepare(`SELECT COUNT(*) AS n, SUM(node_id = @node) AS mine FROM leases
+      replicasOf:
+        db.prepare(`SELECT COUNT(*) AS n, SUM(CASE WHEN node_id = @node THEN 1 ELSE 0 END) AS mine FROM leases
         WHERE job_id = @job AND epoch = @epoch AND shard = @shard AND replica_checkpoint IS NOT NULL
           AND state IN ('active', 'completed')`),
       triedBy: db.prepare(`SELECT 1 FROM leases WHERE job_id = @job AND epoch = @epoch AND shard = @shard
         AND replica_checkpoint IS NOT NULL AND node_id = @node LIMIT 1`),
-      // Open replicated shards of a job that want another replica the node has not tried, oldest first.
+      // Open replicated shards of a job that want another replica the node has not tried, oldest
+      // first (in the order their shards were handed out: created, then queue position).
       openFor: db.prepare(`SELECT r.epoch, r.shard, r.checkpoint, r.seed FROM replicated_shards r
         WHERE r.job_id = @job AND r.state = 'open'
           AND (SELECT COUNT(*) FROM leases l WHERE l.job_id = r.job_id AND l.epoch = r.epoch AND l.shard = r.shard
@@ -122,11 +126,14 @@ export class ReplicaValidation {
                AND l.replica_checkpoint IS NOT NULL AND l.node_id = @node)
           AND EXISTS (SELECT 1 FROM leases l WHERE l.job_id = r.job_id AND l.epoch = r.epoch AND l.shard = r.shard
                AND l.replica_checkpoint IS NOT NULL AND l.state IN ('active', 'completed'))
-        ORDER BY r.created_at, r.rowid LIMIT 1`),
+        ORDER BY r.created_at, r.epoch,
+          (SELECT s.position FROM shards s WHERE s.job_id = r.job_id AND s.epoch = r.epoch AND s.shard = r.shard)
+        LIMIT 1`),
       latestCheckpoint: db.prepare('SELECT MAX(seq) AS seq FROM checkpoints WHERE job_id = ?'),
-      insertResult: db.prepare(`INSERT OR IGNORE INTO replica_results
+      insertResult: db.prepare(`INSERT INTO replica_results
         (lease_id, job_id, epoch, shard, node_id, loss, statistics, samples, verdict, reported_at)
-        VALUES (@lease, @job, @epoch, @shard, @node, @loss, @statistics, @samples, 'pending', @now)`),
+        VALUES (@lease, @job, @epoch, @shard, @node, @loss, @statistics, @samples, 'pending', @now)
+        ON CONFLICT DO NOTHING`),
       results: db.prepare(
         'SELECT * FROM replica_results WHERE job_id = ? AND epoch = ? AND shard = ? ORDER BY reported_at, lease_id',
       ),

@@ -3,7 +3,7 @@
  * in its own savepoint of one transaction, in order, so that one refused request changes nothing
  * and does not affect the others.
  */
-import type { Database } from 'better-sqlite3';
+import type { SqlDatabase } from '../store/sql-database.ts';
 import type { SchedulerEvent, Settled } from './types.ts';
 
 /**
@@ -11,7 +11,7 @@ import type { SchedulerEvent, Settled } from './types.ts';
  * items that succeed are returned, for the caller to emit once the transaction is committed.
  */
 export function settleEach<I, V>(
-  db: Database,
+  db: SqlDatabase,
   items: readonly I[],
   one: (item: I, events: SchedulerEvent[]) => V,
 ): { settled: Settled<V>[]; events: SchedulerEvent[] } {

@@ -1,9 +1,9 @@
 /**
- * The scheduler's SQLite side: its prepared statements and the mapping from rows to records. The
+ * The scheduler's SQL side: its prepared statements and the mapping from rows to records. The
  * schema lives in the store (server/src/store); what the statements decide is in scheduler.ts and
  * in @tabswarm/core's lease policy.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { SqlDatabase, SqlStatement } from '../store/sql-database.ts';
 import type { JobSpec, JobStatus } from '@tabswarm/protocol';
 import type { JobRecord, LeaseRecord } from './types.ts';
 
@@ -97,7 +97,7 @@ export const toLease = (r: LeaseRow): LeaseRecord => ({
 });
 
 /** Every statement the scheduler runs, prepared once per database. */
-export function prepareStatements(db: Database) {
+export function prepareStatements(db: SqlDatabase) {
   const statements = {
     insertJob:
       db.prepare(`INSERT INTO jobs (id, name, spec, status, created_at, updated_at, train_size, shard_size, shard_count)
@@ -108,8 +108,9 @@ export function prepareStatements(db: Database) {
       `SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id`,
     ),
     setStatus: db.prepare(`UPDATE jobs SET status = @status, status_reason = @reason, updated_at = @now,
-      started_at = COALESCE(started_at, CASE WHEN @status = 'running' THEN @now END),
-      finished_at = CASE WHEN @status IN ('completed', 'failed', 'cancelled') THEN @now ELSE finished_at END
+      started_at = COALESCE(started_at, CASE WHEN @status = 'running' THEN CAST(@now AS BIGINT) END),
+      finished_at = CASE WHEN @status IN ('completed', 'failed', 'cancelled') THEN CAST(@now AS BIGINT)
+        ELSE finished_at END
       WHERE id = @id`),
     openEpoch: db.prepare('UPDATE jobs SET epochs_opened = epochs_opened + 1, updated_at = ? WHERE id = ?'),
     insertShard: db.prepare(
@@ -119,14 +120,15 @@ export function prepareStatements(db: Database) {
       ORDER BY epoch, position LIMIT 1`),
     // Shards that could get a speculative copy: leased once, by someone else, oldest lease first.
     // Whether one is a straggler is decided in TypeScript by core's isStraggler, not here.
-    copyCandidates: db.prepare(`SELECT s.epoch, s.shard, MIN(l.issued_at) AS issuedAt,
+    copyCandidates: db.prepare(`SELECT s.epoch, s.shard, MIN(l.issued_at) AS "issuedAt",
         MIN(l.deadline) AS deadline FROM shards s
       JOIN leases l ON l.job_id = s.job_id AND l.epoch = s.epoch AND l.shard = s.shard AND l.state = 'active'
       WHERE s.job_id = @job AND s.state = 'leased'
       GROUP BY s.epoch, s.shard
-      HAVING COUNT(*) = 1 AND SUM(l.node_id = @node) = 0
-        AND @now - MIN(l.issued_at) >= (MIN(l.deadline) - MIN(l.issued_at)) * @fraction
-      ORDER BY MIN(l.issued_at), s.epoch, s.position`),
+      HAVING COUNT(*) = 1 AND SUM(CASE WHEN l.node_id = @node THEN 1 ELSE 0 END) = 0
+        AND CAST(@now AS BIGINT) - MIN(l.issued_at)
+          >= (MIN(l.deadline) - MIN(l.issued_at)) * CAST(@fraction AS DOUBLE PRECISION)
+      ORDER BY MIN(l.issued_at), s.epoch, MIN(s.position)`),
     openShards: db.prepare(`SELECT COUNT(*) AS n FROM shards WHERE job_id = ? AND state != 'done'`),
     setShard: db.prepare(
       'UPDATE shards SET state = @state WHERE job_id = @job AND epoch = @epoch AND shard = @shard',
@@ -153,13 +155,13 @@ export function prepareStatements(db: Database) {
     measuredThroughput: db.prepare(`SELECT SUM(samples) AS samples, SUM(duration_ms) AS ms FROM (
         SELECT samples, duration_ms FROM leases
         WHERE node_id = ? AND job_id = ? AND state = 'completed' AND duration_ms IS NOT NULL
-        ORDER BY completed_at DESC LIMIT ?)`),
+        ORDER BY completed_at DESC LIMIT ?) AS recent`),
     activeCountForNode: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE node_id = ? AND state = 'active'`),
     activeForJob: db.prepare(`SELECT * FROM leases WHERE job_id = ? AND state = 'active'`),
     activeCountForJob: db.prepare(`SELECT COUNT(*) AS n FROM leases WHERE state = 'active' AND job_id = ?`),
     // A shard holds the same samples in every epoch: its leases, all epochs, are its releases.
     mostLeasedShard: db.prepare(
-      `SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT COUNT(*) AS n FROM leases WHERE job_id = ? GROUP BY shard)`,
+      `SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT COUNT(*) AS n FROM leases WHERE job_id = ? GROUP BY shard) AS per_shard`,
     ),
     allActive: db.prepare(`SELECT * FROM leases WHERE state = 'active'`),
     overdue: db.prepare(`SELECT * FROM leases WHERE state = 'active' AND deadline < ?`),
@@ -171,12 +173,12 @@ export function prepareStatements(db: Database) {
       loss = @loss, samples = @samples, duration_ms = @duration WHERE id = @id`),
     recentWorkers: db.prepare(`SELECT node_id FROM leases WHERE job_id = ? AND state = 'completed'
       GROUP BY node_id ORDER BY MAX(completed_at) DESC LIMIT ?`),
-    completions: db.prepare(`SELECT completed_at AS t, loss, samples, counted, node_id AS nodeId FROM leases
+    completions: db.prepare(`SELECT completed_at AS t, loss, samples, counted, node_id AS "nodeId" FROM leases
       WHERE job_id = ? AND state = 'completed' ORDER BY completed_at, id`),
     setDeadline: db.prepare('UPDATE leases SET deadline = @deadline WHERE id = @id'),
   };
-  return statements satisfies Record<string, Statement> as {
-    readonly [K in keyof typeof statements]: Statement;
+  return statements satisfies Record<string, SqlStatement> as {
+    readonly [K in keyof typeof statements]: SqlStatement;
   };
 }
 

@@ -6,7 +6,7 @@
  * consistent state; completions are committed with synchronous=FULL before they are acknowledged
  * (several at once when they arrive together: completeLeases).
  */
-import type { Database } from 'better-sqlite3';
+import type { SqlDatabase } from '../store/sql-database.ts';
 import { extendedDeadline } from '@tabswarm/core';
 import type { JobSpec, JobStatus } from '@tabswarm/protocol';
 import type { Clock } from '../membership.ts';
@@ -50,7 +50,7 @@ export class Scheduler {
   readonly validation: ReplicaValidation;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: SqlDatabase,
     private readonly timing: LeaseTiming = DEFAULT_LEASE_TIMING,
     private readonly now: Clock = Date.now,
   ) {
@@ -162,16 +162,11 @@ export class Scheduler {
    * whole batch is committed with synchronous=FULL.
    */
   completeLeases(items: readonly CompletionItem[]): Settled<CompletionOutcome>[] {
-    this.db.pragma('synchronous = FULL');
-    try {
-      const { settled, events } = settleEach(this.db, items, (item, own) =>
-        this.completing.record(item, own),
-      );
-      this.emitAll(events);
-      return settled;
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+    const { settled, events } = this.db.durably(() =>
+      settleEach(this.db, items, (item, own) => this.completing.record(item, own)),
+    );
+    this.emitAll(events);
+    return settled;
   }
 
   /** The volunteer gives a lease back (e.g. its shard failed to download): the shard is re-queued. */

@@ -2,7 +2,7 @@
  * Checkpoint metadata in SQLite (migration 004). The payload lives in a frame file; a row is
  * inserted once that file is durable and updated when its evaluation finishes.
  */
-import type { Database } from 'better-sqlite3';
+import type { SqlDatabase } from './sql-database.ts';
 
 export const CHECKPOINT_STATUSES = ['written', 'evaluated', 'eval_failed'] as const;
 export type CheckpointStatus = (typeof CHECKPOINT_STATUSES)[number];
@@ -115,7 +115,7 @@ const fromRow = (r: CheckpointRow): CheckpointRecord => ({
   evalError: r.eval_error,
 });
 
-export function createCheckpointRepository(db: Database): CheckpointRepository {
+export function createCheckpointRepository(db: SqlDatabase): CheckpointRepository {
   const insert = db.prepare(`INSERT INTO checkpoints
       (job_id, seq, round, shards_done, created_at, file, bytes, checksum, element_count, contributors,
        norm, status)

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Database } from 'better-sqlite3';
+import type { SqlDatabase } from './sql-database.ts';
 
 export const MIGRATIONS_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -41,24 +41,33 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
-/** Applies pending migrations; returns the versions applied now. */
-export function migrate(db: Database, migrations: readonly Migration[]): number[] {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+/**
+ * Applies pending migrations; returns the versions applied now. Each one is checked and applied
+ * in one transaction, so coordinators starting together on one PostgreSQL apply it once.
+ */
+export function migrate(db: SqlDatabase, migrations: readonly Migration[]): number[] {
+  db.transaction(() =>
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;`),
+  )();
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
       (r) => r.version,
     ),
   );
+  const isApplied = db.prepare('SELECT 1 AS applied FROM schema_migrations WHERE version = ?');
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const done: number[] = [];
   for (const m of migrations) {
     if (applied.has(m.version)) continue;
-    db.transaction(() => {
+    // Checked again inside the transaction: another coordinator may have applied it since.
+    const appliedNow = db.transaction(() => {
+      if (isApplied.get(m.version) !== undefined) return false;
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());
+      return true;
     })();
-    done.push(m.version);
+    if (appliedNow) done.push(m.version);
   }
   return done;
 }

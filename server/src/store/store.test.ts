@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import BetterSqlite3 from 'better-sqlite3';
+import { openSqliteDatabase } from './sql-database.ts';
 import { loadMigrations, migrate } from './migrations.ts';
 import { openStore } from './store.ts';
 import { Membership } from '../membership.ts';
@@ -13,8 +14,10 @@ describe('store', () => {
     const store = openStore(dir);
     expect(store.integrityCheck()).toBe('ok');
     store.close();
-    const db = new BetterSqlite3(path.join(dir, 'tabswarm.sqlite'));
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const raw = new BetterSqlite3(path.join(dir, 'tabswarm.sqlite'));
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+    const db = openSqliteDatabase(path.join(dir, 'tabswarm.sqlite'));
     expect(migrate(db, loadMigrations())).toEqual([]);
     db.close();
   });
@@ -24,7 +27,7 @@ describe('store', () => {
     const migrations = path.join(dir, 'migrations');
     fs.mkdirSync(migrations);
     fs.writeFileSync(path.join(migrations, '001_a.sql'), 'CREATE TABLE a (x INTEGER);');
-    const db = new BetterSqlite3(':memory:');
+    const db = openSqliteDatabase(':memory:');
     expect(migrate(db, loadMigrations(migrations))).toEqual([1]);
     fs.writeFileSync(path.join(migrations, '002_b.sql'), 'INSERT INTO a VALUES (2);');
     expect(migrate(db, loadMigrations(migrations))).toEqual([2]);
@@ -37,7 +40,7 @@ describe('store', () => {
       path.join(dir, '001_bad.sql'),
       'CREATE TABLE t (x INTEGER); INSERT INTO nope VALUES (1);',
     );
-    const db = new BetterSqlite3(':memory:');
+    const db = openSqliteDatabase(':memory:');
     expect(() => migrate(db, loadMigrations(dir))).toThrow();
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeUndefined();
   });

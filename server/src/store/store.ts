@@ -1,10 +1,9 @@
 /**
- * The one module that talks to SQLite. Everything durable goes through here so that a server
- * database can replace the embedded one without touching the rest of the coordinator.
+ * The one module that opens the database. Everything durable goes through here: the embedded
+ * SQLite file by default, or a PostgreSQL server that several coordinators share (storeUrl).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import type {
   Capabilities,
   Health,
@@ -14,6 +13,8 @@ import type {
   SelfTestReport,
 } from '@tabswarm/protocol';
 import { loadMigrations, migrate, MIGRATIONS_DIR } from './migrations.ts';
+import { openPostgresDatabase, redactUrl } from './postgres-database.ts';
+import { openSqliteDatabase, type SqlDatabase } from './sql-database.ts';
 
 export interface StoredNode extends NodeInfo {
   readonly secretHash: string;
@@ -46,9 +47,10 @@ const fromRow = (r: NodeRow): StoredNode => ({
 });
 
 export interface Store {
+  /** The SQLite file, or the PostgreSQL URL without its password. */
   readonly path: string;
-  /** For the repositories in this folder only; nothing outside server/src/store touches SQL. */
-  readonly db: BetterSqlite3.Database;
+  /** For the store's repositories and the scheduler: the SQL they run works on either engine. */
+  readonly db: SqlDatabase;
   saveNode(node: StoredNode): void;
   getNode(id: string): StoredNode | undefined;
   listNodes(): StoredNode[];
@@ -60,15 +62,26 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DIR): Store {
+export interface StoreOptions {
+  /** A postgres:// or postgresql:// URL; the embedded SQLite file in dataDir when absent. */
+  readonly url?: string | undefined;
+  readonly migrationsDir?: string;
+}
+
+/** Whether a --store value names a PostgreSQL server. */
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
+
+export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, 'tabswarm.sqlite');
-  const db = new BetterSqlite3(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db, loadMigrations(migrationsDir));
+  const { url, migrationsDir = MIGRATIONS_DIR } = options;
+  const file = url === undefined ? path.join(dataDir, 'tabswarm.sqlite') : redactUrl(url);
+  const db = url === undefined ? openSqliteDatabase(file) : openPostgresDatabase(url);
+  try {
+    migrate(db, loadMigrations(migrationsDir));
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 
   const upsert = db.prepare(`INSERT INTO nodes
       (id, secret_hash, status, state, capabilities, self_test, health, joined_at, last_seen_at, connected)
@@ -81,7 +94,7 @@ export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DI
   const all = db.prepare('SELECT * FROM nodes ORDER BY joined_at, id');
   const disconnectAll = db.prepare('UPDATE nodes SET connected = 0 WHERE connected = 1');
   const remove = db.prepare('DELETE FROM nodes WHERE id = ?');
-  const removeAll = db.transaction((ids: readonly string[]) =>
+  const removeAll = db.transaction((ids: readonly string[]): number =>
     ids.reduce((n, id) => n + remove.run(id).changes, 0),
   );
 
@@ -116,7 +129,7 @@ export function openStore(dataDir: string, migrationsDir: string = MIGRATIONS_DI
       return disconnectAll.run().changes;
     },
     integrityCheck() {
-      return String(db.pragma('integrity_check', { simple: true }));
+      return db.integrityCheck();
     },
     close() {
       db.close();
