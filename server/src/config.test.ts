@@ -40,6 +40,20 @@ describe('config', () => {
     expect(() => resolveConfig(['--store', 'postgres:///x'], {})).toThrow(/needs a host/);
   });
 
+  it("passes socket.io events between coordinators through the store's server unless told otherwise", () => {
+    const store = 'postgres://tabswarm@db:5432/tabswarm';
+    expect(resolveConfig([], {}).adapterUrl).toBeUndefined();
+    expect(resolveConfig(['--store', store], {}).adapterUrl).toBe(store);
+    expect(resolveConfig(['--store', store, '--adapter', 'none'], {}).adapterUrl).toBeUndefined();
+    expect(resolveConfig(['--store', store, '--adapter', 'postgres://bus:5432/x'], {}).adapterUrl).toBe(
+      'postgres://bus:5432/x',
+    );
+    expect(() => resolveConfig(['--adapter', 'postgres'], {})).toThrow(/give --store a postgres:\/\/ URL/);
+    expect(() => resolveConfig(['--store', store, '--adapter', 'redis://r:6379'], {})).toThrow(
+      /adapter must be "none", "postgres" or a postgres:\/\/ URL; redis is not supported/,
+    );
+  });
+
   it('parses ICE servers', () => {
     const ice = '[{"urls":"stun:stun.example.org:3478"}]';
     expect(resolveConfig(['--ice-servers', ice], {}).iceServers).toEqual([

@@ -18,6 +18,12 @@ export interface ServerConfig {
    * dataDir. Checkpoint frames and datasets stay files under dataDir either way.
    */
   readonly storeUrl: string | undefined;
+  /**
+   * The PostgreSQL server whose LISTEN/NOTIFY carries socket.io events between coordinators (the
+   * socket.io postgres adapter); undefined: none, events stay in this process. Defaults to the
+   * store's server when the store is PostgreSQL.
+   */
+  readonly adapterUrl: string | undefined;
   /** Built dashboard and volunteer pages; absent folders are reported on their routes. */
   readonly dashboardDir: string;
   readonly volunteerDir: string;
@@ -49,6 +55,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   host: '0.0.0.0',
   dataDir: path.join(repoRoot, 'data'),
   storeUrl: undefined,
+  adapterUrl: undefined,
   dashboardDir: path.join(repoRoot, 'apps', 'dashboard', 'dist'),
   volunteerDir: path.join(repoRoot, 'apps', 'volunteer', 'dist'),
   heartbeatIntervalMs: 2_000,
@@ -74,6 +81,7 @@ const OPTIONS = {
   host: { flag: '--host', env: 'HOST' },
   dataDir: { flag: '--data-dir', env: 'TABSWARM_DATA_DIR' },
   store: { flag: '--store', env: 'TABSWARM_STORE' },
+  adapter: { flag: '--adapter', env: 'TABSWARM_ADAPTER' },
   heartbeatIntervalMs: { flag: '--heartbeat-interval-ms', env: 'TABSWARM_HEARTBEAT_INTERVAL_MS' },
   heartbeatTimeoutMs: { flag: '--heartbeat-timeout-ms', env: 'TABSWARM_HEARTBEAT_TIMEOUT_MS' },
   iceServers: { flag: '--ice-servers', env: 'TABSWARM_ICE_SERVERS' },
@@ -93,6 +101,10 @@ export const CONFIG_HELP = `Options (flag, or environment variable):
                                                               embedded file in the data dir, default) or a
                                                               postgres://user:password@host:port/database URL that
                                                               several coordinators share
+  --adapter none|postgres|URL TABSWARM_ADAPTER                how coordinators pass socket.io events to each other:
+                                                              postgres (LISTEN/NOTIFY on the store's server, the
+                                                              default with a postgres store), a postgres:// URL of
+                                                              another server, or none
   --heartbeat-interval-ms N  TABSWARM_HEARTBEAT_INTERVAL_MS   how often volunteers heartbeat (default 2000)
   --heartbeat-timeout-ms N   TABSWARM_HEARTBEAT_TIMEOUT_MS    silence before a volunteer is gone (default 10000)
   --ice-servers JSON         TABSWARM_ICE_SERVERS             STUN/TURN servers for WebRTC, as a JSON array
@@ -142,21 +154,31 @@ function iceServers(raw: string): IceServer[] {
   return parsed as IceServer[];
 }
 
-function storeUrl(raw: string): string | undefined {
-  if (raw === 'sqlite') return undefined;
+function postgresUrl(what: string, alternatives: string, raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`store must be "sqlite" or a postgres:// URL, got "${raw}"`);
+    throw new ConfigError(`${what} must be ${alternatives} or a postgres:// URL, got "${raw}"`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
     throw new ConfigError(
-      `store must be "sqlite" or a postgres:// URL; ${url.protocol.slice(0, -1)} is not supported`,
+      `${what} must be ${alternatives} or a postgres:// URL; ${url.protocol.slice(0, -1)} is not supported`,
     );
   if (url.hostname === '' && !url.searchParams.has('host'))
-    throw new ConfigError('store URL needs a host, e.g. postgres://tabswarm@127.0.0.1:5432/tabswarm');
+    throw new ConfigError(`${what} URL needs a host, e.g. postgres://tabswarm@127.0.0.1:5432/tabswarm`);
   return raw;
+}
+
+const storeUrl = (raw: string): string | undefined =>
+  raw === 'sqlite' ? undefined : postgresUrl('store', '"sqlite"', raw);
+
+function adapterUrl(raw: string, store: string | undefined): string | undefined {
+  if (raw === 'none') return undefined;
+  if (raw !== 'postgres') return postgresUrl('adapter', '"none", "postgres"', raw);
+  if (store === undefined)
+    throw new ConfigError('adapter "postgres" uses the store\'s server: give --store a postgres:// URL too');
+  return store;
 }
 
 function token(raw: string): string {
@@ -196,6 +218,7 @@ export function resolveConfig(
   const host = pick('host');
   const dataDir = pick('dataDir');
   const store = pick('store');
+  const adapter = pick('adapter');
   const interval = pick('heartbeatIntervalMs');
   const timeout = pick('heartbeatTimeoutMs');
   const ice = pick('iceServers');
@@ -229,6 +252,16 @@ export function resolveConfig(
       sessionTtlMs: integer('session token lifetime (s)', sessionTtl, 1, 7 * 86_400) * 1000,
     }),
   };
+  // A postgres store shares its server with the adapter unless told otherwise.
+  const withAdapter: ServerConfig = {
+    ...config,
+    adapterUrl:
+      adapter !== undefined
+        ? adapterUrl(adapter, config.storeUrl)
+        : store !== undefined
+          ? config.storeUrl
+          : base.adapterUrl,
+  };
   if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs) {
     throw new ConfigError('heartbeat timeout must be longer than the heartbeat interval');
   }
@@ -236,5 +269,5 @@ export function resolveConfig(
     // Renewed at half its life by a heartbeat: at least two must fall in that half.
     throw new ConfigError('session token lifetime must be at least 4 heartbeat intervals');
   }
-  return config;
+  return withAdapter;
 }

@@ -33,6 +33,7 @@ import { createMetrics, type ServerMetrics } from './metrics.ts';
 import { checkRequestOrigin } from './origin-policy.ts';
 import { createPeerSignalling } from './peer-signalling.ts';
 import { openStore, type Store } from './store/store.ts';
+import { createClusterAdapter } from './cluster-adapter.ts';
 import { attachVolunteerNamespace, type VolunteerNamespace } from './volunteer-namespace.ts';
 
 export interface TabswarmServer {
@@ -79,7 +80,9 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   const operator = loadOperatorToken(config.dataDir, config.operatorToken);
 
   const scheduler = new Scheduler(store.db, deps.leaseTiming ?? DEFAULT_LEASE_TIMING, deps.clock);
-  const requeued = scheduler.recover();
+  // On a shared store the active leases may be other coordinators' volunteers': they are left to
+  // their deadlines (a volunteer whose coordinator died resumes on another and completes them).
+  const requeued = store.shared ? 0 : scheduler.recover();
   if (requeued > 0) log.info({ requeued }, 're-queued leases outstanding at the last shutdown');
   const datasets = new DatasetRegistry(config.dataDir, { log });
   const datasetLookup: DatasetLookup = {
@@ -132,11 +135,9 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
         return manifest.trainSize;
       },
     ),
+    // Only volunteers connected here: their uploads come to this process, where the round is.
     pickContributors: (preferred, limit) => {
-      const live = (id: string) => {
-        const node = membership.get(id);
-        return node?.status === 'active' && node.connected && !scheduler.validation.isDistrusted(id);
-      };
+      const live = (id: string) => membership.isConnectedHere(id) && !scheduler.validation.isDistrusted(id);
       const chosen = preferred.filter(live);
       return chosen.slice(0, limit);
     },
@@ -153,6 +154,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       if (change.kind !== 'failed') jobs.changed(jobId);
     },
     events,
+    sharedStore: store.shared,
     ...(deps.clock && { now: deps.clock }),
   });
   jobs.attachCheckpoints(checkpoints);
@@ -222,6 +224,8 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       callback(verdict.ok ? null : verdict.reason, verdict.ok);
     },
   });
+  const cluster = config.adapterUrl === undefined ? null : createClusterAdapter(config.adapterUrl, log);
+  cluster?.attach(io);
   httpServer.on('upgrade', (req, socket, head: Buffer) => {
     if (peers.handleUpgrade(req, socket, head)) return;
     if ((req.url ?? '').startsWith('/socket.io/')) return; // engine.io's own listener handles it
@@ -275,6 +279,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     operatorTokenCreated: operator.created,
     checkpoints: () => checkpoints,
     async listen(port = config.port, host = config.host) {
+      await cluster?.ready();
       await checkpoints.recover();
       health.checkAll();
       return new Promise((resolve, reject) => {
@@ -312,6 +317,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
       httpServer.closeIdleConnections();
       const cut = setTimeout(() => httpServer.closeAllConnections(), CLOSE_GRACE_MS);
       await io.close();
+      await cluster?.close();
       clearTimeout(cut);
       httpServer.closeAllConnections();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));

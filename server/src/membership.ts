@@ -15,6 +15,12 @@
  * is counted, in the scheduler's leases under its node id, so job progress, the training-loss
  * series and any per-volunteer tally of counted completions are unchanged. A forgotten volunteer
  * that comes back cannot resume its id (UNKNOWN_NODE) and joins as a new node, as clients do.
+ *
+ * On a shared store (several coordinators on one PostgreSQL) this process judges only the
+ * volunteers that joined or resumed here; the others are read from the store. A volunteer that
+ * left this process and resumed on another is dropped from memory here, not marked gone (the
+ * store's copy is newer than ours); one whose coordinator died is marked gone by whichever
+ * coordinator sweeps first, once its stored copy is older than any live one can be.
  */
 import crypto from 'node:crypto';
 import type {
@@ -87,6 +93,7 @@ export class Membership {
     tokens?: SessionTokens,
   ) {
     this.tokens = tokens ?? new SessionTokens(undefined, now);
+    if (store.shared) return; // other coordinators' volunteers are connected to them
     store.markAllDisconnected();
     for (const node of store.listNodes()) this.nodes.set(node.id, node);
   }
@@ -99,7 +106,7 @@ export class Membership {
   join(capabilities: Capabilities, resume?: { nodeId: string; secret: string }): JoinResult {
     const now = this.now();
     if (resume) {
-      const existing = this.nodes.get(resume.nodeId);
+      const existing = this.lookup(resume.nodeId);
       if (!existing || !secretMatches(resume.secret, existing.secretHash)) {
         throw new ProtocolError('UNKNOWN_NODE', 'cannot resume: unknown node id or wrong secret');
       }
@@ -165,16 +172,51 @@ export class Membership {
    * nodes marked gone now. Called on a timer and by tests with a fake clock.
    */
   sweep(): NodeInfo[] {
-    const cutoff = this.now() - this.timeoutMs;
+    const now = this.now();
+    const cutoff = now - this.timeoutMs;
     const gone: NodeInfo[] = [];
     for (const node of this.nodes.values()) {
       if (node.status === 'active' && node.lastSeenAt < cutoff) {
         this.sessions.delete(node.id);
-        gone.push(this.update({ ...node, status: 'gone', connected: false }));
+        if (this.store.shared && this.heardElsewhere(node)) this.forgetLocally(node.id);
+        else gone.push(this.update({ ...node, status: 'gone', connected: false }));
+      }
+    }
+    if (this.store.shared) {
+      // A live volunteer's stored copy is at most HEARTBEAT_PERSIST_MS (plus a heartbeat) old.
+      for (const id of this.store.markSilentGone(cutoff - HEARTBEAT_PERSIST_MS)) {
+        const node = this.store.getNode(id);
+        if (node === undefined) continue;
+        const view = this.view(node);
+        for (const listener of this.listeners) listener(view);
+        gone.push(view);
       }
     }
     this.prune();
     return gone;
+  }
+
+  /** Shared store: another coordinator saw the node after we last did (it resumed there). */
+  private heardElsewhere(node: StoredNode): boolean {
+    const stored = this.store.getNode(node.id);
+    return stored === undefined || stored.lastSeenAt > node.lastSeenAt;
+  }
+
+  private forgetLocally(nodeId: string): void {
+    this.nodes.delete(nodeId);
+    this.persistedAt.delete(nodeId);
+    this.sessions.delete(nodeId);
+  }
+
+  /** This process's copy of a node; on a shared store, the stored one when it is another's. */
+  private lookup(nodeId: string): StoredNode | undefined {
+    return this.nodes.get(nodeId) ?? (this.store.shared ? this.store.getNode(nodeId) : undefined);
+  }
+
+  /** Whether the node's socket is open on this process (not another coordinator's). */
+  isConnectedHere(nodeId: string): boolean {
+    const node = this.nodes.get(nodeId);
+    return node !== undefined && node.status === 'active' && node.connected && this.sessions.has(nodeId);
   }
 
   /**
@@ -205,12 +247,18 @@ export class Membership {
   }
 
   get(nodeId: string): NodeInfo | undefined {
-    const node = this.nodes.get(nodeId);
+    const node = this.lookup(nodeId);
     return node && this.view(node);
   }
 
   list(): NodeInfo[] {
-    return [...this.nodes.values()].map((node) => this.view(node));
+    return this.all().map((node) => this.view(node));
+  }
+
+  /** Every node: this process's, and on a shared store the others' as stored, in join order. */
+  private all(): StoredNode[] {
+    if (!this.store.shared) return [...this.nodes.values()];
+    return this.store.listNodes().map((stored) => this.nodes.get(stored.id) ?? stored);
   }
 
   attachTrust(trustOf: (nodeId: string) => VolunteerTrust | undefined): void {
@@ -231,7 +279,7 @@ export class Membership {
   }
 
   activePeers(): PeerInfo[] {
-    return [...this.nodes.values()]
+    return this.all()
       .filter((n) => n.status === 'active')
       .map((n) => ({ nodeId: n.id, backend: n.capabilities.backend }))
       .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
@@ -276,7 +324,7 @@ export class Membership {
   }
 
   isActive(nodeId: string): boolean {
-    return this.nodes.get(nodeId)?.status === 'active';
+    return this.lookup(nodeId)?.status === 'active';
   }
 
   activeCount(): number {

@@ -42,7 +42,10 @@ type VolunteerSocket = Socket<
 const SAMPLE_REFRESH_MS = 1_000;
 const SAMPLE_REFRESH_PER_TICK = 4;
 
-/** Sends to one volunteer by node id, if it is connected. */
+/**
+ * Sends to one volunteer by node id. True when its socket is on this process; otherwise the message
+ * goes to its room, which reaches it on another coordinator when a cluster adapter is attached.
+ */
 export interface VolunteerChannel {
   send<E extends keyof VolunteerServerToClient>(
     nodeId: string,
@@ -50,6 +53,9 @@ export interface VolunteerChannel {
     ...args: Parameters<VolunteerServerToClient[E]>
   ): boolean;
 }
+
+/** The socket.io room of one volunteer's connection, on whichever coordinator holds it. */
+const nodeRoom = (nodeId: string): string => `node:${nodeId}`;
 
 export function attachVolunteerNamespace(
   nsp: VolunteerNamespace,
@@ -145,6 +151,8 @@ export function attachVolunteerNamespace(
         }
         socket.data.nodeId = node.id;
         socketsByNode.set(node.id, socket);
+        // Its room: what another coordinator sends it arrives through the cluster adapter.
+        void socket.join(nodeRoom(node.id));
         ctx.log.info({ nodeId: node.id, resumed, backend: node.capabilities.backend }, 'volunteer joined');
         events.add('join', `${resumed ? 'resumed' : 'joined'} on ${node.capabilities.backend}`, {
           nodeId: node.id,
@@ -225,7 +233,11 @@ export function attachVolunteerNamespace(
   return {
     send(nodeId, event, ...args) {
       const socket = socketsByNode.get(nodeId);
-      if (!socket) return false;
+      if (!socket) {
+        // Perhaps connected to another coordinator (with a cluster adapter; else nobody hears it).
+        nsp.to(nodeRoom(nodeId)).emit(event, ...args);
+        return false;
+      }
       socket.emit(event, ...args);
       return true;
     },

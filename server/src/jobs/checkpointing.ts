@@ -71,7 +71,12 @@ export interface CheckpointDeps extends EvaluationDeps {
   /** Checkpoints written and evaluated, and rounds that accepted no upload (the listener logs those). */
   readonly onCheckpoint: (jobId: string, change: CheckpointChange) => void;
   readonly now?: () => number;
+  /** Other coordinators share the database (PostgreSQL): their rounds may be in flight. */
+  readonly sharedStore?: boolean;
 }
+
+/** A reservation this old belongs to no round in flight (upload timeouts are far shorter). */
+const STALE_RESERVATION_MS = 60 * 60_000;
 
 export class Checkpointing {
   private readonly models = new Map<string, JobModel>();
@@ -125,6 +130,11 @@ export class Checkpointing {
 
   /** At start: clear temp files, load each job's model, and write checkpoint 0 where a crash lost it. */
   async recover(): Promise<void> {
+    // Rounds in flight at a crash: their numbers are free again. On a shared database another
+    // coordinator's rounds may be in flight: only reservations far older than any round go.
+    this.deps.repo.dropReservations(
+      this.deps.sharedStore === true ? this.now() - STALE_RESERVATION_MS : Number.MAX_SAFE_INTEGER,
+    );
     const removed = await cleanupAllTempFiles(this.deps.dataDir);
     if (removed.length > 0)
       this.deps.log.info({ removed: removed.length }, 'removed checkpoint temp files from a crash');
@@ -171,7 +181,7 @@ export class Checkpointing {
     const round: Round = {
       requestId: crypto.randomBytes(8).toString('hex'),
       jobId,
-      seq: this.deps.repo.nextSeq(jobId),
+      seq: this.deps.repo.reserveSeq(jobId, this.now()),
       startedAt: this.now(),
       shardsDone: job.shardsDone,
       tokens: new Map(),
@@ -434,6 +444,7 @@ export class Checkpointing {
       });
     } finally {
       this.rounds.delete(round.jobId);
+      this.deps.repo.releaseSeq(round.jobId, round.seq);
       if (this.wanted.delete(round.jobId)) this.request(round.jobId);
     }
   }

@@ -62,8 +62,13 @@ export class SimVolunteer {
     this.socket.on('leaseCancelled', ({ leaseId }) => this.cancelled.push(leaseId));
   }
 
-  async join(): Promise<JoinAccepted> {
-    const reply = await this.call<JoinAccepted>('join', { protocolVersion: PROTOCOL_VERSION, capabilities });
+  /** Joins as a new node, or resumes one (its id and secret from an earlier join's answer). */
+  async join(resume?: { nodeId: string; secret: string }): Promise<JoinAccepted> {
+    const reply = await this.call<JoinAccepted>('join', {
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities,
+      ...(resume !== undefined && { resume }),
+    });
     this.nodeId = reply.nodeId;
     return reply;
   }

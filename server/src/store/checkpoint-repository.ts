@@ -69,8 +69,16 @@ export interface CheckpointRepository {
   latest(jobId: string): CheckpointRecord | undefined;
   /** A job's checkpoints, ascending by seq. */
   list(jobId: string): CheckpointRecord[];
-  /** The seq the next checkpoint of a job takes. */
+  /** The seq the next checkpoint of a job takes: past every checkpoint and reservation. */
   nextSeq(jobId: string): number;
+  /**
+   * Takes the next seq for a round in flight, atomically: a coordinator sharing the database
+   * takes another. Released with releaseSeq once the round is recorded or has failed.
+   */
+  reserveSeq(jobId: string, at: number): number;
+  releaseSeq(jobId: string, seq: number): void;
+  /** Forgets reservations made before `before` (rounds of a coordinator that crashed); returns how many. */
+  dropReservations(before: number): number;
   /** Removes a row (retention, or a row whose file is gone); false when none. */
   remove(jobId: string, seq: number): boolean;
 }
@@ -128,7 +136,23 @@ export function createCheckpointRepository(db: SqlDatabase): CheckpointRepositor
   const byKey = db.prepare('SELECT * FROM checkpoints WHERE job_id = ? AND seq = ?');
   const latest = db.prepare('SELECT * FROM checkpoints WHERE job_id = ? ORDER BY seq DESC LIMIT 1');
   const all = db.prepare('SELECT * FROM checkpoints WHERE job_id = ? ORDER BY seq');
-  const maxSeq = db.prepare('SELECT MAX(seq) AS seq FROM checkpoints WHERE job_id = ?');
+  const maxSeq = db.prepare(`SELECT MAX(seq) AS seq FROM (
+      SELECT seq FROM checkpoints WHERE job_id = @job
+      UNION ALL SELECT seq FROM checkpoint_reservations WHERE job_id = @job) AS taken`);
+  const reserve = db.prepare(
+    'INSERT INTO checkpoint_reservations (job_id, seq, reserved_at) VALUES (?, ?, ?)',
+  );
+  const release = db.prepare('DELETE FROM checkpoint_reservations WHERE job_id = ? AND seq = ?');
+  const dropOld = db.prepare('DELETE FROM checkpoint_reservations WHERE reserved_at < ?');
+  const nextSeq = (jobId: string): number => {
+    const { seq } = maxSeq.get({ job: jobId }) as { seq: number | null };
+    return seq === null ? 0 : seq + 1;
+  };
+  const reserveSeq = db.transaction((jobId: string, at: number): number => {
+    const seq = nextSeq(jobId);
+    reserve.run(jobId, seq, at);
+    return seq;
+  });
   const remove = db.prepare('DELETE FROM checkpoints WHERE job_id = ? AND seq = ?');
 
   const get = (jobId: string, seq: number) => {
@@ -167,9 +191,13 @@ export function createCheckpointRepository(db: SqlDatabase): CheckpointRepositor
     list(jobId) {
       return (all.all(jobId) as CheckpointRow[]).map(fromRow);
     },
-    nextSeq(jobId) {
-      const { seq } = maxSeq.get(jobId) as { seq: number | null };
-      return seq === null ? 0 : seq + 1;
+    nextSeq,
+    reserveSeq,
+    releaseSeq(jobId, seq) {
+      release.run(jobId, seq);
+    },
+    dropReservations(before) {
+      return dropOld.run(before).changes;
     },
     remove(jobId, seq) {
       return remove.run(jobId, seq).changes === 1;

@@ -51,6 +51,11 @@ export interface Store {
   readonly path: string;
   /** For the store's repositories and the scheduler: the SQL they run works on either engine. */
   readonly db: SqlDatabase;
+  /**
+   * Whether other coordinator processes may share this database (PostgreSQL). A shared store
+   * is not this process's alone: its active leases and connected volunteers may be another's.
+   */
+  readonly shared: boolean;
   saveNode(node: StoredNode): void;
   getNode(id: string): StoredNode | undefined;
   listNodes(): StoredNode[];
@@ -58,6 +63,11 @@ export interface Store {
   deleteNodes(ids: readonly string[]): number;
   /** Marks every node disconnected: after a restart no socket is open yet. */
   markAllDisconnected(): number;
+  /**
+   * Marks gone the active nodes last seen before `cutoff`, whoever holds them (on a shared store,
+   * those of a coordinator that died); returns their ids.
+   */
+  markSilentGone(cutoff: number): string[];
   integrityCheck(): string;
   close(): void;
 }
@@ -93,6 +103,8 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const byId = db.prepare('SELECT * FROM nodes WHERE id = ?');
   const all = db.prepare('SELECT * FROM nodes ORDER BY joined_at, id');
   const disconnectAll = db.prepare('UPDATE nodes SET connected = 0 WHERE connected = 1');
+  const silentGone = db.prepare(`UPDATE nodes SET status = 'gone', connected = 0
+    WHERE status = 'active' AND last_seen_at < ? RETURNING id`);
   const remove = db.prepare('DELETE FROM nodes WHERE id = ?');
   const removeAll = db.transaction((ids: readonly string[]): number =>
     ids.reduce((n, id) => n + remove.run(id).changes, 0),
@@ -101,6 +113,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   return {
     path: file,
     db,
+    shared: db.engine === 'postgres',
     saveNode(node) {
       upsert.run({
         id: node.id,
@@ -127,6 +140,9 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     },
     markAllDisconnected() {
       return disconnectAll.run().changes;
+    },
+    markSilentGone(cutoff) {
+      return (silentGone.all(cutoff) as { id: string }[]).map((r) => r.id);
     },
     integrityCheck() {
       return db.integrityCheck();

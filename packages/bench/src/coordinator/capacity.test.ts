@@ -89,6 +89,7 @@ describe('stepFigure', () => {
       idleRssBytes: 1e9,
     });
     const text = capacityMarkdown({
+      setup: '1 coordinator, SQLite',
       goals: GOALS,
       ratePerVolunteer: 0.5,
       workers: 2,

@@ -110,6 +110,8 @@ export function stepLimit(step: StepFigure): string | null {
 }
 
 export interface CapacityData {
+  /** What served the load, e.g. "1 coordinator, SQLite". */
+  readonly setup: string;
   readonly goals: typeof GOALS;
   readonly ratePerVolunteer: number;
   readonly workers: number;

@@ -22,6 +22,23 @@ import {
   type StepFigure,
 } from './capacity.ts';
 import { startLoadFleet } from './load-fleet.ts';
+import {
+  findPostgresBin,
+  startPostgres,
+  type PostgresServer,
+} from '../../../../server/src/store/postgres-server.ts';
+
+/** What serves the load: one coordinator on SQLite, or several sharing a PostgreSQL server. */
+export interface CapacitySetup {
+  readonly coordinators: number;
+  readonly store: 'sqlite' | 'postgres';
+}
+
+export const ONE_ON_SQLITE: CapacitySetup = { coordinators: 1, store: 'sqlite' };
+export const TWO_ON_POSTGRES: CapacitySetup = { coordinators: 2, store: 'postgres' };
+
+const setupLabel = (s: CapacitySetup): string =>
+  `${s.coordinators} coordinator${s.coordinators === 1 ? '' : 's'}, ${s.store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`;
 
 /** Volunteers per step. 10,000 at 0.5 cycles/s each is the issue's 5,000 leases per second. */
 const STEPS = [250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 12_500, 15_000] as const;
@@ -63,21 +80,44 @@ const cpuSeconds = (pid: number): number | null =>
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runCapacity(options: BenchOptions): Promise<CapacityData> {
+export async function runCapacity(
+  options: BenchOptions,
+  setup: CapacitySetup = ONE_ON_SQLITE,
+): Promise<CapacityData> {
   const steps = options.quick ? QUICK_STEPS : STEPS;
   const windowMs = options.quick ? QUICK_WINDOW_MS : WINDOW_MS;
   // Half the cores (at least 2) for the load, so the coordinator keeps a core of its own.
   const workerCount = Math.max(2, Math.floor(os.availableParallelism() / 2));
   // Thousands of load volunteers from this machine's one address, each at a set rate: the
   // per-address and per-session limits (there against floods) would measure themselves.
-  const coordinator = await BenchCoordinator.start({ TABSWARM_RATE_LIMITS: 'off' });
+  const env: Record<string, string> = { TABSWARM_RATE_LIMITS: 'off' };
+  let database: PostgresServer | null = null;
+  if (setup.store === 'postgres') {
+    // The server's defaults (fsync on): the store's durability is part of what is measured.
+    database = await startPostgres();
+    env.TABSWARM_STORE = database.url;
+  }
+  const coordinators: BenchCoordinator[] = [];
   const figures: StepFigure[] = [];
   let stoppedBecause = `the plan ends at ${steps.at(-1)} volunteers`;
   try {
-    const job = await coordinator.createJob(LOAD_JOB);
-    options.log(`coordinator pid ${coordinator.pid}, job ${job.id}; ${workerCount} load workers`);
-    const idleRss = rssBytes(coordinator.pid);
-    const fleet = await startLoadFleet({ baseUrl: coordinator.url }, workerCount);
+    // One after another: the first creates the schema the others find.
+    for (let i = 0; i < setup.coordinators; i++)
+      coordinators.push(await BenchCoordinator.start(env, coordinators[0]?.dataDir));
+    const [first] = coordinators as [BenchCoordinator, ...BenchCoordinator[]];
+    const job = await first.createJob(LOAD_JOB);
+    const pids = coordinators.map((c) => c.pid);
+    options.log(`${setupLabel(setup)}: pids ${pids.join(', ')}, job ${job.id}; ${workerCount} load workers`);
+    const sum = (values: readonly (number | null)[]): number | null =>
+      values.some((v) => v === null) ? null : values.reduce<number>((a, v) => a + (v as number), 0);
+    const rss = (): number | null => sum(pids.map(rssBytes));
+    const cpu = (): number | null => sum(pids.map(cpuSeconds));
+    const idleRss = rss();
+    // Each worker's volunteers go to one coordinator, round-robin (as sticky sessions would).
+    const fleet = await startLoadFleet(
+      (i) => ({ baseUrl: coordinators[i % coordinators.length]?.url as string }),
+      workerCount,
+    );
     try {
       await fleet.setRate(RATE_PER_VOLUNTEER);
       for (const volunteers of steps) {
@@ -88,13 +128,13 @@ export async function runCapacity(options: BenchOptions): Promise<CapacityData> 
         );
         await sleep(SETTLE_MS);
         await fleet.window(); // discard: joins and the settling period
-        const cpuBefore = cpuSeconds(coordinator.pid);
+        const cpuBefore = cpu();
         await sleep(windowMs);
         const windows = await fleet.window();
-        const cpuAfter = cpuSeconds(coordinator.pid);
+        const cpuAfter = cpu();
         const figure = stepFigure(volunteers, grown.ms / 1000, RATE_PER_VOLUNTEER, windows, {
           cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
-          rssBytes: rssBytes(coordinator.pid),
+          rssBytes: rss(),
           idleRssBytes: idleRss,
         });
         figures.push(figure);
@@ -113,10 +153,12 @@ export async function runCapacity(options: BenchOptions): Promise<CapacityData> 
       await fleet.stop();
     }
   } finally {
-    await coordinator.stop();
+    await Promise.all(coordinators.map((c) => c.stop()));
+    database?.stop();
   }
   const held = [...figures].reverse().find((f) => stepLimit(f) === null) ?? null;
   return {
+    setup: setupLabel(setup),
     goals: GOALS,
     ratePerVolunteer: RATE_PER_VOLUNTEER,
     workers: workerCount,
@@ -131,7 +173,14 @@ export const coordinatorPart: BenchPart = {
   description:
     'the coordinator at scale: volunteers held, leases per second and round trips as the load steps up',
   async run(options: BenchOptions): Promise<PartResult> {
-    const data = await runCapacity(options);
-    return { part: 'coordinator', markdown: capacityMarkdown(data), data };
+    const setups = [ONE_ON_SQLITE];
+    // Past one machine: two coordinators sharing PostgreSQL, in a full run where it is installed.
+    if (!options.quick && findPostgresBin() !== null) setups.push(TWO_ON_POSTGRES);
+    else if (!options.quick)
+      options.log('PostgreSQL is not installed: the two-coordinator series is skipped');
+    const data: CapacityData[] = [];
+    for (const setup of setups) data.push(await runCapacity(options, setup));
+    const markdown = data.map((d) => `**${d.setup}**\n\n${capacityMarkdown(d)}`).join('\n\n');
+    return { part: 'coordinator', markdown, data: data.length === 1 ? data[0] : data };
   },
 };

@@ -87,8 +87,15 @@ export interface LoadFleet {
 /** Joins in batches of at most this per worker: a burst of thousands of handshakes at once only measures the backlog. */
 const JOIN_BATCH = 250;
 
-export async function startLoadFleet(settings: LoadSettings, workerCount: number): Promise<LoadFleet> {
-  const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => startWorker(i, settings)));
+/** `settings`: the same for every worker, or each worker's (e.g. which coordinator it loads). */
+export async function startLoadFleet(
+  settings: LoadSettings | ((worker: number) => LoadSettings),
+  workerCount: number,
+): Promise<LoadFleet> {
+  const settingsOf = typeof settings === 'function' ? settings : () => settings;
+  const workers = await Promise.all(
+    Array.from({ length: workerCount }, (_, i) => startWorker(i, settingsOf(i))),
+  );
   const total = (): number => workers.reduce((sum, w) => sum + w.volunteers, 0);
   return {
     workers: workerCount,

@@ -23,6 +23,9 @@ export class BenchCoordinator {
   readonly pid: number;
   readonly #spawned: SpawnedCoordinator;
   readonly #dataDir: string;
+  get dataDir(): string {
+    return this.#dataDir;
+  }
   readonly #token: string;
   readonly #operator: OperatorClient;
 
@@ -35,9 +38,14 @@ export class BenchCoordinator {
     this.#operator = new OperatorClient(spawned.url, this.#token);
   }
 
-  /** `env`: more environment for main.ts (e.g. TABSWARM_RATE_LIMITS). */
-  static async start(env: Readonly<Record<string, string>> = {}): Promise<BenchCoordinator> {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-bench-'));
+  /**
+   * `env`: more environment for main.ts (e.g. TABSWARM_RATE_LIMITS). `dataDir`: another
+   * coordinator's, to share its files (several coordinators on one PostgreSQL store).
+   */
+  static async start(
+    env: Readonly<Record<string, string>> = {},
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tabswarm-bench-')),
+  ): Promise<BenchCoordinator> {
     const spawned = await spawnCoordinator({ dataDir, env: { LOG_LEVEL: 'warn', ...env } });
     return new BenchCoordinator(spawned, dataDir);
   }
@@ -103,6 +111,7 @@ export class BenchCoordinator {
     const child = this.#spawned.child;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await this.#spawned.exited;
+    // Shared with another coordinator still running, the folder goes with the last one.
     fs.rmSync(this.#dataDir, { recursive: true, force: true });
   }
 }
