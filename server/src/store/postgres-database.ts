@@ -182,6 +182,10 @@ export function openPostgresDatabase(url: string): SqlDatabase {
   };
   // Notices (e.g. "schema … does not exist, skipping") would go to stderr.
   exec('SET client_min_messages = warning');
+  // As the SQLite store's synchronous=NORMAL: a commit does not wait for the disk, except inside
+  // durably() — completions, acknowledged only once flushed. A server crash may lose the last
+  // commits that did not wait (leases, heartbeats: re-granted, resent), never a completion.
+  exec('SET synchronous_commit = off');
 
   let prepared = 0;
   let depth = 0;
@@ -242,8 +246,14 @@ export function openPostgresDatabase(url: string): SqlDatabase {
         return result;
       };
     },
-    // Every commit is durable already (synchronous_commit is on unless the server says otherwise).
-    durably: (fn) => fn(),
+    durably(fn) {
+      exec('SET synchronous_commit = on');
+      try {
+        return fn();
+      } finally {
+        exec('SET synchronous_commit = off');
+      }
+    },
     integrityCheck() {
       exec('SELECT 1');
       return 'ok';
