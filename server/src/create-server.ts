@@ -31,7 +31,7 @@ import { Membership, type Clock } from './membership.ts';
 import { SessionTokens } from './session-tokens.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
 import { checkRequestOrigin } from './origin-policy.ts';
-import { createPeerSignalling } from './peer-signalling.ts';
+import { createPeerSignalling, type SignalMessage } from './peer-signalling.ts';
 import { openStore, type Store } from './store/store.ts';
 import { createClusterAdapter } from './cluster-adapter.ts';
 import { attachVolunteerNamespace, type VolunteerNamespace } from './volunteer-namespace.ts';
@@ -225,7 +225,12 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
     },
   });
   const cluster = config.adapterUrl === undefined ? null : createClusterAdapter(config.adapterUrl, log);
-  cluster?.attach(io);
+  if (cluster !== null) {
+    cluster.attach(io);
+    // PeerJS signalling between volunteers registered on different coordinators.
+    const deliver = peers.connectCluster((message) => io.serverSideEmit('peerSignal', message));
+    io.on('peerSignal', (message: SignalMessage) => deliver(message));
+  }
   httpServer.on('upgrade', (req, socket, head: Buffer) => {
     if (peers.handleUpgrade(req, socket, head)) return;
     if ((req.url ?? '').startsWith('/socket.io/')) return; // engine.io's own listener handles it

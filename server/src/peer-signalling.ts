@@ -3,12 +3,16 @@
  * answer 400 to every upgrade it does not own (breaking socket.io's websocket transport), so it
  * is created with `noServer` and this module routes upgrades by path itself. Only active members
  * presenting their node's PeerJS token may register, so one tab cannot take another's id.
+ *
+ * With several coordinators (connectCluster), a signalling message for a peer registered on
+ * another coordinator is handed to the cluster, and one from the cluster is sent to the peer
+ * registered here: the `peer` package's own routing only knows its process's clients.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
 import { ExpressPeerServer } from 'peer';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { PEERJS_KEY, PEERJS_PATH } from '@tabswarm/protocol';
 import type { Logger } from './logger.ts';
 import type { OriginVerdict } from './origin-policy.ts';
@@ -18,7 +22,43 @@ export interface PeerSignalling {
   readonly app: express.RequestHandler;
   /** Handles an upgrade if it is for PeerJS; returns false when the path is not ours. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Joins other coordinators' signalling: messages for peers not registered here go to `publish`;
+   * returns the function that takes theirs.
+   */
+  connectCluster(publish: (message: SignalMessage) => void): (message: SignalMessage) => void;
   close(): void;
+}
+
+/** A PeerJS message between two peers (the WebRTC offer, answer, ICE candidates, or leave). */
+export interface SignalMessage {
+  readonly type: string;
+  readonly src: string;
+  readonly dst: string;
+  readonly payload?: unknown;
+}
+
+/** What passes between coordinators: the messages one peer sends another. */
+const FORWARDED_TYPES = new Set(['OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE']);
+/** Forwarded messages per peer per second; the rest are dropped (a connection's handshake needs tens). */
+const FORWARD_PER_SECOND = 100;
+const MAX_PEER_ID = 64;
+
+/** The forwardable message in `raw` from peer `src`, or null (another type, a local peer, garbage). */
+function forwardable(src: string, raw: RawData): SignalMessage | null {
+  let parsed: unknown;
+  try {
+    const bytes = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as Buffer);
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object') return null;
+  const { type, dst, payload } = parsed as Record<string, unknown>;
+  if (typeof type !== 'string' || !FORWARDED_TYPES.has(type)) return null;
+  if (typeof dst !== 'string' || dst.length === 0 || dst.length > MAX_PEER_ID) return null;
+  // The sender is who registered this socket, whatever the message claims.
+  return { type, src, dst, payload };
 }
 
 /** The WebSocket path PeerJS clients open: the mount path plus PeerJS's own "peerjs" segment. */
@@ -47,6 +87,23 @@ export function createPeerSignalling(
   });
   app.on('error', (err: Error) => log.warn({ err }, 'peerjs error'));
 
+  /** Peers registered here, by id. */
+  const registered = new Map<string, WebSocket>();
+  let publish: ((message: SignalMessage) => void) | null = null;
+  const forwardedIn = new Map<WebSocket, { second: number; count: number }>();
+  /** True when the message went to the cluster (or was dropped over the rate), not to the peer package. */
+  const forward = (id: string, ws: WebSocket, raw: RawData): boolean => {
+    if (publish === null) return false;
+    const message = forwardable(id, raw);
+    if (message === null || registered.has(message.dst)) return false; // the peer package delivers it
+    const second = Math.floor(Date.now() / 1000);
+    const budget = forwardedIn.get(ws);
+    if (budget === undefined || budget.second !== second) forwardedIn.set(ws, { second, count: 1 });
+    else if (++budget.count > FORWARD_PER_SECOND) return true;
+    publish(message);
+    return true;
+  };
+
   const reject = (socket: Duplex, status: string): void => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
@@ -74,8 +131,29 @@ export function createPeerSignalling(
         return true;
       }
       const server = wss;
-      server.handleUpgrade(req, socket, head, (ws) => server.emit('connection', ws, req));
+      server.handleUpgrade(req, socket, head, (ws) => {
+        registered.set(id, ws);
+        // A message for a peer of another coordinator must not reach the peer package: it would
+        // queue it for a peer it never sees and answer the sender EXPIRE ("peer unavailable").
+        const emit = ws.emit.bind(ws);
+        ws.emit = (event: string | symbol, ...args: unknown[]): boolean =>
+          event === 'message' && forward(id, ws, args[0] as RawData) ? true : emit(event, ...args);
+        ws.once('close', () => {
+          if (registered.get(id) === ws) registered.delete(id);
+          forwardedIn.delete(ws);
+        });
+        server.emit('connection', ws, req);
+      });
       return true;
+    },
+    connectCluster(publishToCluster) {
+      publish = publishToCluster;
+      return (message) => {
+        const ws = registered.get(message.dst);
+        if (ws === undefined || ws.readyState !== WebSocket.OPEN) return;
+        const { type, src, dst, payload } = message;
+        ws.send(JSON.stringify({ type, src, dst, payload }));
+      };
     },
     close() {
       if (!wss) return;

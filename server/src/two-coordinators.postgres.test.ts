@@ -5,8 +5,19 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { io, type Socket } from 'socket.io-client';
-import { afterAll, describe, expect, it } from 'vitest';
-import { NAMESPACES, PROTOCOL_VERSION, type JobInfo, type NodeInfo } from '@tabswarm/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import {
+  NAMESPACES,
+  PEERJS_KEY,
+  PROTOCOL_VERSION,
+  type JobInfo,
+  type JoinAccepted,
+  type NodeInfo,
+  type PeerInfo,
+  type PeersDelta,
+} from '@tabswarm/protocol';
+import { PEERJS_WS_PATH } from './peer-signalling.ts';
 import { SimVolunteer } from './sim/sim-volunteer.ts';
 import { spawnCoordinator, type SpawnedCoordinator } from './spawn-coordinator.ts';
 import { openStore } from './store/store.ts';
@@ -62,17 +73,39 @@ async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, w
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** PeerJS signalling of a joined volunteer, as its page opens it; messages it receives are kept. */
+async function signalling(
+  url: string,
+  joined: JoinAccepted,
+): Promise<{ ws: WebSocket; received: unknown[] }> {
+  const ws = new WebSocket(
+    `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${joined.nodeId}&token=${joined.peerjs.token}&version=1.5.5`,
+  );
+  const received: unknown[] = [];
+  ws.on('message', (raw) => received.push(JSON.parse((raw as Buffer).toString('utf8'))));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return { ws, received };
+}
+
 describe.skipIf(testStoreUrl() === undefined)('two coordinators on one PostgreSQL', () => {
+  let storeUrl = '';
+  let a: SpawnedCoordinator;
+  let b: SpawnedCoordinator;
+  beforeAll(async () => {
+    storeUrl = freshTestSchema();
+    // Checkpoint frames are files: coordinators on one machine share the data directory.
+    const dataDir = tempDir();
+    a = await coordinator(dataDir, storeUrl);
+    b = await coordinator(dataDir, storeUrl);
+  });
+
   it(
     'share one job: a volunteer cut off from one resumes on the other, its shard counted once; dashboards and volunteers hear the other',
     { timeout: 120_000 },
     async () => {
-      const storeUrl = freshTestSchema();
-      // Checkpoint frames are files: coordinators on one machine share the data directory.
-      const dataDir = tempDir();
-      const a = await coordinator(dataDir, storeUrl);
-      const b = await coordinator(dataDir, storeUrl);
-
       const created = await api<{ job: JobInfo }>(`${a.url}/api/jobs`, {
         body: { name: 'two coordinators', training: { batchSize: 50, localSteps: 10, epochs: 1 } },
       });
@@ -167,6 +200,72 @@ describe.skipIf(testStoreUrl() === undefined)('two coordinators on one PostgreSQ
       } finally {
         store.close();
       }
+    },
+  );
+
+  it(
+    'volunteers of different coordinators sample each other as peers, signal WebRTC through PeerJS and relay',
+    { timeout: 60_000 },
+    async () => {
+      const x = new SimVolunteer(a.url);
+      const seen = new Set<string>();
+      x.socket.on('peers', (peers: PeerInfo[]) => peers.forEach((p) => seen.add(p.nodeId)));
+      x.socket.on('peersDelta', (delta: PeersDelta) => delta.added.forEach((p) => seen.add(p.nodeId)));
+      const joinedX = await x.join();
+      const y = new SimVolunteer(b.url);
+      const joinedY = await y.join();
+      // Y joined B; X, on A, is offered it as a peer (the samples cross through the adapter).
+      await until(
+        () => seen,
+        (s) => s.has(joinedY.nodeId),
+        "A's volunteer to be offered B's as a peer",
+      );
+
+      const onA = await signalling(a.url, joinedX);
+      const onB = await signalling(b.url, joinedY);
+      const offer = {
+        type: 'OFFER',
+        dst: joinedY.nodeId,
+        payload: { sdp: 'v=0 offer', connectionId: 'dc_1' },
+      };
+      onA.ws.send(JSON.stringify({ ...offer, src: 'someone-else' }));
+      const heard = await until(
+        () => onB.received,
+        (r) => r.some((m) => (m as { type: string }).type === 'OFFER'),
+        "B's peer to receive A's offer",
+      );
+      // The sender is who registered the socket, whatever the message claimed.
+      expect(heard.find((m) => (m as { type: string }).type === 'OFFER')).toEqual({
+        ...offer,
+        src: joinedX.nodeId,
+      });
+      onB.ws.send(JSON.stringify({ type: 'ANSWER', dst: joinedX.nodeId, payload: { sdp: 'v=0 answer' } }));
+      await until(
+        () => onA.received,
+        (r) => r.some((m) => (m as { type: string }).type === 'ANSWER'),
+        "A's peer to receive B's answer",
+      );
+      // A page without WebRTC reaches the other through the coordinators' relay.
+      const relayed: { from: string; data: Uint8Array }[] = [];
+      y.socket.on('relayed', (m: { from: string; data: Uint8Array }) => relayed.push(m));
+      const sent = await request(x.socket as unknown as Socket, 'relay', {
+        to: joinedY.nodeId,
+        data: new Uint8Array([1, 2, 3]),
+      });
+      expect(sent.ok).toBe(true);
+      const got = await until(
+        () => relayed,
+        (r) => r.length > 0,
+        "B's volunteer to receive A's relayed bytes",
+      );
+      expect(got[0]?.from).toBe(joinedX.nodeId);
+      expect([...new Uint8Array(got[0]?.data ?? [])]).toEqual([1, 2, 3]);
+      // Not queued for an unknown peer on A: no EXPIRE comes back once PeerJS's expiry (5 s) passed.
+      await sleep(6_500);
+      expect(onA.received.map((m) => (m as { type: string }).type)).not.toContain('EXPIRE');
+      for (const s of [onA, onB]) s.ws.close();
+      x.close();
+      y.close();
     },
   );
 });

@@ -66,6 +66,8 @@ export function attachVolunteerNamespace(
   ctx: HandlerContext,
 ): VolunteerChannel {
   const socketsByNode = new Map<string, VolunteerSocket>();
+  /** Other coordinators share this one's events (a cluster adapter is attached). */
+  const clustered = config.adapterUrl !== undefined;
   const samples = new PeerSamples();
   const sendDeltas = (deltas: ViewDeltas): void => {
     for (const [nodeId, delta] of deltas) socketsByNode.get(nodeId)?.emit('peersDelta', delta);
@@ -76,16 +78,25 @@ export function attachVolunteerNamespace(
   for (const node of membership.list()) {
     if (member(node)) samples.add({ nodeId: node.id, backend: node.capabilities.backend });
   }
-  // Called on every heartbeat too: only a node becoming active, gone or distrusted changes the samples.
+  // Called on every heartbeat too: only a node becoming active, gone or distrusted changes the
+  // samples. Those changes go to the other coordinators too (with a cluster adapter), so that a
+  // volunteer's peers include the volunteers connected to them.
   membership.onChange((node) => {
     if (member(node) && !samples.has(node.id)) {
-      sendDeltas(samples.add({ nodeId: node.id, backend: node.capabilities.backend }));
+      const peer = { nodeId: node.id, backend: node.capabilities.backend };
+      sendDeltas(samples.add(peer));
+      if (clustered) nsp.serverSideEmit('peerSample', { op: 'add', peer });
     } else if (!member(node) && samples.has(node.id)) {
       sendDeltas(samples.remove(node.id));
+      if (clustered) nsp.serverSideEmit('peerSample', { op: 'remove', nodeId: node.id });
     } else {
       return;
     }
     ctx.metrics.volunteersActive.set(samples.size);
+  });
+  nsp.on('peerSample', (change) => {
+    if (change.op === 'add' && !samples.has(change.peer.nodeId)) sendDeltas(samples.add(change.peer));
+    else if (change.op === 'remove' && samples.has(change.nodeId)) sendDeltas(samples.remove(change.nodeId));
   });
   const refresher = setInterval(
     () => sendDeltas(samples.refresh(SAMPLE_REFRESH_PER_TICK)),
@@ -234,9 +245,10 @@ export function attachVolunteerNamespace(
     send(nodeId, event, ...args) {
       const socket = socketsByNode.get(nodeId);
       if (!socket) {
-        // Perhaps connected to another coordinator (with a cluster adapter; else nobody hears it).
+        if (!clustered) return false;
+        // Perhaps connected to another coordinator: the adapter delivers it there.
         nsp.to(nodeRoom(nodeId)).emit(event, ...args);
-        return false;
+        return membership.get(nodeId)?.connected === true;
       }
       socket.emit(event, ...args);
       return true;

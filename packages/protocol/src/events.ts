@@ -29,6 +29,7 @@ import type {
   JoinAccepted,
   JoinRequest,
   NodeInfo,
+  PeerInfo,
   PeerList,
   PeersDelta,
   SelfTestReport,
@@ -92,7 +93,17 @@ export interface DashboardServerToClient {
   consensus: (point: ConsensusPoint) => void;
 }
 
-export type InterServerEvents = Record<string, never>;
+/**
+ * Between coordinator processes that share one store (socket.io's cluster adapter's
+ * serverSideEmit): what one coordinator must tell the others so that volunteers connected to
+ * different ones can gossip.
+ */
+export interface InterServerEvents {
+  /** A volunteer became a peer anyone may sample (active, not distrusted), or stopped being one. */
+  peerSample: (change: { op: 'add'; peer: PeerInfo } | { op: 'remove'; nodeId: string }) => void;
+  /** A PeerJS signalling message for a peer registered on another coordinator. */
+  peerSignal: (message: { type: string; src: string; dst: string; payload?: unknown }) => void;
+}
 
 export interface VolunteerSocketData {
   nodeId?: string | undefined;
