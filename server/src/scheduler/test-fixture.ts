@@ -1,7 +1,7 @@
 /** A scheduler on a fresh store (SQLite, or PostgreSQL in the postgres project) with a fake clock, for tests. */
 import fs from 'node:fs';
 import { jobSpecSchema, type JobSpecInput } from '@tabswarm/protocol';
-import { openStore, type Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import { openEmptyTestStore } from '../store/test-store.ts';
 import { tempDir } from '../test-support.ts';
 import { Scheduler } from './scheduler.ts';
@@ -31,7 +31,7 @@ export function schedulerFixture(timing: LeaseTiming = TEST_TIMING): SchedulerFi
   // RAM-backed when available: the property test opens a thousand stores and fsyncs each completion.
   const dir = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/tabswarm-test-') : tempDir();
   const clock = { now: 1_000_000 };
-  const { store, url } = openEmptyTestStore(dir);
+  const { store, reopen } = openEmptyTestStore(dir);
   const fixture: SchedulerFixture = {
     dir,
     store,
@@ -42,7 +42,7 @@ export function schedulerFixture(timing: LeaseTiming = TEST_TIMING): SchedulerFi
     },
     restart() {
       fixture.store.close();
-      fixture.store = openStore(dir, { url });
+      fixture.store = reopen();
       fixture.scheduler = new Scheduler(fixture.store.db, timing, () => clock.now);
       fixture.scheduler.recover();
     },

@@ -187,7 +187,8 @@ export function openPostgresDatabase(url: string): SqlDatabase {
   // commits that did not wait (leases, heartbeats: re-granted, resent), never a completion.
   exec('SET synchronous_commit = off');
 
-  let prepared = 0;
+  /** Server-side statement names by SQL text: a statement prepared once serves every later prepare. */
+  const preparedByText = new Map<string, string>();
   let depth = 0;
   let closed = false;
 
@@ -195,11 +196,16 @@ export function openPostgresDatabase(url: string): SqlDatabase {
     engine: 'postgres',
     prepare(sql) {
       const statement = translateParameters(sql);
-      const name = `s${prepared++}`;
-      pq.prepare(name, statement.text, statement.count);
-      check();
+      let name = preparedByText.get(statement.text);
+      if (name === undefined) {
+        name = `s${preparedByText.size}`;
+        pq.prepare(name, statement.text, statement.count);
+        check();
+        preparedByText.set(statement.text, name);
+      }
+      const statementName = name;
       const execute = (parameters: SqlParameters) => {
-        pq.execPrepared(name, bind(statement, parameters) as string[]);
+        pq.execPrepared(statementName, bind(statement, parameters) as string[]);
         check();
       };
       const all = (...parameters: SqlParameters) => {

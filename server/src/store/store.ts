@@ -75,6 +75,11 @@ export interface Store {
 export interface StoreOptions {
   /** A postgres:// or postgresql:// URL; the embedded SQLite file in dataDir when absent. */
   readonly url?: string | undefined;
+  /**
+   * A database already open (on `url`, which then only names it), used instead of opening one:
+   * the tests' stores share one connection. Closing the store closes it.
+   */
+  readonly database?: SqlDatabase;
   readonly migrationsDir?: string;
 }
 
@@ -85,7 +90,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   fs.mkdirSync(dataDir, { recursive: true });
   const { url, migrationsDir = MIGRATIONS_DIR } = options;
   const file = url === undefined ? path.join(dataDir, 'tabswarm.sqlite') : redactUrl(url);
-  const db = url === undefined ? openSqliteDatabase(file) : openPostgresDatabase(url);
+  const db = options.database ?? (url === undefined ? openSqliteDatabase(file) : openPostgresDatabase(url));
   try {
     migrate(db, loadMigrations(migrationsDir));
   } catch (error) {
