@@ -67,7 +67,7 @@ export function createServer(config: ServerConfig, deps: ServerDeps = {}): Tabsw
   const log = deps.log ?? createLogger(config.logLevel);
   const store = openStore(config.dataDir, { url: config.storeUrl });
   const integrity = store.integrityCheck();
-  if (integrity !== 'ok') log.error({ integrity }, 'SQLite integrity check failed');
+  if (integrity !== 'ok') log.error({ integrity }, 'store integrity check failed');
   const metrics = createMetrics();
   const membership = new Membership(
     store,

@@ -237,8 +237,9 @@ export class Membership {
       kept.sort((a, b) => a.lastSeenAt - b.lastSeenAt || (a.id < b.id ? -1 : 1));
       for (const node of kept.slice(0, excess)) expired.push(node.id);
     }
-    if (expired.length === 0) return expired;
-    this.store.deleteNodes(expired);
+    if (expired.length > 0) this.store.deleteNodes(expired);
+    // Shared store: also the departed no process holds (marked gone by markSilentGone).
+    if (this.store.shared) expired.push(...this.store.pruneDeparted(cutoff, this.retention.maxDepartedNodes));
     for (const id of expired) {
       this.nodes.delete(id);
       this.persistedAt.delete(id);

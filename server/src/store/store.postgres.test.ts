@@ -4,6 +4,7 @@ import { capabilities, tempDir } from '../test-support.ts';
 import { Membership } from '../membership.ts';
 import { openStore } from './store.ts';
 import { freshTestSchema, testStoreUrl } from './test-store.ts';
+import { checkDepartedNodes } from './departed-nodes.fixture.ts';
 
 describe.skipIf(testStoreUrl() === undefined)('store on PostgreSQL', () => {
   it('applies the migrations once, whichever coordinator opens it first', () => {
@@ -18,6 +19,12 @@ describe.skipIf(testStoreUrl() === undefined)('store on PostgreSQL', () => {
     expect(first.integrityCheck()).toBe('ok');
     first.close();
     second.close();
+  });
+
+  it('marks silent volunteers gone and forgets departed ones by age, then beyond a cap', () => {
+    const store = openStore(tempDir(), { url: freshTestSchema() });
+    checkDepartedNodes(store);
+    store.close();
   });
 
   it('returns numbers as numbers: millisecond timestamps, counts and sums', () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqliteDatabase } from './sql-database.ts';
+import { checkDepartedNodes } from './departed-nodes.fixture.ts';
 import { loadMigrations, migrate } from './migrations.ts';
 import { openStore } from './store.ts';
 import { Membership } from '../membership.ts';
@@ -43,6 +44,12 @@ describe('store', () => {
     const db = openSqliteDatabase(':memory:');
     expect(() => migrate(db, loadMigrations(dir))).toThrow();
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeUndefined();
+  });
+
+  it('marks silent volunteers gone and forgets departed ones by age, then beyond a cap', () => {
+    const store = openStore(tempDir());
+    checkDepartedNodes(store);
+    store.close();
   });
 
   it('keeps volunteers across a restart, disconnected until they resume', () => {

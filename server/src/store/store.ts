@@ -68,6 +68,11 @@ export interface Store {
    * those of a coordinator that died); returns their ids.
    */
   markSilentGone(cutoff: number): string[];
+  /**
+   * Forgets departed (gone, disconnected) nodes last seen before `cutoff`, then the longest silent
+   * beyond `cap` of them; returns their ids. On a shared store, for the nodes no process holds.
+   */
+  pruneDeparted(cutoff: number, cap: number): string[];
   integrityCheck(): string;
   close(): void;
 }
@@ -110,6 +115,10 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const disconnectAll = db.prepare('UPDATE nodes SET connected = 0 WHERE connected = 1');
   const silentGone = db.prepare(`UPDATE nodes SET status = 'gone', connected = 0
     WHERE status = 'active' AND last_seen_at < ? RETURNING id`);
+  const departedBefore = db.prepare(`DELETE FROM nodes
+    WHERE status = 'gone' AND connected = 0 AND last_seen_at < ? RETURNING id`);
+  const departedBeyondCap = db.prepare(`SELECT last_seen_at AS t FROM nodes
+    WHERE status = 'gone' AND connected = 0 ORDER BY last_seen_at DESC LIMIT 1 OFFSET ?`);
   const remove = db.prepare('DELETE FROM nodes WHERE id = ?');
   const removeAll = db.transaction((ids: readonly string[]): number =>
     ids.reduce((n, id) => n + remove.run(id).changes, 0),
@@ -148,6 +157,12 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     },
     markSilentGone(cutoff) {
       return (silentGone.all(cutoff) as { id: string }[]).map((r) => r.id);
+    },
+    pruneDeparted(cutoff, cap) {
+      const ids = (rows: unknown[]) => (rows as { id: string }[]).map((r) => r.id);
+      const expired = ids(departedBefore.all(cutoff));
+      const boundary = departedBeyondCap.get(Math.max(0, cap)) as { t: number } | undefined;
+      return boundary === undefined ? expired : [...expired, ...ids(departedBefore.all(boundary.t + 1))];
     },
     integrityCheck() {
       return db.integrityCheck();
