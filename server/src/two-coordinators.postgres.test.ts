@@ -107,7 +107,12 @@ describe.skipIf(testStoreUrl() === undefined)('two coordinators on one PostgreSQ
     { timeout: 120_000 },
     async () => {
       const created = await api<{ job: JobInfo }>(`${a.url}/api/jobs`, {
-        body: { name: 'two coordinators', training: { batchSize: 50, localSteps: 10, epochs: 1 } },
+        body: {
+          name: 'two coordinators',
+          training: { batchSize: 50, localSteps: 10, epochs: 1 },
+          // A round after every counted shard, on the coordinator that counted it.
+          checkpoint: { everyShards: 1, contributors: 1, uploadTimeoutMs: 5_000 },
+        },
       });
       expect(created.status).toBe(201);
       const job = created.body.job;
@@ -171,6 +176,14 @@ describe.skipIf(testStoreUrl() === undefined)('two coordinators on one PostgreSQ
         clearInterval(beat);
         again.close();
       }
+
+      // B, which started before A created the job, ran a checkpoint round for the shard it
+      // counted, from its volunteer's upload: A sees the checkpoint.
+      await until(
+        async () => (await api<{ job: JobInfo }>(`${a.url}/api/jobs/${job.id}`)).body.job.latestCheckpoint,
+        (c) => c !== null && c.seq >= 1,
+        "a checkpoint from B's round",
+      );
 
       // Counted once, as both coordinators say and the database holds.
       for (const url of [a.url, b.url]) {

@@ -154,16 +154,26 @@ export class DatasetRegistry {
   }
 
   get(id: string): DatasetManifest | undefined {
-    return this.manifests.get(id);
+    return this.manifests.get(id) ?? this.loadWritten(id);
   }
 
   datasetExists(id: string): boolean {
-    return this.manifests.has(id);
+    return this.get(id) !== undefined;
+  }
+
+  /**
+   * A complete dataset in the folder that this registry did not load: another coordinator sharing
+   * the data directory wrote it since this one started.
+   */
+  private loadWritten(id: string): DatasetManifest | undefined {
+    if (!DATASET_ID_PATTERN.test(id) || !fs.existsSync(path.join(this.dir, id, MANIFEST_FILE)))
+      return undefined;
+    return this.loadOne(id) === undefined ? this.manifests.get(id) : undefined;
   }
 
   /** Like get, but prepares a built-in dataset on first use. */
   async resolve(id: string): Promise<DatasetManifest | undefined> {
-    const known = this.manifests.get(id);
+    const known = this.get(id);
     if (known !== undefined) return known;
     return isBuiltin(id) ? this.ensureBuiltin(id) : undefined;
   }

@@ -100,7 +100,34 @@ export class Checkpointing {
   }
 
   parameterCount(jobId: string): number | null {
-    return this.models.get(jobId)?.layout.total ?? null;
+    return this.modelOf(jobId)?.layout.total ?? null;
+  }
+
+  /**
+   * The job's model. On a shared store a job may have been created by another coordinator after
+   * this one started: its model is described on first use (asynchronously; undefined until then).
+   */
+  private modelOf(jobId: string): JobModel | undefined {
+    const model = this.models.get(jobId);
+    if (model === undefined) void this.loadModel(jobId);
+    return model;
+  }
+
+  private readonly loadingModels = new Map<string, Promise<void>>();
+
+  private loadModel(jobId: string): Promise<void> {
+    const pending = this.loadingModels.get(jobId);
+    if (pending !== undefined) return pending;
+    const load = (async () => {
+      const job = this.deps.scheduler.getJob(jobId);
+      const shape = job && this.deps.datasetShape(job.spec.dataset);
+      if (!job || !shape) return;
+      this.models.set(jobId, await this.describeModel(job.spec, shape));
+    })()
+      .catch((err: unknown) => this.deps.log.warn({ err, jobId }, 'cannot describe the job model'))
+      .finally(() => this.loadingModels.delete(jobId));
+    this.loadingModels.set(jobId, load);
+    return load;
   }
 
   /** The loss screen's scores of a round's uploads under `rule` (upload-screening.ts); undefined: none. */
@@ -169,6 +196,13 @@ export class Checkpointing {
     }
     const job = this.deps.scheduler.getJob(jobId);
     const model = this.models.get(jobId);
+    if (job && !model) {
+      // Created by another coordinator: the round starts once the model is described.
+      void this.loadModel(jobId).then(() => {
+        if (this.models.has(jobId)) this.request(jobId);
+      });
+      return null;
+    }
     if (!job || !model || this.targetMetBy(job) !== undefined) return null;
     const contributors = this.deps.pickContributors(
       this.deps.scheduler.recentWorkers(jobId, 64),
