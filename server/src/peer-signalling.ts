@@ -44,21 +44,26 @@ const FORWARDED_TYPES = new Set(['OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE']);
 const FORWARD_PER_SECOND = 100;
 const MAX_PEER_ID = 64;
 
-/** The forwardable message in `raw` from peer `src`, or null (another type, a local peer, garbage). */
-function forwardable(src: string, raw: RawData): SignalMessage | null {
+/**
+ * What a message from peer `src` is: `drop` when its `dst` is not a peer id (the `peer` package
+ * would queue it and later throw, uncaught, turning it into a string: a fuzz test found it), a
+ * message another peer may receive (`send`: the sender is who registered this socket, whatever
+ * the message claims), or `other` (left to the peer package: heartbeats, garbage it refuses).
+ */
+function screen(src: string, raw: RawData): 'drop' | 'other' | { send: SignalMessage } {
   let parsed: unknown;
   try {
     const bytes = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as Buffer);
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
-    return null;
+    return 'other';
   }
-  if (parsed === null || typeof parsed !== 'object') return null;
+  if (parsed === null || typeof parsed !== 'object') return 'other';
   const { type, dst, payload } = parsed as Record<string, unknown>;
-  if (typeof type !== 'string' || !FORWARDED_TYPES.has(type)) return null;
-  if (typeof dst !== 'string' || dst.length === 0 || dst.length > MAX_PEER_ID) return null;
-  // The sender is who registered this socket, whatever the message claims.
-  return { type, src, dst, payload };
+  if (dst !== undefined && (typeof dst !== 'string' || dst.length === 0 || dst.length > MAX_PEER_ID))
+    return 'drop';
+  if (typeof type !== 'string' || !FORWARDED_TYPES.has(type) || typeof dst !== 'string') return 'other';
+  return { send: { type, src, dst, payload } };
 }
 
 /** The WebSocket path PeerJS clients open: the mount path plus PeerJS's own "peerjs" segment. */
@@ -91,11 +96,13 @@ export function createPeerSignalling(
   const registered = new Map<string, WebSocket>();
   let publish: ((message: SignalMessage) => void) | null = null;
   const forwardedIn = new Map<WebSocket, { second: number; count: number }>();
-  /** True when the message went to the cluster (or was dropped over the rate), not to the peer package. */
-  const forward = (id: string, ws: WebSocket, raw: RawData): boolean => {
-    if (publish === null) return false;
-    const message = forwardable(id, raw);
-    if (message === null || registered.has(message.dst)) return false; // the peer package delivers it
+  /** True when the message is not for the peer package: dropped, or handed to the cluster. */
+  const intercept = (id: string, ws: WebSocket, raw: RawData): boolean => {
+    const verdict = screen(id, raw);
+    if (verdict === 'drop') return true;
+    if (publish === null || verdict === 'other') return false;
+    const message = verdict.send;
+    if (registered.has(message.dst)) return false; // the peer package delivers it
     const second = Math.floor(Date.now() / 1000);
     const budget = forwardedIn.get(ws);
     if (budget === undefined || budget.second !== second) forwardedIn.set(ws, { second, count: 1 });
@@ -133,11 +140,12 @@ export function createPeerSignalling(
       const server = wss;
       server.handleUpgrade(req, socket, head, (ws) => {
         registered.set(id, ws);
-        // A message for a peer of another coordinator must not reach the peer package: it would
-        // queue it for a peer it never sees and answer the sender EXPIRE ("peer unavailable").
+        // Messages are screened before the peer package sees them. One for a peer of another
+        // coordinator must not reach it either: it would queue it for a peer it never sees and
+        // answer the sender EXPIRE ("peer unavailable").
         const emit = ws.emit.bind(ws);
         ws.emit = (event: string | symbol, ...args: unknown[]): boolean =>
-          event === 'message' && forward(id, ws, args[0] as RawData) ? true : emit(event, ...args);
+          event === 'message' && intercept(id, ws, args[0] as RawData) ? true : emit(event, ...args);
         ws.once('close', () => {
           if (registered.get(id) === ws) registered.delete(id);
           forwardedIn.delete(ws);

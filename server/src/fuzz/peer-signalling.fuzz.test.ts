@@ -207,6 +207,22 @@ describe('PeerJS signalling fuzz', () => {
     },
   );
 
+  it(
+    'drops a message whose destination is not a peer id: the peer package would queue it and throw when it expires',
+    { timeout: 30_000 },
+    async () => {
+      const ws = await registered();
+      // A fuzz run found it: turning this `dst` into a string throws, in the queue's expiry timer.
+      ws.send(JSON.stringify({ type: 'OFFER', dst: { toString: 1, valueOf: 1 }, payload: 'x' }));
+      ws.send(JSON.stringify({ type: 'CANDIDATE', dst: ['v0123456789abcdef'] }));
+      // PeerJS expires queued messages after 5 s, checking every second.
+      await new Promise((resolve) => setTimeout(resolve, 7_000));
+      expect(await roundTrip(ws)).toBe(true);
+      expect(running.takeErrors()).toEqual([]);
+      expect(guard.problems).toEqual([]);
+    },
+  );
+
   it('leaves no prototype polluted and the heap within bounds', async () => {
     expect(({} as Record<string, unknown>).type).toBeUndefined();
     const heapAfter = await heapAfterGc();
