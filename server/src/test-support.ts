@@ -178,6 +178,10 @@ export function serversClosedAfterEach(): typeof startServer {
   return async (overrides, deps) => track(await startServer(overrides, deps));
 }
 
+/** The WebSocket URL a Peer opens to register `id` with the coordinator's PeerJS server. */
+export const peerSocketUrl = (url: string, id: string, token: string): string =>
+  `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${id}&token=${encodeURIComponent(token)}&version=1.5.5`;
+
 /**
  * Registers `id` with the coordinator's PeerJS server presenting `token`, as a Peer does: the
  * server's first message (OPEN) when it is accepted, the HTTP status when the upgrade is refused.
@@ -187,9 +191,8 @@ export function openPeerSocket(
   id: string,
   token: string,
 ): Promise<{ status: 'message'; data: string } | { status: 'rejected'; code: number }> {
-  const wsUrl = `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${id}&token=${encodeURIComponent(token)}&version=1.5.5`;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl);
+    const ws = new WebSocket(peerSocketUrl(url, id, token));
     ws.once('message', (data: Buffer) => {
       resolve({ status: 'message', data: data.toString() });
       ws.close();

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   NAMESPACES,
-  PEERJS_KEY,
   PROTOCOL_VERSION,
   type JobInfo,
   type JoinAccepted,
@@ -17,12 +16,11 @@ import {
   type PeerInfo,
   type PeersDelta,
 } from '@tabswarm/protocol';
-import { PEERJS_WS_PATH } from './peer-signalling.ts';
 import { SimVolunteer } from './sim/sim-volunteer.ts';
 import { spawnCoordinator, type SpawnedCoordinator } from './spawn-coordinator.ts';
 import { openStore } from './store/store.ts';
 import { freshTestSchema, testStoreUrl } from './store/test-store.ts';
-import { api, OPERATOR_TOKEN, request, tempDir } from './test-support.ts';
+import { api, OPERATOR_TOKEN, peerSocketUrl, request, tempDir } from './test-support.ts';
 
 const children: ChildProcess[] = [];
 const sockets: Socket[] = [];
@@ -78,9 +76,7 @@ async function signalling(
   url: string,
   joined: JoinAccepted,
 ): Promise<{ ws: WebSocket; received: unknown[] }> {
-  const ws = new WebSocket(
-    `${url.replace('http', 'ws')}${PEERJS_WS_PATH}?key=${PEERJS_KEY}&id=${joined.nodeId}&token=${joined.peerjs.token}&version=1.5.5`,
-  );
+  const ws = new WebSocket(peerSocketUrl(url, joined.nodeId, joined.peerjs.token));
   const received: unknown[] = [];
   ws.on('message', (raw) => received.push(JSON.parse((raw as Buffer).toString('utf8'))));
   await new Promise((resolve, reject) => {

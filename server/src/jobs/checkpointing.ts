@@ -13,7 +13,6 @@
  * the honest ones out (packages/core/src/robust-aggregation.ts says how far one can move it).
  */
 import crypto from 'node:crypto';
-import path from 'node:path';
 import { aggregateRound, l2Norm, validateContribution, type DatasetShape } from '@tabswarm/core';
 import {
   defaultAggregation,
@@ -21,28 +20,22 @@ import {
   decodeFrame,
   encodeFp32Frame,
   frameValues,
-  languageModelMetrics,
   ProtocolError,
-  type CheckpointSummary,
   type JobSpec,
 } from '@tabswarm/protocol';
-import {
-  cleanupAllTempFiles,
-  readCheckpointFile,
-  writeCheckpointFile,
-} from '../checkpoints/checkpoint-files.ts';
+import { cleanupAllTempFiles, writeCheckpointFile } from '../checkpoints/checkpoint-files.ts';
 import { evaluateParameters } from '../checkpoints/evaluate.ts';
-import { exportModel, type ExportedModel } from '../checkpoints/export.ts';
 import { loadLatestCheckpoint } from '../checkpoints/latest-checkpoint.ts';
 import { initialParameters } from '../checkpoints/model-factory.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import { CheckpointReader } from './checkpoint-reader.ts';
+import { JobModels } from './job-models.ts';
 import type { CheckpointRecord, RejectedContributor } from '../store/checkpoint-repository.ts';
 import { isTerminal } from '../scheduler/scheduler.ts';
 import type { JobRecord } from '../scheduler/types.ts';
 import {
   MAX_UPLOAD_RETRIES,
   recordMissingUploads,
-  summary,
   tokenOwner,
   type CheckpointChange,
   type Round,
@@ -78,8 +71,7 @@ export interface CheckpointDeps extends EvaluationDeps {
 /** A reservation this old belongs to no round in flight (upload timeouts are far shorter). */
 const STALE_RESERVATION_MS = 60 * 60_000;
 
-export class Checkpointing {
-  private readonly models = new Map<string, JobModel>();
+export class Checkpointing extends CheckpointReader {
   private readonly rounds = new Map<string, Round>();
   /** centered-clipping's momentum: each job's last checkpoint step (in memory; a restart starts from 0). */
   private readonly previousSteps = new Map<string, Float32Array>();
@@ -91,6 +83,15 @@ export class Checkpointing {
   private closed = false;
 
   constructor(private readonly deps: CheckpointDeps) {
+    const models = new JobModels(
+      async (jobId) => {
+        const job = deps.scheduler.getJob(jobId);
+        const shape = job && deps.datasetShape(job.spec.dataset);
+        return job && shape ? describeModel(job.spec, shape) : undefined;
+      },
+      (jobId, err) => deps.log.warn({ err, jobId }, 'cannot describe the job model'),
+    );
+    super(deps, models);
     this.now = deps.now ?? Date.now;
   }
 
@@ -100,34 +101,7 @@ export class Checkpointing {
   }
 
   parameterCount(jobId: string): number | null {
-    return this.modelOf(jobId)?.layout.total ?? null;
-  }
-
-  /**
-   * The job's model. On a shared store a job may have been created by another coordinator after
-   * this one started: its model is described on first use (asynchronously; undefined until then).
-   */
-  private modelOf(jobId: string): JobModel | undefined {
-    const model = this.models.get(jobId);
-    if (model === undefined) void this.loadModel(jobId);
-    return model;
-  }
-
-  private readonly loadingModels = new Map<string, Promise<void>>();
-
-  private loadModel(jobId: string): Promise<void> {
-    const pending = this.loadingModels.get(jobId);
-    if (pending !== undefined) return pending;
-    const load = (async () => {
-      const job = this.deps.scheduler.getJob(jobId);
-      const shape = job && this.deps.datasetShape(job.spec.dataset);
-      if (!job || !shape) return;
-      this.models.set(jobId, await this.describeModel(job.spec, shape));
-    })()
-      .catch((err: unknown) => this.deps.log.warn({ err, jobId }, 'cannot describe the job model'))
-      .finally(() => this.loadingModels.delete(jobId));
-    this.loadingModels.set(jobId, load);
-    return load;
+    return this.models.getOrLoad(jobId)?.layout.total ?? null;
   }
 
   /** The loss screen's scores of a round's uploads under `rule` (upload-screening.ts); undefined: none. */
@@ -198,8 +172,8 @@ export class Checkpointing {
     const model = this.models.get(jobId);
     if (job && !model) {
       // Created by another coordinator: the round starts once the model is described.
-      void this.loadModel(jobId).then(() => {
-        if (this.models.has(jobId)) this.request(jobId);
+      void this.models.load(jobId).then(() => {
+        if (this.models.get(jobId) !== undefined) this.request(jobId);
       });
       return null;
     }
@@ -302,52 +276,6 @@ export class Checkpointing {
     round.accepted.set(nodeId, { values, norm: check.norm });
     this.finishIfComplete(round);
     return { accepted: true };
-  }
-
-  latest(jobId: string): CheckpointSummary | null {
-    const record = this.deps.repo.latest(jobId);
-    return record ? this.withTextMetrics(jobId, summary(record)) : null;
-  }
-
-  list(jobId: string): CheckpointSummary[] {
-    return this.deps.repo.list(jobId).map((r) => this.withTextMetrics(jobId, summary(r)));
-  }
-
-  /** A text model's checkpoint also reports perplexity and bits per character (from its loss). */
-  private withTextMetrics(jobId: string, s: CheckpointSummary): CheckpointSummary {
-    const job = this.deps.scheduler.getJob(jobId);
-    const text = job && this.deps.datasetShape(job.spec.dataset)?.labelShape !== undefined;
-    return text && s.loss !== null ? { ...s, ...languageModelMetrics(s.loss) } : s;
-  }
-
-  record(jobId: string, seq: number): CheckpointRecord | undefined {
-    return this.deps.repo.get(jobId, seq);
-  }
-
-  /** The newest checkpoint whose file verifies: what a late joiner or restarted volunteer starts from. */
-  async latestFrame(jobId: string): Promise<{ seq: number; frame: Uint8Array } | null> {
-    const { latest } = await loadLatestCheckpoint(this.deps.repo, this.deps.dataDir, jobId);
-    if (!latest) return null;
-    const file = path.resolve(this.deps.dataDir, latest.record.file);
-    const read = await readCheckpointFile(file, { jobId });
-    return read.ok ? { seq: latest.record.seq, frame: read.frame } : null;
-  }
-
-  /** A checkpoint as its verified parameter frame. */
-  async frame(jobId: string, seq: number): Promise<Uint8Array | null> {
-    const record = this.deps.repo.get(jobId, seq);
-    if (!record) return null;
-    const read = await readCheckpointFile(path.resolve(this.deps.dataDir, record.file), { jobId });
-    return read.ok ? read.frame : null;
-  }
-
-  async export(jobId: string, seq: number): Promise<ExportedModel | null> {
-    const model = this.models.get(jobId);
-    const record = this.deps.repo.get(jobId, seq);
-    if (!model || !record) return null;
-    const read = await readCheckpointFile(path.resolve(this.deps.dataDir, record.file), { jobId });
-    if (!read.ok) return null;
-    return exportModel(model.topology, model.layout, read.values);
   }
 
   /** Waits for queued evaluations (tests, shutdown). */
