@@ -129,12 +129,17 @@ test('two tabs average 10M parameters in their workers on WebGPU with the WGSL k
     expect(tasks.tasks).toBeGreaterThan(100); // the trace has the page's tasks with their thread time
     expect(tasks.maxCpuMs).toBeLessThan(TASK_CPU_BOUND_MS);
   }
-  // The checks on receipt ran as WGSL on TensorFlow.js's WebGPU device, in the worker.
+  // The averaging step and the checks on receipt ran as WGSL on TensorFlow.js's WebGPU device, in
+  // the worker: the kernels were called, and the GPU recorded their dispatches (a call that fell
+  // back to the TypeScript references would dispatch nothing).
   for (const page of [a.page, b.page]) {
     const stats = await page.evaluate(() => window.tabswarmTest.averagingStats());
     expect(stats?.implementation).toBe('wgsl');
+    expect(stats?.calls['averagingStep'] ?? 0).toBeGreaterThan(0);
     expect(stats?.calls['l2Norm'] ?? 0).toBeGreaterThan(0);
     expect(stats?.calls['countNonFinite'] ?? 0).toBeGreaterThan(0);
+    expect(stats?.dispatches['mix'] ?? 0).toBeGreaterThanOrEqual(stats?.calls['averagingStep'] ?? 1);
+    expect(stats?.dispatches['reduce'] ?? 0).toBeGreaterThan(0);
     // The frames went on the worker's own data channel, not through the page.
     expect(stats?.links.direct ?? 0).toBeGreaterThan(0);
     expect(stats?.links.page).toBe(0);
@@ -152,7 +157,9 @@ test('on a fallback backend the worker averages with the reference kernels', asy
   for (const page of [a.page, b.page]) {
     const stats = await page.evaluate(() => window.tabswarmTest.averagingStats());
     expect(stats?.implementation).toBe('reference');
+    expect(stats?.calls['averagingStep'] ?? 0).toBeGreaterThan(0);
     expect(stats?.calls['l2Norm'] ?? 0).toBeGreaterThan(0);
+    expect(stats?.dispatches).toEqual({});
     expect(stats?.links.direct ?? 0).toBeGreaterThan(0);
     expect(stats?.links.page).toBe(0);
   }

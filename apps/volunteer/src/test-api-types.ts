@@ -106,6 +106,8 @@ export interface TestExchangeOutcome {
 export interface AveragingStatsView {
   readonly implementation: 'wgsl' | 'reference' | null;
   readonly calls: Readonly<Record<string, number>>;
+  /** GPU dispatches of each WGSL kernel on the worker's device (empty on the references). */
+  readonly dispatches: Readonly<Record<string, number>>;
   readonly exchanges: number;
   readonly links: { readonly direct: number; readonly page: number };
 }

@@ -13,7 +13,7 @@ export type { ResultTarget } from './webgpu/argument-checks.ts';
 export type { BufferPoolStats } from './webgpu/buffer-pool.ts';
 export type { KernelOptions } from './webgpu/device-plan.ts';
 export { isCpuEmulated } from './webgpu/heuristics.ts';
-export { kernelBufferPoolStats } from './webgpu/device-resources.ts';
+export { kernelBufferPoolStats, kernelDispatchCounts } from './webgpu/device-resources.ts';
 export * from './webgpu/compression-tensors.ts';
 export * from './webgpu/fp16-kernels.ts';
 export * from './webgpu/gpu-device.ts';

@@ -5,6 +5,35 @@
  * pair run these same functions, which is what keeps the swarm's mean where it was.
  */
 import type { GossipCodecName } from '@tabswarm/protocol';
+import { outerSyncArrays, type OuterSettings } from './outer-optimizer.ts';
+
+/**
+ * What a committed exchange does to this side, in place: the pair step, then (with the outer
+ * optimizer) the outer step from the synchronised model to the pair's average. One operation of
+ * the averaging kernels (kernels.ts): on WebGPU every vector crosses to the GPU once and back once.
+ */
+export interface AveragingStep {
+  /** This side's parameters. */
+  readonly x: Float32Array;
+  /**
+   * x ← x + step·(theirs − mine): `mine` null means x itself (fp32: the partner's model; step ½ is
+   * the exact pair average), else the pair's references ĥ_theirs and ĥ_mine (compressed codecs).
+   */
+  readonly pair: {
+    readonly theirs: Float32Array;
+    readonly mine: Float32Array | null;
+    readonly step: number;
+  };
+  /** The outer optimizer's synchronised model and momentum, stepped in place; null: none. */
+  readonly outer: OuterStepState | null;
+  /** Every change of x is added here too (a trainer holds a snapshot of the parameters); null: none. */
+  readonly pending: Float32Array | null;
+}
+
+export interface OuterStepState extends Pick<OuterSettings, 'learningRate' | 'momentum'> {
+  readonly synced: Float32Array;
+  readonly velocity: Float32Array;
+}
 
 /**
  * γ of the compressed update when the caller sets none: 0.5 (a pair's exact average once the
@@ -59,6 +88,20 @@ export function consensusStepInto(
     x[i] = before + step * ((theirs[i] as number) - (mine[i] as number));
     if (pending !== null) pending[i] = (pending[i] as number) + ((x[i] as number) - before);
   }
+}
+
+/** The averaging step in TypeScript: the reference of the WGSL path and the fallback backends' path. */
+export function averagingStepReference(step: AveragingStep): void {
+  const { x, pair, outer, pending } = step;
+  if (pair.mine !== null) consensusStepInto(x, pair.theirs, pair.mine, pair.step, pending);
+  else if (pair.step === 0.5) averageInto(x, pair.theirs, pending);
+  else mixInto(x, pair.theirs, pair.step, pending);
+  if (outer === null) return;
+  const before = pending === null ? null : x.slice();
+  outerSyncArrays(outer.synced, outer.velocity, x, outer);
+  if (pending === null || before === null) return;
+  for (let i = 0; i < x.length; i++)
+    pending[i] = (pending[i] as number) + ((x[i] as number) - (before[i] as number));
 }
 
 /** x − reference, or a copy of x without one: what a differential codec compresses and sends. */

@@ -32,7 +32,10 @@ export interface TestFrameResult {
 export interface AveragingKernelStats {
   /** 'wgsl' on TensorFlow.js's WebGPU backend, 'reference' (TypeScript) on the fallbacks. */
   readonly implementation: 'wgsl' | 'reference' | null;
+  /** Calls of each averaging kernel (GossipKernels), whichever implementation ran them. */
   readonly calls: Readonly<Record<string, number>>;
+  /** GPU dispatches of each WGSL kernel (shader name) on the worker's device: empty on the references. */
+  readonly dispatches: Readonly<Record<string, number>>;
   readonly exchanges: number;
   /**
    * Direct links offered a channel of the worker's own, by how they came to send: on it, or

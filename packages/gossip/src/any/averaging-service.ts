@@ -21,6 +21,7 @@ import type {
 import type { BridgeEndpoint } from './bridge-protocol.ts';
 import { BridgedPorts, type BridgedPortsOptions } from './bridged-ports.ts';
 import { httpFedAvgPort } from './fedavg-client.ts';
+import type { AveragingKernelSet } from './kernel-set.ts';
 import type { GossipKernels } from './kernels.ts';
 import type { GossipMesh } from './mesh.ts';
 import type { ReceiveEvent } from './reassembler.ts';
@@ -34,7 +35,7 @@ export interface AveragingServiceOptions {
   /** The loaded job's parameters, read and written in place (the worker's compute). */
   readonly parameters: (jobId: string) => ShardParameterAccess;
   /** The kernels for the backend the trainer runs on, asked when the first averager is made. */
-  readonly kernels: () => { readonly kernels: GossipKernels; readonly implementation: 'wgsl' | 'reference' };
+  readonly kernels: () => AveragingKernelSet;
   readonly fetch?: typeof fetch;
   /** The mesh's options (dial timeout …). */
   readonly mesh?: BridgedPortsOptions['mesh'];
@@ -84,7 +85,7 @@ export class AveragingService {
   #blocked: readonly string[] = [];
   #identity: AveragingIdentity | null = null;
   #averaging: SwarmAveraging | null = null;
-  #kernels: { kernels: GossipKernels; implementation: 'wgsl' | 'reference' } | null = null;
+  #kernels: AveragingKernelSet | null = null;
   #exchanges = 0;
   #offFrames: (() => void) | null = null;
 
@@ -113,13 +114,10 @@ export class AveragingService {
     this.#offFrames = mesh.onFrame((event) => this.#post({ t: 'frame', note: frameNote(event) }));
   }
 
-  #kernelSet(): { kernels: GossipKernels; implementation: 'wgsl' | 'reference' } {
+  #kernelSet(): AveragingKernelSet {
     if (this.#kernels === null) {
       const chosen = this.#options.kernels();
-      this.#kernels = {
-        kernels: counted(chosen.kernels, this.#calls),
-        implementation: chosen.implementation,
-      };
+      this.#kernels = { ...chosen, kernels: counted(chosen.kernels, this.#calls) };
     }
     return this.#kernels;
   }
@@ -179,6 +177,7 @@ export class AveragingService {
     return {
       implementation: this.#kernels?.implementation ?? null,
       calls: { ...this.#calls },
+      dispatches: this.#kernels?.dispatches() ?? {},
       exchanges: this.#exchanges,
       links: this.#ports.linkPaths,
     };

@@ -3,7 +3,7 @@ import { averagingSpecSchema, type AveragingSpec } from '@tabswarm/protocol';
 import { AveragingClient } from './averaging-client.ts';
 import { AveragingService } from './averaging-service.ts';
 import { MemoryNetwork } from './connector.ts';
-import { referenceKernels } from './kernel-library.ts';
+import { averagingKernelsFor } from './kernel-library.ts';
 import { LinkHost } from './link-host.ts';
 import { MemoryCoordinator } from './memory-coordinator.ts';
 import { randomVector } from './test-helpers.ts';
@@ -57,7 +57,7 @@ function tabs(count: number, spec: AveragingSpec, elements = 20_000) {
     (tab as { service: AveragingService }).service = new AveragingService({
       control: control.port2,
       links: links.port2,
-      kernels: () => ({ kernels: referenceKernels, implementation: 'reference' }),
+      kernels: () => averagingKernelsFor('wasm'),
       parameters: (jobId) => ({
         jobId,
         read: () => Promise.resolve(tab.values.slice()),

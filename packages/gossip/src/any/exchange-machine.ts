@@ -23,13 +23,12 @@ import {
 } from '@tabswarm/protocol';
 import { emptyResult } from './averager-stats.ts';
 import type { AveragingSettings, ExchangeResult } from './averager-types.ts';
-import { averageInto, consensusStepInto, differenceFrom, mixInto } from './averaging-maths.ts';
 import { agreedRadius, ClipRadius, clipFactor } from './pair-clipping.ts';
 import type { GossipCodec } from './codecs.ts';
 import type { FrameTransport } from './frame-transport.ts';
 import type { GossipKernels } from './kernels.ts';
 import type { GossipMesh } from './mesh.ts';
-import { outerSyncInto, type OuterState } from './outer-optimizer.ts';
+import type { OuterState } from './outer-optimizer.ts';
 import { PairStates } from './pair-states.ts';
 import type { ReceiveEvent } from './reassembler.ts';
 import { headerRejection, payloadRejection, QUARANTINE_REASONS, valuesRejection } from './receipt-checks.ts';
@@ -82,6 +81,8 @@ interface Exchange {
   ownClip: number | undefined;
   partnerClip: number | undefined;
   partnerOk: boolean;
+  /** The averaging step is being computed: the exchange is decided, only its arithmetic is left. */
+  committing: boolean;
   bytesOut: number;
   bytesIn: number;
   settled: boolean;
@@ -267,6 +268,7 @@ export class ExchangeMachine {
       ownClip: undefined,
       partnerClip: undefined,
       partnerOk: false,
+      committing: false,
       bytesOut: 0,
       bytesIn: 0,
       settled: false,
@@ -294,7 +296,7 @@ export class ExchangeMachine {
       } else {
         const pair = ex.reset ? undefined : this.#pairs.get(ex.peerId);
         const reference = pair?.mine;
-        const diff = differenceFrom(this.#host.parameters(), reference);
+        const diff = await this.#kernels.difference(this.#host.parameters(), reference);
         payload = await this.codec.encode(diff, ex.param);
         const mineNext = reference === undefined ? new Float32Array(diff.length) : reference.slice();
         await this.codec.accumulate(mineNext, payload);
@@ -415,30 +417,46 @@ export class ExchangeMachine {
 
   /** Averages once this side's frame went out, the partner's passed the checks, and the partner said xok. */
   #tryCommit(ex: Exchange): void {
-    if (ex.settled || !ex.ownSent || !ex.partnerOk || ex.theirs === null) return;
-    const x = this.#host.parameters();
-    const theirs = ex.theirs;
-    const pending = this.#host.pendingSink();
-    // Clipped gossip: both sides scale their step by the same factor (pair-clipping.ts); the
-    // distance is the same bits whichever side computes it (float64 sum of squares, same order).
-    const radius = agreedRadius(ex.ownClip, ex.partnerClip);
-    const clipping = radius !== undefined || this.#clip.enabled;
-    if (!this.codec.differential) {
-      const distance = clipping ? distanceFrom(x, theirs) : 0;
+    if (ex.settled || ex.committing || !ex.ownSent || !ex.partnerOk || ex.theirs === null) return;
+    ex.committing = true;
+    void this.#commit(ex, ex.theirs);
+  }
+
+  /**
+   * The averaging step of a decided exchange, by the kernels (WGSL on WebGPU). While it is
+   * computed the exchange is decided — both frames passed, both sides said xok — so a timeout or a
+   * closing link no longer cancels it (#settle waits for it), and no other exchange starts.
+   */
+  async #commit(ex: Exchange, theirs: Float32Array): Promise<void> {
+    try {
+      const x = this.#host.parameters();
+      const pending = this.#host.pendingSink();
+      // Clipped gossip: both sides scale their step by the same factor (pair-clipping.ts); the
+      // distance is the same bits whichever side computes it (float64 sum of squares, same order).
+      const radius = agreedRadius(ex.ownClip, ex.partnerClip);
+      const clipping = radius !== undefined || this.#clip.enabled;
+      const mine = this.codec.differential ? (ex.mineNext as Float32Array) : null;
+      const distance = clipping ? distanceFrom(mine ?? x, theirs) : 0;
       const factor = clipFactor(distance, radius);
-      if (factor === 1) averageInto(x, theirs, pending);
-      else mixInto(x, theirs, 0.5 * factor, pending);
+      // fp32: x + ½·factor·(theirs − x), the exact pair average unclipped; compressed: x + γ(ĥ_theirs − ĥ_mine).
+      const step = mine === null ? 0.5 * factor : this.#step * factor;
+      const outer = this.#outer;
+      // With the outer optimizer the step goes on from the pair's average to the new synchronised model.
+      await this.#kernels.averagingStep({
+        x,
+        pair: { theirs, mine, step },
+        outer: outer === null ? null : { synced: outer.synced, velocity: outer.velocity, ...outer.settings },
+        pending,
+      });
       if (clipping) this.#clip.record(distance);
-    } else {
-      const mine = ex.mineNext as Float32Array;
-      const distance = clipping ? distanceFrom(theirs, mine) : 0;
-      consensusStepInto(x, theirs, mine, this.#step * clipFactor(distance, radius), pending);
-      if (clipping) this.#clip.record(distance);
-      this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
+      outer?.recordSync();
+      if (mine !== null) this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
+      ex.committing = false;
+      this.#settle(ex, 'ok', null);
+    } catch (error) {
+      ex.committing = false;
+      this.#settle(ex, 'failed', error instanceof Error ? error.message : String(error));
     }
-    // With the outer optimizer, x now holds the pair's average: the outer step takes it from there.
-    if (this.#outer !== null) outerSyncInto(this.#outer, x, pending);
-    this.#settle(ex, 'ok', null);
   }
 
   #control(ex: Exchange, message: GossipControl): void {
@@ -446,7 +464,7 @@ export class ExchangeMachine {
   }
 
   #settle(ex: Exchange, outcome: ExchangeOutcome, reason: string | null): void {
-    if (ex.settled) return;
+    if (ex.settled || ex.committing) return;
     ex.settled = true;
     clearTimeout(ex.timer);
     ex.unpin();

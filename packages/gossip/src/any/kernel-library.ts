@@ -6,16 +6,20 @@
  * - `referenceKernels`: the kernels' TypeScript references (CPU; Node, tests, no-GPU fallback).
  * - `tensorKernels`: the kernels' tensor entry points, which run the WGSL shaders on tfjs's WebGPU
  *   device and fall back to the references elsewhere; vectors cross as Float32Arrays because the
- *   network needs bytes anyway.
+ *   network needs bytes anyway. The averaging step runs as a chain of shaders/mix.wgsl dispatches
+ *   on GPU buffers: each vector is uploaded once and each result read back once.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
   countNonFiniteTensor,
   fp16PackTensor,
   fp16UnpackTensor,
+  getTfjsWebGPUBackend,
   int8DequantizeTensor,
   int8QuantizeTensors,
+  kernelDispatchCounts,
   l2NormTensor,
+  mixTensors,
   relativeDistanceTensor,
   topKScatterAddTensor,
   topKSparsifyTensors,
@@ -28,6 +32,8 @@ import {
   topKScatterAddReference,
   topKSparsifyReference,
 } from '@tabswarm/kernels/reference';
+import type { AveragingStep } from './averaging-maths.ts';
+import type { AveragingKernelSet } from './kernel-set.ts';
 import { basicKernels, type GossipKernels } from './kernels.ts';
 
 export const referenceKernels: GossipKernels = {
@@ -69,8 +75,61 @@ async function words(t: tf.Tensor): Promise<Uint32Array> {
 const wordTensor = (w: Uint32Array): tf.Tensor1D =>
   tf.tensor1d(new Int32Array(w.buffer, w.byteOffset, w.length), 'int32');
 
+/**
+ * The averaging step (averaging-maths.ts, averagingStepReference) as weighted sums on the GPU:
+ *   pair      x' = (1 − γ)·x + γ·theirs            (mine = x; γ = ½: the exact pair average)
+ *             x' = x + γ·theirs − γ·mine           (compressed codecs' references)
+ *   outer     g = θ − x',  v ← μ·v + g,  θ ← x' + (1 − η)·g − η·μ·v,  x' ← θ
+ *   pending   p ← p + x' − x
+ * The arrays are written only once every result is read back.
+ */
+async function averagingStepOnGpu(step: AveragingStep): Promise<void> {
+  const { x, pair, outer, pending } = step;
+  const made: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(t: T): T => {
+    made.push(t);
+    return t;
+  };
+  const upload = (v: Float32Array): tf.Tensor1D => keep(tf.tensor1d(v));
+  try {
+    const before = upload(x);
+    const theirs = upload(pair.theirs);
+    const gamma = pair.step;
+    let next =
+      pair.mine === null
+        ? keep(mixTensors([before, theirs], [1 - gamma, gamma]))
+        : keep(mixTensors([before, theirs, upload(pair.mine)], [1, gamma, -gamma]));
+    let velocity: tf.Tensor1D | null = null;
+    if (outer !== null) {
+      const { learningRate: lr, momentum: mu } = outer;
+      const g = keep(mixTensors([upload(outer.synced), next], [1, -1]));
+      velocity = keep(mixTensors([upload(outer.velocity), g], [mu, 1]));
+      next = keep(mixTensors([next, g, velocity], [1, 1 - lr, -lr * mu]));
+    }
+    const changes = pending === null ? null : keep(mixTensors([upload(pending), next, before], [1, 1, -1]));
+    const [xData, velocityData, pendingData] = await Promise.all([
+      next.data<'float32'>(),
+      velocity?.data<'float32'>(),
+      changes?.data<'float32'>(),
+    ]);
+    x.set(xData);
+    if (outer !== null && velocityData !== undefined) {
+      outer.synced.set(xData);
+      outer.velocity.set(velocityData);
+    }
+    if (pending !== null && pendingData !== undefined) pending.set(pendingData);
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
+
 /** WGSL on tfjs's WebGPU device when it is the backend; the references otherwise. */
 export const tensorKernels: GossipKernels = {
+  averagingStep: averagingStepOnGpu,
+  difference: (x, reference) =>
+    reference === undefined
+      ? x.slice()
+      : floats(tf.tidy(() => mixTensors([tf.tensor1d(x), tf.tensor1d(reference)], [1, -1]))),
   l2Norm: (x) => scalar(tf.tidy(() => l2NormTensor(tf.tensor1d(x)))),
   countNonFinite: (x) => scalar(tf.tidy(() => countNonFiniteTensor(tf.tensor1d(x)))),
   relativeDistance: (a, b) => scalar(tf.tidy(() => relativeDistanceTensor(tf.tensor1d(a), tf.tensor1d(b)))),
@@ -115,11 +174,15 @@ export const tensorKernels: GossipKernels = {
 };
 
 /** The averaging kernels for a TensorFlow.js backend: WGSL on WebGPU, the references elsewhere. */
-export function averagingKernelsFor(backend: string): {
-  readonly kernels: GossipKernels;
-  readonly implementation: 'wgsl' | 'reference';
-} {
-  return backend === 'webgpu'
-    ? { kernels: tensorKernels, implementation: 'wgsl' }
-    : { kernels: referenceKernels, implementation: 'reference' };
+export function averagingKernelsFor(backend: string): AveragingKernelSet {
+  if (backend !== 'webgpu')
+    return { kernels: referenceKernels, implementation: 'reference', dispatches: () => ({}) };
+  return {
+    kernels: tensorKernels,
+    implementation: 'wgsl',
+    dispatches: () => {
+      const device = getTfjsWebGPUBackend()?.device;
+      return device === undefined ? {} : kernelDispatchCounts(device);
+    },
+  };
 }

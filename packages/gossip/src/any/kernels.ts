@@ -1,15 +1,17 @@
 /**
  * The vector operations gossip needs, with the kernel library's signatures (packages/kernels):
- * norms, non-finite counts and distances for the checks on receipt and the consensus metric, and
- * the codecs' encoders and decoders. Injected, so the same averager runs on the WGSL kernels in a
- * trainer (kernel-library.ts), on the TypeScript references in Node, and on `basicKernels` in a
- * page that carries no TensorFlow.js and exchanges fp32 only.
+ * the averaging step a committed exchange applies, norms, non-finite counts and distances for the
+ * checks on receipt and the consensus metric, and the codecs' encoders and decoders. Injected, so
+ * the same averager runs on the WGSL kernels in a trainer (kernel-library.ts), on the TypeScript
+ * references in Node, and on `basicKernels` in a page that carries no TensorFlow.js and exchanges
+ * fp32 only.
  */
 import {
   countNonFiniteReference,
   l2NormReference,
   relativeDistanceReference,
 } from '@tabswarm/kernels/reference';
+import { averagingStepReference, differenceFrom, type AveragingStep } from './averaging-maths.ts';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -26,6 +28,14 @@ export interface SparsePayload {
 }
 
 export interface GossipKernels {
+  /**
+   * A committed exchange's arithmetic, in place (averaging-maths.ts): the pair step, the outer step,
+   * the pending changes. Nothing is written before the whole step is computed, so a caller that
+   * awaits it sees the old values or the new ones, never a mixture.
+   */
+  readonly averagingStep: (step: AveragingStep) => Awaitable<void>;
+  /** x − reference (a copy of x without one): what a differential codec compresses. */
+  readonly difference: (x: Float32Array, reference: Float32Array | undefined) => Awaitable<Float32Array>;
   /** ‖x‖ (NaN if any element is NaN, +Inf if any is infinite). */
   readonly l2Norm: (x: Float32Array) => Awaitable<number>;
   readonly countNonFinite: (x: Float32Array) => Awaitable<number>;
@@ -59,12 +69,14 @@ export interface GossipKernels {
 }
 
 /**
- * The three reductions an fp32 exchange needs: the kernels' TypeScript references (sums in
- * float64, the semantics every GPU kernel is tested against), from the entry point that carries
- * no TensorFlow.js and no GPU code. For pages that do not load the kernel library; compressed
- * codecs need it.
+ * What an fp32 exchange needs — the averaging step, the difference and three reductions — as
+ * TypeScript references (sums in float64, the semantics every GPU kernel is tested against), from
+ * the entry point that carries no TensorFlow.js and no GPU code. For pages that do not load the
+ * kernel library; compressed codecs need it.
  */
 export const basicKernels: GossipKernels = {
+  averagingStep: averagingStepReference,
+  difference: differenceFrom,
   l2Norm: l2NormReference,
   countNonFinite: countNonFiniteReference,
   relativeDistance: relativeDistanceReference,

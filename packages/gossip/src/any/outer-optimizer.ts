@@ -83,31 +83,36 @@ export class OuterState {
    * training resumes.
    */
   sync(average: Float32Array): void {
-    const { learningRate: lr, momentum: mu } = this.settings;
-    const keep = 1 - lr;
-    const push = lr * mu;
-    const { synced, velocity } = this;
-    for (let i = 0; i < synced.length; i++) {
-      const xbar = average[i] as number;
-      const g = (synced[i] as number) - xbar;
-      const v = mu * (velocity[i] as number) + g;
-      velocity[i] = v;
-      const next = xbar + keep * g - push * v;
-      synced[i] = next;
-      average[i] = next;
-    }
+    outerSyncArrays(this.synced, this.velocity, average, this.settings);
+    this.recordSync();
+  }
+
+  /** Counts a synchronisation whose step was applied elsewhere (by the averaging kernels). */
+  recordSync(): void {
     this.#syncs++;
   }
 }
 
 /**
- * x ← the new θ after a synchronisation that left the pair's average in x; each change of x is
- * also added to `pending` when given (a trainer holds a snapshot of the parameters).
+ * The outer step over plain arrays, in place (the reference the WGSL path is tested against):
+ * g = θ − x̄, v ← μ·v + g, θ ← x̄ + (1 − η)·g − η·μ·v, and x̄ is overwritten with the new θ.
  */
-export function outerSyncInto(state: OuterState, x: Float32Array, pending: Float32Array | null): void {
-  const before = pending === null ? null : x.slice();
-  state.sync(x);
-  if (pending === null || before === null) return;
-  for (let i = 0; i < x.length; i++)
-    pending[i] = (pending[i] as number) + ((x[i] as number) - (before[i] as number));
+export function outerSyncArrays(
+  synced: Float32Array,
+  velocity: Float32Array,
+  average: Float32Array,
+  settings: Pick<OuterSettings, 'learningRate' | 'momentum'>,
+): void {
+  const { learningRate: lr, momentum: mu } = settings;
+  const keep = 1 - lr;
+  const push = lr * mu;
+  for (let i = 0; i < synced.length; i++) {
+    const xbar = average[i] as number;
+    const g = (synced[i] as number) - xbar;
+    const v = mu * (velocity[i] as number) + g;
+    velocity[i] = v;
+    const next = xbar + keep * g - push * v;
+    synced[i] = next;
+    average[i] = next;
+  }
 }

@@ -21,6 +21,8 @@ export interface DeviceResources {
   readonly pool: BufferPool;
   /** The uniform slots belong to one recorder at a time. */
   recording: boolean;
+  /** Dispatches recorded per kernel (shader name), for callers that must show which kernels ran. */
+  readonly dispatches: Map<string, number>;
 }
 
 const resources = new WeakMap<GPUDevice, DeviceResources>();
@@ -43,6 +45,7 @@ export function deviceResources(device: GPUDevice): DeviceResources {
     dummyWritable: storage('tabswarm.kernels.unused-writable'),
     pool: new BufferPool(device),
     recording: false,
+    dispatches: new Map(),
   };
   resources.set(device, created);
   return created;
@@ -51,6 +54,11 @@ export function deviceResources(device: GPUDevice): DeviceResources {
 /** The pooled temporaries of `device` (zero before the first kernel call). */
 export function kernelBufferPoolStats(device: GPUDevice): BufferPoolStats {
   return resources.get(device)?.pool.stats() ?? { buffers: 0, bytes: 0, inUse: 0 };
+}
+
+/** Dispatches of each of our kernels recorded on `device` so far, by shader name. */
+export function kernelDispatchCounts(device: GPUDevice): Record<string, number> {
+  return Object.fromEntries(resources.get(device)?.dispatches ?? []);
 }
 
 export function acquireTemp(device: GPUDevice, bytes: number, usage: GPUBufferUsageFlags, label: string) {

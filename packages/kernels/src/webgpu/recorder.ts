@@ -59,6 +59,8 @@ export class KernelRecorder {
     pass.setBindGroup(0, bindGroup, [offset]);
     pass.dispatchWorkgroups(x, y);
     this.slot++;
+    const name = kernel.shader.name;
+    this.state.dispatches.set(name, (this.state.dispatches.get(name) ?? 0) + 1);
   }
 
   copy(
