@@ -5,7 +5,8 @@
  * (averaging-invariants.browser.test.ts). Test support: not exported from the package.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GossipCodecName } from '@tabswarm/protocol';
+import { decodeFrame, frameValues, type GossipCodecName } from '@tabswarm/protocol';
+import { FedAvgClient, type FedAvgPort } from './fedavg-client.ts';
 import type { GossipKernels } from './kernels.ts';
 import { consensusError, distance, mean, norm, Swarm, type SwarmOptions } from './swarm-fixture.ts';
 import { randomVector } from './test-helpers.ts';
@@ -99,5 +100,33 @@ export function averagingInvariants(
         expect(honest.averager.current()).toEqual(kept);
       },
     );
+
+    it("FedAvg: a round's average becomes the outer step's θ, and the training since the upload is kept", async () => {
+      // The coordinator stand-in answers every upload with half of it.
+      const port: FedAvgPort = {
+        upload(frame) {
+          const decoded = decodeFrame(frame);
+          if (!decoded.ok) throw new Error(decoded.message);
+          const values = frameValues(decoded).map((v) => v / 2);
+          return Promise.resolve({ ok: true, round: 1, participants: 2, values });
+        },
+      };
+      const outer = { syncEvery: 1, learningRate: 0.5, momentum: 0.9 };
+      const client = new FedAvgClient({ port, jobId: 'job-1', nodeId: 'v1', outer, kernels });
+      const start = randomVector(1_000, 9);
+      const params = start.slice();
+      await client.afterShard(params, 64); // θ = start; uploads start, the round answers start / 2
+      for (let i = 0; i < params.length; i++) params[i] = (params[i] as number) + 0.125; // trained meanwhile
+      await client.settle();
+      await client.afterShard(params, 64);
+      // g = θ − x̄ = start / 2, v = g, θ ← θ − η(g + μv) = start·(1 − 0.5·0.5·1.9) = 0.525·start;
+      // then the 0.125 trained since the upload.
+      let worst = 0;
+      for (let i = 0; i < params.length; i++)
+        worst = Math.max(worst, Math.abs((params[i] as number) - (0.525 * (start[i] as number) + 0.125)));
+      expect(worst).toBeLessThan(1e-6);
+      expect(client.outer?.syncs).toBe(1);
+      await client.settle();
+    });
   });
 }

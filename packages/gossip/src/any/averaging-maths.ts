@@ -18,12 +18,13 @@ export interface AveragingStep {
   /**
    * x ← x + step·(theirs − mine): `mine` null means x itself (fp32: the partner's model; step ½ is
    * the exact pair average), else the pair's references ĥ_theirs and ĥ_mine (compressed codecs).
+   * Null: x already holds the average (a FedAvg round's), only the outer step is taken.
    */
   readonly pair: {
     readonly theirs: Float32Array;
     readonly mine: Float32Array | null;
     readonly step: number;
-  };
+  } | null;
   /** The outer optimizer's synchronised model and momentum, stepped in place; null: none. */
   readonly outer: OuterStepState | null;
   /** Every change of x is added here too (a trainer holds a snapshot of the parameters); null: none. */
@@ -93,7 +94,9 @@ export function consensusStepInto(
 /** The averaging step in TypeScript: the reference of the WGSL path and the fallback backends' path. */
 export function averagingStepReference(step: AveragingStep): void {
   const { x, pair, outer, pending } = step;
-  if (pair.mine !== null) consensusStepInto(x, pair.theirs, pair.mine, pair.step, pending);
+  if (pair === null) {
+    // x is already the average.
+  } else if (pair.mine !== null) consensusStepInto(x, pair.theirs, pair.mine, pair.step, pending);
   else if (pair.step === 0.5) averageInto(x, pair.theirs, pending);
   else mixInto(x, pair.theirs, pair.step, pending);
   if (outer === null) return;

@@ -25,6 +25,7 @@ import {
   frameValues,
   restErrorSchema,
 } from '@tabswarm/protocol';
+import { basicKernels, type GossipKernels } from './kernels.ts';
 import { OuterState, type OuterSettings } from './outer-optimizer.ts';
 
 export type FedAvgResult =
@@ -103,6 +104,8 @@ export interface FedAvgClientOptions {
   readonly overlap?: boolean;
   /** The job's outer optimizer (averaging.outer); absent: upload after every shard, take the average. */
   readonly outer?: OuterSettings;
+  /** What applies a round's average (the outer step, the local progress since): default the references. */
+  readonly kernels?: GossipKernels;
 }
 
 export class FedAvgClient {
@@ -127,7 +130,7 @@ export class FedAvgClient {
    */
   async afterShard(params: Float32Array, samples: number): Promise<Float32Array> {
     this.#samples += samples;
-    this.#applyReady(params);
+    await this.#applyReady(params);
     const outer = this.#options.outer;
     if (outer !== undefined) this.#outer ??= new OuterState(params, outer);
     const due = this.#outer === null || this.#outer.shardDone();
@@ -151,7 +154,7 @@ export class FedAvgClient {
       });
       if (this.#options.overlap === false) {
         await this.#inFlight;
-        this.#applyReady(params);
+        await this.#applyReady(params);
       }
     }
     return params;
@@ -181,14 +184,31 @@ export class FedAvgClient {
     await this.#inFlight;
   }
 
-  #applyReady(params: Float32Array): void {
+  /**
+   * x̄ ← the round's average (with the outer optimizer: the outer step from θ to it, x̄ ← the new θ),
+   * then params ← x̄ + (params − snapshot): the training done since the upload is kept.
+   */
+  async #applyReady(params: Float32Array): Promise<void> {
     const ready = this.#ready;
     if (ready === null || ready.values.length !== params.length) return;
     this.#ready = null;
-    // With the outer optimizer the round's average becomes the new synchronised model θ.
-    this.#outer?.sync(ready.values);
-    for (let i = 0; i < params.length; i++) {
-      params[i] = (ready.values[i] as number) + ((params[i] as number) - (ready.snapshot[i] as number));
+    const kernels = this.#options.kernels ?? basicKernels;
+    const outer = this.#outer;
+    if (outer !== null) {
+      await kernels.averagingStep({
+        x: ready.values,
+        pair: null,
+        outer: { synced: outer.synced, velocity: outer.velocity, ...outer.settings },
+        pending: null,
+      });
+      outer.recordSync();
     }
+    await kernels.averagingStep({
+      x: ready.values,
+      pair: { theirs: params, mine: ready.snapshot, step: 1 }, // x̄ + 1·(params − snapshot)
+      outer: null,
+      pending: null,
+    });
+    params.set(ready.values);
   }
 }

@@ -81,7 +81,8 @@ const wordTensor = (w: Uint32Array): tf.Tensor1D =>
  *             x' = x + γ·theirs − γ·mine           (compressed codecs' references)
  *   outer     g = θ − x',  v ← μ·v + g,  θ ← x' + (1 − η)·g − η·μ·v,  x' ← θ
  *   pending   p ← p + x' − x
- * The arrays are written only once every result is read back.
+ * (no pair: x' = x, the average a FedAvg round brought). The arrays are written only once every
+ * result is read back.
  */
 async function averagingStepOnGpu(step: AveragingStep): Promise<void> {
   const { x, pair, outer, pending } = step;
@@ -93,12 +94,15 @@ async function averagingStepOnGpu(step: AveragingStep): Promise<void> {
   const upload = (v: Float32Array): tf.Tensor1D => keep(tf.tensor1d(v));
   try {
     const before = upload(x);
-    const theirs = upload(pair.theirs);
-    const gamma = pair.step;
-    let next =
-      pair.mine === null
-        ? keep(mixTensors([before, theirs], [1 - gamma, gamma]))
-        : keep(mixTensors([before, theirs, upload(pair.mine)], [1, gamma, -gamma]));
+    let next = before;
+    if (pair !== null) {
+      const theirs = upload(pair.theirs);
+      const gamma = pair.step;
+      next =
+        pair.mine === null
+          ? keep(mixTensors([before, theirs], [1 - gamma, gamma]))
+          : keep(mixTensors([before, theirs, upload(pair.mine)], [1, gamma, -gamma]));
+    }
     let velocity: tf.Tensor1D | null = null;
     if (outer !== null) {
       const { learningRate: lr, momentum: mu } = outer;

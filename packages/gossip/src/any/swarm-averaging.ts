@@ -80,6 +80,7 @@ export class SwarmAveraging {
             port: port(params.jobId),
             jobId: params.jobId,
             nodeId: mesh.nodeId,
+            kernels: this.#options.kernels,
             ...(spec.outer === undefined ? {} : { outer: spec.outer }),
           }),
         };
