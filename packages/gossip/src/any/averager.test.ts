@@ -309,4 +309,34 @@ describe('gossip averaging (in-memory swarm)', () => {
         .at(-1)?.outcome,
     ).toBe('timeout');
   });
+
+  it('an averaging step still computing when the parameters are replaced leaves the new ones alone', async () => {
+    // A slow averaging step (a GPU reading back) straddles setParameters (a new checkpoint): the
+    // step's writes land in the old arrays, and the new parameters, outer state and pair states stand.
+    let stepping: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (stepping = resolve));
+    let watched: Float32Array | null = null;
+    const slow: typeof referenceKernels = {
+      ...referenceKernels,
+      async averagingStep(step) {
+        if (step.x === watched) stepping();
+        await sleep(100);
+        await referenceKernels.averagingStep(step);
+      },
+    };
+    const outer = { syncEvery: 1, learningRate: 0.7, momentum: 0.9 };
+    const s = swarm({ size: 2, elements: 1_000, kernels: slow, averaging: { codec: 'int8', outer } });
+    const [a] = s.nodes;
+    if (!a) throw new Error('no nodes');
+    watched = a.averager.current();
+    const round = s.run(1);
+    await reached; // a's own step has started on its current parameters
+    const fresh = randomVector(1_000, 42);
+    a.averager.setParameters(fresh);
+    await round;
+    expect(a.averager.current()).toEqual(fresh);
+    expect(a.averager.outer?.synced).toEqual(fresh);
+    expect(a.averager.outer?.velocity.every((v) => v === 0)).toBe(true);
+    expect(a.averager.outer?.syncs).toBe(0);
+  });
 });

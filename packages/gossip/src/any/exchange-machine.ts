@@ -110,6 +110,8 @@ export class ExchangeMachine {
   readonly #idleWaiters = new Set<() => void>();
   #active: Exchange | null = null;
   #closed = false;
+  /** Counts resetPairs: a commit that straddles one keeps no pair state for the old parameters. */
+  #generation = 0;
 
   constructor(host: ExchangeHost, options: ExchangeMachineOptions) {
     this.#host = host;
@@ -127,6 +129,7 @@ export class ExchangeMachine {
   /** Forgets every pair's references (new parameters: a new job or a checkpoint). */
   resetPairs(): void {
     this.#pairs.clear();
+    this.#generation++;
   }
 
   /** Fails the exchange in progress, if any, and refuses every later one. */
@@ -441,6 +444,7 @@ export class ExchangeMachine {
       // fp32: x + ½·factor·(theirs − x), the exact pair average unclipped; compressed: x + γ(ĥ_theirs − ĥ_mine).
       const step = mine === null ? 0.5 * factor : this.#step * factor;
       const outer = this.#outer;
+      const generation = this.#generation;
       // With the outer optimizer the step goes on from the pair's average to the new synchronised model.
       await this.#kernels.averagingStep({
         x,
@@ -449,8 +453,9 @@ export class ExchangeMachine {
         pending,
       });
       if (clipping) this.#clip.record(distance);
-      outer?.recordSync();
-      if (mine !== null) this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
+      if (generation === this.#generation) outer?.recordSync();
+      if (mine !== null && generation === this.#generation)
+        this.#pairs.commit(ex.peerId, { epoch: ex.id, mine, theirs });
       ex.committing = false;
       this.#settle(ex, 'ok', null);
     } catch (error) {

@@ -40,8 +40,8 @@ export function outerNesterovStep(
 
 /** A volunteer's outer state: the last synchronised model, the outer momentum, the shards counted. */
 export class OuterState {
-  readonly synced: Float32Array;
-  readonly velocity: Float32Array;
+  #synced: Float32Array;
+  #velocity: Float32Array;
   #shards = 0;
   #syncs = 0;
 
@@ -49,8 +49,18 @@ export class OuterState {
     synced: Float32Array,
     readonly settings: OuterSettings,
   ) {
-    this.synced = synced.slice();
-    this.velocity = new Float32Array(synced.length);
+    this.#synced = synced.slice();
+    this.#velocity = new Float32Array(synced.length);
+  }
+
+  /** The last synchronised model θ. */
+  get synced(): Float32Array {
+    return this.#synced;
+  }
+
+  /** The outer momentum v. */
+  get velocity(): Float32Array {
+    return this.#velocity;
   }
 
   /** Counts a shard trained; true when it is one after which this volunteer synchronises. */
@@ -71,8 +81,10 @@ export class OuterState {
 
   /** Starts afresh from `values` (a new job, a checkpoint): no momentum, no shards counted. */
   reset(values: Float32Array): void {
-    this.synced.set(values);
-    this.velocity.fill(0);
+    // New arrays, not the old ones overwritten: an averaging step still being computed for the
+    // old parameters writes into the arrays it was given, which are then no longer the state.
+    this.#synced = values.slice();
+    this.#velocity = new Float32Array(values.length);
     this.#shards = 0;
     this.#syncs = 0;
   }
