@@ -48,14 +48,17 @@ const untilTrained = (jobId: string): Promise<JobInfo> => swarm.untilTrained(job
 test('three volunteers gossip-average mnist-mlp to 92 %, and keep going when one vanishes', async () => {
   test.setTimeout(480_000);
   const started = Date.now();
-  // Compressed updates and the outer optimizer on the live path (issue 13): int8 codes of the
-  // pseudo-gradient, exchanged every second shard, applied with an outer Nesterov step.
+  // Compressed updates and the outer optimizer on the live path (issue 13): int8 codes, exchanged
+  // after every shard, applied with an outer Nesterov step. Every shard, not every second: the job
+  // reaches its target in about nine shards on a fast machine, and a fresh-clone run with syncEvery
+  // 2 finished with three exchange attempts (two busy, one with the vanished volunteer) and none
+  // applied, which this test must see.
   const job = await createJob(
     mnistJob('e2e gossip mnist-mlp', {
       mode: 'gossip',
       exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS,
       codec: 'int8',
-      outer: { syncEvery: 2 },
+      outer: { syncEvery: 1 },
     }),
   );
   const volunteers = await Promise.all(['a', 'b', 'c'].map((label) => openVolunteer(label)));

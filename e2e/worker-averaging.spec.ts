@@ -80,6 +80,11 @@ async function exchange(
     },
     [elements, seedB, sample, SPAN_MARKS] as const,
   );
+  // b's averager must exist before a's request arrives: one that comes earlier is dropped, and a
+  // waits out its whole timeout (a fresh-clone run failed that way once).
+  await expect
+    .poll(() => b.page.evaluate(() => window.tabswarmTest.averagingStats().then((s) => s?.testAnswering)))
+    .toBe(true);
   const initiated = await a.page.evaluate(
     async ([peer, n, seed, s, marks]) => {
       performance.mark(marks[0]);

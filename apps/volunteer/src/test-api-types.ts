@@ -109,6 +109,8 @@ export interface AveragingStatsView {
   /** GPU dispatches of each WGSL kernel on the worker's device (empty on the references). */
   readonly dispatches: Readonly<Record<string, number>>;
   readonly exchanges: number;
+  /** A test exchange's answering side is waiting for its partner's request. */
+  readonly testAnswering: boolean;
   readonly links: { readonly direct: number; readonly page: number };
 }
 

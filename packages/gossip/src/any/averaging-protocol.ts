@@ -37,6 +37,8 @@ export interface AveragingKernelStats {
   /** GPU dispatches of each WGSL kernel (shader name) on the worker's device: empty on the references. */
   readonly dispatches: Readonly<Record<string, number>>;
   readonly exchanges: number;
+  /** A test exchange's answering side is waiting for its partner's request (tests start the initiator then). */
+  readonly testAnswering: boolean;
   /**
    * Direct links offered a channel of the worker's own, by how they came to send: on it, or
    * through the page (the other side never said HELLO on it).

@@ -87,6 +87,7 @@ export class AveragingService {
   #averaging: SwarmAveraging | null = null;
   #kernels: AveragingKernelSet | null = null;
   #exchanges = 0;
+  #testAnswering = false;
   #offFrames: (() => void) | null = null;
 
   constructor(options: AveragingServiceOptions) {
@@ -179,6 +180,7 @@ export class AveragingService {
       calls: { ...this.#calls },
       dispatches: this.#kernels?.dispatches() ?? {},
       exchanges: this.#exchanges,
+      testAnswering: this.#testAnswering,
       links: this.#ports.linkPaths,
     };
   }
@@ -268,6 +270,9 @@ export class AveragingService {
         const result = await averager.exchangeWith(message.peerId);
         ok = result.outcome === 'ok' && result.partner === message.peerId;
       } else {
+        // A request that arrives before this averager exists is dropped (no averager has its job)
+        // and costs the initiator its whole timeout: tests wait for this flag before initiating.
+        this.#testAnswering = true;
         ok = await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), timeoutMs);
           averager.onExchange((result) => {
@@ -285,6 +290,7 @@ export class AveragingService {
         durationMs: performance.now() - started,
       };
     } finally {
+      if (message.peerId === null) this.#testAnswering = false;
       averager.close();
     }
   }
