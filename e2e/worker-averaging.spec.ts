@@ -29,7 +29,7 @@ const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 30_000 
 
 // One retry, a known flake of unknown cause: in two of the last three whole-suite runs the 10M
 // WebGPU exchange timed out after 240 s ("no exchange completed": the initiator never had the
-// answering tab's frame and xok), while it passed in every run of this file alone (6 of 6). The
+// answering tab's frame and xok), while it passed in every run of this file alone (5 of 5). The
 // logs show nothing; see the closing note of 2026-12-07. A broken feature still fails both tries.
 test.describe.configure({ retries: 1 });
 
