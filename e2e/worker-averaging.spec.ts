@@ -127,8 +127,9 @@ test('two tabs average 10M parameters in their workers on WebGPU with the WGSL k
   );
   const { initiated, answered, expected } = traced.result.result;
   const [tasksA, tasksB] = [traced.tasks, traced.result.tasks];
-  expect(initiated.ok, initiated.error).toBe(true);
-  expect(answered.ok, answered.error).toBe(true);
+  const why = `initiator: ${initiated.error ?? 'ok'}; answerer: ${answered.error ?? 'ok'}`;
+  expect(initiated.ok, why).toBe(true);
+  expect(answered.ok, why).toBe(true);
   // fp32 pairwise averaging: each side holds (x + y) / 2 up to float rounding.
   expect(maxError(initiated.sampled, expected)).toBeLessThan(1e-6);
   expect(maxError(answered.sampled, expected)).toBeLessThan(1e-6);

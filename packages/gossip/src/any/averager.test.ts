@@ -308,6 +308,38 @@ describe('gossip averaging (in-memory swarm)', () => {
         .filter((r) => r.partner === b.id)
         .at(-1)?.outcome,
     ).toBe('timeout');
+    // The reason says where it stalled: b never replied to the request.
+    expect(
+      reports(s)
+        .filter((r) => r.partner === b.id)
+        .at(-1)?.reason,
+    ).toMatch(/^no answer from .* in time: waiting for its reply to the request$/);
+  });
+
+  it('a timeout names the phase each side was waiting in', async () => {
+    // The first check on receipt never finishes: that side waits on its checks, the other on its xok.
+    let hung = false;
+    const stalling: typeof referenceKernels = {
+      ...referenceKernels,
+      relativeDistance(x, y) {
+        if (hung) return referenceKernels.relativeDistance(x, y);
+        hung = true;
+        return new Promise<number>(() => undefined);
+      },
+    };
+    const s = swarm({ size: 2, elements: 1_000, kernels: stalling, averaging: { exchangeTimeoutMs: 300 } });
+    const [a, b] = s.nodes;
+    if (!a || !b) throw new Error('no nodes');
+    await a.averager.exchangeWith(b.id);
+    await sleep(50); // the responder's timer fires with the initiator's
+    const reasons = reports(s)
+      .filter((r) => r.outcome === 'timeout')
+      .map((r) => r.reason)
+      .sort();
+    expect(reasons).toEqual([
+      expect.stringMatching(/waiting for its xok$/),
+      expect.stringMatching(/waiting for the checks on its frame$/),
+    ]);
   });
 
   it('an averaging step still computing when the parameters are replaced leaves the new ones alone', async () => {

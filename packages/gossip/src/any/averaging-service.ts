@@ -265,10 +265,13 @@ export class AveragingService {
       report: false,
     });
     try {
+      // Why it failed, for the error: the exchange's outcome and reason, as this side saw it.
+      let failure = 'no request arrived in time';
       let ok: boolean;
       if (message.peerId !== null) {
         const result = await averager.exchangeWith(message.peerId);
         ok = result.outcome === 'ok' && result.partner === message.peerId;
+        failure = `${result.outcome} with ${result.partner ?? 'nobody'}: ${result.reason ?? ''}`;
       } else {
         // A request that arrives before this averager exists is dropped (no averager has its job)
         // and costs the initiator its whole timeout: tests wait for this flag before initiating.
@@ -276,7 +279,10 @@ export class AveragingService {
         ok = await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), timeoutMs);
           averager.onExchange((result) => {
-            if (result.outcome !== 'ok') return;
+            if (result.outcome !== 'ok') {
+              failure = `${result.outcome} with ${result.partner ?? 'nobody'}: ${result.reason ?? ''}`;
+              return;
+            }
             clearTimeout(timer);
             resolve(true);
           });
@@ -285,7 +291,7 @@ export class AveragingService {
       const x = averager.current();
       return {
         ok,
-        ...(ok ? {} : { error: 'no exchange completed' }),
+        ...(ok ? {} : { error: `no exchange completed (${failure})` }),
         sampled: sample.map((i) => x[i] ?? Number.NaN),
         durationMs: performance.now() - started,
       };

@@ -38,6 +38,17 @@ export type { ExchangeHost, ExchangeMachineOptions } from './exchange-types.ts';
 
 const randomId = (): number => (Math.random() * 0xffffffff) >>> 0;
 
+/** What an exchange that timed out was still waiting for, for its reason (diagnosis of stalls). */
+function waitingFor(ex: Exchange): string {
+  if (ex.onReply !== null) return 'waiting for its reply to the request';
+  const waiting: string[] = [];
+  if (!ex.ownSent) waiting.push("this node's frame to be encoded");
+  else if (!ex.ownDelivered) waiting.push("its acknowledgement of this node's frame");
+  if (ex.theirs === null) waiting.push(ex.checking ? 'the checks on its frame' : 'its frame');
+  if (!ex.partnerOk) waiting.push('its xok');
+  return waiting.length === 0 ? 'nothing (settling)' : `waiting for ${waiting.join(', ')}`;
+}
+
 export class ExchangeMachine {
   readonly codec: GossipCodec;
   readonly #host: ExchangeHost;
@@ -207,6 +218,8 @@ export class ExchangeMachine {
       link,
       reset: false,
       ownSent: false,
+      ownDelivered: false,
+      checking: false,
       mineNext: null,
       theirs: null,
       distance: null,
@@ -221,7 +234,7 @@ export class ExchangeMachine {
       done,
       resolve,
       timer: setTimeout(
-        () => this.#settle(ex, 'timeout', `no answer from ${peerId} in time`),
+        () => this.#settle(ex, 'timeout', `no answer from ${peerId} in time: ${waitingFor(ex)}`),
         Math.max(0, deadline - Date.now()),
       ),
       unpin: this.#mesh.pin(peerId),
@@ -257,7 +270,10 @@ export class ExchangeMachine {
       ex.bytesOut += ex.transport.wireBytes(frame.length);
       ex.ownSent = true;
       void ex.transport.sendFrame(frame).then((outcome) => {
-        if (outcome.ok) return;
+        if (outcome.ok) {
+          ex.ownDelivered = true;
+          return;
+        }
         if (outcome.code === 'REMOTE_REJECTED') {
           this.#settle(
             ex,
@@ -306,6 +322,7 @@ export class ExchangeMachine {
     const payload = framePayload(event.frame);
     const badPayload = payloadRejection(payload, expected);
     if (badPayload !== null) return this.#reject(ex, badPayload);
+    ex.checking = true;
     try {
       let theirs: Float32Array;
       if (!this.codec.differential) {

@@ -50,6 +50,10 @@ export interface Exchange {
   reset: boolean;
   /** Set once this side's frame is on its way (and, for compressed codecs, ĥ_mine' is known). */
   ownSent: boolean;
+  /** The partner acknowledged this side's whole frame (its transport reassembled it). */
+  ownDelivered: boolean;
+  /** The partner's frame arrived and its checks on receipt are running. */
+  checking: boolean;
   mineNext: Float32Array | null;
   /** The partner's model (fp32) or its reference ĥ_theirs' (compressed), checked. */
   theirs: Float32Array | null;
