@@ -6,8 +6,9 @@ import { decodeFrame, encodeFp32Frame, frameValues, presetLayout } from '@tabswa
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalCompute } from './local-compute.ts';
 import { MemoryShardCache } from './shard-cache.ts';
-import { jobSpec } from './test-support.ts';
-import { DATASET } from './test-fakes.ts';
+import { MemorySnapshotStore, type SnapshotStore } from './snapshot-store.ts';
+import { jobSpec, makeShard } from './test-support.ts';
+import { DATASET, grant } from './test-fakes.ts';
 
 const spec = jobSpec({ training: { batchSize: 4, localSteps: 2 } });
 const size = presetLayout('mnist-mlp', {
@@ -36,15 +37,26 @@ afterEach(() => {
 /** The coordinator's latest checkpoint of job-a, as GET /api/jobs/job-a/parameters serves it. */
 const checkpoint = Float32Array.from({ length: size }, (_, i) => ((i % 13) - 6) / 100);
 
-async function loaded(status = 200) {
+/** Checkpoint 2 of job-a, where a replicated lease starts (GET /api/jobs/job-a/checkpoints/2). */
+const checkpointTwo = Float32Array.from({ length: size }, (_, i) => ((i % 5) - 2) / 50);
+
+async function loaded(status = 200, snapshots: SnapshotStore = new MemorySnapshotStore(), loadJob = true) {
   const posted: Posted[] = [];
+  const gets: string[] = [];
   const fetchStub = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if ((init?.method ?? 'GET') === 'GET') {
+      gets.push(new URL(url).pathname);
+      if (url.includes('/samples?')) return Promise.resolve(new Response(makeShard(DATASET, 0, 8).slice()));
+      if (/\/checkpoints\/\d+$/.test(url) && !url.endsWith('/checkpoints/2'))
+        return Promise.resolve(
+          new Response('{"code":"NOT_FOUND","message":"no such checkpoint"}', { status: 404 }),
+        );
       const frame = encodeFp32Frame({
         jobId: 'job-a',
         senderId: 'coordinator',
         round: 0,
-        values: checkpoint,
+        values: url.endsWith('/checkpoints/2') ? checkpointTwo : checkpoint,
       });
       return Promise.resolve(
         new Response(frame.slice().buffer, {
@@ -54,7 +66,7 @@ async function loaded(status = 200) {
     }
     const headers = new Headers(init?.headers);
     posted.push({
-      url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+      url,
       authorization: headers.get('authorization'),
       body: new Uint8Array(init?.body as ArrayBuffer),
     });
@@ -67,6 +79,7 @@ async function loaded(status = 200) {
   const compute = new LocalCompute({
     cache: new MemoryShardCache(),
     shards: { fetch: fetchStub, attempts: 1 },
+    snapshots,
     startBackend: async () => {
       await tf.setBackend('cpu');
       return { backend: 'cpu', fallbackReason: null, adapter: null };
@@ -76,16 +89,16 @@ async function loaded(status = 200) {
   await compute.start({ baseUrl: 'http://coordinator.test:8080' });
   const progress: number[] = [];
   const job = { jobId: 'job-a', spec, dataset: DATASET, latestSeq: null };
-  const layout = await compute.loadJobFromCoordinator({ ...job, parameterCount: size }, (p) =>
-    progress.push(p.loaded),
-  );
-  return { compute, posted, values: checkpoint, layout, progress, job };
+  const layout = loadJob
+    ? await compute.loadJobFromCoordinator({ ...job, parameterCount: size }, (p) => progress.push(p.loaded))
+    : null;
+  return { compute, posted, gets, values: checkpoint, layout, progress, job };
 }
 
 describe('a compute downloading the job it loads', () => {
   it('loads the latest checkpoint with its progress, and refuses one of another length', async () => {
     const { compute, layout, progress, job } = await loaded();
-    expect(layout.layout.total).toBe(size);
+    expect(layout?.layout.total).toBe(size);
     expect((await compute.parameters())?.values).toEqual(checkpoint);
     expect(progress.at(-1)).toBe(servedFrameBytes());
     await expect(compute.loadJobFromCoordinator({ ...job, parameterCount: size + 1 })).rejects.toThrow(
@@ -122,5 +135,47 @@ describe('a compute uploading its own checkpoint', () => {
     expect(posted).toHaveLength(0);
     const refused = await loaded(409);
     await expect(refused.compute.uploadCheckpoint(request, 'vnode1')).rejects.toThrow(/HTTP 409/);
+  });
+});
+
+describe('a compute keeping its restart snapshot', () => {
+  it('keeps its parameters where the next compute of the trainer loads them, and answers checkpoint requests from them', async () => {
+    const store = new MemorySnapshotStore(); // Cache Storage in a browser: it outlives the worker
+    const first = await loaded(200, store);
+    const trained = Float32Array.from({ length: size }, (_, i) => (i % 3) / 10);
+    await first.compute.setParameters({ jobId: 'job-a', values: trained });
+    expect(await first.compute.saveSnapshot()).toEqual({ jobId: 'job-a', elements: size });
+    first.compute.dispose();
+    const next = await loaded(200, store);
+    const job = { jobId: 'job-a', spec, dataset: DATASET, parameterCount: size };
+    expect(await next.compute.loadJobFromSnapshot({ ...job, parameterCount: size + 1 })).toBeNull();
+    expect(await next.compute.loadJobFromSnapshot({ ...job, jobId: 'job-b' })).toBeNull();
+    expect(await next.compute.loadJobFromSnapshot(job)).toMatchObject({ jobId: 'job-a' });
+    expect((await next.compute.parameters())?.values).toEqual(trained);
+    // A compute that holds no job (just restarted) answers a checkpoint request from the snapshot.
+    const bare = await loaded(200, store, false);
+    expect(await bare.compute.uploadCheckpoint({ ...request, jobId: 'job-b' }, 'vnode1')).toBe(false);
+    expect(await bare.compute.uploadCheckpoint(request, 'vnode1')).toBe(true);
+    const frame = decodeFrame(bare.posted[0]?.body ?? new Uint8Array());
+    if (!frame.ok) throw new Error(frame.message);
+    expect(frameValues(frame)).toEqual(trained);
+  });
+});
+
+describe('a compute training a replicated lease named by its checkpoint', () => {
+  it('downloads the checkpoint itself and trains from it', async () => {
+    const { compute, gets } = await loaded();
+    const outcome = await compute.train({ lease: grant('job-a', 0), replica: { checkpoint: 2, seed: 7 } });
+    expect(outcome.ok, outcome.ok ? '' : outcome.message).toBe(true);
+    expect(gets).toContain('/api/jobs/job-a/checkpoints/2');
+    // The update's statistics: what a replicated lease reports for validation.
+    expect(outcome.ok && outcome.update?.norm).toBeGreaterThan(0);
+  });
+
+  it('fails the shard, saying which checkpoint, when it cannot be downloaded', async () => {
+    const { compute } = await loaded();
+    const outcome = await compute.train({ lease: grant('job-a', 0), replica: { checkpoint: 9, seed: 7 } });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok ? '' : outcome.message).toMatch(/^could not load checkpoint 9: /);
   });
 });

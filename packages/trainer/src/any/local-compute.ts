@@ -22,6 +22,7 @@ import { ReplicaRun } from './replica-run.ts';
 import { MovingAverage, clampDutyCycle, restAfterStep, sleep } from './pacing.ts';
 import { CacheStorageShardCache, MemoryShardCache, type ShardCache } from './shard-cache.ts';
 import { ShardSource, type ShardSourceOptions } from './shard-source.ts';
+import { newSnapshotOwner, snapshotStore, type SnapshotStore } from './snapshot-store.ts';
 import type * as T from './types.ts';
 
 /** Every backend but `only`, each with the reason the fallback report gives. */
@@ -38,6 +39,8 @@ export interface LocalComputeOptions {
   readonly backend?: Omit<BackendChoice, 'avoidWebGpu'>;
   /** Backend selection, e.g. to pin 'cpu' in tests; by default the best one (startBackend). */
   readonly startBackend?: (choice: BackendChoice) => Promise<T.BackendInfo>;
+  /** Where restart snapshots are kept; by default Cache Storage where it exists, else memory. */
+  readonly snapshots?: SnapshotStore;
 }
 
 /** Runs exclusive work one call at a time (loading, calibrating, training, replacing parameters). */
@@ -60,6 +63,7 @@ export class LocalCompute implements T.ComputePort {
   #backend: T.BackendInfo | null = null;
   #trainer: LocalTrainer | null = null;
   #shards: ShardSource | null = null;
+  #snapshots: SnapshotStore | null = null;
   /** Checkpoint downloads and uploads (loadJobFromCoordinator, uploadCheckpoint), to the coordinator start() was given. */
   #api: HttpCoordinatorApi | null = null;
   #paused = false;
@@ -108,6 +112,7 @@ export class LocalCompute implements T.ComputePort {
             )
           : new MemoryShardCache(options.shardCacheBytes);
     this.#shards = new ShardSource({ ...this.#options.shards, baseUrl: options.baseUrl, cache });
+    this.#snapshots = this.#options.snapshots ?? snapshotStore(options.snapshotOwner ?? newSnapshotOwner());
     const fetchOverride = this.#options.shards?.fetch;
     this.#api = new HttpCoordinatorApi(options.baseUrl, {
       ...(fetchOverride === undefined ? {} : { fetch: fetchOverride }),
@@ -189,11 +194,32 @@ export class LocalCompute implements T.ComputePort {
     });
   }
 
+  async saveSnapshot(): Promise<T.SnapshotKept | null> {
+    const trainer = this.#trainer;
+    const store = this.#snapshots;
+    if (trainer === null || store === null) return null;
+    const values = await trainer.flat.read();
+    await store.put(trainer.jobId, values);
+    return { jobId: trainer.jobId, elements: values.length };
+  }
+
+  async loadJobFromSnapshot(job: T.JobFromSnapshot): Promise<T.JobLoaded | null> {
+    this.#requireStarted();
+    const values = await this.#snapshots?.get(job.jobId);
+    if (values === undefined || values === null) return null;
+    if (job.parameterCount !== null && values.length !== job.parameterCount) return null;
+    const { parameterCount: _count, ...load } = job;
+    return this.loadJob({ ...load, values });
+  }
+
   async uploadCheckpoint(request: CheckpointRequest, senderId: string): Promise<boolean> {
     const api = this.#requireApi();
     const trainer = this.#trainer;
-    if (trainer === null || trainer.jobId !== request.jobId) return false;
-    const values = await trainer.flat.read();
+    const values =
+      trainer !== null && trainer.jobId === request.jobId
+        ? await trainer.flat.read()
+        : ((await this.#snapshots?.get(request.jobId)) ?? null);
+    if (values === null) return false;
     const frame = encodeFp32Frame({ jobId: request.jobId, senderId, round: 0, values });
     await api.uploadCheckpoint(request, frame);
     return true;
@@ -296,6 +322,19 @@ export class LocalCompute implements T.ComputePort {
         ),
       );
     }
+    // A replicated lease named by its checkpoint: downloaded here (the page never holds it).
+    let replicaStart: { values: Float32Array; seed: number } | undefined;
+    if (task.replica !== undefined && 'checkpoint' in task.replica) {
+      const { checkpoint, seed } = task.replica;
+      try {
+        replicaStart = { values: await this.#requireApi().getCheckpoint(lease.jobId, checkpoint), seed };
+      } catch (error) {
+        const e = asTrainerError(error, 'HTTP_FAILED');
+        return fail(new TrainerError(e.code, `could not load checkpoint ${checkpoint}: ${e.message}`));
+      }
+    } else if (task.replica !== undefined) {
+      replicaStart = task.replica;
+    }
     const { training } = trainer.spec;
     const plan = planBatches(
       shard.count,
@@ -314,7 +353,7 @@ export class LocalCompute implements T.ComputePort {
     let replica: ReplicaRun | null = null;
     let priv: PrivateRun | null = null;
     try {
-      if (task.replica !== undefined) replica = await ReplicaRun.begin(trainer, task.replica);
+      if (replicaStart !== undefined) replica = await ReplicaRun.begin(trainer, replicaStart);
       else if (trainer.spec.privacy !== undefined)
         priv = await PrivateRun.begin(trainer, trainer.spec.privacy);
     } catch (error) {

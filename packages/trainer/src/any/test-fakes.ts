@@ -39,6 +39,8 @@ export class FakeCompute implements T.ComputePort {
   readonly calls: string[] = [];
   readonly starts: T.StartOptions[] = [];
   readonly loaded: T.JobLoad[] = [];
+  /** Every task train was given. */
+  readonly tasks: T.ShardTask[] = [];
   readonly cancelled: string[] = [];
   paused = false;
   dutyCycle = 1;
@@ -48,6 +50,11 @@ export class FakeCompute implements T.ComputePort {
   readonly checkpoints = new Map<string, Float32Array>();
   /** Checkpoint requests this compute uploaded itself. */
   readonly uploaded: string[] = [];
+  /**
+   * Where saveSnapshot keeps the parameters (Cache Storage in a browser): give every compute of one
+   * trainer the same map, as a worker restarted by the same page finds what the last one kept.
+   */
+  kept = new Map<string, Float32Array>();
   /** How a train call goes; by default: every parameter +1, loss 0.5. */
   onTrain: (task: T.ShardTask, onStep?: (p: T.StepProgress) => void) => Promise<T.ShardOutcome> = (
     task,
@@ -106,8 +113,24 @@ export class FakeCompute implements T.ComputePort {
     const { latestSeq: _seq, parameterCount: _count, ...load } = job;
     return this.loadJob({ ...load, values: values.slice() });
   }
+  saveSnapshot(): Promise<T.SnapshotKept | null> {
+    this.calls.push('saveSnapshot');
+    const snapshot = this.snapshot;
+    if (snapshot === null) return Promise.resolve(null);
+    this.kept.clear();
+    this.kept.set(snapshot.jobId, snapshot.values.slice());
+    return Promise.resolve({ jobId: snapshot.jobId, elements: snapshot.values.length });
+  }
+  async loadJobFromSnapshot(job: T.JobFromSnapshot): Promise<T.JobLoaded | null> {
+    this.calls.push(`fromSnapshot ${job.jobId}`);
+    const values = this.kept.get(job.jobId);
+    if (values === undefined) return null;
+    const { parameterCount: _count, ...load } = job;
+    return this.loadJob({ ...load, values: values.slice() });
+  }
   uploadCheckpoint(request: CheckpointRequest): Promise<boolean> {
-    if (this.snapshot?.jobId !== request.jobId) return Promise.resolve(false);
+    if (this.snapshot?.jobId !== request.jobId && !this.kept.has(request.jobId))
+      return Promise.resolve(false);
     this.uploaded.push(request.requestId);
     return Promise.resolve(true);
   }
@@ -117,6 +140,7 @@ export class FakeCompute implements T.ComputePort {
   }
   train(task: T.ShardTask, onStep?: (p: T.StepProgress) => void): Promise<T.ShardOutcome> {
     this.calls.push(`train ${task.lease.leaseId}`);
+    this.tasks.push(task);
     return this.onTrain(task, onStep);
   }
   async defaultTrain(task: T.ShardTask, onStep?: (p: T.StepProgress) => void): Promise<T.ShardOutcome> {
@@ -156,6 +180,7 @@ export class FakeCompute implements T.ComputePort {
     this.cancelled.push(leaseId);
   }
   parameters(): Promise<T.ParameterSnapshot | null> {
+    this.calls.push('parameters');
     return Promise.resolve(
       this.snapshot && { jobId: this.snapshot.jobId, values: this.snapshot.values.slice() },
     );
@@ -230,6 +255,8 @@ export class FakeApi implements CoordinatorApi {
   readonly jobs = new Map<string, { info: JobInfo; values: Float32Array }>();
   readonly uploads: { request: CheckpointRequest; frame: Uint8Array }[] = [];
   parameterFetches: string[] = [];
+  /** getCheckpoint calls, as `job/seq` (a replicated lease's starting checkpoint). */
+  readonly checkpointFetches: string[] = [];
 
   add(info: JobInfo, values: Float32Array): void {
     this.jobs.set(info.id, { info, values });
@@ -259,7 +286,8 @@ export class FakeApi implements CoordinatorApi {
     options.onProgress?.({ loaded: total, total });
     return Promise.resolve({ values: job.values.slice(), seq: 0 });
   }
-  getCheckpoint(jobId: string): Promise<Float32Array> {
+  getCheckpoint(jobId: string, seq: number): Promise<Float32Array> {
+    this.checkpointFetches.push(`${jobId}/${seq}`);
     const job = this.jobs.get(jobId);
     return job
       ? Promise.resolve(job.values.slice())

@@ -14,6 +14,15 @@ import type { TrainerState } from './trainer-status.ts';
 import type { DownloadProgress } from '../download.ts';
 import type { Calibration, DatasetShape, JobLoaded, ParameterSnapshot } from './types.ts';
 
+/**
+ * The parameters after the last shard, what a restart starts from: held here (values), or kept by
+ * the compute where it runs (values null: saveSnapshot, the trainer's worker's Cache Storage).
+ */
+interface LastShard {
+  readonly jobId: string;
+  readonly values: Float32Array | null;
+}
+
 export interface LoadedJob {
   readonly info: JobInfo;
   readonly dataset: DatasetShape & { name: string };
@@ -26,8 +35,11 @@ export interface TrainerJobDeps {
   readonly state: TrainerState;
   readonly averaging?: AveragingHook | undefined;
   readonly calibrationSteps?: number | undefined;
-  /** The compute downloads the checkpoint itself, where it can (ComputePort.loadJobFromCoordinator). */
-  readonly downloadInCompute?: boolean | undefined;
+  /**
+   * The compute downloads the checkpoint and keeps the restart snapshot itself, where it can
+   * (ComputePort.loadJobFromCoordinator, saveSnapshot): the page never holds the parameters.
+   */
+  readonly parametersInCompute?: boolean | undefined;
 }
 
 export class TrainerJob {
@@ -38,10 +50,21 @@ export class TrainerJob {
   /** The job to restore after a restart, when the new compute has not loaded it yet. */
   wanted: string | null = null;
   /** The parameters after the last shard (null: start from the coordinator's checkpoint). */
-  lastParams: ParameterSnapshot | null = null;
+  #last: LastShard | null = null;
 
   constructor(deps: TrainerJobDeps) {
     this.#deps = deps;
+  }
+
+  /** The last shard's parameters when held here (the compute keeps them otherwise), or null. */
+  lastValues(): ParameterSnapshot | null {
+    const last = this.#last;
+    return last?.values === null || last === null ? null : { jobId: last.jobId, values: last.values };
+  }
+
+  /** The next load starts from the coordinator's latest checkpoint (the local model is unusable). */
+  forgetSnapshot(): void {
+    this.#last = null;
   }
 
   /** Shows a parameter download's progress (a few updates a second: each reaches the page). */
@@ -80,18 +103,28 @@ export class TrainerJob {
   }
 
   /**
-   * The job loaded into the compute: from the last shard's snapshot, else from the coordinator's
-   * latest checkpoint — downloaded by the compute itself where it can (its worker), else here.
+   * The job loaded into the compute: from the last shard's snapshot — held here, or kept by the
+   * compute — else from the coordinator's latest checkpoint, downloaded by the compute itself where
+   * it can (its worker), else here. Says which it was.
    */
   async #loadInto(
     info: JobInfo,
     dataset: DatasetShape,
-    snapshot: ParameterSnapshot | null,
-  ): Promise<JobLoaded> {
+    last: LastShard | null,
+  ): Promise<{ loaded: JobLoaded; source: 'checkpoint' | 'snapshot' }> {
     const { compute } = this.#deps;
     const jobId = info.id;
     const latestSeq = info.latestCheckpoint?.seq ?? null;
-    if (snapshot === null && this.#deps.downloadInCompute === true) {
+    const inCompute = this.#deps.parametersInCompute === true;
+    if (last !== null && last.values === null) {
+      const job = { jobId, spec: info.spec, dataset, parameterCount: info.parameterCount };
+      const loaded = await compute.use((c) =>
+        c.loadJobFromSnapshot === undefined ? Promise.resolve(null) : c.loadJobFromSnapshot(job),
+      );
+      if (loaded !== null) return { loaded, source: 'snapshot' };
+      // The kept snapshot is gone (the browser evicted it): the checkpoint, as for a new job.
+    }
+    if ((last === null || last.values === null) && inCompute) {
       const shown = this.#showDownload(jobId);
       try {
         const loaded = await compute.use((c) =>
@@ -102,12 +135,13 @@ export class TrainerJob {
                 shown.onProgress,
               ),
         );
-        if (loaded !== null) return loaded;
+        if (loaded !== null) return { loaded, source: 'checkpoint' };
       } finally {
         shown.done();
       }
     }
-    const values = snapshot?.values ?? (await this.#download(jobId, latestSeq));
+    const snapshot = last?.values ?? null;
+    const values = snapshot ?? (await this.#download(jobId, latestSeq));
     if (info.parameterCount !== null && values.length !== info.parameterCount) {
       throw new TrainerError(
         'PARAMETERS_INVALID',
@@ -121,7 +155,7 @@ export class TrainerJob {
         `the model has ${loaded.layout.total} parameters, not ${values.length}`,
       );
     }
-    return loaded;
+    return { loaded, source: snapshot === null ? 'checkpoint' : 'snapshot' };
   }
 
   /** Loads the job into the compute and returns its calibration (measured once per job and backend). */
@@ -130,13 +164,13 @@ export class TrainerJob {
     state.set({ phase: 'loading' });
     const info = await api.getJob(jobId);
     const dataset = await api.getDataset(info.spec.dataset);
-    const snapshot = this.lastParams?.jobId === jobId ? this.lastParams : null;
-    const loaded = await this.#loadInto(info, dataset, snapshot);
+    const last = this.#last?.jobId === jobId ? this.#last : null;
+    const { loaded, source } = await this.#loadInto(info, dataset, last);
     this.current = { info, dataset, layout: loaded.layout };
     this.wanted = jobId;
-    if (snapshot === null) this.lastParams = null;
+    if (source === 'checkpoint') this.#last = null;
     state.set({ job: info, dataset });
-    state.emit({ type: 'job', job: info, source: snapshot === null ? 'checkpoint' : 'snapshot' });
+    state.emit({ type: 'job', job: info, source });
     const key = `${jobId}:${state.status.backend?.backend ?? ''}`;
     let calibration = this.#calibrations.get(key);
     if (calibration === undefined) {
@@ -148,7 +182,10 @@ export class TrainerJob {
     return calibration;
   }
 
-  /** The averaging hook, then a snapshot of the parameters (what a restart starts from). */
+  /**
+   * The averaging hook, then a snapshot of the parameters (what a restart starts from): kept by
+   * the compute where it can (parametersInCompute), else here.
+   */
   async afterShard(grant: LeaseGrantInfo, signal: AbortSignal): Promise<void> {
     const job = this.current;
     if (job === null) return;
@@ -174,7 +211,25 @@ export class TrainerJob {
         state.emit({ type: 'error', code: e.code, message: `averaging: ${e.message}` });
       }
     }
+    if (this.#deps.parametersInCompute === true) {
+      try {
+        const kept = await compute.use((c) =>
+          c.saveSnapshot === undefined ? Promise.resolve(null) : c.saveSnapshot(),
+        );
+        if (kept !== null) {
+          this.#last = { jobId: kept.jobId, values: null };
+          return;
+        }
+      } catch (error) {
+        // Storage full, say: a restart starts from the checkpoint; the shard itself stands.
+        const e = asTrainerError(error);
+        if (FATAL_CODES.has(e.code)) throw e;
+        this.#last = null;
+        state.emit({ type: 'error', code: e.code, message: `restart snapshot not kept: ${e.message}` });
+        return;
+      }
+    }
     const snapshot = await compute.use((c) => c.parameters());
-    if (snapshot !== null) this.lastParams = snapshot;
+    if (snapshot !== null) this.#last = snapshot;
   }
 }

@@ -53,10 +53,11 @@ export interface VolunteerTrainerOptions {
   /** Timed steps of the calibration (after one warm-up step). Default 3. */
   readonly calibrationSteps?: number;
   /**
-   * The compute downloads the job's checkpoint and uploads checkpoints itself
-   * (ComputePort.loadJobFromCoordinator, uploadCheckpoint): in the trainer's worker, so the page
-   * neither holds nor decodes/encodes the vector. Off by default: an in-process compute gains
-   * nothing, and the caller's `api` (a simulation's adversary, a test's fake) would be bypassed.
+   * The compute downloads the job's checkpoint, uploads checkpoints and keeps the restart snapshot
+   * after each shard itself (ComputePort.loadJobFromCoordinator, uploadCheckpoint, saveSnapshot):
+   * in the trainer's worker, so the page neither holds nor decodes/encodes the vector. Off by
+   * default: an in-process compute gains nothing, and the caller's `api` (a simulation's
+   * adversary, a test's fake) would be bypassed.
    */
   readonly parametersInCompute?: boolean;
   readonly dutyCycle?: number;

@@ -42,6 +42,11 @@ export interface StartOptions {
   readonly only?: Backend;
   /** Size cap of the shard cache (Cache Storage), in bytes. */
   readonly shardCacheBytes?: number;
+  /**
+   * Whose restart snapshots this compute keeps (snapshot-store.ts): the same for every compute of
+   * one trainer, so a restarted one finds what the last one kept. Default: a key of its own.
+   */
+  readonly snapshotOwner?: string;
 }
 
 export interface JobLoad {
@@ -58,6 +63,18 @@ export interface JobDownload extends Omit<JobLoad, 'values'> {
   readonly latestSeq: number | null;
   /** The job's parameter count, when the coordinator said: a download of another length is refused. */
   readonly parameterCount: number | null;
+}
+
+/** A job to load from the snapshot its trainer's last compute kept (saveSnapshot). */
+export interface JobFromSnapshot extends Omit<JobLoad, 'values'> {
+  /** The job's parameter count, when the coordinator said: a snapshot of another length is not used. */
+  readonly parameterCount: number | null;
+}
+
+/** What saveSnapshot kept: the parameters stay where the compute runs. */
+export interface SnapshotKept {
+  readonly jobId: string;
+  readonly elements: number;
 }
 
 export interface JobLoaded {
@@ -79,9 +96,12 @@ export interface ShardTask {
   /**
    * A replicated lease (validated work): train from these parameters (its checkpoint) with a fresh
    * optimizer, report the update's statistics with this seed, then add the update to the model
-   * the volunteer had (its own training goes on from there).
+   * the volunteer had (its own training goes on from there). The checkpoint is given as its values,
+   * or as its number for the compute to download itself (parametersInCompute: its worker).
    */
-  readonly replica?: { readonly values: Float32Array; readonly seed: number };
+  readonly replica?:
+    | { readonly values: Float32Array; readonly seed: number }
+    | { readonly checkpoint: number; readonly seed: number };
 }
 
 export interface MemoryStats {
@@ -169,10 +189,19 @@ export interface ComputePort {
   /** Replaces the flat parameters of the loaded job (e.g. with an average). */
   setParameters(snapshot: ParameterSnapshot): Promise<void>;
   /**
+   * Keeps the loaded job's parameters where a restarted compute of the same trainer (the same
+   * `snapshotOwner`) finds them — in the trainer's worker, Cache Storage — instead of handing them
+   * to the page. Null when no job is loaded.
+   */
+  saveSnapshot?(): Promise<SnapshotKept | null>;
+  /** loadJob from the kept snapshot (saveSnapshot); null, with nothing loaded, when there is none. */
+  loadJobFromSnapshot?(job: JobFromSnapshot): Promise<JobLoaded | null>;
+  /**
    * Encodes the loaded job's current parameters as an fp32 frame from `senderId` and uploads it
    * where `request` says, from where the compute runs (in the trainer's worker the page never
-   * holds the vector, nor spends a task encoding it). False, with nothing sent, when the loaded
-   * job is not `request.jobId`; an upload that fails throws.
+   * holds the vector, nor spends a task encoding it) — or, when another job or none is loaded
+   * (a restart), its kept snapshot of `request.jobId`. False, with nothing sent, when it holds
+   * neither; an upload that fails throws.
    */
   uploadCheckpoint?(request: CheckpointRequest, senderId: string): Promise<boolean>;
   setPaused(paused: boolean): void;

@@ -29,6 +29,7 @@ function harness(
   } = {},
 ): Harness {
   const computes: FakeCompute[] = [];
+  const kept = new Map<string, Float32Array>(); // the computes' shared snapshot store
   const coordinator = new FakeCoordinator();
   const api = new FakeApi();
   for (const id of options.jobs ?? ['job-a']) api.add(jobInfo(id, spec, 3), new Float32Array([1, 2, 3]));
@@ -38,6 +39,7 @@ function harness(
     coordinator,
     createCompute: () => {
       const c = new FakeCompute();
+      c.kept = kept;
       for (const id of options.jobs ?? ['job-a']) c.checkpoints.set(id, new Float32Array([1, 2, 3]));
       computes.push(c);
       return c;
@@ -436,6 +438,76 @@ describe('VolunteerTrainer', () => {
     expect(compute.uploaded).toEqual(['0123456789abcdef']);
     expect(h.api.uploads).toHaveLength(0);
     expect(h.events.find((e) => e.type === 'checkpoint')).toMatchObject({ ok: true });
+  });
+
+  it('with parametersInCompute, the compute keeps the restart snapshot: the page never reads the parameters', async () => {
+    const h = harness({ parametersInCompute: true });
+    const first = grant('job-a', 0);
+    const doomed = grant('job-a', 1);
+    h.coordinator.script.push(first, doomed, grant('job-a', 2));
+    await h.trainer.start();
+    const compute = h.computes[0] as FakeCompute;
+    compute.onTrain = (task, onStep) => {
+      if (task.lease.leaseId !== doomed.leaseId) return compute.defaultTrain(task, onStep);
+      setTimeout(() => compute.fail({ code: 'DEVICE_LOST', message: 'GPU device lost (destroyed)' }), 5);
+      return new Promise(() => undefined);
+    };
+    h.trainer.run();
+    await h.until((e) => count(e, 'shard-done') === 2, 'a shard after the restart');
+    const second = h.computes[1] as FakeCompute;
+    // The new compute loaded what the first kept after its shard (1,2,3 each +1), not the checkpoint.
+    expect(second.calls).toContain('fromSnapshot job-a');
+    expect(second.loaded[0]?.values).toEqual(new Float32Array([2, 3, 4]));
+    expect(second.calls).not.toContain('download job-a');
+    expect(compute.calls.filter((c) => c === 'saveSnapshot')).toHaveLength(1);
+    expect(h.events.filter((e) => e.type === 'job').map((e) => (e.type === 'job' ? e.source : ''))).toEqual([
+      'checkpoint',
+      'snapshot',
+    ]);
+    // No compute ever handed its parameters to the page.
+    expect(h.computes.flatMap((c) => c.calls).filter((c) => c === 'parameters')).toEqual([]);
+    expect(h.api.parameterFetches).toEqual([]);
+  });
+
+  it("a replicated lease's checkpoint: fetched by the page, or named to a compute that fetches it", async () => {
+    for (const parametersInCompute of [false, true]) {
+      const h = harness({ parametersInCompute });
+      h.coordinator.script.push(grant('job-a', 0, { replica: { checkpoint: 2, seed: 9 } }));
+      h.trainer.run();
+      await h.until((e) => count(e, 'shard-done') === 1, 'the replicated shard');
+      const task = (h.computes[0] as FakeCompute).tasks[0];
+      if (parametersInCompute) {
+        expect(task?.replica).toEqual({ checkpoint: 2, seed: 9 });
+        expect(h.api.checkpointFetches).toEqual([]);
+      } else {
+        expect(task?.replica).toEqual({ values: new Float32Array([1, 2, 3]), seed: 9 });
+        expect(h.api.checkpointFetches).toEqual(['job-a/2']);
+      }
+      await h.trainer.stop();
+    }
+  });
+
+  it('with parametersInCompute, a kept snapshot that is gone means the checkpoint', async () => {
+    const h = harness({ parametersInCompute: true });
+    const doomed = grant('job-a', 1);
+    h.coordinator.script.push(grant('job-a', 0), doomed, grant('job-a', 2));
+    await h.trainer.start();
+    const compute = h.computes[0] as FakeCompute;
+    compute.onTrain = (task, onStep) => {
+      if (task.lease.leaseId !== doomed.leaseId) return compute.defaultTrain(task, onStep);
+      compute.kept.clear(); // the browser evicted the cache meanwhile
+      setTimeout(() => compute.fail({ code: 'DEVICE_LOST', message: 'GPU device lost (destroyed)' }), 5);
+      return new Promise(() => undefined);
+    };
+    h.trainer.run();
+    await h.until((e) => count(e, 'shard-done') === 2, 'a shard after the restart');
+    const second = h.computes[1] as FakeCompute;
+    expect(second.calls.slice(1, 3)).toEqual(['fromSnapshot job-a', 'download job-a']);
+    expect(second.loaded[0]?.values).toEqual(new Float32Array([1, 2, 3]));
+    expect(h.events.filter((e) => e.type === 'job').map((e) => (e.type === 'job' ? e.source : ''))).toEqual([
+      'checkpoint',
+      'checkpoint',
+    ]);
   });
 
   it('runs the averaging hook after each shard, before the next lease', async () => {

@@ -17,6 +17,7 @@ import { CheckpointResponder } from './checkpoint-responder.ts';
 import { ComputeSupervisor, FATAL_CODES } from './compute-supervisor.ts';
 import { LeaseReports } from './lease-reports.ts';
 import { PauseGate } from './pause-gate.ts';
+import { newSnapshotOwner } from './snapshot-store.ts';
 import { pickJob } from './pick-job.ts';
 import { TrainerJob } from './trainer-job.ts';
 import type { Sleep, VolunteerTrainerOptions } from './trainer-ports.ts';
@@ -30,7 +31,7 @@ import {
 } from './trainer-status.ts';
 import { TrainerError, asTrainerError, errorText, type TrainerErrorCode } from './errors.ts';
 import { clampDutyCycle, sleep as defaultSleep } from './pacing.ts';
-import type { BackendInfo, FaultKind, StepProgress } from './types.ts';
+import type { BackendInfo, FaultKind, ShardTask, StepProgress } from './types.ts';
 
 /**
  * Failures that every lease of the job would meet on this volunteer (not a network, coordinator
@@ -70,6 +71,8 @@ export class VolunteerTrainer {
       startOptions: {
         baseUrl: options.baseUrl,
         ...(options.shardCacheBytes === undefined ? {} : { shardCacheBytes: options.shardCacheBytes }),
+        // Every compute of this trainer keeps its restart snapshot under this key (snapshot-store.ts).
+        snapshotOwner: newSnapshotOwner(),
       },
       state: this.#state,
       pause: this.#pause,
@@ -93,14 +96,14 @@ export class VolunteerTrainer {
       state: this.#state,
       averaging: options.averaging,
       calibrationSteps: options.calibrationSteps,
-      downloadInCompute: options.parametersInCompute === true,
+      parametersInCompute: options.parametersInCompute === true,
     });
     this.#checkpoints = new CheckpointResponder({
       api: options.api,
       nodeId: options.nodeId,
       state: this.#state,
       current: () => this.#compute.parameters(),
-      last: () => this.#jobs.lastParams,
+      last: () => this.#jobs.lastValues(),
       ...(options.parametersInCompute === true && {
         fromCompute: (request, senderId) => this.#compute.uploadCheckpoint(request, senderId),
       }),
@@ -336,9 +339,12 @@ export class VolunteerTrainer {
         }
       }
       if (signal.aborted) return;
-      // A replicated lease starts from the checkpoint it names (validated work: replica-run.ts).
-      let replica: { values: Float32Array; seed: number } | undefined;
-      if (grant.replica !== undefined) {
+      // A replicated lease starts from the checkpoint it names (validated work: replica-run.ts),
+      // downloaded by the compute where it runs (parametersInCompute), else here.
+      let replica: ShardTask['replica'];
+      if (grant.replica !== undefined && this.#options.parametersInCompute === true) {
+        replica = { checkpoint: grant.replica.checkpoint, seed: grant.replica.seed };
+      } else if (grant.replica !== undefined) {
         try {
           replica = {
             values: await this.#options.api.getCheckpoint(grant.jobId, grant.replica.checkpoint),
@@ -376,7 +382,7 @@ export class VolunteerTrainer {
           }
           if (outcome.code === 'DIVERGED' || outcome.code === 'NO_JOB') {
             // The local model is unusable: start over from the coordinator's latest checkpoint.
-            this.#jobs.lastParams = null;
+            this.#jobs.forgetSnapshot();
             await this.#loadJob(grant.jobId);
           }
         }

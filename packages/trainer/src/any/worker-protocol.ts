@@ -17,6 +17,8 @@ export interface WorkerCalls {
   train: { args: T.ShardTask; result: T.ShardOutcome };
   parameters: { args: null; result: T.ParameterSnapshot | null };
   setParameters: { args: T.ParameterSnapshot; result: null };
+  saveSnapshot: { args: null; result: T.SnapshotKept | null };
+  loadJobFromSnapshot: { args: T.JobFromSnapshot; result: T.JobLoaded | null };
   uploadCheckpoint: { args: { request: CheckpointRequest; senderId: string }; result: boolean };
   stats: { args: null; result: T.ComputeStats };
   fault: { args: T.FaultKind; result: boolean };

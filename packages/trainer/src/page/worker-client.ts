@@ -84,6 +84,12 @@ export class WorkerCompute implements T.ComputePort {
     const copy = { jobId: snapshot.jobId, values: snapshot.values.slice() };
     await this.#call('setParameters', copy, transferablesOf(copy));
   }
+  saveSnapshot(): Promise<T.SnapshotKept | null> {
+    return this.#call('saveSnapshot', null);
+  }
+  loadJobFromSnapshot(job: T.JobFromSnapshot): Promise<T.JobLoaded | null> {
+    return this.#call('loadJobFromSnapshot', job);
+  }
   uploadCheckpoint(request: CheckpointRequest, senderId: string): Promise<boolean> {
     return this.#call('uploadCheckpoint', { request, senderId });
   }

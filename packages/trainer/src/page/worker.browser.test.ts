@@ -18,10 +18,13 @@ afterEach(() => {
   for (const c of computes.splice(0)) c.dispose();
 });
 
-async function startedWorker(): Promise<WorkerCompute> {
+async function startedWorker(snapshotOwner?: string): Promise<WorkerCompute> {
   const compute = new WorkerCompute();
   computes.push(compute);
-  await compute.start({ baseUrl: location.origin });
+  await compute.start({
+    baseUrl: location.origin,
+    ...(snapshotOwner === undefined ? {} : { snapshotOwner }),
+  });
   await compute.loadJob({
     jobId: 'job-w',
     spec,
@@ -75,5 +78,28 @@ describe('the trainer worker', () => {
     const compute = await startedWorker();
     await compute.simulateFault('crash');
     expect((await compute.failed).code).toBe('WORKER_CRASHED');
+  });
+
+  it('a worker started after a crash loads the snapshot its predecessor kept; another owner does not see it', async () => {
+    const owner = `owner-${Math.random().toString(16).slice(2)}`;
+    const first = await startedWorker(owner);
+    const values = Float32Array.from({ length: size }, (_, i) => (i % 11) / 50);
+    await first.setParameters({ jobId: 'job-w', values });
+    expect(await first.saveSnapshot()).toEqual({ jobId: 'job-w', elements: size });
+    await first.simulateFault('crash');
+    expect((await first.failed).code).toBe('WORKER_CRASHED');
+    const job = { jobId: 'job-w', spec, dataset: DATASET, parameterCount: size };
+    const second = new WorkerCompute();
+    computes.push(second);
+    await second.start({ baseUrl: location.origin, snapshotOwner: owner });
+    expect(await second.loadJobFromSnapshot(job)).toMatchObject({ jobId: 'job-w' });
+    expect((await second.parameters())?.values).toEqual(values);
+    // Another tab's trainer (another owner), another job, or another length: nothing is loaded.
+    const stranger = new WorkerCompute();
+    computes.push(stranger);
+    await stranger.start({ baseUrl: location.origin, snapshotOwner: `${owner}-other` });
+    expect(await stranger.loadJobFromSnapshot(job)).toBeNull();
+    expect(await second.loadJobFromSnapshot({ ...job, jobId: 'job-x' })).toBeNull();
+    expect(await second.loadJobFromSnapshot({ ...job, parameterCount: size + 1 })).toBeNull();
   });
 });

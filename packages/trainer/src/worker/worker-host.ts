@@ -6,6 +6,7 @@ import type {
   ComputePort,
   FaultKind,
   JobDownload,
+  JobFromSnapshot,
   JobLoad,
   ParameterSnapshot,
   ShardTask,
@@ -61,6 +62,10 @@ export function serveCompute(endpoint: MessageEndpoint, compute: ComputePort): v
         return compute.parameters();
       case 'setParameters':
         return compute.setParameters(args as ParameterSnapshot).then(() => null);
+      case 'saveSnapshot':
+        return compute.saveSnapshot?.() ?? Promise.resolve(null);
+      case 'loadJobFromSnapshot':
+        return compute.loadJobFromSnapshot?.(args as JobFromSnapshot) ?? Promise.resolve(null);
       case 'uploadCheckpoint': {
         const { request, senderId } = args as { request: CheckpointRequest; senderId: string };
         return compute.uploadCheckpoint?.(request, senderId) ?? Promise.resolve(false);
