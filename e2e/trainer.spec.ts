@@ -54,6 +54,11 @@ test('a WebGPU volunteer trains mnist-mlp to 90 % test accuracy and survives a l
     await expect.poll(async () => (await trainerState(page))?.restarts, { timeout: 60_000 }).toBe(1);
     await expect.poll(async () => (await trainerState(page))?.releasedLeases, { timeout: 30_000 }).toBe(1);
     await expect(page.getByTestId('restarts')).toHaveText('1');
+    // The new worker loaded what the old one kept after its last shard (in Cache Storage: the page
+    // never held the parameters), not the checkpoint.
+    await expect(page.getByTestId('trainer-log')).toContainText('from the last local parameters', {
+      timeout: 60_000,
+    });
     const shardsAtLoss = (await trainerState(page))?.shardsDone ?? 0;
     await expect
       .poll(async () => (await trainerState(page))?.shardsDone ?? 0, { timeout: 120_000 })

@@ -37,7 +37,9 @@ export async function openBenchPages(options: BenchPagesOptions): Promise<BenchP
     root: options.root,
     logLevel: 'warn',
     clearScreen: false,
-    server: { host: '127.0.0.1', port: 0 },
+    // No file watching, no hot reload: a source file saved during a run (or a checkout) must not
+    // reload a page mid-measurement ("Execution context was destroyed" in one e2e run).
+    server: { host: '127.0.0.1', port: 0, watch: null, hmr: false },
   });
   const browsers: Browser[] = [];
   const close = async (): Promise<void> => {
