@@ -4,17 +4,17 @@
  * on WebGPU, the references on WebAssembly — while the page only moves chunks, and both sides end
  * at the pair's mean.
  *
- * The page's main thread must stay free, measured as its own work: the CPU each main-thread task
- * used during the exchange, from a Chromium trace (main-thread-cpu.ts). PerformanceObserver's
- * 'longtask' entries are logged too, but they are wall-clock, and on this saturated 2-core machine
- * the OS deschedules the page mid-task: traced, its tasks over 50 ms of wall time (9–25 in a 10M
- * exchange, up to 421 ms) used at most 13 ms of CPU each, most under 5 ms. Of seven pages traced
- * over an exchange, six had no task above 14 ms of CPU; in the seventh (beside a page running the
- * injected loop below) one rendering frame (BeginMainFrame) used 104 ms, cause not found — so the
- * bound is 150 ms, not the issue's 50. It still catches what matters:
- * averaging 10M values on the main thread, as the page did before, is 0.5–0.8 s of script, and a
- * loop over a 10M array injected on the page during the exchange (10 passes) read 212–306 ms and
- * failed the test.
+ * The page's main thread must stay free, measured as its own work: no main-thread task may use more
+ * than 50 ms of CPU during the exchange (the issue's 50 ms), read from a Chromium trace
+ * (main-thread-cpu.ts). PerformanceObserver's 'longtask' entries are logged too, but they are
+ * wall-clock, and on this saturated 2-core machine the OS deschedules the page mid-task: traced,
+ * its tasks over 50 ms of wall time (9–25 in a 10M exchange, up to 421 ms) used at most 13 ms of
+ * CPU each, most under 5 ms. Of the pages traced over an exchange so far, all but one had no task
+ * above 16 ms of CPU; the one (an earlier build, which still sent the page the trainer's restart
+ * snapshot, beside a page running the injected loop below) had one rendering frame
+ * (BeginMainFrame) of 104 ms, cause not found. The bound catches what matters: averaging 10M
+ * values on the main thread, as the page did before, is 0.5–0.8 s of script, and a loop over a 10M
+ * array injected on the page during the exchange (10 passes) read 212–306 ms and failed the test.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { mulberry32, randomVector } from '../packages/core/src/index.ts';
@@ -22,7 +22,7 @@ import { SPAN_END_MARK, SPAN_START_MARK, traceMainThread } from './main-thread-c
 import { startVolunteer, useSwarm } from './swarm-fixture.ts';
 
 /** The most CPU one main-thread task may use during an exchange (see above). */
-const TASK_CPU_BOUND_MS = 150;
+const TASK_CPU_BOUND_MS = 50;
 const SPAN_MARKS = [SPAN_START_MARK, SPAN_END_MARK] as const;
 
 const swarm = useSwarm({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 30_000 });
