@@ -33,14 +33,43 @@ const total = (counts: Record<string, number>): number => Object.values(counts).
  */
 let steps = 0;
 let stepsOffGpu = 0;
+/** Pair references updated by a decode (fp16, int8) with `into`: the add must be a mix dispatch too. */
+let updates = 0;
+let updatesOffGpu = 0;
+/** Runs `call`, counting it as off the GPU when it dispatched no mix kernel (see above). */
+function watchMix<T>(call: () => T, offGpu: () => void): T {
+  const mixBefore = dispatches()['mix'] ?? 0;
+  const done = call();
+  if ((dispatches()['mix'] ?? 0) === mixBefore) offGpu();
+  return done;
+}
+const { fp16Unpack, int8Dequantize } = tensorKernels;
+if (fp16Unpack === undefined || int8Dequantize === undefined)
+  throw new Error('the WGSL kernels lack a codec');
 const counted: GossipKernels = {
   ...tensorKernels,
   averagingStep: (step) => {
-    const mixBefore = dispatches()['mix'] ?? 0;
-    const done = tensorKernels.averagingStep(step);
     steps++;
-    if ((dispatches()['mix'] ?? 0) === mixBefore) stepsOffGpu++;
-    return done;
+    return watchMix(
+      () => tensorKernels.averagingStep(step),
+      () => stepsOffGpu++,
+    );
+  },
+  fp16Unpack: (packed, length, into) => {
+    if (into === undefined) return fp16Unpack(packed, length);
+    updates++;
+    return watchMix(
+      () => fp16Unpack(packed, length, into),
+      () => updatesOffGpu++,
+    );
+  },
+  int8Dequantize: (packed, scales, length, blockSize, into) => {
+    if (into === undefined) return int8Dequantize(packed, scales, length, blockSize);
+    updates++;
+    return watchMix(
+      () => int8Dequantize(packed, scales, length, blockSize, into),
+      () => updatesOffGpu++,
+    );
   },
 };
 
@@ -51,10 +80,10 @@ if (onWebGPU)
     before = now;
     // The checks on receipt ran on the GPU in every test…
     expect(now).toBeGreaterThan(previous);
-    // …and every averaging step did.
-    const offGpu = stepsOffGpu;
-    stepsOffGpu = 0;
-    expect(offGpu).toBe(0);
+    // …and every averaging step did, and every update of a pair reference.
+    const offGpu = [stepsOffGpu, updatesOffGpu];
+    [stepsOffGpu, updatesOffGpu] = [0, 0];
+    expect(offGpu).toEqual([0, 0]);
   });
 
 // Every commit above went through the kernels' averaging step (4 × 6 steps per mean test, about
@@ -62,4 +91,6 @@ if (onWebGPU)
 test('the averaging steps above ran through the kernels', () => {
   if (!onWebGPU) return;
   expect(steps).toBeGreaterThan(400);
+  // fp16 and int8 exchanges update both pair references through the decode kernels.
+  expect(updates).toBeGreaterThan(400);
 });

@@ -75,7 +75,7 @@ function fp16Codec(kernels: GossipKernels): GossipCodec {
     check: (payload, length) =>
       payload.codec !== 'fp16' ? 'not an fp16 payload' : payload.length !== length ? 'wrong length' : null,
     async accumulate(target, payload) {
-      if (payload.codec === 'fp16') addInto(target, await unpack(payload.packed, payload.length));
+      if (payload.codec === 'fp16') await unpack(payload.packed, payload.length, target);
     },
   };
 }
@@ -99,7 +99,7 @@ function int8Codec(kernels: GossipKernels, blockSize: number): GossipCodec {
     },
     async accumulate(target, payload) {
       if (payload.codec !== 'int8Block') return;
-      addInto(target, await dequantize(payload.packed, payload.scales, payload.length, payload.blockSize));
+      await dequantize(payload.packed, payload.scales, payload.length, payload.blockSize, target);
     },
   };
 }

@@ -36,12 +36,20 @@ import type { AveragingStep } from './averaging-maths.ts';
 import type { AveragingKernelSet } from './kernel-set.ts';
 import { basicKernels, type GossipKernels } from './kernels.ts';
 
+/** into += values (float32 sums, as the GPU's mix), returning `into`; without it, `values`. */
+function addedInto(values: Float32Array, into: Float32Array | undefined): Float32Array {
+  if (into === undefined) return values;
+  for (let i = 0; i < into.length; i++) into[i] = Math.fround((into[i] as number) + (values[i] as number));
+  return into;
+}
+
 export const referenceKernels: GossipKernels = {
   ...basicKernels,
   fp16Pack: fp16PackReference,
-  fp16Unpack: fp16UnpackReference,
+  fp16Unpack: (packed, length, into) => addedInto(fp16UnpackReference(packed, length), into),
   int8Quantize: int8QuantizeReference,
-  int8Dequantize: int8DequantizeReference,
+  int8Dequantize: (packed, scales, length, blockSize, into) =>
+    addedInto(int8DequantizeReference(packed, scales, length, blockSize), into),
   topKSparsify: topKSparsifyReference,
   topKScatterAdd: topKScatterAddReference,
 };
@@ -127,6 +135,17 @@ async function averagingStepOnGpu(step: AveragingStep): Promise<void> {
   }
 }
 
+/**
+ * A decoded payload, read back as floats; with `into`, added to it on the GPU first (mix with
+ * weights [1, 1]) so that a pair reference's update costs one upload and one read-back, and `into`
+ * is written only once the sum is back.
+ */
+async function decodedInto(decode: () => tf.Tensor1D, into: Float32Array | undefined): Promise<Float32Array> {
+  if (into === undefined) return floats(tf.tidy(decode));
+  into.set(await floats(tf.tidy(() => mixTensors([tf.tensor1d(into), decode()], [1, 1]))));
+  return into;
+}
+
 /** WGSL on tfjs's WebGPU device when it is the backend; the references otherwise. */
 export const tensorKernels: GossipKernels = {
   averagingStep: averagingStepOnGpu,
@@ -138,7 +157,7 @@ export const tensorKernels: GossipKernels = {
   countNonFinite: (x) => scalar(tf.tidy(() => countNonFiniteTensor(tf.tensor1d(x)))),
   relativeDistance: (a, b) => scalar(tf.tidy(() => relativeDistanceTensor(tf.tensor1d(a), tf.tensor1d(b)))),
   fp16Pack: (x) => words(tf.tidy(() => fp16PackTensor(tf.tensor1d(x)))),
-  fp16Unpack: (packed, length) => floats(tf.tidy(() => fp16UnpackTensor(wordTensor(packed), length))),
+  fp16Unpack: (packed, length, into) => decodedInto(() => fp16UnpackTensor(wordTensor(packed), length), into),
   async int8Quantize(x, residual, blockSize) {
     const input = tf.tensor1d(x);
     const r = residual === null ? null : tf.tensor1d(residual);
@@ -151,9 +170,10 @@ export const tensorKernels: GossipKernels = {
       r?.dispose();
     }
   },
-  int8Dequantize: (packed, scales, length, blockSize) =>
-    floats(
-      tf.tidy(() => int8DequantizeTensor(wordTensor(packed), tf.tensor1d(scales), length, { blockSize })),
+  int8Dequantize: (packed, scales, length, blockSize, into) =>
+    decodedInto(
+      () => int8DequantizeTensor(wordTensor(packed), tf.tensor1d(scales), length, { blockSize }),
+      into,
     ),
   async topKSparsify(x, residual, k) {
     const input = tf.tensor1d(x);

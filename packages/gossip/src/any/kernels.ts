@@ -42,17 +42,20 @@ export interface GossipKernels {
   /** ‖a − b‖ / ‖a‖. */
   readonly relativeDistance: (a: Float32Array, b: Float32Array) => Awaitable<number>;
   readonly fp16Pack?: (x: Float32Array) => Awaitable<Uint32Array>;
-  readonly fp16Unpack?: (packed: Uint32Array, length: number) => Awaitable<Float32Array>;
+  /** The fp16 words as floats; with `into`, adds them to it in place and returns it (a pair reference's update). */
+  readonly fp16Unpack?: (packed: Uint32Array, length: number, into?: Float32Array) => Awaitable<Float32Array>;
   readonly int8Quantize?: (
     x: Float32Array,
     residual: Float32Array | null,
     blockSize: number,
   ) => Awaitable<Int8Payload>;
+  /** The int8 blocks as floats; with `into`, adds them to it in place and returns it (as fp16Unpack). */
   readonly int8Dequantize?: (
     packed: Uint32Array,
     scales: Float32Array,
     length: number,
     blockSize: number,
+    into?: Float32Array,
   ) => Awaitable<Float32Array>;
   readonly topKSparsify?: (
     x: Float32Array,

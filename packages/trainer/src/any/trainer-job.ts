@@ -59,7 +59,8 @@ export class TrainerJob {
   /** The last shard's parameters when held here (the compute keeps them otherwise), or null. */
   lastValues(): ParameterSnapshot | null {
     const last = this.#last;
-    return last?.values === null || last === null ? null : { jobId: last.jobId, values: last.values };
+    if (last === null || last.values === null) return null;
+    return { jobId: last.jobId, values: last.values };
   }
 
   /** The next load starts from the coordinator's latest checkpoint (the local model is unusable). */
