@@ -186,7 +186,8 @@ export class GossipAverager {
       );
     }
     await this.#machine.whenIdle();
-    mergePending(this.#x, params, this.#pending);
+    // #pending is all zeros unless an exchange answered meanwhile changed it.
+    mergePending(this.#x, params, this.#pendingChanged ? this.#pending : null);
     this.#pendingChanged = false;
     if (this.#outer !== null && !this.#outer.shardDone()) {
       params.set(this.#x);

@@ -120,8 +120,10 @@ export function differenceFrom(x: Float32Array, reference: Float32Array | undefi
  * exchanges answered while it trained, so averaging never stops training.
  */
 export function mergePending(x: Float32Array, params: Float32Array, pending: Float32Array | null): void {
-  for (let i = 0; i < params.length; i++) {
-    x[i] = (params[i] as number) + (pending === null ? 0 : (pending[i] as number));
+  if (pending === null) {
+    x.set(params); // nothing answered meanwhile: a copy
+    return;
   }
-  pending?.fill(0);
+  for (let i = 0; i < params.length; i++) x[i] = (params[i] as number) + (pending[i] as number);
+  pending.fill(0);
 }
