@@ -20,6 +20,26 @@ interface Harness {
   until(predicate: (events: TrainerEvent[]) => boolean, what: string): Promise<void>;
 }
 
+/**
+ * Three shards of job-a; the first compute loses its GPU device during the second (after `first`
+ * runs): the lease goes back, a new compute starts, and the third shard is done on it.
+ */
+async function shardsAcrossADeviceLoss(h: Harness, first?: (compute: FakeCompute) => void) {
+  const doomed = grant('job-a', 1);
+  h.coordinator.script.push(grant('job-a', 0), doomed, grant('job-a', 2));
+  await h.trainer.start();
+  const compute = h.computes[0] as FakeCompute;
+  compute.onTrain = (task, onStep) => {
+    if (task.lease.leaseId !== doomed.leaseId) return compute.defaultTrain(task, onStep);
+    first?.(compute);
+    setTimeout(() => compute.fail({ code: 'DEVICE_LOST', message: 'GPU device lost (destroyed)' }), 5);
+    return new Promise(() => undefined);
+  };
+  h.trainer.run();
+  await h.until((e) => count(e, 'shard-done') === 2, 'a shard after the restart');
+  return { compute, doomed, second: h.computes[1] as FakeCompute };
+}
+
 function harness(
   options: {
     averaging?: AveragingHook;
@@ -318,22 +338,10 @@ describe('VolunteerTrainer', () => {
 
   it('on a lost device: releases the lease, starts a new compute from the last parameters, and goes on', async () => {
     const h = harness();
-    const first = grant('job-a', 0);
-    const doomed = grant('job-a', 1);
-    h.coordinator.script.push(first, doomed, grant('job-a', 2));
-    await h.trainer.start();
-    const compute = h.computes[0] as FakeCompute;
-    compute.onTrain = (task, onStep) => {
-      if (task.lease.leaseId !== doomed.leaseId) return compute.defaultTrain(task, onStep);
-      setTimeout(() => compute.fail({ code: 'DEVICE_LOST', message: 'GPU device lost (destroyed)' }), 5);
-      return new Promise(() => undefined);
-    };
-    h.trainer.run();
-    await h.until((e) => count(e, 'shard-done') === 2, 'a shard after the restart');
+    const { compute, doomed, second } = await shardsAcrossADeviceLoss(h);
     expect(h.coordinator.releases.map((r) => r.leaseId)).toEqual([doomed.leaseId]);
     expect(h.coordinator.releases[0]?.reason).toMatch(/^DEVICE_LOST/);
     expect(compute.disposed).toBe(true);
-    const second = h.computes[1] as FakeCompute;
     // The new compute starts from the parameters after the first shard (1,2,3 each +1), not the checkpoint.
     expect(second.loaded[0]?.values).toEqual(new Float32Array([2, 3, 4]));
     expect(h.api.parameterFetches).toEqual(['job-a']);
@@ -442,19 +450,7 @@ describe('VolunteerTrainer', () => {
 
   it('with parametersInCompute, the compute keeps the restart snapshot: the page never reads the parameters', async () => {
     const h = harness({ parametersInCompute: true });
-    const first = grant('job-a', 0);
-    const doomed = grant('job-a', 1);
-    h.coordinator.script.push(first, doomed, grant('job-a', 2));
-    await h.trainer.start();
-    const compute = h.computes[0] as FakeCompute;
-    compute.onTrain = (task, onStep) => {
-      if (task.lease.leaseId !== doomed.leaseId) return compute.defaultTrain(task, onStep);
-      setTimeout(() => compute.fail({ code: 'DEVICE_LOST', message: 'GPU device lost (destroyed)' }), 5);
-      return new Promise(() => undefined);
-    };
-    h.trainer.run();
-    await h.until((e) => count(e, 'shard-done') === 2, 'a shard after the restart');
-    const second = h.computes[1] as FakeCompute;
+    const { compute, second } = await shardsAcrossADeviceLoss(h);
     // The new compute loaded what the first kept after its shard (1,2,3 each +1), not the checkpoint.
     expect(second.calls).toContain('fromSnapshot job-a');
     expect(second.loaded[0]?.values).toEqual(new Float32Array([2, 3, 4]));
@@ -489,19 +485,8 @@ describe('VolunteerTrainer', () => {
 
   it('with parametersInCompute, a kept snapshot that is gone means the checkpoint', async () => {
     const h = harness({ parametersInCompute: true });
-    const doomed = grant('job-a', 1);
-    h.coordinator.script.push(grant('job-a', 0), doomed, grant('job-a', 2));
-    await h.trainer.start();
-    const compute = h.computes[0] as FakeCompute;
-    compute.onTrain = (task, onStep) => {
-      if (task.lease.leaseId !== doomed.leaseId) return compute.defaultTrain(task, onStep);
-      compute.kept.clear(); // the browser evicted the cache meanwhile
-      setTimeout(() => compute.fail({ code: 'DEVICE_LOST', message: 'GPU device lost (destroyed)' }), 5);
-      return new Promise(() => undefined);
-    };
-    h.trainer.run();
-    await h.until((e) => count(e, 'shard-done') === 2, 'a shard after the restart');
-    const second = h.computes[1] as FakeCompute;
+    // The browser evicts the kept snapshot while the second shard trains.
+    const { second } = await shardsAcrossADeviceLoss(h, (compute) => compute.kept.clear());
     expect(second.calls.slice(1, 3)).toEqual(['fromSnapshot job-a', 'download job-a']);
     expect(second.loaded[0]?.values).toEqual(new Float32Array([1, 2, 3]));
     expect(h.events.filter((e) => e.type === 'job').map((e) => (e.type === 'job' ? e.source : ''))).toEqual([
