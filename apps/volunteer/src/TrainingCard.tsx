@@ -109,9 +109,11 @@ export function TrainingCard({ session, state }: Props) {
         <dt>Robustness</dt>
         <dd>
           <span>
-            <span data-testid="restarts">{t?.restarts ?? 0}</span> restarts,{' '}
-            <span data-testid="released-leases">{t?.releasedLeases ?? 0}</span> shards given back,{' '}
-            {t?.checkpointsUploaded ?? 0} checkpoint uploads
+            <span data-testid="restarts">{t?.restarts ?? 0}</span>{' '}
+            {t?.restarts === 1 ? 'restart' : 'restarts'},{' '}
+            <span data-testid="released-leases">{t?.releasedLeases ?? 0}</span>{' '}
+            {t?.releasedLeases === 1 ? 'shard' : 'shards'} given back, {t?.checkpointsUploaded ?? 0}{' '}
+            checkpoint {t?.checkpointsUploaded === 1 ? 'upload' : 'uploads'}
           </span>
         </dd>
       </dl>

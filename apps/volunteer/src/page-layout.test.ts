@@ -53,4 +53,18 @@ describe('the volunteer page', () => {
     expect(training({ trainer })).toMatch(/data-testid="model-download">5\.0 MiB of 10\.0 MiB \(50 %\)/);
     expect(training({ trainer: { ...trainer, download: null } })).not.toContain('model-download');
   });
+
+  it('counts restarts, shards given back and checkpoint uploads in words that agree', () => {
+    const text = (counts: {
+      restarts: number;
+      releasedLeases: number;
+      checkpointsUploaded: number;
+    }): string => training({ trainer: { ...INITIAL_STATUS, ...counts } }).replace(/<[^>]+>/g, '');
+    expect(text({ restarts: 1, releasedLeases: 1, checkpointsUploaded: 1 })).toContain(
+      '1 restart, 1 shard given back, 1 checkpoint upload',
+    );
+    expect(text({ restarts: 2, releasedLeases: 0, checkpointsUploaded: 3 })).toContain(
+      '2 restarts, 0 shards given back, 3 checkpoint uploads',
+    );
+  });
 });
