@@ -72,6 +72,14 @@ test('a WebGPU volunteer trains mnist-mlp to 90 % test accuracy and survives a l
       `[trainer] job ${latest.status} (${latest.statusReason ?? ''}): ${latest.shardsDone} shards, checkpoint ${latest.latestCheckpoint?.seq} accuracy ${latest.latestCheckpoint?.accuracy}; volunteer ${JSON.stringify(after)}`,
     );
     expect(after?.checkpointsUploaded).toBeGreaterThan(0);
+
+    // The restart snapshot lives in the page's Cache Storage (written by the worker), and Stop
+    // deletes it: no compute of this page will restart.
+    const snapshots = (): Promise<number> =>
+      page.evaluate(async () => (await (await caches.open('tabswarm-snapshots-v1')).keys()).length);
+    expect(await snapshots()).toBe(1);
+    await page.getByTestId('stop-button').click();
+    await expect.poll(snapshots, { timeout: 30_000 }).toBe(0);
   } finally {
     await browser.close();
   }

@@ -1,5 +1,5 @@
-// The restart snapshots in Cache Storage: one per owner, owners apart, and a snapshot nobody has
-// rewritten for an hour (a closed tab's) deleted by the next write.
+// The restart snapshots in Cache Storage: one per owner, owners apart, deleted when the owner
+// stops, and a snapshot nobody has rewritten for an hour (a closed tab's) deleted by the next write.
 import { afterEach, describe, expect, it } from 'vitest';
 import { CacheStorageSnapshotStore, STALE_SNAPSHOT_MS } from './snapshot-store.ts';
 
@@ -46,6 +46,17 @@ describe('CacheStorageSnapshotStore', () => {
     await open.put('job-1', vector(4, 3));
     expect(await closed.get('job-1')).toBeNull();
     expect(await stored('closed-tab', 'open-tab')).toBe(1);
+  });
+
+  it("clear deletes the owner's snapshot and no one else's", async () => {
+    const a = new CacheStorageSnapshotStore('stopping');
+    const b = new CacheStorageSnapshotStore('staying');
+    await a.put('job-1', vector(4, 1));
+    await b.put('job-1', vector(4, 2));
+    await a.clear();
+    expect(await a.get('job-1')).toBeNull();
+    expect(await b.get('job-1')).toEqual(vector(4, 2));
+    expect(await stored('stopping', 'staying')).toBe(1);
   });
 
   it('a subarray is stored as its own values', async () => {

@@ -5,8 +5,9 @@
  *
  * Every trainer (page) has its own owner key: two tabs of one browser share Cache Storage, and each
  * must restart from its own parameters. One snapshot per owner (a new job's replaces the old job's),
- * and a snapshot no owner has rewritten for an hour (a tab closed mid-job) is deleted by the next
- * write of any owner, so the store holds about one model per open tab.
+ * deleted when its trainer stops; a snapshot no owner has rewritten for an hour (a tab closed
+ * mid-job) is deleted by the next write of any owner, so the store holds about one model per open
+ * tab.
  */
 
 export interface SnapshotStore {
@@ -14,6 +15,8 @@ export interface SnapshotStore {
   put(jobId: string, values: Float32Array): Promise<void>;
   /** The owner's snapshot of `jobId`, or null (none, another job's, or evicted by the browser). */
   get(jobId: string): Promise<Float32Array | null>;
+  /** Deletes the owner's snapshot (its trainer stopped: no compute of it will restart). */
+  clear(): Promise<void>;
 }
 
 /** A snapshot untouched this long belongs to a page that is gone. */
@@ -35,6 +38,11 @@ export class MemorySnapshotStore implements SnapshotStore {
     const kept = this.#kept;
     return Promise.resolve(kept?.jobId === jobId ? kept.values.slice() : null);
   }
+
+  clear(): Promise<void> {
+    this.#kept = null;
+    return Promise.resolve();
+  }
 }
 
 export class CacheStorageSnapshotStore implements SnapshotStore {
@@ -52,14 +60,19 @@ export class CacheStorageSnapshotStore implements SnapshotStore {
     return typeof caches !== 'undefined';
   }
 
+  /** The URL prefix of this owner's snapshots. */
+  #mine(): string {
+    return `${this.#origin}${PATH}${encodeURIComponent(this.#owner)}/`;
+  }
+
   #url(jobId: string): string {
-    return `${this.#origin}${PATH}${encodeURIComponent(this.#owner)}/${encodeURIComponent(jobId)}`;
+    return `${this.#mine()}${encodeURIComponent(jobId)}`;
   }
 
   async put(jobId: string, values: Float32Array): Promise<void> {
     const cache = await caches.open(CACHE_NAME);
     const url = this.#url(jobId);
-    const mine = `${this.#origin}${PATH}${encodeURIComponent(this.#owner)}/`;
+    const mine = this.#mine();
     const now = this.#now();
     for (const request of await cache.keys()) {
       if (request.url === url) continue;
@@ -86,6 +99,12 @@ export class CacheStorageSnapshotStore implements SnapshotStore {
     if (response === undefined) return null;
     const bytes = await response.arrayBuffer();
     return bytes.byteLength % 4 === 0 ? new Float32Array(bytes) : null;
+  }
+
+  async clear(): Promise<void> {
+    const cache = await caches.open(CACHE_NAME);
+    const mine = this.#mine();
+    for (const request of await cache.keys()) if (request.url.startsWith(mine)) await cache.delete(request);
   }
 }
 

@@ -17,7 +17,7 @@ import { CheckpointResponder } from './checkpoint-responder.ts';
 import { ComputeSupervisor, FATAL_CODES } from './compute-supervisor.ts';
 import { LeaseReports } from './lease-reports.ts';
 import { PauseGate } from './pause-gate.ts';
-import { newSnapshotOwner } from './snapshot-store.ts';
+import { CacheStorageSnapshotStore, newSnapshotOwner } from './snapshot-store.ts';
 import { pickJob } from './pick-job.ts';
 import { TrainerJob } from './trainer-job.ts';
 import type { Sleep, VolunteerTrainerOptions } from './trainer-ports.ts';
@@ -58,6 +58,7 @@ export class VolunteerTrainer {
   #lease: ActiveLease | null = null;
   #running: Promise<void> | null = null;
   #firstJobTried = false;
+  readonly #snapshotOwner = newSnapshotOwner();
   /** Throughput measured on shards, at 100 % duty cycle. */
   #deviceSamplesPerSec: number | null = null;
 
@@ -72,7 +73,7 @@ export class VolunteerTrainer {
         baseUrl: options.baseUrl,
         ...(options.shardCacheBytes === undefined ? {} : { shardCacheBytes: options.shardCacheBytes }),
         // Every compute of this trainer keeps its restart snapshot under this key (snapshot-store.ts).
-        snapshotOwner: newSnapshotOwner(),
+        snapshotOwner: this.#snapshotOwner,
       },
       state: this.#state,
       pause: this.#pause,
@@ -161,6 +162,9 @@ export class VolunteerTrainer {
     const loop = this.#running;
     if (loop !== null) await Promise.race([loop, this.#sleep(5_000)]);
     this.#compute.dispose();
+    // No compute of this trainer will restart: its kept snapshot goes (a page's Cache Storage).
+    if (this.#options.parametersInCompute === true && CacheStorageSnapshotStore.available())
+      await new CacheStorageSnapshotStore(this.#snapshotOwner).clear().catch(() => undefined);
     this.#set({ phase: 'stopped', lease: null });
     this.#emit({ type: 'stopped' });
     this.#state.close();
