@@ -107,6 +107,12 @@ export function averagingStepReference(step: AveragingStep): void {
     pending[i] = (pending[i] as number) + ((x[i] as number) - (before[i] as number));
 }
 
+/** target ← target + values (float32 sums, as the GPU's mix with weights [1, 1]); returns target. */
+export function addInto(target: Float32Array, values: Float32Array): Float32Array {
+  for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) + (values[i] as number);
+  return target;
+}
+
 /** x − reference, or a copy of x without one: what a differential codec compresses and sends. */
 export function differenceFrom(x: Float32Array, reference: Float32Array | undefined): Float32Array {
   const diff = new Float32Array(x.length);

@@ -9,6 +9,7 @@
 import { mulberry32, randomVector } from '@tabswarm/core';
 import { encodeFp32Frame, type AveragingSpec } from '@tabswarm/protocol';
 import { GossipAverager } from './averager.ts';
+import type { ExchangeResult } from './averager-types.ts';
 import type {
   AveragingIdentity,
   AveragingKernelStats,
@@ -74,6 +75,10 @@ function frameNote(event: ReceiveEvent): ReceivedFrameNote {
     error: `${event.code}: ${event.message}`,
   };
 }
+
+/** An exchange that did not apply, as a test exchange's error says it: outcome, partner, reason. */
+const exchangeFailure = (result: ExchangeResult): string =>
+  `${result.outcome} with ${result.partner ?? 'nobody'}: ${result.reason ?? ''}`;
 
 export class AveragingService {
   readonly #options: AveragingServiceOptions;
@@ -271,7 +276,7 @@ export class AveragingService {
       if (message.peerId !== null) {
         const result = await averager.exchangeWith(message.peerId);
         ok = result.outcome === 'ok' && result.partner === message.peerId;
-        failure = `${result.outcome} with ${result.partner ?? 'nobody'}: ${result.reason ?? ''}`;
+        failure = exchangeFailure(result);
       } else {
         // A request that arrives before this averager exists is dropped (no averager has its job)
         // and costs the initiator its whole timeout: tests wait for this flag before initiating.
@@ -280,7 +285,7 @@ export class AveragingService {
           const timer = setTimeout(() => resolve(false), timeoutMs);
           averager.onExchange((result) => {
             if (result.outcome !== 'ok') {
-              failure = `${result.outcome} with ${result.partner ?? 'nobody'}: ${result.reason ?? ''}`;
+              failure = exchangeFailure(result);
               return;
             }
             clearTimeout(timer);

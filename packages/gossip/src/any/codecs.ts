@@ -6,6 +6,7 @@
  * reference, as in CHOCO-gossip. The arithmetic is the kernel library's (GossipKernels).
  */
 import type { FrameCodec, FramePayload, GossipCodecName } from '@tabswarm/protocol';
+import { addInto } from './averaging-maths.ts';
 import type { GossipKernels } from './kernels.ts';
 
 export interface GossipCodec {
@@ -29,10 +30,6 @@ export interface CodecOptions {
 }
 
 export const DEFAULT_INT8_BLOCK_SIZE = 256;
-
-function addInto(target: Float32Array, values: Float32Array): void {
-  for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) + (values[i] as number);
-}
 
 function need<F>(fn: F | undefined, codec: string, what: string): F {
   if (fn === undefined) {

@@ -32,16 +32,13 @@ import {
   topKScatterAddReference,
   topKSparsifyReference,
 } from '@tabswarm/kernels/reference';
-import type { AveragingStep } from './averaging-maths.ts';
+import { addInto, type AveragingStep } from './averaging-maths.ts';
 import type { AveragingKernelSet } from './kernel-set.ts';
 import { basicKernels, type GossipKernels } from './kernels.ts';
 
-/** into += values (float32 sums, as the GPU's mix), returning `into`; without it, `values`. */
-function addedInto(values: Float32Array, into: Float32Array | undefined): Float32Array {
-  if (into === undefined) return values;
-  for (let i = 0; i < into.length; i++) into[i] = Math.fround((into[i] as number) + (values[i] as number));
-  return into;
-}
+/** The decoded values, or `into` with them added when given (the decode kernels' `into`). */
+const addedInto = (values: Float32Array, into: Float32Array | undefined): Float32Array =>
+  into === undefined ? values : addInto(into, values);
 
 export const referenceKernels: GossipKernels = {
   ...basicKernels,
